@@ -1,0 +1,2 @@
+// PLACEHOLDER main, replaced before landing.
+int main() { return 0; }
