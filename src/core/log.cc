@@ -21,12 +21,18 @@ constexpr std::array<std::pair<std::string_view, LogLevel>, 6> kLevels{{
 
 spdlog::level::level_enum to_spdlog(LogLevel l) {
   switch (l) {
-    case LogLevel::kTrace: return spdlog::level::trace;
-    case LogLevel::kDebug: return spdlog::level::debug;
-    case LogLevel::kInfo: return spdlog::level::info;
-    case LogLevel::kWarn: return spdlog::level::warn;
-    case LogLevel::kError: return spdlog::level::err;
-    case LogLevel::kOff: return spdlog::level::off;
+    case LogLevel::kTrace:
+      return spdlog::level::trace;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -43,12 +49,12 @@ Result<LogLevel> parse_log_level(std::string_view text) {
 }
 
 spdlog::logger& log() {
-  static const auto logger = [] {
+  static const auto kLogger = [] {
     auto l = spdlog::stderr_color_mt("lvsd");
     l->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     return l;
   }();
-  return *logger;
+  return *kLogger;
 }
 
 void init_logging(LogLevel level) { log().set_level(to_spdlog(level)); }

@@ -13,8 +13,8 @@
 namespace lvs::core {
 
 struct Error {
-  int code = EINVAL;    // errno-style category, e.g. EEXIST, ESRCH, ERANGE
-  std::string message{};// "weight 70000 for 198.51.100.11:23 is out of range 0..65535"
+  int code = EINVAL;      // errno-style category, e.g. EEXIST, ESRCH, ERANGE
+  std::string message{};  // "weight 70000 for 198.51.100.11:23 is out of range 0..65535"
 
   bool operator==(const Error&) const = default;
 };

@@ -8,20 +8,28 @@ namespace lvs::model {
 
 std::string_view protocol_name(Protocol p) {
   switch (p) {
-    case Protocol::kTcp: return "TCP";
-    case Protocol::kUdp: return "UDP";
-    case Protocol::kSctp: return "SCTP";
+    case Protocol::kTcp:
+      return "TCP";
+    case Protocol::kUdp:
+      return "UDP";
+    case Protocol::kSctp:
+      return "SCTP";
   }
   return "?";
 }
 
 std::string_view forward_name(ForwardMethod f) {
   switch (f) {
-    case ForwardMethod::kMasq: return "Masq";
-    case ForwardMethod::kRoute: return "Route";
-    case ForwardMethod::kTunnel: return "Tunnel";
-    case ForwardMethod::kLocal: return "Local";
-    case ForwardMethod::kFullNat: return "FullNat";
+    case ForwardMethod::kMasq:
+      return "Masq";
+    case ForwardMethod::kRoute:
+      return "Route";
+    case ForwardMethod::kTunnel:
+      return "Tunnel";
+    case ForwardMethod::kLocal:
+      return "Local";
+    case ForwardMethod::kFullNat:
+      return "FullNat";
   }
   return "?";
 }

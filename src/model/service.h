@@ -60,8 +60,8 @@ struct ServiceKey {
 struct RealServer {
   core::Endpoint addr{};
   ForwardMethod forward = ForwardMethod::kRoute;
-  std::int32_t weight = 1;       // 0 = quiesced: no new connections
-  std::int32_t last_weight = 1;  // last non-zero weight, kept by the table operations (mh)
+  std::int32_t weight = 1;        // 0 = quiesced: no new connections
+  std::int32_t last_weight = 1;   // last non-zero weight, kept by the table operations (mh)
   std::uint32_t u_threshold = 0;  // 0 = unset
   std::uint32_t l_threshold = 0;  // 0 = unset
   TunnelType tun_type = TunnelType::kIpip;
@@ -80,7 +80,7 @@ struct VirtualService {
   std::uint32_t netmask = kV4HostMask;
   std::string pe_name{};
   bool one_packet = false;
-  std::uint32_t sched_flags = 0;  // sched_flag bits
+  std::uint32_t sched_flags = 0;    // sched_flag bits
   std::vector<RealServer> dests{};  // iteration order: newest first
 
   const RealServer* find_dest(const core::Endpoint& addr) const;

@@ -15,8 +15,8 @@ using core::Result;
 Result<void> check_service(const VirtualService& svc, const SchedulerExists& scheduler_exists) {
   const auto name = svc.key.to_string();
   if (!scheduler_exists(svc.scheduler)) {
-    return fail(ENOENT, fmt::format("scheduler '{}' for service {} does not exist", svc.scheduler,
-                                    name));
+    return fail(ENOENT,
+                fmt::format("scheduler '{}' for service {} does not exist", svc.scheduler, name));
   }
   if (!svc.pe_name.empty()) {
     return fail(ENOENT, fmt::format("persistence engine '{}' for service {} is not supported",
@@ -117,7 +117,7 @@ Result<void> add_dest(ServiceTable& table, const ServiceKey& key, RealServer des
                                     dest.addr.to_string(), key.to_string()));
   }
   dest.last_weight = dest.weight;
-  svc->dests.insert(svc->dests.begin(), std::move(dest));
+  svc->dests.insert(svc->dests.begin(), dest);
   return {};
 }
 

@@ -42,8 +42,8 @@ struct DestChange {
 
 // The packet that opens a new flow: who sent it and where it was going.
 struct Flow {
-  core::Endpoint client{};// source address and port
-  core::Endpoint dest{};  // destination (the VIP, or for lblc/dh the cache target) and port
+  core::Endpoint client{};  // source address and port
+  core::Endpoint dest{};    // destination (the VIP, or for lblc/dh the cache target) and port
 };
 
 struct PickInput {

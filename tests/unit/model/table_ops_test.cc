@@ -42,8 +42,8 @@ TEST(TableOps, Ipv6NetmaskOutsidePrefixRangeIsEinval) {
   auto r = add_service(t, VirtualService{.key = key, .persistent = true, .netmask = 129}, known);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, EINVAL);
-  EXPECT_TRUE(add_service(t, VirtualService{.key = key, .persistent = true, .netmask = 64}, known)
-                  .ok());
+  EXPECT_TRUE(
+      add_service(t, VirtualService{.key = key, .persistent = true, .netmask = 64}, known).ok());
 }
 
 TEST(TableOps, MissingServiceIsEsrchForEveryOperation) {

@@ -37,10 +37,9 @@ class Pool {
   // Adds `name` (at `addr`) at the front of the iteration order, like `ipvsadm -a`.
   Pool& add(std::string name, std::string_view addr, std::int32_t weight = 1) {
     loads_.emplace_back();
-    dests_.insert(dests_.begin(), Dest{.addr = ep(addr),
-                                       .weight = weight,
-                                       .last_weight = weight,
-                                       .load = &loads_.back()});
+    dests_.insert(
+        dests_.begin(),
+        Dest{.addr = ep(addr), .weight = weight, .last_weight = weight, .load = &loads_.back()});
     names_.insert(names_.begin(), std::move(name));
     EXPECT_TRUE(sched_->rebuild(dests_, {ChangeKind::kAdded, 0}).ok());
     return *this;
@@ -57,9 +56,8 @@ class Pool {
     names_.clear();
     for (const auto& m : order) {
       loads_.emplace_back();
-      dests_.push_back(
-          Dest{.addr = ep(m.addr), .weight = m.weight, .last_weight = m.weight,
-               .load = &loads_.back()});
+      dests_.push_back(Dest{
+          .addr = ep(m.addr), .weight = m.weight, .last_weight = m.weight, .load = &loads_.back()});
       names_.push_back(m.name);
     }
     EXPECT_TRUE(sched_->rebuild(dests_, {ChangeKind::kInit, 0}).ok());
@@ -91,8 +89,8 @@ class Pool {
 
   // The name of the pick for a flow, or "none".
   std::string pick(Flow flow = {}, std::uint32_t flags = 0, core::TimePoint now = {}) {
-    const auto i = sched_->pick(PickInput{.dests = dests_, .flow = flow, .flags = flags,
-                                          .now = now});
+    const auto i =
+        sched_->pick(PickInput{.dests = dests_, .flow = flow, .flags = flags, .now = now});
     return i ? names_[*i] : std::string("none");
   }
   std::string pick_from(std::string_view client, std::uint32_t flags = 0) {
