@@ -142,11 +142,29 @@ TEST(WeightedRoundRobin, AllOverloadedIsNone) {
   EXPECT_EQ(p.pick(), "A");  // recovers once something is usable
 }
 
-// A scheduler bound to a whole list (kInit) starts at the top of a cycle, cw = mw.
+// A scheduler bound to a whole list (kInit) starts at the top of a cycle, cw = mw, even when
+// it had state before (a pool built by adds is at cw = 1 and would start "A B C").
 TEST(WeightedRoundRobin, InitStartsAtMaxWeight) {
   Pool p("wrr");
   p.init({{"A", "10.0.0.1:80", 4}, {"B", "10.0.0.2:80", 3}, {"C", "10.0.0.3:80", 2}});
   EXPECT_EQ(p.picks(9), "A A B A B C A B C");
+
+  Pool q("wrr");
+  q.add("C", "10.0.0.3:80", 2).add("B", "10.0.0.2:80", 3).add("A", "10.0.0.1:80", 4);
+  q.init({{"A", "10.0.0.1:80", 4}, {"B", "10.0.0.2:80", 3}, {"C", "10.0.0.3:80", 2}});
+  EXPECT_EQ(q.picks(9), "A A B A B C A B C");
+}
+
+// A pick that fails at `stop` leaves cl on `last`: order [C,B,A] weight 1, after C B every
+// dest overloaded -> none; once they recover the round continues after B: A C B.
+TEST(WeightedRoundRobin, FailedPickKeepsPosition) {
+  Pool p("wrr");
+  p.add("A", "10.0.0.1:80").add("B", "10.0.0.2:80").add("C", "10.0.0.3:80");
+  ASSERT_EQ(p.picks(2), "C B");
+  for (const char* n : {"A", "B", "C"}) p.set_overloaded(n);
+  EXPECT_EQ(p.pick(), "none");
+  for (const char* n : {"A", "B", "C"}) p.set_overloaded(n, false);
+  EXPECT_EQ(p.picks(3), "A C B");
 }
 
 // Property: the pick sequence is periodic with period L = sum(w)/g (g = gcd of the weights)
