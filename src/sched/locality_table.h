@@ -43,7 +43,8 @@ inline constexpr std::size_t kMaxTrim = 8192;         // at most this many per t
 // Bucket of a destination address: the low 10 bits of addr*2654435761 (IPv6: the XOR-folded
 // word, as for sh/dh).
 inline std::size_t bucket_of(const core::IpAddress& daddr) {
-  return static_cast<std::size_t>((daddr.hash_word() * kGoldenRatio) & (kBuckets - 1));
+  const std::uint32_t h = daddr.hash_word() * kGoldenRatio;  // wraps: only 10 low bits count
+  return std::size_t{h} & (kBuckets - 1);
 }
 
 // lblc-overloaded(d): d has more active connections than its weight while some dest in the
