@@ -33,6 +33,10 @@ class Pool {
     sched_ = std::move(*s);
     EXPECT_TRUE(sched_->rebuild(dests_, {ChangeKind::kInit, 0}).ok());
   }
+  // Wraps a scheduler made with non-default options.
+  explicit Pool(std::unique_ptr<Scheduler> sched) : sched_(std::move(sched)) {
+    EXPECT_TRUE(sched_->rebuild(dests_, {ChangeKind::kInit, 0}).ok());
+  }
 
   // Adds `name` (at `addr`) at the front of the iteration order, like `ipvsadm -a`.
   Pool& add(std::string name, std::string_view addr, std::int32_t weight = 1) {
