@@ -99,9 +99,11 @@ struct Entry {
   ConnState state = ConnState::kNone;
   core::Duration timeout{};
   TimePoint expires{};
+  TimePoint armed{};                // when this entry's current timer node fires
   std::uint32_t control = kNoSlot;  // the controlling template's slot
   std::uint32_t n_control = 0;      // templates: how many entries it controls
   std::uint32_t generation = 0;
+  std::uint32_t slot = kNoSlot;
   bool live = false;
   bool is_template = false;
   bool inactive = true;
@@ -218,8 +220,11 @@ struct Engine::Impl {
   std::unordered_map<ConnKey, std::uint32_t, ConnKeyHash> in_index{};
   std::unordered_map<ConnKey, std::uint32_t, ConnKeyHash> out_index{};
   std::unordered_map<ConnKey, std::uint32_t, ConnKeyHash> templates{};
-  // One node per armed timer. Refreshing an entry only moves Entry::expires; the node is
-  // re-pushed when it surfaces early (lazy re-arm, no per-packet heap work or allocation).
+  // Timer nodes, a min-heap. Each live entry has one current node (at Entry::armed).
+  // Refreshing an entry to a later time only moves Entry::expires; the node is re-pushed when
+  // it surfaces early (lazy re-arm: no heap work and no allocation per packet). Only a move
+  // to an earlier time (a shorter state timeout) pushes a new node; the old one is then
+  // dropped when it surfaces.
   std::vector<TimerNode> timers{};
 
   // ---- services -------------------------------------------------------------------------
@@ -530,6 +535,7 @@ struct Engine::Impl {
       totals.add_out(bytes);
     }
     e.expires = now + e.timeout;
+    if (e.live && e.expires < e.armed) arm(e);
   }
 
   std::uint32_t store(Entry e, TimePoint now) {
@@ -546,14 +552,15 @@ struct Engine::Impl {
     e.live = true;
     e.expires = now + e.timeout;
     entries[slot] = std::move(e);
+    entries[slot].slot = slot;
     ++live;
-    arm(slot);
+    arm(entries[slot]);
     return slot;
   }
 
-  void arm(std::uint32_t slot) {
-    const Entry& e = entries[slot];
-    timers.push_back(TimerNode{.when = e.expires, .slot = slot, .generation = e.generation});
+  void arm(Entry& e) {
+    e.armed = e.expires;
+    timers.push_back(TimerNode{.when = e.expires, .slot = e.slot, .generation = e.generation});
     std::push_heap(timers.begin(), timers.end(), later);
   }
 
@@ -590,22 +597,23 @@ struct Engine::Impl {
 
   std::size_t expire(TimePoint now) {
     std::size_t removed = 0;
-    // Each node is either dropped, removed, or re-pushed later than its old time; a node
-    // re-pushed at or before `now` surfaces at most once more. 2n+1 pops bound the loop.
+    // Each node is dropped, or removes its entry, or is re-pushed later than its old time; a
+    // node re-pushed at or before `now` surfaces at most once more. 2n+1 pops bound the loop.
     for (std::size_t budget = 2 * timers.size() + 1;
          budget > 0 && !timers.empty() && timers.front().when <= now; --budget) {
       std::pop_heap(timers.begin(), timers.end(), later);
       const TimerNode node = timers.back();
       timers.pop_back();
       Entry& e = entries[node.slot];
-      if (!e.live || e.generation != node.generation) continue;  // stale
-      if (e.expires > node.when) {                              // refreshed since armed
-        arm(node.slot);
+      if (!e.live || e.generation != node.generation) continue;  // entry gone
+      if (node.when != e.armed) continue;  // superseded by an earlier node
+      if (e.expires > node.when) {         // refreshed since armed
+        arm(e);
         continue;
       }
       if (e.is_template && e.n_control > 0) {  // still controls connections: full timeout
         e.expires = now + e.timeout;
-        arm(node.slot);
+        arm(e);
         continue;
       }
       remove(node.slot);
@@ -690,6 +698,7 @@ struct Engine::Impl {
       Entry& t = entries[control];
       ++t.n_control;
       t.expires = now + t.timeout;  // every new connection re-arms its template
+      if (t.expires < t.armed) arm(t);
     }
     // One-packet scheduling: the entry serves this datagram only and is never kept.
     if (svc.config.one_packet && p.protocol == model::Protocol::kUdp) {
