@@ -439,7 +439,11 @@ struct Engine::Impl {
     }
     for (const auto& w : want) {
       const auto i = rt.find(w.addr);
-      if (i && rt.dests[*i]->config != w) {
+      if (!i) continue;
+      // last_weight is the engine's own (it follows non-zero weights), not compared.
+      auto have = rt.dests[*i]->config;
+      have.last_weight = w.last_weight;
+      if (have != w) {
         if (auto ok = edit_dest(rt, w); !ok) return ok;
       }
     }
