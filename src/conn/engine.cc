@@ -168,16 +168,11 @@ struct ReasonInfo {
   std::string_view name;
 };
 constexpr std::array kReasons{
-    ReasonInfo{Reason::kExisting, "existing"},
-    ReasonInfo{Reason::kScheduled, "scheduled"},
-    ReasonInfo{Reason::kTemplateHit, "template-hit"},
-    ReasonInfo{Reason::kNoService, "no-service"},
-    ReasonInfo{Reason::kNotSyn, "not-syn"},
-    ReasonInfo{Reason::kRst, "rst"},
-    ReasonInfo{Reason::kNoEntry, "no-entry"},
-    ReasonInfo{Reason::kFtpPassUp, "ftp-pass-up"},
-    ReasonInfo{Reason::kCacheBypass, "cache-bypass"},
-    ReasonInfo{Reason::kNoDest, "no-dest"},
+    ReasonInfo{Reason::kExisting, "existing"},        ReasonInfo{Reason::kScheduled, "scheduled"},
+    ReasonInfo{Reason::kTemplateHit, "template-hit"}, ReasonInfo{Reason::kNoService, "no-service"},
+    ReasonInfo{Reason::kNotSyn, "not-syn"},           ReasonInfo{Reason::kRst, "rst"},
+    ReasonInfo{Reason::kNoEntry, "no-entry"},         ReasonInfo{Reason::kFtpPassUp, "ftp-pass-up"},
+    ReasonInfo{Reason::kCacheBypass, "cache-bypass"}, ReasonInfo{Reason::kNoDest, "no-dest"},
     ReasonInfo{Reason::kDestGone, "dest-gone"},
 };
 
@@ -329,8 +324,8 @@ struct Engine::Impl {
   Result<void> add_dest(ServiceRuntime& rt, const model::RealServer& rs) {
     const auto& key = rt.config.key;
     if (rt.find(rs.addr)) {
-      return fail(EEXIST, fmt::format("dest {} already exists in service {}",
-                                      rs.addr.to_string(), key.to_string()));
+      return fail(EEXIST, fmt::format("dest {} already exists in service {}", rs.addr.to_string(),
+                                      key.to_string()));
     }
     if (auto ok = model::check_dest(key, rs); !ok) return ok;
     rt.purge_trash();
@@ -362,8 +357,8 @@ struct Engine::Impl {
   Result<void> edit_dest(ServiceRuntime& rt, const model::RealServer& rs) {
     const auto i = rt.find(rs.addr);
     if (!i) {
-      return fail(ENOENT, fmt::format("dest {} does not exist in service {}",
-                                      rs.addr.to_string(), rt.config.key.to_string()));
+      return fail(ENOENT, fmt::format("dest {} does not exist in service {}", rs.addr.to_string(),
+                                      rt.config.key.to_string()));
     }
     if (auto ok = model::check_dest(rt.config.key, rs); !ok) return ok;
     DestRuntime& d = *rt.dests[*i];
@@ -459,6 +454,7 @@ struct Engine::Impl {
     }
     if (!same_order) {
       std::vector<DestPtr> ordered;
+      ordered.reserve(want.size());
       for (const auto& w : want) ordered.push_back(rt.dests[*rt.find(w.addr)]);
       rt.dests = std::move(ordered);
       rt.sched_dests.clear();
@@ -610,8 +606,8 @@ struct Engine::Impl {
       timers.pop_back();
       Entry& e = entries[node.slot];
       if (!e.live || e.generation != node.generation) continue;  // entry gone
-      if (node.when != e.armed) continue;  // superseded by an earlier node
-      if (e.expires > node.when) {         // refreshed since armed
+      if (node.when != e.armed) continue;                        // superseded by an earlier node
+      if (e.expires > node.when) {                               // refreshed since armed
         arm(e);
         continue;
       }
@@ -764,8 +760,7 @@ struct Engine::Impl {
       const DestPtr& dest = svc.dests[*i];
       Entry t{.key = tkey,
               .dest_addr = {.addr = dest->config.addr.addr,
-                            .port = tkey.vip.port != 0 ? dest->config.addr.port
-                                                       : std::uint16_t{0}},
+                            .port = tkey.vip.port != 0 ? dest->config.addr.port : std::uint16_t{0}},
               .dest = dest,
               .forward = dest->config.forward,
               .state = ConnState::kNone,
@@ -778,9 +773,9 @@ struct Engine::Impl {
       reason = Reason::kScheduled;
     }
     const DestPtr dest = entries[tslot].dest;
-    const std::uint16_t dport =
-        (p.dst.port == cfg.key.vip.port && dest->config.addr.port != 0) ? dest->config.addr.port
-                                                                          : p.dst.port;
+    const std::uint16_t dport = (p.dst.port == cfg.key.vip.port && dest->config.addr.port != 0)
+                                    ? dest->config.addr.port
+                                    : p.dst.port;
     return open(svc, p, dest, dport, tslot, reason, now);
   }
 
@@ -854,18 +849,18 @@ struct Engine::Impl {
     for (std::size_t slot = 0; slot < entries.size(); ++slot) {
       const Entry& e = entries[slot];
       if (!e.live) continue;
-      out.push_back(ConnView{
-          .id = {.slot = static_cast<std::uint32_t>(slot), .generation = e.generation},
-          .protocol = e.key.protocol,
-          .client = e.key.client,
-          .vip = e.key.vip,
-          .dest = e.dest_addr,
-          .state = e.state,
-          .remaining = std::max(core::Duration::zero(), e.expires - now),
-          .is_template = e.is_template,
-          .inactive = e.inactive,
-          .no_output = e.no_output,
-          .n_control = e.n_control});
+      out.push_back(
+          ConnView{.id = {.slot = static_cast<std::uint32_t>(slot), .generation = e.generation},
+                   .protocol = e.key.protocol,
+                   .client = e.key.client,
+                   .vip = e.key.vip,
+                   .dest = e.dest_addr,
+                   .state = e.state,
+                   .remaining = std::max(core::Duration::zero(), e.expires - now),
+                   .is_template = e.is_template,
+                   .inactive = e.inactive,
+                   .no_output = e.no_output,
+                   .n_control = e.n_control});
     }
     return out;
   }
@@ -920,9 +915,7 @@ void Engine::set_timeouts(std::chrono::seconds tcp, std::chrono::seconds tcpfin,
   impl_->timeouts.set(tcp, tcpfin, udp);
 }
 
-Verdict Engine::in_packet(const Packet& p, core::TimePoint now) {
-  return impl_->in_packet(p, now);
-}
+Verdict Engine::in_packet(const Packet& p, core::TimePoint now) { return impl_->in_packet(p, now); }
 Verdict Engine::out_packet(const Packet& p, core::TimePoint now) {
   return impl_->out_packet(p, now);
 }

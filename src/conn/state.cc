@@ -8,8 +8,8 @@ namespace {
 
 constexpr std::size_t index(ConnState s) { return static_cast<std::size_t>(s); }
 
-// Short names so the tables below read like spec §3.1 (columns = current state).
-constexpr ConnState kNO = ConnState::kNone;
+// Short names so the tables below read like spec §3.1 (columns = current state). NONE and
+// SYNACK are never a next state, so they need no alias.
 constexpr ConnState kES = ConnState::kEstablished;
 constexpr ConnState kSS = ConnState::kSynSent;
 constexpr ConnState kSR = ConnState::kSynRecv;
@@ -19,7 +19,6 @@ constexpr ConnState kCL = ConnState::kClose;
 constexpr ConnState kCW = ConnState::kCloseWait;
 constexpr ConnState kLA = ConnState::kLastAck;
 constexpr ConnState kLI = ConnState::kListen;
-constexpr ConnState kSA = ConnState::kSynAck;
 
 using Row = std::array<ConnState, kTcpStateCount>;
 // Rows in TcpEvent order: syn, fin, ack, rst.

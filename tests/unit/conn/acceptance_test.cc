@@ -11,9 +11,8 @@ const std::string kHttps = fmt::format("{}:443", kVip);
 
 // rr service on VIP:80 with the given dests in iteration order.
 VirtualService rr_service(std::vector<RealServer> dests, std::string_view vip = "") {
-  return VirtualService{.key = tcp(vip.empty() ? kHttp : vip),
-                        .scheduler = "rr",
-                        .dests = std::move(dests)};
+  return VirtualService{
+      .key = tcp(vip.empty() ? kHttp : vip), .scheduler = "rr", .dests = std::move(dests)};
 }
 
 // Case 17's service: -t VIP:443 -s rr -p 360 -M 255.255.255.0, order [S1, S2].
@@ -145,8 +144,8 @@ TEST(Case19QuiesceVsTemplate, QuiescedDestKeepsItsTemplate) {
   Harness h;
   h.add(persistent_443());
   h.syn("203.0.113.7:40000", kHttps);
-  ASSERT_TRUE(h.engine.edit_dest(tcp(kHttps), real("10.0.0.11:443", ForwardMethod::kRoute, 0))
-                  .ok());
+  ASSERT_TRUE(
+      h.engine.edit_dest(tcp(kHttps), real("10.0.0.11:443", ForwardMethod::kRoute, 0)).ok());
   const auto v = h.syn("203.0.113.7:40001", kHttps);
   EXPECT_EQ(v.reason, Reason::kTemplateHit);
   EXPECT_EQ(dest_of(v), "10.0.0.11:443");
@@ -157,8 +156,8 @@ TEST(Case19QuiesceVsTemplate, ExpireQuiescentTemplateMovesClientToS2) {
   Harness h(Sysctls{.expire_quiescent_template = true});
   h.add(persistent_443());
   h.syn("203.0.113.7:40000", kHttps);
-  ASSERT_TRUE(h.engine.edit_dest(tcp(kHttps), real("10.0.0.11:443", ForwardMethod::kRoute, 0))
-                  .ok());
+  ASSERT_TRUE(
+      h.engine.edit_dest(tcp(kHttps), real("10.0.0.11:443", ForwardMethod::kRoute, 0)).ok());
   const auto v = h.syn("203.0.113.7:40001", kHttps);
   EXPECT_EQ(v.reason, Reason::kScheduled);
   EXPECT_EQ(dest_of(v), "10.0.0.12:443");
@@ -258,8 +257,8 @@ TEST(Case22NatTcp, CountersAndTimersThroughOneConnection) {
   EXPECT_EQ(h.dest(key, rs).active, 0U);
   EXPECT_EQ(h.dest(key, rs).inactive, 0U);
   const auto stats = h.dest(key, rs).stats;
-  EXPECT_EQ(stats, (Counters{.conns = 1, .inpkts = 4, .outpkts = 2, .inbytes = 240,
-                             .outbytes = 120}));
+  EXPECT_EQ(stats,
+            (Counters{.conns = 1, .inpkts = 4, .outpkts = 2, .inbytes = 240, .outbytes = 120}));
   EXPECT_EQ(h.engine.totals(), stats);
 }
 
@@ -303,7 +302,7 @@ TEST(Case24Udp, InactiveOnlyAndIdleTimeout) {
   EXPECT_EQ(h.dest(udp(dns), "10.0.0.21:53").active, 0U);
   EXPECT_EQ(h.dest(udp(dns), "10.0.0.21:53").inactive, 2U);
   h.advance(100s);
-  h.in("203.0.113.7:5353", dns, 0, Protocol::kUdp);  // refreshes only this entry
+  h.in("203.0.113.7:5353", dns, 0, Protocol::kUdp);              // refreshes only this entry
   h.out("10.0.0.21:53", "203.0.113.8:5353", 0, Protocol::kUdp);  // replies refresh too
   h.advance(299s);
   EXPECT_TRUE(h.conn("203.0.113.7:5353", dns).has_value());

@@ -43,8 +43,7 @@ TEST(ServiceLookup, FtpDataConnectionsFindTheFtpService) {
   const auto data = h.syn("203.0.113.1:1001", fmt::format("{}:20", kVip));
   EXPECT_EQ(dest_of(data), "10.0.0.51:20");
   EXPECT_EQ(data.reason, Reason::kTemplateHit);  // FTP template key has vport 0
-  EXPECT_EQ(dest_of(h.syn("203.0.113.1:1002", fmt::format("{}:40000", kVip))),
-            "10.0.0.51:40000");
+  EXPECT_EQ(dest_of(h.syn("203.0.113.1:1002", fmt::format("{}:40000", kVip))), "10.0.0.51:40000");
   EXPECT_EQ(h.syn("203.0.113.1:1003", fmt::format("{}:80", kVip)).reason, Reason::kNoService);
   // The rule is TCP only.
   EXPECT_EQ(h.in("203.0.113.1:1004", fmt::format("{}:2000", kVip), 0, Protocol::kUdp).reason,
@@ -63,8 +62,7 @@ TEST(FailureToSchedule, VerdictsPerServiceKind) {
   EXPECT_EQ(h.engine.totals().conns, 0U);
 
   h.add(rr(tcp(fmt::format("{}:21", kVip)), {}, true));
-  EXPECT_EQ(h.syn("203.0.113.1:1000", fmt::format("{}:21", kVip)).action,
-            Action::kDropUnreachable);
+  EXPECT_EQ(h.syn("203.0.113.1:1000", fmt::format("{}:21", kVip)).action, Action::kDropUnreachable);
   const auto ftp_data = h.syn("203.0.113.1:1001", fmt::format("{}:20", kVip));
   EXPECT_EQ(ftp_data.action, Action::kPass);
   EXPECT_EQ(ftp_data.reason, Reason::kFtpPassUp);
@@ -80,8 +78,7 @@ TEST(FailureToSchedule, VerdictsPerServiceKind) {
   h.add(VirtualService{.key = tcp(fmt::format("{}:81", kVip)),
                        .scheduler = "none",
                        .dests = {real("10.0.0.11:81")}});
-  EXPECT_EQ(h.syn("203.0.113.1:1004", fmt::format("{}:81", kVip)).action,
-            Action::kDropUnreachable);
+  EXPECT_EQ(h.syn("203.0.113.1:1004", fmt::format("{}:81", kVip)).action, Action::kDropUnreachable);
 }
 
 // §1.5: with sloppy_tcp a non-SYN segment may open an entry; RST still never does.
@@ -163,10 +160,12 @@ TEST(ControlPlane, ApplyBuildsIterationOrderAndIncrementalChanges) {
                                                          real("10.0.0.1:80")})}};
   ASSERT_TRUE(h.engine.apply(table).ok());
   std::vector<std::string> got;
-  for (int c = 0; c < 4; ++c) got.push_back(dest_of(h.syn(fmt::format("203.0.113.{}:1", c + 1),
-                                                            kHttp)));
-  EXPECT_EQ(got, (std::vector<std::string>{"10.0.0.3:80", "10.0.0.2:80", "10.0.0.1:80",
-                                           "10.0.0.3:80"}));
+  got.reserve(4);
+  for (int c = 0; c < 4; ++c) {
+    got.push_back(dest_of(h.syn(fmt::format("203.0.113.{}:1", c + 1), kHttp)));
+  }
+  EXPECT_EQ(got,
+            (std::vector<std::string>{"10.0.0.3:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.3:80"}));
   // Remove B and quiesce A: the rest keeps its statistics and the rr pointer.
   table.services[0].dests = {real("10.0.0.3:80"), real("10.0.0.1:80", ForwardMethod::kMasq, 0)};
   ASSERT_TRUE(h.engine.apply(table).ok());
@@ -256,17 +255,14 @@ TEST(Handles, OnConnDrivesEntryAndGoesStale) {
             ConnState::kSynRecv);
   EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kAck, 60, h.now()).state,
             ConnState::kEstablished);
-  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kRst, 60, h.now()).state,
-            ConnState::kClose);
+  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kRst, 60, h.now()).state, ConnState::kClose);
   h.advance(10s);
-  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kAck, 60, h.now()).reason,
-            Reason::kNoEntry);
+  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kAck, 60, h.now()).reason, Reason::kNoEntry);
   // The freed slot is reused under a new generation: the old handle stays stale.
   const auto w = h.syn("203.0.113.2:1000", kHttp);
   EXPECT_EQ(w.conn.slot, v.conn.slot);
   EXPECT_NE(w.conn, v.conn);
-  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kAck, 60, h.now()).reason,
-            Reason::kNoEntry);
+  EXPECT_EQ(h.engine.on_conn(v.conn, Direction::kIn, kAck, 60, h.now()).reason, Reason::kNoEntry);
 }
 
 // A DR entry that ever sees a reply leaves INPUT-ONLY for good (§3.1).

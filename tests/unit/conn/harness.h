@@ -68,8 +68,7 @@ class Harness {
   }
 
   Verdict in(std::string_view client, std::string_view vip, std::uint8_t flags,
-             Protocol proto = Protocol::kTcp, std::uint32_t fwmark = 0,
-             std::uint32_t bytes = 60) {
+             Protocol proto = Protocol::kTcp, std::uint32_t fwmark = 0, std::uint32_t bytes = 60) {
     return engine.in_packet(Packet{.protocol = proto,
                                    .src = ep(client),
                                    .dst = ep(vip),

@@ -26,8 +26,9 @@ class Scenario {
     auto s1 = real("10.0.1.1:80");
     s1.u_threshold = 3;
     s1.l_threshold = 1;
-    add({.key = tcp(vip(80)), .scheduler = "rr", .dests = {s1, real("10.0.1.2:80"),
-                                                             real("10.0.1.3:80")}});
+    add({.key = tcp(vip(80)),
+         .scheduler = "rr",
+         .dests = {s1, real("10.0.1.2:80"), real("10.0.1.3:80")}});
     add({.key = tcp(vip(443)),
          .scheduler = "rr",
          .persistent = true,
@@ -144,8 +145,8 @@ class Scenario {
   }
 
   void client_packet() {
-    static constexpr std::array<std::uint8_t, 7> kFlags{
-        kSyn, kSyn, kAck, kFin | kAck, kRst, kPsh | kAck, 0};
+    static constexpr std::array<std::uint8_t, 7> kFlags{kSyn, kSyn,        kAck, kFin | kAck,
+                                                        kRst, kPsh | kAck, 0};
     const auto& t = targets_.at(pick(static_cast<std::uint32_t>(targets_.size())));
     const auto client = fmt::format("203.0.113.{}:{}", 1 + pick(40), 1000 + pick(3));
     h_.in(client, t.vip, kFlags.at(pick(kFlags.size())), t.protocol, t.fwmark, 100);
@@ -158,8 +159,7 @@ class Scenario {
     if (c.is_template) return;
     static constexpr std::array<std::uint8_t, 5> kFlags{kSyn | kAck, kAck, kFin | kAck, kRst, 0};
     const auto proto = c.protocol == 17 ? Protocol::kUdp : Protocol::kTcp;
-    h_.out(c.dest.to_string(), c.client.to_string(), kFlags.at(pick(kFlags.size())), proto,
-           1500);
+    h_.out(c.dest.to_string(), c.client.to_string(), kFlags.at(pick(kFlags.size())), proto, 1500);
   }
 
   void quiesce_or_restore() {
