@@ -181,6 +181,25 @@ TEST(ControlPlane, ApplyBuildsIterationOrderAndIncrementalChanges) {
   EXPECT_TRUE(h.engine.services().empty());
 }
 
+// The scheduler hears every change at the right index: case 1 via add_dest (kAdded), case 2
+// via delete_dest of the dest under rr's pointer (kRemoved) and a quiesce (kEdited).
+TEST(ControlPlane, SchedulerFollowsIncrementalChanges) {
+  Harness h;
+  h.add(rr(tcp(kHttp), {}));
+  for (const auto* a : {"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"}) {
+    ASSERT_TRUE(h.engine.add_dest(tcp(kHttp), real(a)).ok());
+  }
+  int client = 0;
+  const auto next = [&] { return dest_of(h.syn(fmt::format("203.0.113.{}:1", ++client), kHttp)); };
+  EXPECT_EQ(next(), "10.0.0.3:80");
+  EXPECT_EQ(next(), "10.0.0.2:80");
+  ASSERT_TRUE(h.engine.delete_dest(tcp(kHttp), ep("10.0.0.2:80")).ok());
+  EXPECT_EQ(next(), "10.0.0.1:80");
+  EXPECT_EQ(next(), "10.0.0.3:80");
+  ASSERT_TRUE(h.engine.edit_dest(tcp(kHttp), real("10.0.0.1:80", ForwardMethod::kMasq, 0)).ok());
+  EXPECT_EQ(next(), "10.0.0.3:80");
+}
+
 // A bad table changes nothing.
 TEST(ControlPlane, ApplyOfInvalidTableChangesNothing) {
   Harness h;
