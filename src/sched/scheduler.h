@@ -87,22 +87,24 @@ inline constexpr std::uint32_t kGoldenRatio = 2654435761U;
 // `load_of` maps a dest to its load (overhead for wlc, active+1 for sed).
 template <typename LoadOf>
 std::optional<std::size_t> weighted_least(DestList dests, LoadOf load_of) {
-  std::optional<std::size_t> least;
-  std::int64_t least_load = 0;
-  for (std::size_t i = 0; i < dests.size(); ++i) {
+  // The first usable dest is the first candidate; later dests only need to be not
+  // overloaded, since a weight-0 dest can never win the cross-multiplied comparison.
+  const std::size_t n = dests.size();
+  std::size_t i = 0;
+  while (i < n && !usable(dests[i])) ++i;
+  if (i == n) return std::nullopt;
+  std::size_t least = i;
+  std::int64_t least_load = load_of(dests[i]);
+  std::int64_t least_weight = dests[i].weight;
+  for (++i; i < n; ++i) {
     const Dest& d = dests[i];
     if (overloaded(d)) continue;
-    if (!least) {
-      if (d.weight <= 0) continue;
-      least = i;
-      least_load = load_of(d);
-      continue;
-    }
     const std::int64_t l = load_of(d);
     // least_load/w(least) > l/w(d), cross-multiplied: no division, no float.
-    if (least_load * d.weight > l * dests[*least].weight) {
+    if (least_load * d.weight > l * least_weight) {
       least = i;
       least_load = l;
+      least_weight = d.weight;
     }
   }
   return least;
