@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;
   }
-  core::log().info("lvsd: {} workers, {} services, file descriptor limit {}",
-                   (*proxy)->workers(), cfg->table.services.size(), nofile);
+  core::log().info("lvsd: {} workers, {} services, file descriptor limit {}", (*proxy)->workers(),
+                   cfg->table.services.size(), nofile);
   for (const auto& svc : cfg->table.services) {
     core::log().info("{} {} with {} realservers", svc.key.to_string(), svc.scheduler,
                      svc.dests.size());

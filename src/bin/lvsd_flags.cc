@@ -115,8 +115,8 @@ Result<void> add_real(State& st, std::string_view value) {
       if (!l) return bad(l.error());
       real.l_threshold = static_cast<std::uint32_t>(*l);
     } else {
-      return bad(core::Error{EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=)",
-                                                 opt)});
+      return bad(
+          core::Error{EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=)", opt)});
     }
   }
   if (auto r = model::add_dest(st.cfg.table, (*svc)->key, real); !r) return bad(r.error());

@@ -25,8 +25,8 @@ void bind(DestRuntime& d, Count c) {
   auto* counter = counter_of(d, c);
   if (counter == nullptr) return;
   counter->fetch_add(1, std::memory_order_relaxed);
-  d.load.set_overloaded(model::overload_after_bind(
-      d.load.overloaded_now(), d.load.total_now(), d.u_threshold.load(std::memory_order_relaxed)));
+  d.load.set_overloaded(model::overload_after_bind(d.load.overloaded_now(), d.load.total_now(),
+                                                   d.u_threshold.load(std::memory_order_relaxed)));
 }
 
 void unbind(DestRuntime& d, Count c) {

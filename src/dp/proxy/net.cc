@@ -44,9 +44,9 @@ core::Endpoint from_sockaddr(const sockaddr_storage& ss) {
     std::array<std::uint8_t, 16> bytes{};
     std::memcpy(bytes.data(), &sin6.sin6_addr, 16);
     if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-      ep.addr = core::IpAddress::v4((std::uint32_t{bytes[12]} << 24) |
-                                    (std::uint32_t{bytes[13]} << 16) |
-                                    (std::uint32_t{bytes[14]} << 8) | std::uint32_t{bytes[15]});
+      ep.addr =
+          core::IpAddress::v4((std::uint32_t{bytes[12]} << 24) | (std::uint32_t{bytes[13]} << 16) |
+                              (std::uint32_t{bytes[14]} << 8) | std::uint32_t{bytes[15]});
     } else {
       ep.addr = core::IpAddress::v6(bytes);
     }

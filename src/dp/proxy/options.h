@@ -10,9 +10,9 @@ using std::chrono_literals::operator""s;
 
 // What happens to a UDP flow whose realserver left the service.
 enum class UdpReschedule : std::uint8_t {
-  kWhenRemoved,  // default: the next datagram is scheduled again (no black hole)
+  kWhenRemoved,            // default: the next datagram is scheduled again (no black hole)
   kWhenRemovedOrQuiesced,  // also when its weight went to 0 (health "inhibit" marks down so)
-  kNever,  // IPVS's old behaviour: the flow keeps its realserver until it idles out
+  kNever,                  // IPVS's old behaviour: the flow keeps its realserver until it idles out
 };
 
 struct ProxyOptions {

@@ -19,15 +19,15 @@ core::Result<void> check_service(const model::VirtualService& svc) {
                                               name));
   }
   if (svc.key.protocol != model::Protocol::kTcp && svc.key.protocol != model::Protocol::kUdp) {
-    return core::fail(EOPNOTSUPP,
-                      fmt::format("service {}: the proxy data plane serves TCP and UDP only", name));
+    return core::fail(
+        EOPNOTSUPP, fmt::format("service {}: the proxy data plane serves TCP and UDP only", name));
   }
   for (const auto& d : svc.dests) {
     if (d.forward != model::ForwardMethod::kFullNat) {
-      return core::fail(EOPNOTSUPP, fmt::format("realserver {} of service {} uses {} forwarding; "
-                                                "the proxy data plane does full-NAT only",
-                                                d.addr.to_string(), name,
-                                                model::forward_name(d.forward)));
+      return core::fail(EOPNOTSUPP,
+                        fmt::format("realserver {} of service {} uses {} forwarding; "
+                                    "the proxy data plane does full-NAT only",
+                                    d.addr.to_string(), name, model::forward_name(d.forward)));
     }
     if (d.addr.port == 0) {
       return core::fail(EINVAL, fmt::format("realserver {} of service {} needs a port",
@@ -60,8 +60,7 @@ void Proxy::stop() {
   for (auto& w : workers_) w->stop();
 }
 
-core::Result<std::shared_ptr<Service>> Proxy::make_service(
-    const model::VirtualService& svc) const {
+core::Result<std::shared_ptr<Service>> Proxy::make_service(const model::VirtualService& svc) const {
   const SockType type =
       svc.key.protocol == model::Protocol::kUdp ? SockType::kDatagram : SockType::kStream;
   std::vector<core::Fd> listeners;
@@ -143,8 +142,8 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       rt.weight.store(r.weight, std::memory_order_relaxed);
       const std::uint32_t old_u = rt.u_threshold.exchange(r.u_threshold);
       rt.l_threshold.store(r.l_threshold, std::memory_order_relaxed);
-      rt.load.set_overloaded(model::overload_after_edit(rt.load.overloaded_now(), old_u,
-                                                        r.u_threshold));
+      rt.load.set_overloaded(
+          model::overload_after_edit(rt.load.overloaded_now(), old_u, r.u_threshold));
       rt.available.store(true, std::memory_order_relaxed);
     }
     if (p.balancer) {

@@ -134,8 +134,8 @@ void Worker::on_udp_reply(UdpFlow& f) {
       if (errno == EINTR) continue;
       break;  // EAGAIN, or ECONNREFUSED from the realserver's ICMP: keep the flow
     }
-    if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT,
-                 to.get(), to.len) >= 0) {
+    if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
+                 to.len) >= 0) {
       AtomicCounters::add(d.counters.outpkts, 1);
       AtomicCounters::add(d.counters.outbytes, static_cast<std::uint64_t>(n));
     }
