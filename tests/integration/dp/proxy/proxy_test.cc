@@ -141,7 +141,8 @@ TEST(ProxyTcp, QuiescedRealserverKeepsItsConnectionAndGetsNoNewOnes) {
 class ProxyBulk : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(ProxyBulk, TransferArrivesByteIdentical) {
-  const auto [use_splice, half_close_first] = GetParam();
+  const bool use_splice = std::get<0>(GetParam());
+  const bool half_close_first = std::get<1>(GetParam());
   const std::uint64_t size = use_splice ? 64ULL << 20U : 16ULL << 20U;
   core::Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const SockAddr sa = to_sockaddr(*core::Endpoint::parse("127.0.0.2:0"));
