@@ -1,0 +1,58 @@
+// lvsd: the director daemon. For now configured by flags (bin/lvsd_flags.h) and running the
+// user-space full-NAT data plane in the foreground until SIGINT or SIGTERM.
+
+#include <csignal>
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "bin/lvsd_flags.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "dp/proxy/net.h"
+#include "dp/proxy/proxy.h"
+
+int main(int argc, char** argv) {
+  using namespace lvs;  // NOLINT(google-build-using-namespace): main only
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  auto cfg = bin::parse_lvsd_flags(args);
+  if (!cfg) {
+    std::fprintf(stderr, "lvsd: %s\n", cfg.error().message.c_str());
+    return 2;
+  }
+  if (cfg->help) {
+    std::fputs(bin::lvsd_usage().c_str(), stdout);
+    return 0;
+  }
+  core::init_logging(cfg->log_level);
+
+  // Block the stop signals before any worker starts so only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::uint64_t nofile = dp::proxy::raise_nofile_limit();
+  const core::SteadyClock clock;
+  auto proxy = dp::proxy::Proxy::create(cfg->proxy, clock);
+  if (!proxy) {
+    std::fprintf(stderr, "lvsd: %s\n", proxy.error().message.c_str());
+    return 1;
+  }
+  if (auto r = (*proxy)->apply(cfg->table); !r) {
+    std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  core::log().info("lvsd: {} workers, {} services, file descriptor limit {}", (*proxy)->workers(),
+                   cfg->table.services.size(), nofile);
+  for (const auto& svc : cfg->table.services) {
+    core::log().info("{} {} with {} realservers", svc.key.to_string(), svc.scheduler,
+                     svc.dests.size());
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  core::log().info("lvsd: signal {}, stopping", sig);
+  (*proxy)->stop();
+  return 0;
+}

@@ -1,0 +1,287 @@
+#include "bin/lvsd_flags.h"
+
+#include <charconv>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "model/table_ops.h"
+#include "sched/registry.h"
+
+namespace lvs::bin {
+
+namespace {
+
+using core::fail;
+using core::Result;
+using std::chrono::milliseconds;
+
+struct State {
+  LvsdConfig cfg{};
+  std::optional<model::ServiceKey> current{};  // the service -s/-o/-r apply to
+};
+
+using Handler = std::function<Result<void>(State&, std::string_view value)>;
+
+struct Flag {
+  std::string_view long_name;
+  std::string_view short_name;  // empty: none
+  std::string_view arg;         // empty: takes no value
+  std::string_view help;
+  Handler handle;
+};
+
+Result<std::uint64_t> parse_uint(std::string_view text, std::string_view what, std::uint64_t max) {
+  std::uint64_t v = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc{} || ptr != end || v > max) {
+    return fail(EINVAL, fmt::format("{} '{}' is not a number in 0..{}", what, text, max));
+  }
+  return v;
+}
+
+// "90" or "90s" = seconds, "250ms" = milliseconds.
+Result<milliseconds> parse_duration(std::string_view text, std::string_view what) {
+  std::uint64_t scale = 1000;
+  std::string_view num = text;
+  if (num.ends_with("ms")) {
+    scale = 1;
+    num.remove_suffix(2);
+  } else if (num.ends_with("s")) {
+    num.remove_suffix(1);
+  }
+  auto v = parse_uint(num, what, 100'000'000);
+  if (!v || *v == 0) {
+    return fail(EINVAL, fmt::format("{} '{}' is not a duration like 90, 90s or 250ms", what, text));
+  }
+  return milliseconds(static_cast<milliseconds::rep>(*v * scale));
+}
+
+Result<void> add_service(State& st, model::Protocol proto, std::string_view value) {
+  auto ep = core::Endpoint::parse(value);
+  if (!ep) return fail(EINVAL, fmt::format("service '{}': {}", value, ep.error().message));
+  model::VirtualService svc{.key = model::ServiceKey::address(proto, *ep)};
+  svc.netmask = model::default_netmask(svc.key.af);
+  svc.scheduler = "wlc";
+  if (auto r = model::add_service(st.cfg.table, svc, sched::scheduler_exists); !r) {
+    return fail(r.error().code, fmt::format("service '{}': {}", value, r.error().message));
+  }
+  st.current = svc.key;
+  return {};
+}
+
+Result<model::VirtualService*> current_service(State& st, std::string_view flag) {
+  if (!st.current) {
+    return fail(EINVAL, fmt::format("{} must follow a service (-t or -u)", flag));
+  }
+  return st.cfg.table.find(*st.current);
+}
+
+Result<void> add_real(State& st, std::string_view value) {
+  auto svc = current_service(st, "-r");
+  if (!svc) return core::Unexpected{svc.error()};
+  const auto bad = [&](const core::Error& e) {
+    return fail(e.code, fmt::format("realserver '{}': {}", value, e.message));
+  };
+  std::string_view addr = value;
+  std::string_view opts;
+  if (const auto comma = value.find(','); comma != std::string_view::npos) {
+    addr = value.substr(0, comma);
+    opts = value.substr(comma + 1);
+  }
+  auto ep = core::Endpoint::parse(addr, (*svc)->key.vip.port);
+  if (!ep) return bad(ep.error());
+  model::RealServer real{.addr = *ep, .forward = model::ForwardMethod::kFullNat};
+  while (!opts.empty()) {
+    const auto comma = opts.find(',');
+    const std::string_view opt = opts.substr(0, comma);
+    opts = comma == std::string_view::npos ? std::string_view{} : opts.substr(comma + 1);
+    const auto eq = opt.find('=');
+    const std::string_view key = opt.substr(0, eq);
+    const std::string_view val = eq == std::string_view::npos ? "" : opt.substr(eq + 1);
+    if (key == "weight" || key == "w") {
+      auto w = parse_uint(val, "weight", 65535);
+      if (!w) return bad(w.error());
+      real.weight = static_cast<std::int32_t>(*w);
+    } else if (key == "x" || key == "u-threshold") {
+      auto u = parse_uint(val, "upper threshold", 65535);
+      if (!u) return bad(u.error());
+      real.u_threshold = static_cast<std::uint32_t>(*u);
+    } else if (key == "y" || key == "l-threshold") {
+      auto l = parse_uint(val, "lower threshold", 65535);
+      if (!l) return bad(l.error());
+      real.l_threshold = static_cast<std::uint32_t>(*l);
+    } else {
+      return bad(
+          core::Error{EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=)", opt)});
+    }
+  }
+  if (auto r = model::add_dest(st.cfg.table, (*svc)->key, real); !r) return bad(r.error());
+  return {};
+}
+
+template <typename F>
+Handler duration_into(std::string_view what, F field) {
+  return [what, field](State& st, std::string_view v) -> Result<void> {
+    auto d = parse_duration(v, what);
+    if (!d) return core::Unexpected{d.error()};
+    st.cfg.proxy.*field = *d;
+    return {};
+  };
+}
+
+const std::vector<Flag>& flags() {
+  using dp::proxy::ProxyOptions;
+  static const std::vector<Flag> kFlags = {
+      {"--tcp-service", "-t", "VIP:PORT", "add a TCP virtual service (IPv6: [addr]:port)",
+       [](State& st, std::string_view v) { return add_service(st, model::Protocol::kTcp, v); }},
+      {"--udp-service", "-u", "VIP:PORT", "add a UDP virtual service",
+       [](State& st, std::string_view v) { return add_service(st, model::Protocol::kUdp, v); }},
+      {"--scheduler", "-s", "NAME", "scheduler of the preceding service (default wlc)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto svc = current_service(st, "-s");
+         if (!svc) return core::Unexpected{svc.error()};
+         if (auto m = sched::make_scheduler(v); !m) return core::Unexpected{m.error()};
+         (*svc)->scheduler = std::string(v);
+         return {};
+       }},
+      {"--ops", "-o", "", "one-packet scheduling for the preceding UDP service",
+       [](State& st, std::string_view) -> Result<void> {
+         auto svc = current_service(st, "-o");
+         if (!svc) return core::Unexpected{svc.error()};
+         if ((*svc)->key.protocol != model::Protocol::kUdp) {
+           return fail(EINVAL, "-o (one-packet scheduling) applies to UDP services only");
+         }
+         (*svc)->one_packet = true;
+         return {};
+       }},
+      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N]",
+       "add a realserver to the preceding service (full-NAT)", add_real},
+      {"--workers", "-w", "N", "worker threads (default: one per core)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "workers", 256);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.proxy.workers = static_cast<unsigned>(*n);
+         return {};
+       }},
+      {"--connect-timeout", "", "DURATION", "realserver connect timeout (default 5s)",
+       duration_into("connect timeout", &ProxyOptions::connect_timeout)},
+      {"--tcp-timeout", "", "DURATION", "idle timeout of established TCP (default 900s)",
+       duration_into("tcp timeout", &ProxyOptions::tcp_established_timeout)},
+      {"--tcpfin-timeout", "", "DURATION", "idle timeout once a side sent FIN (default 120s)",
+       duration_into("tcpfin timeout", &ProxyOptions::tcp_fin_timeout)},
+      {"--udp-timeout", "", "DURATION", "idle timeout of a UDP flow (default 300s)",
+       duration_into("udp timeout", &ProxyOptions::udp_timeout)},
+      {"--pipe-size", "", "BYTES", "splice pipe size per direction (default 65536)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "pipe size", 1U << 24U);
+         if (!n || *n < 4096) {
+           return fail(EINVAL, fmt::format("pipe size '{}' is not a number in 4096..16777216", v));
+         }
+         st.cfg.proxy.pipe_size = static_cast<int>(*n);
+         return {};
+       }},
+      {"--socket-buffer", "", "BYTES", "SO_SNDBUF/SO_RCVBUF of proxied sockets (0 = autotune)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "socket buffer", 1U << 26U);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.proxy.socket_buffer = static_cast<int>(*n);
+         return {};
+       }},
+      {"--no-splice", "", "", "copy through a bounded buffer instead of splice(2)",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.proxy.splice = false;
+         return {};
+       }},
+      {"--udp-keep-flows", "", "", "keep a UDP flow on its realserver after it was deleted",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.proxy.udp_reschedule = dp::proxy::UdpReschedule::kNever;
+         return {};
+       }},
+      {"--udp-reschedule-quiesced", "", "", "also move UDP flows off realservers of weight 0",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.proxy.udp_reschedule = dp::proxy::UdpReschedule::kWhenRemovedOrQuiesced;
+         return {};
+       }},
+      {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto l = core::parse_log_level(v);
+         if (!l) return core::Unexpected{l.error()};
+         st.cfg.log_level = *l;
+         return {};
+       }},
+      {"--help", "-h", "", "show this help",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.help = true;
+         return {};
+       }},
+  };
+  return kFlags;
+}
+
+}  // namespace
+
+Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
+  State st;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view name = args[i];
+    std::optional<std::string_view> inline_value;
+    if (name.starts_with("--")) {
+      if (const auto eq = name.find('='); eq != std::string_view::npos) {
+        inline_value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : flags()) {
+      if (name == f.long_name || (!f.short_name.empty() && name == f.short_name)) flag = &f;
+    }
+    if (flag == nullptr) {
+      return fail(EINVAL, fmt::format("unknown option '{}' (see lvsd --help)", args[i]));
+    }
+    std::string_view value;
+    if (!flag->arg.empty()) {
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return fail(EINVAL, fmt::format("{} needs a value: {}", name, flag->arg));
+      }
+    } else if (inline_value) {
+      return fail(EINVAL, fmt::format("{} takes no value", name));
+    }
+    if (auto r = flag->handle(st, value); !r) return core::Unexpected{r.error()};
+  }
+  if (!st.cfg.help && st.cfg.table.services.empty()) {
+    return fail(EINVAL, "no service given: add one with -t VIP:PORT or -u VIP:PORT");
+  }
+  return std::move(st.cfg);
+}
+
+std::string lvsd_usage() {
+  std::string out =
+      "usage: lvsd [--workers N] (-t|-u VIP:PORT [-s SCHED] [-o] (-r ADDR:PORT[,weight=N])...)...\n"
+      "\n"
+      "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
+      "Service options (-s, -o, -r) apply to the service given by the preceding -t or -u.\n"
+      "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it.\n"
+      "\n"
+      "options:\n";
+  for (const auto& f : flags()) {
+    std::string names = f.short_name.empty() ? fmt::format("    {}", f.long_name)
+                                             : fmt::format("{}, {}", f.short_name, f.long_name);
+    if (!f.arg.empty()) names += fmt::format(" {}", f.arg);
+    out += fmt::format("  {:<48} {}\n", names, f.help);
+  }
+  out +=
+      "\nexample:\n"
+      "  lvsd --workers 2 -t 127.0.0.1:8080 -s rr -r 127.0.0.2:9000 -r 127.0.0.3:9000,weight=2 \\\n"
+      "       -u 127.0.0.1:5353 -s rr -r 127.0.0.2:53 -r 127.0.0.3:53\n";
+  return out;
+}
+
+}  // namespace lvs::bin

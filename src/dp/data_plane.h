@@ -1,0 +1,61 @@
+#pragma once
+// The DataPlane seam: whatever forwards packets (the user-space full-NAT proxy, later the XDP
+// engine) is driven by one call, apply(table), that makes forwarding match the whole desired
+// table. apply() is all-or-nothing: on error nothing changed. Existing flows keep their
+// realserver unless it was removed. stats() returns counters summed over the workers.
+// Both are called from the control thread only.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/endpoint.h"
+#include "core/result.h"
+#include "model/service.h"
+
+namespace lvs::dp {
+
+// Counters in IPVS terms (spec §1.4): in = client -> realserver, out = realserver -> client.
+struct Counters {
+  std::uint64_t conns = 0;     // connections (TCP) or flows (UDP) scheduled
+  std::uint64_t failed = 0;    // connections the realserver refused or let time out
+  std::uint64_t inpkts = 0;    // datagrams (UDP) or relay reads (TCP) towards the realserver
+  std::uint64_t outpkts = 0;   // the same towards the client
+  std::uint64_t inbytes = 0;   // payload bytes towards the realserver
+  std::uint64_t outbytes = 0;  // payload bytes towards the client
+
+  bool operator==(const Counters&) const = default;
+};
+
+struct DestStats {
+  core::Endpoint addr{};
+  std::uint32_t active = 0;
+  std::uint32_t inactive = 0;
+  Counters counters{};
+
+  bool operator==(const DestStats&) const = default;
+};
+
+struct ServiceStats {
+  model::ServiceKey key{};
+  Counters counters{};  // the sum over its realservers
+  std::vector<DestStats> dests{};
+
+  bool operator==(const ServiceStats&) const = default;
+};
+
+struct Stats {
+  Counters total{};
+  std::uint64_t refused = 0;  // new connections refused locally (no dest, no descriptors)
+  std::vector<ServiceStats> services{};
+
+  bool operator==(const Stats&) const = default;
+};
+
+class DataPlane {
+ public:
+  virtual ~DataPlane() = default;
+  virtual core::Result<void> apply(const model::ServiceTable& table) = 0;
+  virtual Stats stats() const = 0;
+};
+
+}  // namespace lvs::dp

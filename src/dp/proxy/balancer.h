@@ -1,0 +1,109 @@
+#pragma once
+// The scheduling and accounting seam of the proxy. A worker asks the service's Balancer for a
+// realserver for a new flow and gets a FlowHandle; the handle keeps the realserver's
+// active/inactive count while the flow lives and un-counts it when released. This is the one
+// place the conn engine (persistence templates, TCP state accounting, estimator) will plug in:
+// for now it sits directly on sched::Scheduler and model::DestLoad.
+//
+// Threading: DestRuntime is shared by all workers (atomics only). A Balancer is not
+// thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a mutex.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/endpoint.h"
+#include "core/result.h"
+#include "dp/data_plane.h"
+#include "model/dest_load.h"
+#include "model/service.h"
+#include "sched/scheduler.h"
+
+namespace lvs::dp::proxy {
+
+struct AtomicCounters {
+  std::atomic<std::uint64_t> conns{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> inpkts{0};
+  std::atomic<std::uint64_t> outpkts{0};
+  std::atomic<std::uint64_t> inbytes{0};
+  std::atomic<std::uint64_t> outbytes{0};
+
+  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+    c.fetch_add(n, std::memory_order_relaxed);
+  }
+  Counters read() const;
+};
+
+// One realserver of one service as the data plane sees it. Outlives its removal from the
+// table for as long as a flow holds it.
+struct DestRuntime {
+  core::Endpoint addr{};
+  std::atomic<std::int32_t> weight{1};
+  std::atomic<bool> available{true};  // false once deleted from its service
+  std::atomic<std::uint32_t> u_threshold{0};
+  std::atomic<std::uint32_t> l_threshold{0};
+  model::DestLoad load;
+  AtomicCounters counters;
+};
+
+// How a bound flow is counted: TCP connections are inactive until established, active while
+// established, inactive again once closing; UDP flows are always inactive (spec §1.3).
+enum class Count : std::uint8_t { kNone, kActive, kInactive };
+
+// Move-only binding of one flow to its realserver.
+class FlowHandle {
+ public:
+  FlowHandle() = default;
+  FlowHandle(std::shared_ptr<DestRuntime> dest, Count count);
+  FlowHandle(const FlowHandle&) = delete;
+  FlowHandle& operator=(const FlowHandle&) = delete;
+  FlowHandle(FlowHandle&& other) noexcept;
+  FlowHandle& operator=(FlowHandle&& other) noexcept;
+  ~FlowHandle() { release(); }
+
+  DestRuntime* dest() const { return dest_.get(); }
+  explicit operator bool() const { return dest_ != nullptr; }
+  // Moves the flow between the active and inactive counts (and updates the overload flag).
+  void set_count(Count count);
+  // Un-counts the flow and drops the realserver.
+  void release();
+
+ private:
+  std::shared_ptr<DestRuntime> dest_;
+  Count count_ = Count::kNone;
+};
+
+// The scheduling state of one service: its scheduler and the realserver list it runs on.
+class Balancer {
+ public:
+  // Builds the scheduler for `svc` over `dests` (same order as svc.dests). Fails when the
+  // scheduler does not exist or refuses the list.
+  static core::Result<std::unique_ptr<Balancer>> create(
+      const model::VirtualService& svc, std::vector<std::shared_ptr<DestRuntime>> dests);
+
+  // A realserver for a new flow from `client` to `vip`, counted as `count`; nullopt when the
+  // scheduler finds none. Bumps the realserver's connection counter.
+  std::optional<FlowHandle> pick(const core::Endpoint& client, const core::Endpoint& vip,
+                                 core::TimePoint now, Count count);
+
+  const std::vector<std::shared_ptr<DestRuntime>>& dests() const { return runtimes_; }
+  const std::string& scheduler_name() const { return scheduler_name_; }
+  std::uint32_t sched_flags() const { return sched_flags_; }
+  // True when this balancer runs `svc`'s scheduler over the same realservers and weights, so
+  // it can be kept (with its scheduler state) across an apply().
+  bool serves(const model::VirtualService& svc) const;
+
+ private:
+  Balancer() = default;
+  std::string scheduler_name_{};
+  std::uint32_t sched_flags_ = 0;
+  std::unique_ptr<sched::Scheduler> scheduler_;
+  std::vector<std::shared_ptr<DestRuntime>> runtimes_;
+  std::vector<sched::Dest> dests_;
+};
+
+}  // namespace lvs::dp::proxy

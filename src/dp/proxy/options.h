@@ -1,0 +1,31 @@
+#pragma once
+// Settings of the user-space full-NAT proxy. Timeouts default to IPVS's (spec §3).
+
+#include <chrono>
+#include <cstdint>
+
+namespace lvs::dp::proxy {
+
+using std::chrono_literals::operator""s;
+
+// What happens to a UDP flow whose realserver left the service.
+enum class UdpReschedule : std::uint8_t {
+  kWhenRemoved,            // default: the next datagram is scheduled again (no black hole)
+  kWhenRemovedOrQuiesced,  // also when its weight went to 0 (health "inhibit" marks down so)
+  kNever,                  // IPVS's old behaviour: the flow keeps its realserver until it idles out
+};
+
+struct ProxyOptions {
+  unsigned workers = 0;  // 0: one per core
+  std::chrono::milliseconds connect_timeout = 5s;
+  std::chrono::milliseconds tcp_established_timeout = 900s;
+  std::chrono::milliseconds tcp_fin_timeout = 120s;
+  std::chrono::milliseconds udp_timeout = 300s;
+  int pipe_size = 64 * 1024;  // bytes per splice pipe: the most a direction holds in lvsd
+  int socket_buffer = 0;      // SO_SNDBUF/SO_RCVBUF for proxied sockets; 0 = kernel autotuning
+  bool splice = true;         // false: copy through a bounded buffer instead
+  UdpReschedule udp_reschedule = UdpReschedule::kWhenRemoved;
+  int backlog = 4096;
+};
+
+}  // namespace lvs::dp::proxy

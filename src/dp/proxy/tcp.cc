@@ -1,0 +1,288 @@
+// The TCP relay of a worker: accept, schedule, non-blocking connect, then copy both ways with
+// splice(2) through a pipe per direction (or a bounded buffer where splice cannot serve).
+// Half-close: a FIN read from one side becomes shutdown(SHUT_WR) on the other once its
+// pipe is drained; the other direction keeps flowing. A reset or error on either side
+// becomes an RST (SO_LINGER 0) on the other. Sockets are edge-triggered: every event on a
+// connection pumps both directions until neither can move.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "dp/proxy/net.h"
+#include "dp/proxy/worker.h"
+
+namespace lvs::dp::proxy {
+
+namespace {
+
+constexpr int kAcceptBurst = 64;
+constexpr int kPumpRounds = 64;
+constexpr std::size_t kMaxPooledPipes = 256;
+constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+
+void tune(int fd, int buffer) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+  }
+}
+
+int socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+
+}  // namespace
+
+void Worker::on_tcp_accept(ListenerReg& reg) {
+  for (int i = 0; i < kAcceptBurst; ++i) {
+    SockAddr sa;
+    sa.len = sizeof(sa.storage);
+    const int fd = ::accept4(reg.fd, sa.get(), &sa.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        refuse_with_spare(reg.fd);
+        continue;
+      }
+      return;  // EAGAIN: drained
+    }
+    accept_one(reg, core::Fd(fd), from_sockaddr(sa.storage));
+  }
+}
+
+// Out of descriptors: the pending connection would make the level-triggered listener fire
+// forever. Give back the spare descriptor, accept the connection and reset it at once.
+void Worker::refuse_with_spare(int listener) {
+  refused_->fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t skipped = 0;
+  if (log_refuse_.allow(now_, skipped)) {
+    core::log().warn("worker {}: out of file descriptors, refusing new connections ({} more)",
+                     index_, skipped);
+  }
+  spare_fd_.reset();
+  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  abort_fd(victim);
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr) {
+  const auto refuse = [&](const char* why) {
+    refused_->fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t skipped = 0;
+    if (log_refuse_.allow(now_, skipped)) {
+      core::log().warn("{}: refusing {}: {} ({} more not logged)", reg.svc->key().to_string(),
+                       client_addr.to_string(), why, skipped);
+    }
+    abort_fd(client);
+  };
+  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive);
+  if (!flow) return refuse("no realserver available");
+  const core::Endpoint dest = flow->dest()->addr;
+  core::Fd upstream(::socket(family_of(dest), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!upstream) {
+    AtomicCounters::add(flow->dest()->counters.failed, 1);
+    return refuse(std::strerror(errno));
+  }
+  tune(client.get(), opts_.socket_buffer);
+  tune(upstream.get(), opts_.socket_buffer);
+  const SockAddr sa = to_sockaddr(dest);
+  const int rc = ::connect(upstream.get(), sa.get(), sa.len);
+  const int connect_errno = rc == 0 ? 0 : errno;
+
+  auto& list = tcp_[static_cast<std::size_t>(TimerClass::kConnecting)];
+  list.push_back(std::make_unique<TcpConn>());
+  TcpConn& c = *list.back();
+  c.self = std::prev(list.end());
+  c.timer = TimerClass::kConnecting;
+  c.last = now_;
+  c.client = std::move(client);
+  c.upstream = std::move(upstream);
+  c.client_addr = client_addr;
+  c.flow = std::move(*flow);
+  c.client_tag = Tag{.kind = TagKind::kTcpClient, .owner = &c};
+  c.upstream_tag = Tag{.kind = TagKind::kTcpUpstream, .owner = &c};
+  c.up = Relay{.src = c.client.get(), .dst = c.upstream.get()};
+  c.down = Relay{.src = c.upstream.get(), .dst = c.client.get()};
+  c.up.buffered = c.down.buffered = !opts_.splice;
+
+  if (rc != 0 && connect_errno != EINPROGRESS) return connect_failed(c, connect_errno);
+  if (!epoll_add(c.client.get(), kSocketEvents, &c.client_tag) ||
+      !epoll_add(c.upstream.get(), kSocketEvents, &c.upstream_tag)) {
+    core::log().error("worker {}: epoll_ctl: {}", index_, std::strerror(errno));
+    return close_conn(c, true);
+  }
+  if (rc == 0) on_connected(c);
+}
+
+void Worker::connect_failed(TcpConn& c, int err) {
+  DestRuntime* d = c.flow.dest();
+  AtomicCounters::add(d->counters.failed, 1);
+  std::uint64_t skipped = 0;
+  if (log_connect_.allow(now_, skipped)) {
+    core::log().warn("realserver {} failed for client {}: {} ({} more not logged)",
+                     d->addr.to_string(), c.client_addr.to_string(), std::strerror(err), skipped);
+  }
+  close_conn(c, true);
+}
+
+void Worker::on_connected(TcpConn& c) {
+  c.connected = true;
+  c.flow.set_count(Count::kActive);
+  move_to(c, TimerClass::kEstablished);
+  on_tcp_event(c, false, 0);
+}
+
+void Worker::move_to(TcpConn& c, TimerClass t) {
+  auto& to = tcp_[static_cast<std::size_t>(t)];
+  to.splice(to.end(), tcp_[static_cast<std::size_t>(c.timer)], c.self);
+  c.timer = t;
+  c.last = now_;
+}
+
+void Worker::close_conn(TcpConn& c, bool reset) {
+  if (c.timer == TimerClass::kDead) return;
+  epoll_del(c.client.get());
+  epoll_del(c.upstream.get());
+  if (reset) {
+    abort_fd(c.client);
+    abort_fd(c.upstream);
+  } else {
+    c.client.reset();
+    c.upstream.reset();
+  }
+  release_pipe(c.up);
+  release_pipe(c.down);
+  c.flow.release();
+  move_to(c, TimerClass::kDead);
+}
+
+void Worker::release_pipe(Relay& r) {
+  if (!r.pipe.r) return;
+  // A pipe with bytes still in it cannot be reused; it just closes.
+  if (r.pending == 0 && pipes_.size() < kMaxPooledPipes) {
+    pipes_.push_back(std::move(r.pipe));
+  }
+  r.pipe = PipePair{};
+}
+
+Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
+                                std::atomic<std::uint64_t>& pkts, bool& progress) {
+  const auto cap = static_cast<std::size_t>(opts_.pipe_size);
+  for (int round = 0; round < kPumpRounds; ++round) {
+    bool moved = false;
+    // Drain first: bytes already read go out before more are taken in.
+    while (r.pending > 0) {
+      ssize_t n = 0;
+      if (r.buffered) {
+        n = ::send(r.dst, r.buf.get() + r.buf_off, r.pending, MSG_NOSIGNAL | MSG_DONTWAIT);
+      } else {
+        n = ::splice(r.pipe.r.get(), nullptr, r.dst, nullptr, r.pending,
+                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) break;
+        return PumpResult::kDstError;
+      }
+      r.pending -= static_cast<std::size_t>(n);
+      r.buf_off += static_cast<std::size_t>(n);
+      moved = true;
+    }
+    if (!r.eof && r.pending < cap && (!r.buffered || r.pending == 0)) {
+      if (!r.buffered && !r.pipe.r) {
+        if (!pipes_.empty()) {
+          r.pipe = std::move(pipes_.back());
+          pipes_.pop_back();
+        } else {
+          int fds[2] = {-1, -1};
+          if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+            r.pipe.r.reset(fds[0]);
+            r.pipe.w.reset(fds[1]);
+            ::fcntl(fds[1], F_SETPIPE_SZ, opts_.pipe_size);
+          } else {
+            r.buffered = true;  // out of descriptors: copy through memory instead
+          }
+        }
+      }
+      if (r.buffered && !r.buf) r.buf = std::make_unique<char[]>(cap);
+      ssize_t n = 0;
+      if (r.buffered) {
+        r.buf_off = 0;
+        n = ::recv(r.src, r.buf.get(), cap, MSG_DONTWAIT);
+      } else {
+        n = ::splice(r.src, nullptr, r.pipe.w.get(), nullptr, cap - r.pending,
+                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINVAL && r.pending == 0) {
+          r.buffered = true;  // this socket pair cannot splice: retry with the buffer
+          release_pipe(r);
+          moved = true;
+          continue;
+        }
+      }
+      if (n > 0) {
+        r.pending += static_cast<std::size_t>(n);
+        AtomicCounters::add(bytes, static_cast<std::uint64_t>(n));
+        AtomicCounters::add(pkts, 1);
+        moved = true;
+      } else if (n == 0) {
+        r.eof = true;
+        moved = true;
+      } else if (errno != EAGAIN && errno != EINTR) {
+        return PumpResult::kSrcError;
+      }
+    }
+    if (!moved) break;
+    progress = true;
+  }
+  if (r.pending == 0) release_pipe(r);
+  if (r.eof && r.pending == 0 && !r.shut) {
+    ::shutdown(r.dst, SHUT_WR);
+    r.shut = true;
+    progress = true;
+  }
+  return PumpResult::kOk;
+}
+
+void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) {
+  if (c.timer == TimerClass::kDead) return;
+  if (!c.connected) {
+    if (!upstream_side) return;  // client bytes wait in its socket until the realserver answers
+    if (const int err = socket_error(c.upstream.get()); err != 0) return connect_failed(c, err);
+    if ((events & (EPOLLOUT | EPOLLIN)) == 0) return;
+    return on_connected(c);
+  }
+  if ((events & EPOLLERR) != 0) {
+    const int fd = upstream_side ? c.upstream.get() : c.client.get();
+    if (socket_error(fd) != 0) return close_conn(c, true);
+  }
+  DestRuntime& d = *c.flow.dest();
+  bool progress = false;
+  const PumpResult up = pump(c.up, d.counters.inbytes, d.counters.inpkts, progress);
+  if (up != PumpResult::kOk) return close_conn(c, true);
+  const PumpResult down = pump(c.down, d.counters.outbytes, d.counters.outpkts, progress);
+  if (down != PumpResult::kOk) return close_conn(c, true);
+  if (c.up.shut && c.down.shut) return close_conn(c, false);
+  if (c.up.eof || c.down.eof) {
+    if (c.timer != TimerClass::kFin) {
+      c.flow.set_count(Count::kInactive);
+      move_to(c, TimerClass::kFin);
+    } else if (progress) {
+      move_to(c, TimerClass::kFin);
+    }
+  } else if (progress) {
+    move_to(c, TimerClass::kEstablished);
+  }
+}
+
+}  // namespace lvs::dp::proxy

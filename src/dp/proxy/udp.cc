@@ -1,0 +1,147 @@
+// The UDP relay of a worker. A flow is keyed by the client's address and port; it owns a
+// socket connected to its realserver, so replies are matched by the kernel, and they go back
+// through the listener socket, i.e. from the VIP:port the client sent to. One-packet
+// services schedule every datagram; their flows are keyed by (client, realserver) and only
+// carry replies. A flow whose realserver left the service is rescheduled on its next
+// datagram (ProxyOptions::udp_reschedule).
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+#include "dp/proxy/net.h"
+#include "dp/proxy/worker.h"
+
+namespace lvs::dp::proxy {
+
+namespace {
+
+constexpr int kDatagramBurst = 64;
+
+}  // namespace
+
+bool Worker::udp_flow_stale(const UdpFlow& f) const {
+  const DestRuntime* d = f.flow.dest();
+  switch (opts_.udp_reschedule) {
+    case UdpReschedule::kNever:
+      return false;
+    case UdpReschedule::kWhenRemoved:
+      return !d->available.load(std::memory_order_relaxed);
+    case UdpReschedule::kWhenRemovedOrQuiesced:
+      return !d->available.load(std::memory_order_relaxed) ||
+             d->weight.load(std::memory_order_relaxed) == 0;
+  }
+  return false;
+}
+
+UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle) {
+  const core::Endpoint dest = handle.dest()->addr;
+  core::Fd up(::socket(family_of(dest), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  const SockAddr sa = to_sockaddr(dest);
+  if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
+    AtomicCounters::add(handle.dest()->counters.failed, 1);
+    refused_->fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t skipped = 0;
+    if (log_refuse_.allow(now_, skipped)) {
+      core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
+                       reg.svc->key().to_string(), key.client.to_string(), std::strerror(errno),
+                       skipped);
+    }
+    return nullptr;
+  }
+  auto flow = std::make_unique<UdpFlow>();
+  UdpFlow& f = *flow;
+  f.tag = Tag{.kind = TagKind::kUdpUpstream, .owner = &f};
+  f.upstream = std::move(up);
+  f.flow = std::move(handle);
+  f.client = key.client;
+  f.dest = key.dest;
+  f.owner = &reg;
+  f.last = now_;
+  if (!epoll_add(f.upstream.get(), EPOLLIN, &f.tag)) return nullptr;
+  udp_lru_.push_back(&f);
+  f.lru = std::prev(udp_lru_.end());
+  reg.flows.emplace(key, std::move(flow));
+  return &f;
+}
+
+void Worker::kill_udp_flow(UdpFlow& f) {
+  epoll_del(f.upstream.get());
+  udp_lru_.erase(f.lru);
+  f.flow.release();
+  auto it = f.owner->flows.find(FlowKey{.client = f.client, .dest = f.dest});
+  LVS_ASSERT(it != f.owner->flows.end());
+  dead_flows_.push_back(std::move(it->second));
+  f.owner->flows.erase(it);
+}
+
+UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
+  Service& svc = *reg.svc;
+  if (svc.one_packet()) {
+    auto handle = svc.pick(client, now_, Count::kNone);
+    if (!handle) return nullptr;
+    const FlowKey key{.client = client, .dest = handle->dest()->addr};
+    auto it = reg.flows.find(key);
+    if (it != reg.flows.end()) return it->second.get();
+    return new_udp_flow(reg, key, std::move(*handle));
+  }
+  const FlowKey key{.client = client};
+  if (auto it = reg.flows.find(key); it != reg.flows.end()) {
+    if (!udp_flow_stale(*it->second)) return it->second.get();
+    kill_udp_flow(*it->second);
+  }
+  auto handle = svc.pick(client, now_, Count::kInactive);
+  if (!handle) return nullptr;
+  return new_udp_flow(reg, key, std::move(*handle));
+}
+
+void Worker::on_udp_datagram(ListenerReg& reg) {
+  for (int i = 0; i < kDatagramBurst; ++i) {
+    SockAddr sa;
+    sa.len = sizeof(sa.storage);
+    const ssize_t n =
+        ::recvfrom(reg.fd, udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT, sa.get(), &sa.len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN, or an ICMP error for an earlier reply: nothing to relay
+    }
+    const core::Endpoint client = from_sockaddr(sa.storage);
+    UdpFlow* f = udp_flow_for(reg, client);
+    if (f == nullptr) {
+      refused_->fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    DestRuntime& d = *f->flow.dest();
+    if (::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT) >=
+        0) {
+      AtomicCounters::add(d.counters.inpkts, 1);
+      AtomicCounters::add(d.counters.inbytes, static_cast<std::uint64_t>(n));
+    }
+    f->last = now_;
+    udp_lru_.splice(udp_lru_.end(), udp_lru_, f->lru);
+  }
+}
+
+void Worker::on_udp_reply(UdpFlow& f) {
+  if (f.owner == nullptr || !f.flow) return;
+  const SockAddr to = to_sockaddr(f.client);
+  DestRuntime& d = *f.flow.dest();
+  for (int i = 0; i < kDatagramBurst; ++i) {
+    const ssize_t n = ::recv(f.upstream.get(), udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN, or ECONNREFUSED from the realserver's ICMP: keep the flow
+    }
+    if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
+                 to.len) >= 0) {
+      AtomicCounters::add(d.counters.outpkts, 1);
+      AtomicCounters::add(d.counters.outbytes, static_cast<std::uint64_t>(n));
+    }
+  }
+  f.last = now_;
+  udp_lru_.splice(udp_lru_.end(), udp_lru_, f.lru);
+}
+
+}  // namespace lvs::dp::proxy

@@ -1,0 +1,199 @@
+#pragma once
+// One data-plane worker: a thread with its own epoll loop, its own listeners (one socket per
+// service, SO_REUSEPORT), its own TCP connection and UDP flow tables and its own pipe pool.
+// Nothing here is shared with other workers except the Service (its locked pick) and the
+// realservers' atomic counters. Only run() reads the clock, once per loop turn.
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/fd.h"
+#include "core/result.h"
+#include "dp/proxy/balancer.h"
+#include "dp/proxy/options.h"
+#include "dp/proxy/service.h"
+
+namespace lvs::dp::proxy {
+
+// What an epoll event points at.
+enum class TagKind : std::uint8_t {
+  kWake,
+  kTcpListener,
+  kUdpListener,
+  kTcpClient,
+  kTcpUpstream,
+  kUdpUpstream
+};
+struct Tag {
+  TagKind kind = TagKind::kWake;
+  void* owner = nullptr;
+};
+
+struct PipePair {
+  core::Fd r{};
+  core::Fd w{};
+};
+
+// One direction of a TCP relay: bytes read from src wait in a pipe (or the fallback buffer)
+// until dst takes them. `pending` never exceeds the pipe size: that is the back-pressure.
+struct Relay {
+  int src = -1;
+  int dst = -1;
+  PipePair pipe{};  // borrowed from the worker's pool while bytes are pending
+  std::unique_ptr<char[]> buf{};
+  std::size_t buf_off = 0;
+  std::size_t pending = 0;
+  bool buffered = false;  // splice unavailable: copy through buf
+  bool eof = false;       // src sent FIN
+  bool shut = false;      // FIN passed on to dst
+};
+
+enum class TimerClass : std::uint8_t { kConnecting, kEstablished, kFin, kDead };
+inline constexpr std::size_t kTimerClasses = 4;
+
+struct TcpConn;
+using TcpList = std::list<std::unique_ptr<TcpConn>>;
+
+struct TcpConn {
+  Tag client_tag{};
+  Tag upstream_tag{};
+  core::Fd client{};
+  core::Fd upstream{};
+  core::Endpoint client_addr{};
+  FlowHandle flow{};
+  Relay up{};    // client -> realserver
+  Relay down{};  // realserver -> client
+  bool connected = false;
+  TimerClass timer = TimerClass::kConnecting;
+  core::TimePoint last{};
+  TcpList::iterator self{};
+};
+
+struct ListenerReg;
+
+struct UdpFlow {
+  Tag tag{};
+  core::Fd upstream{};
+  FlowHandle flow{};
+  core::Endpoint client{};
+  core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
+  ListenerReg* owner = nullptr;
+  core::TimePoint last{};
+  std::list<UdpFlow*>::iterator lru{};
+};
+
+struct FlowKey {
+  core::Endpoint client{};
+  core::Endpoint dest{};  // unset except for one-packet services
+  bool operator==(const FlowKey&) const = default;
+};
+struct FlowKeyHash {
+  std::size_t operator()(const FlowKey& k) const {
+    return std::hash<core::Endpoint>{}(k.client) * 1000003U ^ std::hash<core::Endpoint>{}(k.dest);
+  }
+};
+
+struct ListenerReg {
+  Tag tag{};
+  std::shared_ptr<Service> svc{};
+  int fd = -1;
+  std::unordered_map<FlowKey, std::unique_ptr<UdpFlow>, FlowKeyHash> flows{};
+};
+
+// At most `kBurst` messages per second pass; the rest are counted and reported with the next.
+class LogLimiter {
+ public:
+  // True when a message may be logged now; `suppressed` gets the count skipped since.
+  bool allow(core::TimePoint now, std::uint64_t& suppressed);
+
+ private:
+  static constexpr unsigned kBurst = 5;
+  core::TimePoint window_{};
+  unsigned in_window_ = 0;
+  std::uint64_t suppressed_ = 0;
+};
+
+class Worker {
+ public:
+  static core::Result<std::unique_ptr<Worker>> create(std::size_t index, const ProxyOptions& opts,
+                                                      const core::Clock& clock,
+                                                      const SnapshotBox& box,
+                                                      std::atomic<std::uint64_t>& refused);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Any thread: the worker re-reads the snapshot before its next wait.
+  void wake();
+  // Any thread but the worker's: stops the loop and joins it. Open flows are closed.
+  void stop();
+
+ private:
+  Worker(std::size_t index, const ProxyOptions& opts, const core::Clock& clock,
+         const SnapshotBox& box, std::atomic<std::uint64_t>& refused);
+  void run();
+  int wait_timeout_ms() const;
+  void reconcile();
+  void expire();
+  bool epoll_add(int fd, std::uint32_t events, Tag* tag);
+  void epoll_del(int fd);
+
+  // TCP (tcp.cc)
+  void on_tcp_accept(ListenerReg& reg);
+  void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
+  void refuse_with_spare(int listener);
+  void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
+  void on_connected(TcpConn& c);
+  void connect_failed(TcpConn& c, int err);
+  enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
+  PumpResult pump(Relay& r, std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
+                  bool& progress);
+  void release_pipe(Relay& r);
+  void move_to(TcpConn& c, TimerClass t);
+  void close_conn(TcpConn& c, bool reset);
+
+  // UDP (udp.cc)
+  void on_udp_datagram(ListenerReg& reg);
+  void on_udp_reply(UdpFlow& f);
+  UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
+  UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
+  bool udp_flow_stale(const UdpFlow& f) const;
+  void kill_udp_flow(UdpFlow& f);
+
+  std::size_t index_ = 0;
+  ProxyOptions opts_{};
+  const core::Clock* clock_ = nullptr;
+  const SnapshotBox* box_ = nullptr;
+  std::atomic<std::uint64_t>* refused_ = nullptr;
+  core::Fd epoll_{};
+  core::Fd wake_fd_{};
+  core::Fd spare_fd_{};  // given up to accept-and-refuse when descriptors run out
+  Tag wake_tag_{};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_{};
+
+  core::TimePoint now_{};
+  bool woken_ = true;
+  std::shared_ptr<const Snapshot> snapshot_{};
+  std::unordered_map<const Service*, std::unique_ptr<ListenerReg>> regs_{};
+  std::array<TcpList, kTimerClasses> tcp_{};
+  std::list<UdpFlow*> udp_lru_{};
+  std::vector<std::unique_ptr<UdpFlow>> dead_flows_{};
+  std::vector<std::unique_ptr<ListenerReg>> dead_regs_{};
+  std::vector<PipePair> pipes_{};
+  std::vector<char> udp_buf_{};
+  LogLimiter log_connect_{};
+  LogLimiter log_refuse_{};
+};
+
+}  // namespace lvs::dp::proxy
