@@ -840,15 +840,19 @@ std::string version_line() {
 std::string help_text(std::string_view prog) { return usage(prog); }
 
 std::string sched_flag_names(std::uint32_t flags, std::string_view scheduler) {
+  // In bit order; a bit takes the scheduler's own name if it has one, else flag-N.
   std::string out;
-  for (const auto& f : kSchedFlagNames) {
-    const bool own_name = f.scheduler == scheduler;
-    const bool named_scheduler = scheduler == "sh" || scheduler == "mh";
-    const bool generic =
-        f.scheduler.empty() && (!named_scheduler || f.bit == model::sched_flag::kFlag3);
-    if ((flags & f.bit) == 0 || !(own_name || generic)) continue;
+  for (const std::uint32_t bit : {model::sched_flag::kFlag1, model::sched_flag::kFlag2,
+                                  model::sched_flag::kFlag3}) {
+    if ((flags & bit) == 0) continue;
+    std::string_view name;
+    for (const auto& f : kSchedFlagNames) {
+      if (f.bit != bit) continue;
+      if (f.scheduler == scheduler) name = f.name;
+      if (f.scheduler.empty() && name.empty()) name = f.name;
+    }
     if (!out.empty()) out += ',';
-    out += f.name;
+    out += name;
   }
   return out;
 }
