@@ -30,13 +30,41 @@ constexpr OptionSet opts(std::initializer_list<Option> list) {
 }
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(Option::kCount)> kOptionNames = {
-    "numeric",     "connection",   "service-address", "scheduler",      "persistent",
-    "netmask",     "real-server",  "forwarding-method", "weight",       "u-threshold",
-    "l-threshold", "mcast-interface", "timeout",      "daemon",         "stats",
-    "rate",        "thresholds",   "persistent-conn", "nosort",         "syncid",
-    "exact",       "ops",          "pe",              "sched-flags",    "mcast-group",
-    "mcast-port",  "mcast-ttl",    "sync-maxlen",     "tun-info",       "tun-type",
-    "tun-port",    "tun-nocsum",   "tun-csum",        "tun-remcsum",    "json",
+    "numeric",
+    "connection",
+    "service-address",
+    "scheduler",
+    "persistent",
+    "netmask",
+    "real-server",
+    "forwarding-method",
+    "weight",
+    "u-threshold",
+    "l-threshold",
+    "mcast-interface",
+    "timeout",
+    "daemon",
+    "stats",
+    "rate",
+    "thresholds",
+    "persistent-conn",
+    "nosort",
+    "syncid",
+    "exact",
+    "ops",
+    "pe",
+    "sched-flags",
+    "mcast-group",
+    "mcast-port",
+    "mcast-ttl",
+    "sync-maxlen",
+    "tun-info",
+    "tun-type",
+    "tun-port",
+    "tun-nocsum",
+    "tun-csum",
+    "tun-remcsum",
+    "json",
     "wait",
 };
 
@@ -368,7 +396,8 @@ constexpr CommandSpec kCommands[] = {
     {'L', "list", CommandKind::kList, Arg::kNone, nullptr, "list the table"},
     {'l', "", CommandKind::kList, Arg::kNone, nullptr, "list the table"},
     {'Z', "zero", CommandKind::kZero, Arg::kNone, nullptr, "zero counters in a service or all"},
-    {0, "set", CommandKind::kSet, Arg::kNone, nullptr, "set connection timeout values (tcp tcpfin udp)"},
+    {0, "set", CommandKind::kSet, Arg::kNone, nullptr,
+     "set connection timeout values (tcp tcpfin udp)"},
     {0, "start-daemon", CommandKind::kStartDaemon, Arg::kRequired, on_start_daemon,
      "start connection sync daemon (master|backup)"},
     {0, "stop-daemon", CommandKind::kStopDaemon, Arg::kRequired, on_stop_daemon,
@@ -402,8 +431,7 @@ constexpr OptionSpec kOptions[] = {
      "scheduler name (default wlc)"},
     {'p', "persistent", Option::kPersistent, Arg::kOptional, on_persistent,
      "persistent service with optional timeout (default 360 s)"},
-    {'M', "netmask", Option::kNetmask, Arg::kRequired, on_netmask,
-     "persistent granularity mask"},
+    {'M', "netmask", Option::kNetmask, Arg::kRequired, on_netmask, "persistent granularity mask"},
     {0, "pe", Option::kPe, Arg::kRequired, on_pe, "persistence engine"},
     {'b', "sched-flags", Option::kSchedFlags, Arg::kRequired, on_sched_flags,
      "scheduler flags (comma list); with -a/-e, -b means --fullnat"},
@@ -459,7 +487,8 @@ constexpr OptionSpec kOptions[] = {
      "the whole table as JSON (extension)"},
     {0, "mcast-interface", Option::kMcastInterface, Arg::kRequired, on_mcast_interface,
      "multicast interface for connection sync"},
-    {0, "syncid", Option::kSyncId, Arg::kRequired, on_syncid, "syncid for connection sync (0..255)"},
+    {0, "syncid", Option::kSyncId, Arg::kRequired, on_syncid,
+     "syncid for connection sync (0..255)"},
     {0, "mcast-group", Option::kMcastGroup, Arg::kRequired, on_mcast_group,
      "multicast group address"},
     {0, "mcast-port", Option::kMcastPort, Arg::kRequired, on_mcast_port, "multicast port"},
@@ -471,8 +500,8 @@ constexpr OptionSpec kOptions[] = {
 };
 
 // `-b` on -a/-e: --fullnat (see the header).
-constexpr OptionSpec kFullNatShort = {'b', "fullnat", Option::kForwardingMethod, Arg::kNone,
-                                      on_forward<ForwardMethod::kFullNat>, ""};
+constexpr OptionSpec kFullNatShort = {
+    'b', "fullnat", Option::kForwardingMethod, Arg::kNone, on_forward<ForwardMethod::kFullNat>, ""};
 
 // Which options a command requires, allows, or allows at most one of (spec §4.3).
 struct Legality {
@@ -482,9 +511,8 @@ struct Legality {
   OptionSet one_of{};
 };
 
-constexpr OptionSet kServiceAttrs = opts({Option::kScheduler, Option::kPersistent,
-                                          Option::kNetmask, Option::kOps, Option::kPe,
-                                          Option::kSchedFlags});
+constexpr OptionSet kServiceAttrs = opts({Option::kScheduler, Option::kPersistent, Option::kNetmask,
+                                          Option::kOps, Option::kPe, Option::kSchedFlags});
 constexpr OptionSet kServerAttrs =
     opts({Option::kForwardingMethod, Option::kWeight, Option::kUThreshold, Option::kLThreshold,
           Option::kTunType, Option::kTunPort, Option::kTunNoCsum, Option::kTunCsum,
@@ -744,7 +772,9 @@ constexpr TunnelRule kTunnelRules[] = {
     {TunnelType::kIpip, "ipip", {}},
     {TunnelType::kGue,
      "gue",
-     {CommandKind::kAddServer, opts({Option::kTunPort}), {},
+     {CommandKind::kAddServer,
+      opts({Option::kTunPort}),
+      {},
       opts({Option::kTunNoCsum, Option::kTunCsum, Option::kTunRemCsum})}},
     {TunnelType::kGre,
      "gre",
@@ -763,9 +793,9 @@ std::optional<CliError> check_server(Command& cmd) {
   if (dest.addr.addr.family() != key.af && dest.forward != ForwardMethod::kTunnel) {
     return fail("Different address family is allowed only for tunneling servers");
   }
-  const bool tunnel_opts = cmd.has(Option::kTunType) ||
-                           std::any_of(std::begin(kTunnelOptions), std::end(kTunnelOptions),
-                                       [&](Option o) { return cmd.has(o); });
+  const bool tunnel_opts =
+      cmd.has(Option::kTunType) || std::any_of(std::begin(kTunnelOptions), std::end(kTunnelOptions),
+                                               [&](Option o) { return cmd.has(o); });
   if (dest.forward != ForwardMethod::kTunnel) {
     if (tunnel_opts) return fail("Tunnel options conflict with forward method");
     return std::nullopt;
@@ -828,9 +858,8 @@ std::string_view option_name(Option opt) {
 }
 
 CliError try_help(std::string_view prog) {
-  return CliError{
-      .text = fmt::format("Try `{0} -h' or '{0} --help' for more information.", prog),
-      .exit_code = 255};
+  return CliError{.text = fmt::format("Try `{0} -h' or '{0} --help' for more information.", prog),
+                  .exit_code = 255};
 }
 
 std::string version_line() {
@@ -842,8 +871,8 @@ std::string help_text(std::string_view prog) { return usage(prog); }
 std::string sched_flag_names(std::uint32_t flags, std::string_view scheduler) {
   // In bit order; a bit takes the scheduler's own name if it has one, else flag-N.
   std::string out;
-  for (const std::uint32_t bit : {model::sched_flag::kFlag1, model::sched_flag::kFlag2,
-                                  model::sched_flag::kFlag3}) {
+  for (const std::uint32_t bit :
+       {model::sched_flag::kFlag1, model::sched_flag::kFlag2, model::sched_flag::kFlag3}) {
     if ((flags & bit) == 0) continue;
     std::string_view name;
     for (const auto& f : kSchedFlagNames) {

@@ -51,7 +51,7 @@ struct CliError {
 template <typename T>
 class [[nodiscard]] CliResult {
  public:
-  CliResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit
+  CliResult(T value) : v_(std::in_place_index<0>, std::move(value)) {}         // NOLINT: implicit
   CliResult(CliError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return v_.index() == 0; }

@@ -142,14 +142,14 @@ const Format& pick_format(const ListOptions& o) {
       "Prot LocalAddress:Port Scheduler Flags",
       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn", default_service,
       default_dest};
-  static const Format kStats{fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
-                                         "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts",
-                                         "InBytes", "OutBytes"),
-                             kRemoteTitle, stats_service, stats_dest};
-  static const Format kRate{fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}",
-                                        "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS",
-                                        "InBPS", "OutBPS"),
-                            kRemoteTitle, rate_service, rate_dest};
+  static const Format kStats{
+      fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}", "Prot LocalAddress:Port", "Conns",
+                  "InPkts", "OutPkts", "InBytes", "OutBytes"),
+      kRemoteTitle, stats_service, stats_dest};
+  static const Format kRate{
+      fmt::format("{:<33} {:>8} {:>8} {:>8} {:>8} {:>8}", "Prot LocalAddress:Port", "CPS", "InPPS",
+                  "OutPPS", "InBPS", "OutBPS"),
+      kRemoteTitle, rate_service, rate_dest};
   static const Format kThresholds{
       fmt::format("{:<33} {:<10} {:<10} {:<10} {:<10}", "Prot LocalAddress:Port", "Uthreshold",
                   "Lthreshold", "ActiveConn", "InActConn"),
@@ -184,8 +184,7 @@ std::string service_block(const ServiceView& s, const Format& f, const ListOptio
     dests = sorted_dests(s);
   }
   for (const auto* d : dests) {
-    out += f.dest(*d, dest_label(d->dest.addr, s.service.key.protocol, names, o.numeric),
-                  o.exact) +
+    out += f.dest(*d, dest_label(d->dest.addr, s.service.key.protocol, names, o.numeric), o.exact) +
            "\n";
   }
   return out;
@@ -206,10 +205,9 @@ std::string connections(const ListingInput& in, const ListOptions& o, const Name
     const auto text = [&](const core::Endpoint& ep) {
       return endpoint_text(ep, c.protocol, names, o.numeric || c.fwmark_template);
     };
-    const auto expire =
-        fmt::format("{:02}:{:02}", c.expire_seconds / 60, c.expire_seconds % 60);
-    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} ", proto, expire, c.state,
-                       text(c.client), text(c.virt));
+    const auto expire = fmt::format("{:02}:{:02}", c.expire_seconds / 60, c.expire_seconds % 60);
+    out += fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} ", proto, expire, c.state, text(c.client),
+                       text(c.virt));
     if (o.persistent_conn) {
       out += fmt::format("{:<18} {:<16} {}\n", text(c.dest), c.pe_name, c.pe_data);
     } else {
@@ -288,13 +286,13 @@ std::string json(const ListingInput& in, const ListOptions& o) {
           R"({{"address":"{}","port":{},"forward":"{}","weight":{},"u_threshold":{},)"
           R"("l_threshold":{},"tunnel":"{}","active":{},"inactive":{},"persist":{},{}}})",
           d->dest.addr.addr.to_string(), d->dest.addr.port, model::forward_name(d->dest.forward),
-          d->dest.weight, d->dest.u_threshold, d->dest.l_threshold, tunnel_info(d->dest),
-          d->active, d->inactive, d->persist, json_counters(d->stats, d->rates));
+          d->dest.weight, d->dest.u_threshold, d->dest.l_threshold, tunnel_info(d->dest), d->active,
+          d->inactive, d->persist, json_counters(d->stats, d->rates));
     }
     out += "]}";
   }
-  out += fmt::format(R"(],"timeouts":{{"tcp":{},"tcpfin":{},"udp":{}}}}})",
-                     in.timeouts.tcp, in.timeouts.tcpfin, in.timeouts.udp);
+  out += fmt::format(R"(],"timeouts":{{"tcp":{},"tcpfin":{},"udp":{}}}}})", in.timeouts.tcp,
+                     in.timeouts.tcpfin, in.timeouts.udp);
   return out + "\n";
 }
 

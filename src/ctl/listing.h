@@ -79,10 +79,10 @@ struct DaemonView {
   SyncState state = SyncState::kMaster;
   std::string mcast_interface{};
   std::uint32_t syncid = 0;
-  std::uint32_t sync_maxlen = 0;                  // 0: not shown
+  std::uint32_t sync_maxlen = 0;                 // 0: not shown
   std::optional<core::IpAddress> mcast_group{};  // nullopt: not shown
-  std::uint16_t mcast_port = 0;                   // 0: not shown
-  std::uint32_t mcast_ttl = 0;                    // 0: not shown
+  std::uint16_t mcast_port = 0;                  // 0: not shown
+  std::uint32_t mcast_ttl = 0;                   // 0: not shown
 
   bool operator==(const DaemonView&) const = default;
 };

@@ -41,8 +41,8 @@ std::string service_arg(const model::ServiceKey& key, const Names& names, bool n
 
 std::string_view forward_arg(ForwardMethod f) {
   static constexpr std::pair<ForwardMethod, std::string_view> kArgs[] = {
-      {ForwardMethod::kMasq, "-m"},      {ForwardMethod::kRoute, "-g"},
-      {ForwardMethod::kTunnel, "-i"},    {ForwardMethod::kLocal, "-g"},
+      {ForwardMethod::kMasq, "-m"},           {ForwardMethod::kRoute, "-g"},
+      {ForwardMethod::kTunnel, "-i"},         {ForwardMethod::kLocal, "-g"},
       {ForwardMethod::kFullNat, "--fullnat"},
   };
   for (const auto& [m, arg] : kArgs) {

@@ -10,7 +10,9 @@ namespace {
 
 using model::Operation;
 
-Outcome failed(const CliError& e) { return Outcome{.err = e.text + "\n", .exit_code = e.exit_code}; }
+Outcome failed(const CliError& e) {
+  return Outcome{.err = e.text + "\n", .exit_code = e.exit_code};
+}
 
 Outcome engine(const core::Result<void>& r, Operation op) {
   if (r) return {};
@@ -113,9 +115,9 @@ Outcome OfflineDirector::execute(const Command& cmd, std::string_view prog,
     case CommandKind::kStartDaemon:
     case CommandKind::kStopDaemon:
     case CommandKind::kDrain:
-      return Outcome{.err = fmt::format("{}: not supported by the offline director\n",
-                                        command_name(cmd.kind)),
-                     .exit_code = 1};
+      return Outcome{
+          .err = fmt::format("{}: not supported by the offline director\n", command_name(cmd.kind)),
+          .exit_code = 1};
     default:
       return apply_to_table(table_, cmd, scheduler_exists_);
   }

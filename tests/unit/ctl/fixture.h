@@ -43,9 +43,8 @@ inline CliResult<Command> parse(const std::string& line) {
 }
 
 inline OfflineDirector director() {
-  return OfflineDirector(fake_resolver(), [](std::string_view n) {
-    return sched::scheduler_exists(n);
-  });
+  return OfflineDirector(fake_resolver(),
+                         [](std::string_view n) { return sched::scheduler_exists(n); });
 }
 
 // Runs each line; every one must succeed.

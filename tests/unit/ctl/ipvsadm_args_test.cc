@@ -182,8 +182,8 @@ TEST(IpvsadmArgs, Case42ListConflicts) {
 
 // Case 43: the first option must be a command.
 TEST(IpvsadmArgs, Case43FirstOptionMustBeACommand) {
-  const auto want = CliError{
-      .text = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.", .exit_code = 255};
+  const auto want = CliError{.text = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.",
+                             .exit_code = 255};
   EXPECT_EQ(error_of("-n -L"), want);
   EXPECT_EQ(error_of("--bogus"), want);
   EXPECT_EQ(error_of("list"), want);
@@ -239,7 +239,8 @@ TEST(IpvsadmArgs, Case46TunnelAndFamily) {
 
 // Unknown or malformed later options: "WORD: <popt text>", exit 255.
 TEST(IpvsadmArgs, UnknownLaterOptionExits255) {
-  EXPECT_EQ(error_of("-L --bogus"), (CliError{.text = "--bogus: unknown option", .exit_code = 255}));
+  EXPECT_EQ(error_of("-L --bogus"),
+            (CliError{.text = "--bogus: unknown option", .exit_code = 255}));
   EXPECT_EQ(error_of("-L -q"), (CliError{.text = "-q: unknown option", .exit_code = 255}));
   EXPECT_EQ(error_of("-A -t"), (CliError{.text = "-t: missing argument", .exit_code = 255}));
   EXPECT_EQ(error_of("-L foo"), exit2("unexpected argument foo"));

@@ -65,11 +65,8 @@ ListingInput stats_input() {
                                     .outpkts = 87640,
                                     .inbytes = 123456789,
                                     .outbytes = 9876543210};
-  dest_view(in, kVip80, "10.0.0.11:80").stats = {.conns = 800,
-                                                 .inpkts = 50000,
-                                                 .outpkts = 45000,
-                                                 .inbytes = 61728394,
-                                                 .outbytes = 4938271605};
+  dest_view(in, kVip80, "10.0.0.11:80").stats = {
+      .conns = 800, .inpkts = 50000, .outpkts = 45000, .inbytes = 61728394, .outbytes = 4938271605};
   return in;
 }
 
@@ -127,8 +124,7 @@ TCP  192.168.1.100:80 wlc
 
 // Case 28, --persistent-conn block.
 TEST(Listing, Case28PersistentConnBlock) {
-  auto in =
-      one_service({"-A -t 192.168.1.100:80 -p", "-a -t 192.168.1.100:80 -r 10.0.0.11:80 -m"});
+  auto in = one_service({"-A -t 192.168.1.100:80 -p", "-a -t 192.168.1.100:80 -r 10.0.0.11:80 -m"});
   auto& d = dest_view(in, kVip80, "10.0.0.11:80");
   d.persist = 4;
   d.active = 3;

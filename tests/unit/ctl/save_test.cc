@@ -83,13 +83,12 @@ TEST(SaveRestore, RestoreLinesSplitAndNumber) {
 
 // parse_restore names the failing line; the text stays ipvsadm's.
 TEST(SaveRestore, ParseRestoreNamesTheLine) {
-  const auto r = parse_restore("-A -t 10.0.0.1:80\n\n-A -t 10.0.0.1:80 -w 2\n", "ipvsadm",
-                               fake_resolver());
+  const auto r =
+      parse_restore("-A -t 10.0.0.1:80\n\n-A -t 10.0.0.1:80 -w 2\n", "ipvsadm", fake_resolver());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(),
-            (CliError{.text = "Illegal 'weight' option with the 'add-service' command",
-                      .exit_code = 2,
-                      .line = 3}));
+  EXPECT_EQ(r.error(), (CliError{.text = "Illegal 'weight' option with the 'add-service' command",
+                                 .exit_code = 2,
+                                 .line = 3}));
   const auto ok = parse_restore(kSavedDefaultConfig, "ipvsadm", fake_resolver());
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->size(), 9U);
@@ -151,16 +150,15 @@ class TableGenerator {
     const bool v6 = pick(0, 3) == 0;
     const auto kind = pick(0, 3);
     if (kind == 3) {
-      s.key = model::ServiceKey::mark(pick(1, 1000),
-                                      v6 ? core::Family::kInet6 : core::Family::kInet4);
+      s.key =
+          model::ServiceKey::mark(pick(1, 1000), v6 ? core::Family::kInet6 : core::Family::kInet4);
     } else {
       const model::Protocol protos[] = {model::Protocol::kTcp, model::Protocol::kUdp,
                                         model::Protocol::kSctp};
       s.key = model::ServiceKey::address(
-          protos[kind], core::Endpoint{.addr = address(v6),
-                                       .port = static_cast<std::uint16_t>(pick(0, 3) == 0
-                                                                              ? 0
-                                                                              : pick(1, 65535))});
+          protos[kind],
+          core::Endpoint{.addr = address(v6),
+                         .port = static_cast<std::uint16_t>(pick(0, 3) == 0 ? 0 : pick(1, 65535))});
     }
     s.scheduler = kScheds[pick(0, 6)];
     s.persistent = s.key.vip.port == 0 && !s.key.is_fwmark() ? true : coin();
@@ -183,16 +181,15 @@ class TableGenerator {
 
   model::RealServer dest(const model::ServiceKey& key) {
     model::RealServer d;
-    const model::ForwardMethod methods[] = {model::ForwardMethod::kMasq,
-                                            model::ForwardMethod::kRoute,
-                                            model::ForwardMethod::kTunnel,
-                                            model::ForwardMethod::kFullNat};
+    const model::ForwardMethod methods[] = {
+        model::ForwardMethod::kMasq, model::ForwardMethod::kRoute, model::ForwardMethod::kTunnel,
+        model::ForwardMethod::kFullNat};
     d.forward = methods[pick(0, 3)];
     const bool other_family = d.forward == model::ForwardMethod::kTunnel && pick(0, 3) == 0;
     const bool v6 = (key.af == core::Family::kInet6) != other_family;
     d.addr = core::Endpoint{.addr = address(v6), .port = static_cast<std::uint16_t>(pick(0, 9000))};
-    const bool fixed = d.forward == model::ForwardMethod::kRoute ||
-                       d.forward == model::ForwardMethod::kTunnel;
+    const bool fixed =
+        d.forward == model::ForwardMethod::kRoute || d.forward == model::ForwardMethod::kTunnel;
     if (fixed && !key.is_fwmark()) d.addr.port = key.vip.port;
     d.weight = static_cast<std::int32_t>(pick(0, 65535));
     d.last_weight = d.weight;

@@ -133,7 +133,8 @@ TEST(TableCommands, SetZeroKeepsCurrentValue) {
 TEST(TableCommands, RestoreStopsOnValidationAndContinuesOnEngineErrors) {
   auto d = director();
   const auto o = d.restore(
-      "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n-A -t 10.0.0.3\n-A -t 10.0.0.4:80\n",
+      "-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80\n-A -t 10.0.0.3\n-A -t "
+      "10.0.0.4:80\n",
       "ipvsadm");
   EXPECT_EQ(o.err, "Service already exists\nZero port specified for non-persistent service\n");
   EXPECT_EQ(o.exit_code, 2);
