@@ -1,6 +1,8 @@
 // ipvsadm's command line: spec §4.1-§4.3 and the CLI error cases 34-46.
 #include "ctl/ipvsadm_args.h"
 
+#include <random>
+
 #include "unit/ctl/fixture.h"
 
 namespace lvs::ctl::testing {
@@ -292,6 +294,97 @@ TEST(IpvsadmArgs, SchedFlagNames) {
   EXPECT_EQ(sched_flag_names(3, "sh"), "sh-fallback,sh-port");
   EXPECT_EQ(sched_flag_names(7, "mh"), "mh-fallback,mh-port,flag-3");
   EXPECT_EQ(sched_flag_names(5, "rr"), "flag-1,flag-3");
+}
+
+}  // namespace
+}  // namespace lvs::ctl::testing
+
+namespace lvs::ctl::testing {
+namespace {
+
+// Robustness: random words from ipvsadm's vocabulary never crash the parser or the table
+// commands, and every failure exits 2 or 255 with a one-line text.
+TEST(IpvsadmArgs, RandomArgvNeverCrashes) {
+  static const char* const kWords[] = {"-A",
+                                       "-E",
+                                       "-D",
+                                       "-C",
+                                       "-R",
+                                       "-S",
+                                       "-a",
+                                       "-e",
+                                       "-d",
+                                       "-L",
+                                       "-Z",
+                                       "--set",
+                                       "-t",
+                                       "-u",
+                                       "-f",
+                                       "-6",
+                                       "-s",
+                                       "rr",
+                                       "sh",
+                                       "-p",
+                                       "-M",
+                                       "-b",
+                                       "flag-1",
+                                       "sh-port",
+                                       "-o",
+                                       "-r",
+                                       "-g",
+                                       "-i",
+                                       "-m",
+                                       "--fullnat",
+                                       "-w",
+                                       "-x",
+                                       "-y",
+                                       "--tun-type",
+                                       "gue",
+                                       "--tun-port",
+                                       "--tun-csum",
+                                       "-n",
+                                       "-c",
+                                       "--stats",
+                                       "--rate",
+                                       "--timeout",
+                                       "10.0.0.1:80",
+                                       "[::1]:80",
+                                       "0",
+                                       "1",
+                                       "65536",
+                                       "255.255.255.0",
+                                       "-Ln",
+                                       "--",
+                                       "",
+                                       "-",
+                                       "--weight=3",
+                                       "-w5",
+                                       "x:y:z",
+                                       "--start-daemon",
+                                       "master",
+                                       "--syncid",
+                                       "--drain",
+                                       "--wait",
+                                       "-pn",
+                                       "[",
+                                       "]:"};
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<std::size_t> word(0, std::size(kWords) - 1);
+  std::uniform_int_distribution<std::size_t> length(0, 8);
+  model::ServiceTable table;
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<std::string> argv{"ipvsadm"};
+    for (std::size_t n = length(rng); n > 0; --n) argv.emplace_back(kWords[word(rng)]);
+    const auto r = parse_ipvsadm_args(argv, fake_resolver());
+    if (!r.ok()) {
+      EXPECT_TRUE(r.error().exit_code == 2 || r.error().exit_code == 255);
+      EXPECT_FALSE(r.error().text.empty());
+      EXPECT_EQ(r.error().text.find('\n'), std::string::npos);
+      continue;
+    }
+    const auto o = apply_to_table(table, *r, sched::scheduler_exists);
+    EXPECT_TRUE(o.exit_code == 0 || o.exit_code == 2 || o.exit_code == 255);
+  }
 }
 
 }  // namespace
