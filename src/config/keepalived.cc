@@ -1170,7 +1170,9 @@ Result<void> Parser::parse_body(const Context& ctx, const Token* opener) {
       std::vector<std::string_view> names;
       for (const auto& r : ctx.rows) names.push_back(r.name);
       const auto near = closest_match(t.text, names);
-      return located_error(t.where, fmt::format("unknown keyword in {}", ctx.name), t.text,
+      const auto where = ctx.name == "top-level" ? std::string("at the top level")
+                                                 : fmt::format("in {}", ctx.name);
+      return located_error(t.where, fmt::format("unknown keyword {}", where), t.text,
                            near.empty() ? fmt::format("a {} keyword", ctx.name)
                                         : fmt::format("a {} keyword (did you mean '{}'?)",
                                                       ctx.name, near));
@@ -1413,7 +1415,7 @@ Result<void> Parser::build() {
 }
 
 Result<Config> Parser::run() {
-  const auto top = context_for("the top level", kTopRows, std::size(kTopRows));
+  const auto top = context_for("top-level", kTopRows, std::size(kTopRows));
   if (auto ok = parse_body(top, nullptr); !ok) return core::Unexpected{ok.error()};
   if (auto ok = build(); !ok) return core::Unexpected{ok.error()};
   return std::move(cfg_);
