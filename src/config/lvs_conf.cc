@@ -137,7 +137,7 @@ class ShellReader {
         while (true) {
           if (i_ >= text_.size()) {
             return located_error(open, fmt::format("unterminated quoted value of {}", name),
-                                 std::string(1, c), fmt::format("a closing {} ", c));
+                                 std::string(1, c), fmt::format("a closing {}", c));
           }
           const char d = peek();
           if (d == c) {
