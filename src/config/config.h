@@ -75,11 +75,11 @@ struct StatusRange {
 
 struct UrlSpec {
   std::string path{};
-  std::string digest{};                 // MD5 hex of the body, lower case; empty = not checked
-  std::vector<StatusRange> status{};    // empty = 200-299
-  std::string regex{};                  // empty = not checked
+  std::string digest{};               // MD5 hex of the body, lower case; empty = not checked
+  std::vector<StatusRange> status{};  // empty = 200-299
+  std::string regex{};                // empty = not checked
   bool regex_no_match = false;
-  std::string virtualhost{};            // Host: override for this url
+  std::string virtualhost{};  // Host: override for this url
   bool operator==(const UrlSpec&) const = default;
 };
 
@@ -107,7 +107,7 @@ struct CheckerSpec {
   // HTTP_GET / SSL_GET
   std::vector<UrlSpec> urls{};
   std::string http_protocol = "1.0";  // 1.0 | 1.0C | 1.1
-  std::string virtualhost{};           // resolved: checker > real_server > virtual_server
+  std::string virtualhost{};          // resolved: checker > real_server > virtual_server
   bool enable_sni = false;
   // DNS_CHECK
   std::string dns_type = "SOA";
@@ -119,9 +119,9 @@ struct CheckerSpec {
   // UDP_CHECK
   std::vector<std::uint8_t> payload{};  // empty: random
   bool require_reply = false;
-  std::string reply_pattern{};          // hex nibbles, 'X' = any nibble; empty = any reply
+  std::string reply_pattern{};  // hex nibbles, 'X' = any nibble; empty = any reply
   std::uint32_t min_reply_length = 0;
-  std::uint32_t max_reply_length = 0;   // 0 = unlimited
+  std::uint32_t max_reply_length = 0;  // 0 = unlimited
 
   bool operator==(const CheckerSpec&) const = default;
 };
@@ -158,7 +158,7 @@ struct ServiceHealth {
 
 struct Config {
   GlobalDefs global{};
-  model::ServiceTable table{};         // realservers newest first, as added one by one
+  model::ServiceTable table{};          // realservers newest first, as added one by one
   std::vector<ServiceHealth> health{};  // one per service, in table order
   std::vector<Warning> warnings{};
   bool operator==(const Config&) const = default;

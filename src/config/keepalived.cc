@@ -121,9 +121,9 @@ struct Row {
   std::string_view expects;  // what the values should be, for messages
   Apply apply;               // block rows: called before the body is parsed
   BlockMode block;
-  const Row* child;          // the body's keyword table (block rows)
+  const Row* child;  // the body's keyword table (block rows)
   std::size_t child_count;
-  unsigned kinds;            // checker rows: the checker kinds that accept the keyword
+  unsigned kinds;  // checker rows: the checker kinds that accept the keyword
 };
 
 struct Context {
@@ -175,7 +175,7 @@ Result<T> parse_int(const Token& t, std::string_view what, T lo, T hi) {
 
 // Seconds with an optional fraction ("5", "0.5", "1.25") to milliseconds.
 Result<Millis> parse_seconds(const Token& t, std::string_view what) {
-  constexpr std::uint64_t kMaxSeconds = 31U * 24U * 3600U;
+  constexpr std::uint64_t kMaxSeconds = std::uint64_t{31} * 24 * 3600;
   const std::string_view s = t.text;
   const auto dot = s.find('.');
   const auto whole = s.substr(0, dot);
@@ -278,8 +278,7 @@ Result<Method> parse_method(const Stmt& s) {
     }
   }
   if (out.tun_type == model::TunnelType::kGue && !port_given) {
-    return located_error(m.where, "a gue tunnel needs a port", join(s.args),
-                         "TUN type gue port N");
+    return located_error(m.where, "a gue tunnel needs a port", join(s.args), "TUN type gue port N");
   }
   if (out.tun_type != model::TunnelType::kGue && port_given) {
     return located_error(m.where, "only gue tunnels take a port", join(s.args),
@@ -432,8 +431,8 @@ Result<void> open_virtual_server(Parser& p, const Stmt& s) {
   d.head = join(s.args);
   const auto first = lower(s.args[0]->text);
   if (first == "group") {
-    return located_error(s.args[0]->where, "virtual_server group is not supported",
-                         s.args[0]->text, "virtual_server ADDRESS PORT or virtual_server fwmark N");
+    return located_error(s.args[0]->where, "virtual_server group is not supported", s.args[0]->text,
+                         "virtual_server ADDRESS PORT or virtual_server fwmark N");
   }
   if (first == "fwmark") {
     if (s.args.size() != 2) {
@@ -499,8 +498,7 @@ Result<void> vs_protocol(Parser& p, const Stmt& s) {
   } else if (v == "sctp") {
     p.vs_->protocol = model::Protocol::kSctp;
   } else {
-    return located_error(s.args[0]->where, "unknown protocol", s.args[0]->text,
-                         "TCP, UDP or SCTP");
+    return located_error(s.args[0]->where, "unknown protocol", s.args[0]->text, "TCP, UDP or SCTP");
   }
   return {};
 }
@@ -511,8 +509,8 @@ Result<void> vs_persistence_timeout(Parser& p, const Stmt& s) {
     p.vs_->timeout = model::kDefaultPersistenceTimeout;
     return {};
   }
-  auto v = parse_int<std::uint32_t>(*s.args[0], "persistence_timeout", 1,
-                                    model::kMaxPersistenceTimeout);
+  auto v =
+      parse_int<std::uint32_t>(*s.args[0], "persistence_timeout", 1, model::kMaxPersistenceTimeout);
   if (!v) return core::Unexpected{v.error()};
   p.vs_->timeout = *v;
   return {};
@@ -869,17 +867,14 @@ Result<void> not_supported_group(Parser& /*p*/, const Stmt& s) {
 constexpr std::string_view kCmd = "a command (quote it when it has spaces)";
 
 constexpr Row kUrlRows[] = {
-    {"path", 1, 1, "a URL path such as /health", url_path, BlockMode::kNone, nullptr, 0,
-     kAllKinds},
+    {"path", 1, 1, "a URL path such as /health", url_path, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"digest", 1, 1, "32 hex digits", url_digest, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"status_code", 1, kRest, "HTTP status codes or ranges such as 200-299", url_status_code,
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"regex", 1, kRest, "a regular expression", url_regex, BlockMode::kNone, nullptr, 0,
-     kAllKinds},
+    {"regex", 1, kRest, "a regular expression", url_regex, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"regex_no_match", 0, 0, "no value", url_regex_no_match, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0,
-     kAllKinds},
+    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0, kAllKinds},
 };
 
 constexpr unsigned kDns = kind_bit(CheckerKind::kDns);
@@ -893,8 +888,7 @@ constexpr Row kCheckerRows[] = {
      kAllKinds},
     {"bindto", 1, 1, "an IPv4 or IPv6 address", chk_bindto, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"bind_port", 1, 1, "a port 1..65535", chk_bind_port, BlockMode::kNone, nullptr, 0,
-     kAllKinds},
+    {"bind_port", 1, 1, "a port 1..65535", chk_bind_port, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"bind_if", 1, 1, "an interface name", chk_bind_if, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"fwmark", 1, 1, "a mark 1..4294967295", chk_fwmark, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"connect_timeout", 1, 1, "seconds", set_timing_seconds<&TimingDraft::connect_timeout>,
@@ -903,10 +897,10 @@ constexpr Row kCheckerRows[] = {
     {"nb_get_retry", 1, 1, "a count 0..1000", set_retry, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"delay_before_retry", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_before_retry>,
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>,
-     BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone,
+    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>, BlockMode::kNone,
      nullptr, 0, kAllKinds},
+    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone, nullptr,
+     0, kAllKinds},
     {"alpha", 0, 1, "on or off", set_alpha, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"log_all_failures", 0, 1, "on or off", chk_log_all_failures, BlockMode::kNone, nullptr, 0,
      kAllKinds},
@@ -914,8 +908,7 @@ constexpr Row kCheckerRows[] = {
      kHttpKinds},
     {"http_protocol", 1, 1, "1.0, 1.0C or 1.1", chk_http_protocol, BlockMode::kNone, nullptr, 0,
      kHttpKinds},
-    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0,
-     kHttpKinds},
+    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0, kHttpKinds},
     {"enable_sni", 0, 1, "on or off", chk_enable_sni, BlockMode::kNone, nullptr, 0,
      kind_bit(CheckerKind::kSslGet)},
     {"type", 1, 1, "A, NS, CNAME, SOA, MX, TXT or AAAA", dns_type, BlockMode::kNone, nullptr, 0,
@@ -933,10 +926,10 @@ constexpr Row kCheckerRows[] = {
      BlockMode::kNone, nullptr, 0, kUdp},
 };
 
-#define LVS_CHECKER_ROW(word, kind)                                                     \
-  Row {                                                                                 \
-    word, 0, 0, "a block", open_checker<kind>, BlockMode::kRequired, kCheckerRows,      \
-        std::size(kCheckerRows), kAllKinds                                              \
+#define LVS_CHECKER_ROW(word, kind)                                                \
+  Row {                                                                            \
+    word, 0, 0, "a block", open_checker<kind>, BlockMode::kRequired, kCheckerRows, \
+        std::size(kCheckerRows), kAllKinds                                         \
   }
 
 constexpr Row kRealServerRows[] = {
@@ -951,22 +944,21 @@ constexpr Row kRealServerRows[] = {
      BlockMode::kNone, nullptr, 0, kAllKinds},
     {"inhibit_on_failure", 0, 1, "on or off", inhibit_on_failure, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"notify_up", 1, kRest, kCmd, rs_command<&RealDraft::notify_up>, BlockMode::kNone, nullptr,
+    {"notify_up", 1, kRest, kCmd, rs_command<&RealDraft::notify_up>, BlockMode::kNone, nullptr, 0,
+     kAllKinds},
+    {"notify_down", 1, kRest, kCmd, rs_command<&RealDraft::notify_down>, BlockMode::kNone, nullptr,
      0, kAllKinds},
-    {"notify_down", 1, kRest, kCmd, rs_command<&RealDraft::notify_down>, BlockMode::kNone,
-     nullptr, 0, kAllKinds},
     {"alpha", 0, 1, "on or off", set_alpha, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"retry", 1, 1, "a count 0..1000", set_retry, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"delay_before_retry", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_before_retry>,
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>,
-     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>, BlockMode::kNone,
+     nullptr, 0, kAllKinds},
     {"connect_timeout", 1, 1, "seconds", set_timing_seconds<&TimingDraft::connect_timeout>,
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone,
-     nullptr, 0, kAllKinds},
-    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0,
-     kAllKinds},
+    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone, nullptr,
+     0, kAllKinds},
+    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0, kAllKinds},
     LVS_CHECKER_ROW("PING_CHECK", CheckerKind::kPing),
     LVS_CHECKER_ROW("TCP_CHECK", CheckerKind::kTcp),
     LVS_CHECKER_ROW("UDP_CHECK", CheckerKind::kUdp),
@@ -979,7 +971,7 @@ constexpr Row kRealServerRows[] = {
 
 #undef LVS_CHECKER_ROW
 
-#define LVS_FLAG_ROW(word, fn)                                                          \
+#define LVS_FLAG_ROW(word, fn) \
   Row { word, 0, 0, "no value", fn, BlockMode::kNone, nullptr, 0, kAllKinds }
 
 constexpr Row kVirtualServerRows[] = {
@@ -1006,35 +998,34 @@ constexpr Row kVirtualServerRows[] = {
      kAllKinds},
     {"hysteresis", 1, 1, "an integer 0..2147483647", vs_hysteresis, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"quorum_up", 1, kRest, kCmd, vs_command<&ServiceDraft::quorum_up>, BlockMode::kNone,
-     nullptr, 0, kAllKinds},
+    {"quorum_up", 1, kRest, kCmd, vs_command<&ServiceDraft::quorum_up>, BlockMode::kNone, nullptr,
+     0, kAllKinds},
     {"quorum_down", 1, kRest, kCmd, vs_command<&ServiceDraft::quorum_down>, BlockMode::kNone,
      nullptr, 0, kAllKinds},
     {"sorry_server", 1, 2, "ADDRESS PORT", vs_sorry_server, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"sorry_server_lvs_method", 1, kRest, "NAT, DR, TUN or FNAT", vs_sorry_method,
-     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"sorry_server_lvs_method", 1, kRest, "NAT, DR, TUN or FNAT", vs_sorry_method, BlockMode::kNone,
+     nullptr, 0, kAllKinds},
     LVS_FLAG_ROW("sorry_server_inhibit", vs_set<&ServiceDraft::sorry_inhibit>),
     {"alpha", 0, 1, "on or off", set_alpha, BlockMode::kNone, nullptr, 0, kAllKinds},
     LVS_FLAG_ROW("omega", vs_set<&ServiceDraft::omega>),
     LVS_FLAG_ROW("ha_suspend", vs_set<&ServiceDraft::ha_suspend>),
     {"inhibit_on_failure", 0, 1, "on or off", inhibit_on_failure, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0,
+    {"virtualhost", 1, 1, "a host name", set_virtualhost, BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"persistence_engine", 1, 1, "a persistence engine name", nullptr, BlockMode::kNone, nullptr, 0,
      kAllKinds},
-    {"persistence_engine", 1, 1, "a persistence engine name", nullptr, BlockMode::kNone, nullptr,
-     0, kAllKinds},
-    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>,
-     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"delay_loop", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_loop>, BlockMode::kNone,
+     nullptr, 0, kAllKinds},
     {"connect_timeout", 1, 1, "seconds", set_timing_seconds<&TimingDraft::connect_timeout>,
      BlockMode::kNone, nullptr, 0, kAllKinds},
     {"retry", 1, 1, "a count 0..1000", set_retry, BlockMode::kNone, nullptr, 0, kAllKinds},
     {"delay_before_retry", 1, 1, "seconds", set_timing_seconds<&TimingDraft::delay_before_retry>,
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone,
-     nullptr, 0, kAllKinds},
-    {"real_server", 1, 2, "ADDRESS PORT", open_real_server, BlockMode::kRequired,
-     kRealServerRows, std::size(kRealServerRows), kAllKinds},
+    {"warmup", 1, 1, "seconds", set_timing_seconds<&TimingDraft::warmup>, BlockMode::kNone, nullptr,
+     0, kAllKinds},
+    {"real_server", 1, 2, "ADDRESS PORT", open_real_server, BlockMode::kRequired, kRealServerRows,
+     std::size(kRealServerRows), kAllKinds},
 };
 
 #undef LVS_FLAG_ROW
@@ -1058,8 +1049,8 @@ constexpr Row kGlobalRows[] = {
        return {};
      },
      BlockMode::kNone, nullptr, 0, kAllKinds},
-    {"notification_email", 0, 0, "a block of addresses", global_email_block,
-     BlockMode::kRequired, nullptr, 0, kAllKinds},
+    {"notification_email", 0, 0, "a block of addresses", global_email_block, BlockMode::kRequired,
+     nullptr, 0, kAllKinds},
     {"notification_email_from", 1, 1, "an e-mail address",
      [](Parser& p, const Stmt& s) -> Result<void> {
        p.cfg_.global.notification_email_from = s.args[0]->text;
@@ -1087,8 +1078,8 @@ constexpr Row kTopRows[] = {
      std::size(kGlobalRows), kAllKinds},
     {"virtual_server", 1, 2, "ADDRESS PORT, fwmark N", open_virtual_server, BlockMode::kRequired,
      kVirtualServerRows, std::size(kVirtualServerRows), kAllKinds},
-    {"virtual_server_group", 1, 1, "a name", not_supported_group, BlockMode::kRequired, nullptr,
-     0, kAllKinds},
+    {"virtual_server_group", 1, 1, "a name", not_supported_group, BlockMode::kRequired, nullptr, 0,
+     kAllKinds},
     {"vrrp_instance", 0, kRest, "", ignore, BlockMode::kIgnored, nullptr, 0, kAllKinds},
     {"vrrp_sync_group", 0, kRest, "", ignore, BlockMode::kIgnored, nullptr, 0, kAllKinds},
     {"vrrp_script", 0, kRest, "", ignore, BlockMode::kIgnored, nullptr, 0, kAllKinds},
@@ -1173,9 +1164,9 @@ Result<void> Parser::parse_body(const Context& ctx, const Token* opener) {
       const auto where = ctx.name == "top-level" ? std::string("at the top level")
                                                  : fmt::format("in {}", ctx.name);
       return located_error(t.where, fmt::format("unknown keyword {}", where), t.text,
-                           near.empty() ? fmt::format("a {} keyword", ctx.name)
-                                        : fmt::format("a {} keyword (did you mean '{}'?)",
-                                                      ctx.name, near));
+                           near.empty()
+                               ? fmt::format("a {} keyword", ctx.name)
+                               : fmt::format("a {} keyword (did you mean '{}'?)", ctx.name, near));
     }
     const Row& row = *it;
     if (chk_ != nullptr && (row.kinds & kind_bit(chk_->spec.kind)) == 0) {
@@ -1197,8 +1188,8 @@ Result<void> Parser::parse_body(const Context& ctx, const Token* opener) {
       const bool is_keyword = std::any_of(ctx.rows.begin(), ctx.rows.end(),
                                           [&](const Row& r) { return r.name == extra.text; });
       if (!is_keyword) {
-        return located_error(extra.where, fmt::format("too many values for {}", t.text),
-                             extra.text, row.expects);
+        return located_error(extra.where, fmt::format("too many values for {}", t.text), extra.text,
+                             row.expects);
       }
     }
     if (row.block == BlockMode::kNone) {
@@ -1288,8 +1279,8 @@ Result<void> Parser::build_service(const ServiceDraft& d) {
     svc.key = model::ServiceKey::address(d.protocol.value_or(model::Protocol::kUdp), d.vip);
   }
   if (!d.is_fwmark && !d.has_port && !d.persistent) {
-    return located_error(d.addr_where, "virtual_server without a port must be persistent",
-                         d.head, "ADDRESS PORT, or persistence_timeout for a port-0 service");
+    return located_error(d.addr_where, "virtual_server without a port must be persistent", d.head,
+                         "ADDRESS PORT, or persistence_timeout for a port-0 service");
   }
   if (!d.scheduler) {
     warn(d.where, fmt::format("virtual_server {} has no lvs_sched; using wlc", d.head));
@@ -1313,11 +1304,10 @@ Result<void> Parser::build_service(const ServiceDraft& d) {
   }
   for (const auto& other : cfg_.health) {
     if (other.key == svc.key) {
-      return located_error(
-          d.addr_where,
-          fmt::format("duplicate virtual_server {} (first at {})", svc.key.to_string(),
-                      other.where.to_string()),
-          d.head, "each virtual_server once");
+      return located_error(d.addr_where,
+                           fmt::format("duplicate virtual_server {} (first at {})",
+                                       svc.key.to_string(), other.where.to_string()),
+                           d.head, "each virtual_server once");
     }
   }
   if (auto ok = model::add_service(cfg_.table, svc, sched::scheduler_exists); !ok) {
@@ -1340,15 +1330,14 @@ Result<void> Parser::build_service(const ServiceDraft& d) {
   h.ha_suspend = d.ha_suspend;
   h.virtualhost = d.virtualhost.value_or("");
   if (d.sorry) {
-    h.sorry_server = with_method(model::RealServer{.addr = *d.sorry},
-                                 d.sorry_method.value_or(vs_method));
+    h.sorry_server =
+        with_method(model::RealServer{.addr = *d.sorry}, d.sorry_method.value_or(vs_method));
   }
   for (const auto& r : d.reals) {
     core::Endpoint addr = r.addr;
     if (!r.has_port) addr.port = d.vip.port;
     const Method m = r.method.value_or(vs_method);
-    if (!d.is_fwmark && addr.addr.family() != svc.key.af &&
-        m.forward != ForwardMethod::kTunnel) {
+    if (!d.is_fwmark && addr.addr.family() != svc.key.af && m.forward != ForwardMethod::kTunnel) {
       return located_error(r.addr_where,
                            fmt::format("real_server address family differs from virtual_server "
                                        "{}",
@@ -1370,11 +1359,9 @@ Result<void> Parser::build_service(const ServiceDraft& d) {
       }
     }
     if (auto ok = model::add_dest(cfg_.table, svc.key, rs); !ok) {
-      return located_error(r.addr_where,
-                           fmt::format("real_server rejected: {}", ok.error().message),
-                           r.addr_text,
-                           ok.error().code == ERANGE ? "lthreshold <= uthreshold"
-                                                     : "a unicast realserver address");
+      return located_error(
+          r.addr_where, fmt::format("real_server rejected: {}", ok.error().message), r.addr_text,
+          ok.error().code == ERANGE ? "lthreshold <= uthreshold" : "a unicast realserver address");
     }
     RealServerHealth rh;
     rh.addr = addr;

@@ -193,9 +193,8 @@ class ShellReader {
 };
 
 Result<std::uint16_t> parse_port(const Word& w, std::string_view proto, const LvsConfOptions& o) {
-  const bool digits = !w.text.empty() && std::all_of(w.text.begin(), w.text.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  const bool digits = !w.text.empty() && std::all_of(w.text.begin(), w.text.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
   if (digits) {
     unsigned v = 0;
     const auto [p, ec] = std::from_chars(w.text.data(), w.text.data() + w.text.size(), v);
@@ -212,8 +211,7 @@ Result<std::uint16_t> parse_port(const Word& w, std::string_view proto, const Lv
                        "a port number 1..65535 or a service name from /etc/services");
 }
 
-Result<core::IpAddress> parse_host(const Word& w, std::string_view what,
-                                   const LvsConfOptions& o) {
+Result<core::IpAddress> parse_host(const Word& w, std::string_view what, const LvsConfOptions& o) {
   if (auto a = core::IpAddress::parse(w.text); a) return *a;
   if (o.resolve_host) {
     if (auto a = o.resolve_host(w.text); a) return *a;
@@ -230,8 +228,8 @@ bool valid_ifname(std::string_view s, bool alias_allowed) {
     return false;
   }
   return std::all_of(s.begin(), s.end(), [&](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
-           c == '.' || (alias_allowed && c == ':');
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.' ||
+           (alias_allowed && c == ':');
   });
 }
 
@@ -250,8 +248,8 @@ Result<void> one_word(const Assignment& a) {
   return {};
 }
 
-Result<void> set_ports(std::vector<std::uint16_t>& out, const Assignment& a,
-                       std::string_view proto, const LvsConfOptions& o) {
+Result<void> set_ports(std::vector<std::uint16_t>& out, const Assignment& a, std::string_view proto,
+                       const LvsConfOptions& o) {
   out.clear();
   for (const auto& w : a.words) {
     auto p = parse_port(w, proto, o);
@@ -298,14 +296,10 @@ constexpr Variable kVariables[] = {
        }
        return {};
      }},
-    {"TPORTS",
-     [](LvsConf& c, const Assignment& a, const LvsConfOptions& o) {
-       return set_ports(c.tcp_ports, a, "tcp", o);
-     }},
-    {"UPORTS",
-     [](LvsConf& c, const Assignment& a, const LvsConfOptions& o) {
-       return set_ports(c.udp_ports, a, "udp", o);
-     }},
+    {"TPORTS", [](LvsConf& c, const Assignment& a,
+                  const LvsConfOptions& o) { return set_ports(c.tcp_ports, a, "tcp", o); }},
+    {"UPORTS", [](LvsConf& c, const Assignment& a,
+                  const LvsConfOptions& o) { return set_ports(c.udp_ports, a, "udp", o); }},
     {"RIPS",
      [](LvsConf& c, const Assignment& a, const LvsConfOptions& o) -> Result<void> {
        c.rips.clear();
@@ -359,7 +353,8 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
   const auto add = [&](model::Protocol proto, const std::vector<std::uint16_t>& ports,
                        std::string_view var) -> Result<void> {
     for (const auto port : ports) {
-      const auto key = model::ServiceKey::address(proto, core::Endpoint{.addr = c.vip, .port = port});
+      const auto key =
+          model::ServiceKey::address(proto, core::Endpoint{.addr = c.vip, .port = port});
       if (auto ok = model::add_service(c.config.table, model::VirtualService{.key = key},
                                        sched::scheduler_exists);
           !ok) {
@@ -380,9 +375,8 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
         h.reals.push_back(RealServerHealth{
             .addr = addr,
             .where = where_of("RIPS"),
-            .checkers = {CheckerSpec{.kind = CheckerKind::kPing,
-                                     .where = where_of("RIPS"),
-                                     .target = addr}}});
+            .checkers = {CheckerSpec{
+                .kind = CheckerKind::kPing, .where = where_of("RIPS"), .target = addr}}});
       }
       c.config.health.push_back(std::move(h));
     }
@@ -439,10 +433,9 @@ core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& f
       const auto near = closest_match(a.name, names);
       c.config.warnings.push_back(Warning{
           .where = a.where,
-          .text = near.empty()
-                      ? fmt::format("ignoring unknown variable {}", a.name)
-                      : fmt::format("ignoring unknown variable {} (did you mean {}?)", a.name,
-                                    near)});
+          .text = near.empty() ? fmt::format("ignoring unknown variable {}", a.name)
+                               : fmt::format("ignoring unknown variable {} (did you mean {}?)",
+                                             a.name, near)});
       continue;
     }
     if (auto ok = it->apply(c, a, options); !ok) return core::Unexpected{ok.error()};

@@ -49,7 +49,7 @@ LvsConfOptions system_lookups();
 struct LvsConf {
   std::string vip_text{};  // as written (a host name or an address)
   core::IpAddress vip{};
-  std::string vip_if{};              // eth0:110
+  std::string vip_if{};               // eth0:110
   std::vector<std::string> lvs_if{};  // eth0
   std::vector<std::uint16_t> tcp_ports{};
   std::vector<std::uint16_t> udp_ports{};

@@ -41,9 +41,8 @@ std::string_view checker_name(CheckerKind k) {
 
 core::Unexpected located_error(const SourceLocation& where, std::string_view what,
                                std::string_view word, std::string_view expected) {
-  return core::fail(EINVAL,
-                    fmt::format("{}: {}: '{}'; expected {}", where.to_string(), what, word,
-                                expected));
+  return core::fail(
+      EINVAL, fmt::format("{}: {}: '{}'; expected {}", where.to_string(), what, word, expected));
 }
 
 namespace {
@@ -147,9 +146,9 @@ class Lexer {
     const bool wildcard = pattern.text.find_first_of("*?[") != std::string::npos;
     if (files.empty()) {
       if (wildcard) {
-        out_.warnings.push_back(Warning{
-            .where = pattern.where,
-            .text = fmt::format("include pattern '{}' matches no file", pattern.text)});
+        out_.warnings.push_back(
+            Warning{.where = pattern.where,
+                    .text = fmt::format("include pattern '{}' matches no file", pattern.text)});
         return {};
       }
       return located_error(pattern.where, "included file does not exist", pattern.text,
@@ -161,8 +160,8 @@ class Lexer {
         std::string chain;
         for (const auto& s : stack_) chain += fs::path(s).filename().string() + " -> ";
         chain += fs::path(canon).filename().string();
-        return located_error(pattern.where, fmt::format("include cycle ({})", chain),
-                             pattern.text, "no file to include itself, directly or indirectly");
+        return located_error(pattern.where, fmt::format("include cycle ({})", chain), pattern.text,
+                             "no file to include itself, directly or indirectly");
       }
       auto text = read(f, pattern.where, pattern.text);
       if (!text) return core::Unexpected{text.error()};

@@ -92,9 +92,9 @@ TEST(KeepalivedConfig, FullFileBecomesTableAndHealthSettings) {
   EXPECT_EQ(c.global.http_listen, ep("127.0.0.1:8080"));
   EXPECT_EQ(c.global.notification_email,
             (std::vector<std::string>{"ops@example.com", "noc@example.com"}));
-  EXPECT_EQ(warnings_of(c), (std::vector<std::string>{
-                                "t.conf:10:3: warning: ignoring global_defs keyword "
-                                "'vrrp_strict' (not used by lvsd)"}));
+  EXPECT_EQ(warnings_of(c),
+            (std::vector<std::string>{"t.conf:10:3: warning: ignoring global_defs keyword "
+                                      "'vrrp_strict' (not used by lvsd)"}));
 
   ASSERT_EQ(c.table.services.size(), 2U);
   const auto& web = c.table.services[0];
@@ -127,8 +127,8 @@ TEST(KeepalivedConfig, FullFileBecomesTableAndHealthSettings) {
   EXPECT_EQ(h.quorum, 3U);
   EXPECT_EQ(h.hysteresis, 1U);
   EXPECT_EQ(h.quorum_up, "/bin/true up");
-  EXPECT_EQ(h.sorry_server, (model::RealServer{.addr = ep("10.0.0.99:80"),
-                                               .forward = ForwardMethod::kMasq}));
+  EXPECT_EQ(h.sorry_server,
+            (model::RealServer{.addr = ep("10.0.0.99:80"), .forward = ForwardMethod::kMasq}));
   ASSERT_EQ(h.reals.size(), 2U);  // file order
   const auto& rs1 = h.reals[0];
   EXPECT_EQ(rs1.addr, ep("10.0.0.11:80"));
@@ -328,10 +328,10 @@ virtual_server 192.168.1.100 80 {
 )");
   EXPECT_TRUE(c.table.services.at(0).one_packet);
   EXPECT_FALSE(c.table.services.at(1).one_packet);
-  EXPECT_EQ(warnings_of(c), (std::vector<std::string>{
-                                "t.conf:11:3: warning: ops dropped: one-packet scheduling is "
-                                "only for UDP or fwmark services, and virtual_server "
-                                "192.168.1.100 80 is TCP"}));
+  EXPECT_EQ(warnings_of(c),
+            (std::vector<std::string>{"t.conf:11:3: warning: ops dropped: one-packet scheduling is "
+                                      "only for UDP or fwmark services, and virtual_server "
+                                      "192.168.1.100 80 is TCP"}));
 }
 
 // VRRP blocks are skipped with a warning so existing keepalived files load.
@@ -570,8 +570,9 @@ TEST(KeepalivedInclude, CycleIsAnErrorNamingTheChain) {
   auto r = load_keepalived(a);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message,
-            dir.path() + "/b.conf:2:9: include cycle (a.conf -> b.conf -> a.conf): 'a.conf'; "
-                         "expected no file to include itself, directly or indirectly");
+            dir.path() +
+                "/b.conf:2:9: include cycle (a.conf -> b.conf -> a.conf): 'a.conf'; "
+                "expected no file to include itself, directly or indirectly");
 }
 
 TEST(KeepalivedInclude, MissingFileAndDepthLimit) {
@@ -583,8 +584,7 @@ TEST(KeepalivedInclude, MissingFileAndDepthLimit) {
             a + ":1:9: included file does not exist: 'missing.conf'; expected the path of a "
                 "readable file (relative to the including file)");
   for (int i = 0; i < 12; ++i) {
-    dir.write("d" + std::to_string(i) + ".conf",
-              "include d" + std::to_string(i + 1) + ".conf\n");
+    dir.write("d" + std::to_string(i) + ".conf", "include d" + std::to_string(i + 1) + ".conf\n");
   }
   dir.write("d12.conf", "\n");
   auto deep = load_keepalived(dir.path() + "/d0.conf");

@@ -71,8 +71,7 @@ TEST(LvsConf, ArticleExampleBecomesTwoNatServices) {
         .scheduler = "wlc"};
     for (int host = 15; host >= 10; --host) {
       svc.dests.push_back(model::RealServer{
-          .addr = core::Endpoint{.addr = *core::IpAddress::parse("10.1.90." +
-                                                                 std::to_string(host)),
+          .addr = core::Endpoint{.addr = *core::IpAddress::parse("10.1.90." + std::to_string(host)),
                                  .port = static_cast<std::uint16_t>(port)},
           .forward = model::ForwardMethod::kMasq,
           .weight = 1,
@@ -179,8 +178,9 @@ TEST(LvsConf, LoadsFromAFile) {
   EXPECT_EQ(r->config.table.services.size(), 2U);
   auto missing = load_lvs_conf(dir.path() + "/nope.conf", fake_lookups());
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().message, dir.path() + "/nope.conf:0:0: cannot read configuration "
-                                                  "file: '" +
+  EXPECT_EQ(missing.error().message, dir.path() +
+                                         "/nope.conf:0:0: cannot read configuration "
+                                         "file: '" +
                                          dir.path() + "/nope.conf'; expected a readable file");
 }
 

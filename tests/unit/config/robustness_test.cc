@@ -45,9 +45,10 @@ virtual_server fwmark 9 {
 }
 )";
 
-constexpr const char* kLvsConf = "VIP=10.0.0.100\nVIP_IF=eth0:110\nLVS_IF=\"eth0\"\n"
-                                 "TPORTS=\"23 80\"\nUPORTS=\"177\"\n"
-                                 "RIPS=\"10.0.0.1 \\\n10.0.0.2\"\n";
+constexpr const char* kLvsConf =
+    "VIP=10.0.0.100\nVIP_IF=eth0:110\nLVS_IF=\"eth0\"\n"
+    "TPORTS=\"23 80\"\nUPORTS=\"177\"\n"
+    "RIPS=\"10.0.0.1 \\\n10.0.0.2\"\n";
 
 int lines_in(const std::string& text) {
   return 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
