@@ -1,0 +1,64 @@
+#pragma once
+// The article's /etc/lvs.conf: shell-variable assignments read by its lvs-director script.
+//
+//   VIP=epsg9008            # address or host name clients connect to
+//   VIP_IF=eth0:110         # interface alias that carries the VIP
+//   LVS_IF="eth0"           # interfaces that get ICMP redirects turned off
+//   TPORTS="telnet"         # TCP services: port numbers or /etc/services names
+//   UPORTS="xdmcp"          # UDP services, same rules
+//   RIPS="epsg9010 epsg9011 ..."   # realservers: addresses or host names
+//
+// Mapped the way the script sets up its one-interface NAT cluster: one service per port on the
+// VIP (TCP ports first, then UDP, each in file order) with the ipvsadm default scheduler wlc,
+// no persistence, and every realserver added in RIPS order with masquerading (-m) and weight 1,
+// on the service's port. The script's `update` command (ping each realserver, remove the
+// silent ones) becomes one PING_CHECK per realserver.
+//
+// Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
+// NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables
+// are warnings; the first error stops parsing and names FILE:LINE:COL, the word and what would
+// be valid.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "core/endpoint.h"
+#include "core/result.h"
+
+namespace lvs::config {
+
+// Port of a service name for "tcp" or "udp" (as /etc/services would say), or nullopt.
+using ServiceLookup =
+    std::function<std::optional<std::uint16_t>(std::string_view name, std::string_view proto)>;
+// Address of a host name, or nullopt when it does not resolve.
+using HostResolver = std::function<std::optional<core::IpAddress>(std::string_view host)>;
+
+struct LvsConfOptions {
+  ServiceLookup lookup_service{};  // unset: every name is unknown
+  HostResolver resolve_host{};     // unset: only literal addresses
+};
+
+// The machine's /etc/services (getservbyname) and resolver (getaddrinfo). Not used by tests.
+LvsConfOptions system_lookups();
+
+struct LvsConf {
+  std::string vip_text{};  // as written (a host name or an address)
+  core::IpAddress vip{};
+  std::string vip_if{};               // eth0:110
+  std::vector<std::string> lvs_if{};  // eth0
+  std::vector<std::uint16_t> tcp_ports{};
+  std::vector<std::uint16_t> udp_ports{};
+  std::vector<core::IpAddress> rips{};
+  Config config{};  // the services, health checks and warnings
+};
+
+core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& file,
+                                     const LvsConfOptions& options);
+core::Result<LvsConf> load_lvs_conf(const std::string& path, const LvsConfOptions& options);
+
+}  // namespace lvs::config

@@ -1,0 +1,188 @@
+// The article's /etc/lvs.conf: its example file as a golden test, and every error's text.
+#include "config/lvs_conf.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "unit/config/temp_dir.h"
+
+namespace lvs::config {
+namespace {
+
+core::Endpoint ep(const char* s) { return *core::Endpoint::parse(s); }
+
+// A fake /etc/services and a fake resolver, so nothing depends on the machine.
+LvsConfOptions fake_lookups() {
+  LvsConfOptions o;
+  o.lookup_service = [](std::string_view name,
+                        std::string_view proto) -> std::optional<std::uint16_t> {
+    static const std::map<std::pair<std::string, std::string>, std::uint16_t> kServices = {
+        {{"telnet", "tcp"}, 23}, {{"xdmcp", "udp"}, 177}, {{"http", "tcp"}, 80}};
+    const auto it = kServices.find({std::string(name), std::string(proto)});
+    if (it == kServices.end()) return std::nullopt;
+    return it->second;
+  };
+  o.resolve_host = [](std::string_view host) -> std::optional<core::IpAddress> {
+    // epsg90NN -> 10.1.90.NN
+    if (host.size() == 8 && host.substr(0, 6) == "epsg90") {
+      const int last = std::stoi(std::string(host.substr(6)));
+      return core::IpAddress::v4(0x0A015A00U + static_cast<std::uint32_t>(last));
+    }
+    return std::nullopt;
+  };
+  return o;
+}
+
+// The example from the article (Listing 2's settings as the text describes them; the
+// article's RIPS example is cut off after the last backslash, closed here).
+constexpr const char* kArticle = R"(# /etc/lvs.conf
+VIP=epsg9008
+VIP_IF=eth0:110
+LVS_IF="eth0"
+TPORTS="telnet"
+UPORTS="xdmcp"
+RIPS="epsg9010 \
+epsg9011 \
+epsg9012 \
+epsg9013 \
+epsg9014 \
+epsg9015"
+)";
+
+// Golden: one NAT service per port on the VIP, every realserver with weight 1, newest first.
+TEST(LvsConf, ArticleExampleBecomesTwoNatServices) {
+  auto r = parse_lvs_conf(kArticle, "lvs.conf", fake_lookups());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->vip_text, "epsg9008");
+  EXPECT_EQ(r->vip, *core::IpAddress::parse("10.1.90.8"));
+  EXPECT_EQ(r->vip_if, "eth0:110");
+  EXPECT_EQ(r->lvs_if, std::vector<std::string>{"eth0"});
+  EXPECT_EQ(r->tcp_ports, std::vector<std::uint16_t>{23});
+  EXPECT_EQ(r->udp_ports, std::vector<std::uint16_t>{177});
+  EXPECT_TRUE(r->config.warnings.empty());
+
+  model::ServiceTable want;
+  for (const auto& [proto, port] :
+       {std::pair{model::Protocol::kTcp, 23}, std::pair{model::Protocol::kUdp, 177}}) {
+    model::VirtualService svc{
+        .key = model::ServiceKey::address(
+            proto, core::Endpoint{.addr = r->vip, .port = static_cast<std::uint16_t>(port)}),
+        .scheduler = "wlc"};
+    for (int host = 15; host >= 10; --host) {
+      svc.dests.push_back(model::RealServer{
+          .addr = core::Endpoint{.addr = *core::IpAddress::parse("10.1.90." + std::to_string(host)),
+                                 .port = static_cast<std::uint16_t>(port)},
+          .forward = model::ForwardMethod::kMasq,
+          .weight = 1,
+          .last_weight = 1});
+    }
+    want.services.push_back(svc);
+  }
+  EXPECT_EQ(r->config.table, want);
+
+  // The script's `update` (ping every realserver) becomes one PING_CHECK per realserver.
+  ASSERT_EQ(r->config.health.size(), 2U);
+  const auto& reals = r->config.health[0].reals;
+  ASSERT_EQ(reals.size(), 6U);
+  EXPECT_EQ(reals[0].addr, ep("10.1.90.10:23"));
+  EXPECT_EQ(reals[0].checkers.at(0).kind, CheckerKind::kPing);
+  EXPECT_EQ(reals[5].where, (SourceLocation{.file = "lvs.conf", .line = 7, .col = 7}));
+}
+
+// Numbers, names, `export`, single quotes and trailing comments are all accepted.
+TEST(LvsConf, ShellSyntaxVariants) {
+  auto r = parse_lvs_conf(
+      "export VIP=192.168.1.100   # the VIP\nTPORTS='80 http 443'\nRIPS=10.0.0.1\n"
+      "UPORT=53\n",
+      "lvs.conf", fake_lookups());
+  ASSERT_FALSE(r.ok());  // http and 80 are the same port
+  EXPECT_EQ(r.error().message,
+            "lvs.conf:2:12: duplicate tcp port 80 in TPORTS: 'http'; expected each port once");
+  auto ok = parse_lvs_conf(
+      "export VIP=192.168.1.100   # the VIP\nTPORTS='http 443'\nRIPS=10.0.0.1\nUPORT=53\n",
+      "lvs.conf", fake_lookups());
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->tcp_ports, (std::vector<std::uint16_t>{80, 443}));
+  ASSERT_EQ(ok->config.warnings.size(), 1U);
+  EXPECT_EQ(ok->config.warnings[0].to_string(),
+            "lvs.conf:4:1: warning: ignoring unknown variable UPORT (did you mean UPORTS?)");
+}
+
+std::string error_of(const std::string& text) {
+  auto r = parse_lvs_conf(text, "lvs.conf", fake_lookups());
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.error().message;
+}
+
+TEST(LvsConfErrors, UnknownServiceName) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nTPORTS=\"telnet xdmcp\"\nRIPS=10.0.0.1\n"),
+            "lvs.conf:2:16: unknown tcp service name: 'xdmcp'; expected a port number 1..65535 "
+            "or a service name from /etc/services");
+}
+
+TEST(LvsConfErrors, UnresolvableRealserverOnAContinuationLine) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nTPORTS=23\nRIPS=\"epsg9010 \\\n  nohost\"\n"),
+            "lvs.conf:4:3: cannot resolve realserver: 'nohost'; expected an IP address or a "
+            "host name that resolves");
+}
+
+TEST(LvsConfErrors, PortOutOfRange) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nUPORTS=70000\nRIPS=10.0.0.1\n"),
+            "lvs.conf:2:8: udp port is out of range: '70000'; expected a port 1..65535 or a "
+            "service name");
+}
+
+TEST(LvsConfErrors, NotAnAssignment) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nipvsadm -C\n"),
+            "lvs.conf:2:1: not a variable assignment: 'ipvsadm'; expected NAME=value, "
+            "NAME=\"a b c\" or a # comment");
+}
+
+TEST(LvsConfErrors, UnquotedListAndUnterminatedQuote) {
+  EXPECT_EQ(error_of("RIPS=10.0.0.1 10.0.0.2\n"),
+            "lvs.conf:1:15: unexpected word after RIPS=: '10.0.0.2'; expected quotes around a "
+            "value with spaces: RIPS=\"a b\"");
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nRIPS=\"10.0.0.1\n"),
+            "lvs.conf:2:6: unterminated quoted value of RIPS: '\"'; expected a closing \"");
+}
+
+TEST(LvsConfErrors, BadInterfaceAlias) {
+  EXPECT_EQ(error_of("VIP_IF=eth0:\n"),
+            "lvs.conf:1:8: invalid VIP_IF: 'eth0:'; expected an interface or alias name such "
+            "as eth0:110 (at most 15 characters)");
+}
+
+TEST(LvsConfErrors, MissingSettings) {
+  EXPECT_EQ(error_of("TPORTS=23\nRIPS=10.0.0.1\n"),
+            "lvs.conf:1:1: missing variable: 'VIP'; expected VIP=<address or host name>");
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nRIPS=10.0.0.1\n"),
+            "lvs.conf:1:1: no services: 'TPORTS'; expected TPORTS=\"<port or name> ...\" and/or "
+            "UPORTS=\"...\"");
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nTPORTS=23\nRIPS=\"\"\n"),
+            "lvs.conf:1:1: no realservers: 'RIPS'; expected RIPS=\"<address or host name> ...\"");
+}
+
+TEST(LvsConfErrors, DuplicateRealserver) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nTPORTS=23\nRIPS=\"10.1.90.10 epsg9010\"\n"),
+            "lvs.conf:3:18: duplicate realserver 10.1.90.10: 'epsg9010'; expected each "
+            "realserver once in RIPS");
+}
+
+// The file loader reads a real file (written under a mkdtemp directory).
+TEST(LvsConf, LoadsFromAFile) {
+  testing::TempDir dir;
+  const auto path = dir.write("lvs.conf", kArticle);
+  auto r = load_lvs_conf(path, fake_lookups());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->config.table.services.size(), 2U);
+  auto missing = load_lvs_conf(dir.path() + "/nope.conf", fake_lookups());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, dir.path() +
+                                         "/nope.conf:0:0: cannot read configuration "
+                                         "file: '" +
+                                         dir.path() + "/nope.conf'; expected a readable file");
+}
+
+}  // namespace
+}  // namespace lvs::config
