@@ -30,6 +30,20 @@ std::string dest_of(const Verdict& v) {
   return v.action == Action::kForward ? v.dest.to_string() : std::string(reason_name(v.reason));
 }
 
+// Case 4, engine half: a wrr service whose realservers all have weight 0 has no destination;
+// a SYN is answered with ICMP port-unreachable, no entry is created, Conns stays 0.
+TEST(Case4NoDestination, AllWeightsZeroDropsWithUnreachable) {
+  Harness h;
+  h.add(VirtualService{.key = tcp(kHttp),
+                       .scheduler = "wrr",
+                       .dests = {real("10.0.0.1:80", ForwardMethod::kMasq, 0),
+                                 real("10.0.0.2:80", ForwardMethod::kMasq, 0)}});
+  const auto v = h.syn("203.0.113.7:40000", kHttp);
+  EXPECT_EQ(v.action, Action::kDropUnreachable);
+  EXPECT_EQ(h.engine.entry_count(), 0U);
+  EXPECT_EQ(h.engine.service(tcp(kHttp))->stats.conns, 0U);
+}
+
 // Case 16: S1 with -x 2 is flagged when its 2nd connection binds; rr then skips it. When one
 // S1 connection expires (total 1, 1*4 < 2*3) the flag clears and the 6th goes to S1.
 TEST(Case16Thresholds, UpperThresholdSkipsDestUntilConnectionExpires) {
