@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages lvsd needs to build, test and run its demo.
+# Installs the Debian packages lvsd needs to build, test and run its demo (curl, ss).
 # Idempotent: runs `apt-get update` and `apt-get install` only when a package is missing.
 # Usage: scripts/install-deps.sh        (as root, or with sudo available)
 set -euo pipefail
@@ -9,6 +9,7 @@ packages=(
   clang clang-tidy clang-format libclang-rt-dev
   libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
 )
 
 missing=()
