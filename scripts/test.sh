@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, then checks formatting, builds and runs the
-# whole suite under ASan+UBSan (-Werror), the threaded tests under TSan, and clang-tidy.
+# whole suite under ASan+UBSan (-Werror), the threaded tests under TSan, the fuzz targets for a
+# bounded time, and clang-tidy.
 # Usage: scripts/test.sh            (as root on Debian 12; .ci/run calls exactly this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,11 @@ step "build + test: tsan preset (threaded tests)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 ctest --preset tsan -j "$jobs" -L 'unit|integration'
+
+step "fuzz: libFuzzer targets for a bounded time each (fuzz preset, clang)"
+cmake --preset fuzz >/dev/null
+cmake --build build/fuzz -j "$jobs" --target tests/fuzz/all
+ctest --preset fuzz
 
 step "clang-tidy: tidy preset"
 cmake --preset tidy >/dev/null
