@@ -3,19 +3,15 @@
 // weights do not shape the table. A bucket whose dest is quiesced or overloaded gives
 // "no destination"; there is no fallback.
 
-#include <array>
 #include <cstdint>
-#include <limits>
 
+#include "sched/bucket_table.h"
 #include "sched/hash.h"
 #include "sched/registry.h"
 
 namespace lvs::sched {
 
 namespace {
-
-constexpr std::uint32_t kBuckets = LVS_HASH_BUCKETS;
-constexpr std::uint32_t kNoDest = std::numeric_limits<std::uint32_t>::max();
 
 class DestinationHashing final : public Scheduler {
  public:
@@ -24,29 +20,22 @@ class DestinationHashing final : public Scheduler {
   // Bucket b belongs to dest b mod n; an empty list empties every bucket. With more than 256
   // dests the later ones get no bucket, as in the reference.
   core::Result<void> rebuild(DestList dests, DestChange /*change*/) override {
-    for (std::uint32_t b = 0; b < kBuckets; ++b) {
-      buckets_[b] = dests.empty() ? kNoDest : static_cast<std::uint32_t>(b % dests.size());
-    }
+    buckets_.clear();
+    if (dests.empty()) return {};
+    for (std::uint32_t b = 0; b < BucketTable::kSize; ++b) buckets_.set(b, b % dests.size());
     return {};
   }
 
   // O(1): one multiply and one table read.
   std::optional<std::size_t> pick(const PickInput& in) override {
-    const std::uint32_t i = buckets_[lvs_hash_bucket(in.flow.dest.addr.hash_word(), 0U, 0U)];
-    if (i == kNoDest || i >= in.dests.size()) return std::nullopt;
-    const Dest& d = in.dests[i];
-    if (d.weight <= 0 || overloaded(d)) return std::nullopt;
+    const auto i =
+        buckets_.dest_at(in.dests, lvs_hash_bucket(in.flow.dest.addr.hash_word(), 0U, 0U));
+    if (!i || !usable(in.dests[*i])) return std::nullopt;
     return i;
   }
 
  private:
-  std::array<std::uint32_t, kBuckets> buckets_ = filled_empty();
-
-  static std::array<std::uint32_t, kBuckets> filled_empty() {
-    std::array<std::uint32_t, kBuckets> b{};
-    b.fill(kNoDest);
-    return b;
-  }
+  BucketTable buckets_;
 };
 
 }  // namespace

@@ -5,11 +5,10 @@
 // "no destination" (or, with sh-fallback, another dest) instead of being remapped.
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
-#include <limits>
 
 #include "model/service.h"
+#include "sched/bucket_table.h"
 #include "sched/hash.h"
 #include "sched/registry.h"
 
@@ -17,11 +16,7 @@ namespace lvs::sched {
 
 namespace {
 
-constexpr std::uint32_t kBuckets = LVS_HASH_BUCKETS;
-constexpr std::uint32_t kNoDest = std::numeric_limits<std::uint32_t>::max();
-
-// Weight <= 0 or overloaded: never chosen for a new flow.
-bool unavailable(const Dest& d) { return d.weight <= 0 || overloaded(d); }
+constexpr std::uint32_t kBuckets = BucketTable::kSize;
 
 class SourceHashing final : public Scheduler {
  public:
@@ -29,12 +24,12 @@ class SourceHashing final : public Scheduler {
 
   // Fills the buckets from the current weights; an empty list empties every bucket.
   core::Result<void> rebuild(DestList dests, DestChange /*change*/) override {
-    buckets_.fill(kNoDest);
+    buckets_.clear();
     if (dests.empty()) return {};
     std::size_t d = 0;
     std::int64_t taken = 0;  // buckets the current dest has so far
-    for (auto& bucket : buckets_) {
-      bucket = static_cast<std::uint32_t>(d);
+    for (std::uint32_t b = 0; b < kBuckets; ++b) {
+      buckets_.set(b, d);
       // weight <= 0 still gets one bucket; a weight above 256 fills the table.
       if (++taken >= std::max<std::int64_t>(dests[d].weight, 1)) {
         d = (d + 1) % dests.size();
@@ -50,36 +45,24 @@ class SourceHashing final : public Scheduler {
     const std::uint32_t port =
         (in.flags & model::sched_flag::kShPort) != 0 ? in.flow.client.port : 0U;
     const std::uint32_t ihash = lvs_hash_bucket(addr, port, 0U);
-    const auto first = dest_at(in.dests, ihash);
+    const auto first = buckets_.dest_at(in.dests, ihash);
     if (!first) return std::nullopt;  // empty table
-    if (!unavailable(in.dests[*first])) return first;
+    if (usable(in.dests[*first])) return first;
     if ((in.flags & model::sched_flag::kShFallback) == 0) return std::nullopt;
     // The reference re-hashes with offset (off + ihash), so the probed bucket is
     // (off + 2*ihash) mod 256 — the first probe is 2*ihash, not ihash + 1. Kept on purpose
     // (Appendix A). off covers 0..255, so every bucket is probed once.
     for (std::uint32_t off = 0; off < kBuckets; ++off) {
-      const auto i = dest_at(in.dests, lvs_hash_bucket(addr, port, (off + ihash) % kBuckets));
+      const auto i =
+          buckets_.dest_at(in.dests, lvs_hash_bucket(addr, port, (off + ihash) % kBuckets));
       if (!i) return std::nullopt;
-      if (!unavailable(in.dests[*i])) return i;
+      if (usable(in.dests[*i])) return i;
     }
     return std::nullopt;
   }
 
  private:
-  // The dest of a bucket, or nullopt if the bucket is empty (or stale for this list).
-  std::optional<std::size_t> dest_at(DestList dests, std::uint32_t bucket) const {
-    const std::uint32_t i = buckets_[bucket];
-    if (i == kNoDest || i >= dests.size()) return std::nullopt;
-    return i;
-  }
-
-  std::array<std::uint32_t, kBuckets> buckets_ = filled_empty();
-
-  static std::array<std::uint32_t, kBuckets> filled_empty() {
-    std::array<std::uint32_t, kBuckets> b{};
-    b.fill(kNoDest);
-    return b;
-  }
+  BucketTable buckets_;
 };
 
 }  // namespace
