@@ -16,11 +16,15 @@ class WeightedFailOver final : public Scheduler {
 
   std::optional<std::size_t> pick(const PickInput& in) override {
     std::optional<std::size_t> best;
+    std::int32_t best_weight = 0;  // usable dests have weight > 0, so any of them beats this
     for (std::size_t i = 0; i < in.dests.size(); ++i) {
       const Dest& d = in.dests[i];
-      if (!usable(d)) continue;
-      // Strict >: among equal weights the earlier dest in iteration order stays.
-      if (!best || d.weight > in.dests[*best].weight) best = i;
+      // Strict >: among equal weights the earlier dest in iteration order stays. Weight first:
+      // it is in the list itself, the overload flag behind a pointer.
+      if (d.weight > best_weight && !overloaded(d)) {
+        best = i;
+        best_weight = d.weight;
+      }
     }
     return best;
   }

@@ -1,6 +1,8 @@
 // lc — least connection (spec §2 "lc"). The usable dest with the smallest overhead
 // (active*256 + inactive); weights only decide usability.
 
+#include <limits>
+
 #include "sched/registry.h"
 
 namespace lvs::sched {
@@ -15,18 +17,19 @@ class LeastConnection final : public Scheduler {
   core::Result<void> rebuild(DestList /*dests*/, DestChange /*change*/) override { return {}; }
 
   std::optional<std::size_t> pick(const PickInput& in) override {
-    std::optional<std::size_t> least;
-    std::int64_t least_overhead = 0;
-    for (std::size_t i = 0; i < in.dests.size(); ++i) {
+    const std::size_t n = in.dests.size();
+    std::size_t least = n;  // n = none yet
+    std::int64_t least_overhead = std::numeric_limits<std::int64_t>::max();
+    for (std::size_t i = 0; i < n; ++i) {
       const Dest& d = in.dests[i];
-      if (!usable(d)) continue;
       const std::int64_t oh = overhead(d);
-      // Strict <: on equal overhead the earlier dest in iteration order stays.
-      if (!least || oh < least_overhead) {
-        least = i;
-        least_overhead = oh;
-      }
+      // Strict <: on equal overhead the earlier dest in iteration order stays. Selects, not a
+      // branch: the comparison's outcome is data-dependent.
+      const bool better = oh < least_overhead && usable(d);
+      least = better ? i : least;
+      least_overhead = better ? oh : least_overhead;
     }
+    if (least == n) return std::nullopt;
     return least;
   }
 };

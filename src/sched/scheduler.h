@@ -98,14 +98,14 @@ std::optional<std::size_t> weighted_least(DestList dests, LoadOf load_of) {
   std::int64_t least_weight = dests[i].weight;
   for (++i; i < n; ++i) {
     const Dest& d = dests[i];
-    if (overloaded(d)) continue;
     const std::int64_t l = load_of(d);
-    // least_load/w(least) > l/w(d), cross-multiplied: no division, no float.
-    if (least_load * d.weight > l * least_weight) {
-      least = i;
-      least_load = l;
-      least_weight = d.weight;
-    }
+    // least_load/w(least) > l/w(d), cross-multiplied: no division, no float. Written without
+    // a branch on the comparison (selects instead): the outcome is data-dependent, and a
+    // mispredicted branch costs more than the two selects.
+    const bool better = (least_load * d.weight > l * least_weight) && !overloaded(d);
+    least = better ? i : least;
+    least_load = better ? l : least_load;
+    least_weight = better ? d.weight : least_weight;
   }
   return least;
 }
