@@ -4,8 +4,8 @@
 // control socket ($LVSD_SOCKET, default /run/lvsd/lvsd.sock) and the reply is printed as is,
 // exiting with its status. --drain then polls the realserver's connection count.
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -40,8 +40,7 @@ struct Client {
       std::fprintf(stderr, "lvsadm: cannot connect to lvsd at %s: %s (is lvsd running?)\n",
                    path.c_str(), std::strerror(code));
     } else {
-      std::fprintf(stderr, "lvsadm: lvsd at %s: %s\n", path.c_str(),
-                   reply.error().message.c_str());
+      std::fprintf(stderr, "lvsadm: lvsd at %s: %s\n", path.c_str(), reply.error().message.c_str());
     }
     return std::nullopt;
   }
@@ -67,7 +66,8 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> dest_load(const std::stri
     for (const auto& d : s["dests"]) {
       if (d.value("address", "") == cmd.dest.addr.addr.to_string() &&
           d.value("port", 0) == cmd.dest.addr.port) {
-        return std::pair{d.value("active", std::uint64_t{0}), d.value("inactive", std::uint64_t{0})};
+        return std::pair{d.value("active", std::uint64_t{0}),
+                         d.value("inactive", std::uint64_t{0})};
       }
     }
   }

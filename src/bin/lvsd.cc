@@ -49,12 +49,11 @@ int main(int argc, char** argv) {
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
-  ctl::Director director(**proxy,
-                         ctl::DirectorOptions{
-                             .scheduler_exists = sched::scheduler_exists,
-                             .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
-                                          .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
-                                          .udp = seconds(cfg->proxy.udp_timeout)}});
+  ctl::Director director(
+      **proxy, ctl::DirectorOptions{.scheduler_exists = sched::scheduler_exists,
+                                    .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
+                                                 .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
+                                                 .udp = seconds(cfg->proxy.udp_timeout)}});
   if (auto r = director.start(cfg->table); !r) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;

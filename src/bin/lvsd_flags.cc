@@ -268,7 +268,8 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
 
 std::string lvsd_usage() {
   std::string out =
-      "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-r ADDR:PORT[,weight=N]]...]...\n"
+      "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-r "
+      "ADDR:PORT[,weight=N]]...]...\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
       "Service options (-s, -o, -r) apply to the service given by the preceding -t or -u.\n"

@@ -47,7 +47,8 @@ class Reader {
   bool u32(std::uint32_t& v) {
     if (rest_.size() < 4) return false;
     v = 0;
-    for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<std::uint8_t>(rest_[static_cast<std::size_t>(i)]);
+    for (int i = 0; i < 4; ++i)
+      v = v << 8 | static_cast<std::uint8_t>(rest_[static_cast<std::size_t>(i)]);
     rest_.remove_prefix(4);
     return true;
   }
@@ -90,8 +91,7 @@ core::Result<void> wait_for(int fd, short events, Clock::time_point deadline, in
   return core::fail(ETIMEDOUT, "timed out");
 }
 
-core::Result<std::string> read_exact(int fd, std::size_t n, Clock::time_point deadline,
-                                     int stop) {
+core::Result<std::string> read_exact(int fd, std::size_t n, Clock::time_point deadline, int stop) {
   std::string out(n, '\0');
   std::size_t got = 0;
   while (got < n) {
@@ -110,8 +110,7 @@ core::Result<std::string> read_exact(int fd, std::size_t n, Clock::time_point de
   return out;
 }
 
-core::Result<void> write_all(int fd, std::string_view data, Clock::time_point deadline,
-                             int stop) {
+core::Result<void> write_all(int fd, std::string_view data, Clock::time_point deadline, int stop) {
   while (!data.empty()) {
     const ssize_t r = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (r > 0) {
@@ -252,8 +251,8 @@ core::Result<std::unique_ptr<ControlServer>> ControlServer::start(
   if (!s->listener_) return core::fail(errno, fmt::format("socket: {}", std::strerror(errno)));
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
   if (::bind(s->listener_.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)) != 0) {
-    return core::fail(errno, fmt::format("cannot bind the control socket {}: {}", path,
-                                         std::strerror(errno)));
+    return core::fail(
+        errno, fmt::format("cannot bind the control socket {}: {}", path, std::strerror(errno)));
   }
   // Mode 0600 before listen(): nobody can connect in between.
   if (::chmod(path.c_str(), 0600) != 0 || ::listen(s->listener_.get(), 16) != 0) {

@@ -12,7 +12,9 @@ namespace lvs::ctl {
 
 namespace {
 
-Outcome failed(const CliError& e) { return Outcome{.err = e.text + "\n", .exit_code = e.exit_code}; }
+Outcome failed(const CliError& e) {
+  return Outcome{.err = e.text + "\n", .exit_code = e.exit_code};
+}
 
 Outcome engine_error(model::Operation op, int code) {
   return Outcome{.err = model::ipvsadm_text(op, code) + "\n", .exit_code = 255};
@@ -179,9 +181,9 @@ Outcome Director::commit(model::ServiceTable next) {
     }
   }
   if (auto r = dp_.apply(next); !r) {
-    return Outcome{.err = fmt::format("lvsadm: lvsd cannot apply the change: {}\n",
-                                      r.error().message),
-                   .exit_code = 255};
+    return Outcome{
+        .err = fmt::format("lvsadm: lvsd cannot apply the change: {}\n", r.error().message),
+        .exit_code = 255};
   }
   // Forget the -Z baselines of what left the table: re-added objects restart their counters.
   std::erase_if(service_zero_, [&](const auto& kv) { return next.find(kv.first) == nullptr; });
@@ -198,9 +200,8 @@ Outcome Director::commit(model::ServiceTable next) {
 Outcome Director::drain(const Command& cmd) {
   const auto* svc = table_.find(cmd.service.key);
   if (svc == nullptr) return engine_error(model::Operation::kEditDest, ESRCH);
-  const auto it = std::find_if(svc->dests.begin(), svc->dests.end(), [&](const auto& d) {
-    return d.addr == cmd.dest.addr;
-  });
+  const auto it = std::find_if(svc->dests.begin(), svc->dests.end(),
+                               [&](const auto& d) { return d.addr == cmd.dest.addr; });
   if (it == svc->dests.end()) return engine_error(model::Operation::kEditDest, ENOENT);
   model::RealServer quiesced = *it;  // every other field stays: this is not ipvsadm's -e
   quiesced.weight = 0;
