@@ -25,9 +25,10 @@ namespace lvs::ctl {
 
 inline constexpr std::string_view kDefaultSocketPath = "/run/lvsd/lvsd.sock";
 inline constexpr std::string_view kFrameMagic = "LVS1";
-inline constexpr std::size_t kFrameHeader = 8;              // magic + length
-inline constexpr std::size_t kMaxRequest = 1024 * 1024;     // 1 MiB
-inline constexpr std::size_t kMaxReply = 64 * 1024 * 1024;  // a listing of a huge table
+inline constexpr std::size_t kFrameHeader = 8;                        // magic + length
+inline constexpr std::size_t kMaxRequest = std::size_t{1024} * 1024;  // 1 MiB
+inline constexpr std::size_t kMaxReply =
+    std::size_t{64} * 1024 * 1024;  // a listing of a huge table
 inline constexpr std::size_t kMaxArgs = 4096;
 
 struct Request {
