@@ -139,9 +139,9 @@ int main(int argc, char** argv) {
   lvs::ctl::Request req{.argv = args};
   if (cmd->kind == CommandKind::kRestore) {
     req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    if (req.input.size() > lvs::ctl::kMaxRequest - 64 * 1024) {
+    if (req.input.size() > lvs::ctl::kMaxRequest - std::size_t{64} * 1024) {
       std::fprintf(stderr, "lvsadm: the -R input of %zu bytes exceeds the limit of %zu bytes\n",
-                   req.input.size(), lvs::ctl::kMaxRequest - 64 * 1024);
+                   req.input.size(), lvs::ctl::kMaxRequest - std::size_t{64} * 1024);
       return 1;
     }
   }
