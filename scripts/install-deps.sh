@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   clang clang-tidy clang-format libclang-rt-dev
-  libfmt-dev libspdlog-dev
+  libfmt-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
 )

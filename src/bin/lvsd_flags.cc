@@ -206,6 +206,13 @@ const std::vector<Flag>& flags() {
          st.cfg.proxy.udp_reschedule = dp::proxy::UdpReschedule::kWhenRemovedOrQuiesced;
          return {};
        }},
+      {"--socket", "", "PATH",
+       "control socket for lvsadm (default $LVSD_SOCKET, else /run/lvsd/lvsd.sock)",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--socket needs a path");
+         st.cfg.socket_path = std::string(v);
+         return {};
+       }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
        [](State& st, std::string_view v) -> Result<void> {
          auto l = core::parse_log_level(v);
@@ -256,18 +263,17 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
     }
     if (auto r = flag->handle(st, value); !r) return core::Unexpected{r.error()};
   }
-  if (!st.cfg.help && st.cfg.table.services.empty()) {
-    return fail(EINVAL, "no service given: add one with -t VIP:PORT or -u VIP:PORT");
-  }
   return std::move(st.cfg);
 }
 
 std::string lvsd_usage() {
   std::string out =
-      "usage: lvsd [--workers N] (-t|-u VIP:PORT [-s SCHED] [-o] (-r ADDR:PORT[,weight=N])...)...\n"
+      "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-r "
+      "ADDR:PORT[,weight=N]]...]...\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
       "Service options (-s, -o, -r) apply to the service given by the preceding -t or -u.\n"
+      "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it.\n"
       "\n"
       "options:\n";

@@ -1,6 +1,7 @@
 #pragma once
 // lvsd's command line (until the config formats land): services and realservers as flags,
-// ipvsadm-like. Service options (-s, -o, -r) apply to the preceding -t/-u.
+// ipvsadm-like. Service options (-s, -o, -r) apply to the preceding -t/-u. No service at all
+// is fine: the table starts empty and lvsadm fills it.
 
 #include <span>
 #include <string>
@@ -16,6 +17,7 @@ namespace lvs::bin {
 struct LvsdConfig {
   dp::proxy::ProxyOptions proxy{};
   model::ServiceTable table{};
+  std::string socket_path{};  // --socket; empty: $LVSD_SOCKET, else the default path
   core::LogLevel log_level = core::LogLevel::kInfo;
   bool help = false;
 };

@@ -54,10 +54,14 @@ TEST(LvsdFlags, DurationsTakeSecondsOrMilliseconds) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--tcp-timeout", "soon"}).ok());
 }
 
-TEST(LvsdFlags, UnknownFlagAndMissingServiceAreErrors) {
+// No service is fine (an empty table, filled by lvsadm); an unknown flag is an error.
+TEST(LvsdFlags, UnknownFlagIsAnErrorAndNoServiceIsAnEmptyTable) {
   EXPECT_FALSE(parse({"--frobnicate"}).ok());
-  EXPECT_FALSE(parse({}).ok());
+  ASSERT_TRUE(parse({}).ok());
+  EXPECT_TRUE(parse({}).value().table.services.empty());
   EXPECT_TRUE(parse({"--help"}).ok());
+  ASSERT_TRUE(parse({"--socket", "/tmp/x.sock"}).ok());
+  EXPECT_EQ(parse({"--socket", "/tmp/x.sock"}).value().socket_path, "/tmp/x.sock");
 }
 
 }  // namespace

@@ -1,0 +1,158 @@
+// lvsadm: ipvsadm's command line for a running lvsd. Arguments are parsed here first with the
+// same parser the daemon uses, so argument errors print ipvsadm's texts and exit statuses
+// without a daemon; -h and -v are answered locally. Everything else is sent to lvsd over the
+// control socket ($LVSD_SOCKET, default /run/lvsd/lvsd.sock) and the reply is printed as is,
+// exiting with its status. --drain then polls the realserver's connection count.
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ctl/control_socket.h"
+#include "ctl/ipvsadm_args.h"
+
+namespace {
+
+using lvs::ctl::Command;
+using lvs::ctl::CommandKind;
+
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+
+struct Client {
+  std::string path;
+
+  // Sends one invocation; prints a connection failure and returns nullopt.
+  std::optional<lvs::ctl::Reply> call(const lvs::ctl::Request& req) const {
+    auto reply = lvs::ctl::call_control(path, req);
+    if (reply) return *reply;
+    const int code = reply.error().code;
+    if (code == ENOENT || code == ECONNREFUSED) {
+      std::fprintf(stderr, "lvsadm: cannot connect to lvsd at %s: %s (is lvsd running?)\n",
+                   path.c_str(), std::strerror(code));
+    } else {
+      std::fprintf(stderr, "lvsadm: lvsd at %s: %s\n", path.c_str(), reply.error().message.c_str());
+    }
+    return std::nullopt;
+  }
+};
+
+void print(const lvs::ctl::Reply& r) {
+  std::fwrite(r.out.data(), 1, r.out.size(), stdout);
+  std::fflush(stdout);
+  std::fwrite(r.err.data(), 1, r.err.size(), stderr);
+}
+
+// active + inactive of the drained dest from `-L -n --json`; nullopt if it is gone.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> dest_load(const std::string& json,
+                                                                 const Command& cmd) {
+  const auto doc = nlohmann::json::parse(json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("services")) return std::nullopt;
+  const auto& key = cmd.service.key;
+  for (const auto& s : doc["services"]) {
+    if (s.value("protocol", "") != lvs::model::protocol_name(key.protocol) ||
+        s.value("address", "") != key.vip.addr.to_string() || s.value("port", 0) != key.vip.port) {
+      continue;
+    }
+    for (const auto& d : s["dests"]) {
+      if (d.value("address", "") == cmd.dest.addr.addr.to_string() &&
+          d.value("port", 0) == cmd.dest.addr.port) {
+        return std::pair{d.value("active", std::uint64_t{0}),
+                         d.value("inactive", std::uint64_t{0})};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// After the daemon quiesced the dest: polls until no connection is left (exit 0) or the
+// --wait deadline passes (exit 1), printing a line whenever the count changes.
+int wait_drained(const Client& client, const std::string& prog, const Command& cmd) {
+  const std::string dest = cmd.dest.addr.to_string();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(cmd.drain_wait_seconds);
+  std::optional<std::uint64_t> last;
+  // Bounded: one round per poll interval until the deadline, at least one round.
+  const std::uint64_t rounds = std::uint64_t{cmd.drain_wait_seconds} * 1000U /
+                                   static_cast<std::uint64_t>(kPollInterval.count()) +
+                               2;
+  for (std::uint64_t round = 0; round < rounds; ++round) {
+    const auto reply = client.call(lvs::ctl::Request{.argv = {prog, "-L", "-n", "--json"}});
+    if (!reply) return 1;
+    if (reply->exit_code != 0) {
+      print(*reply);
+      return reply->exit_code;
+    }
+    const auto load = dest_load(reply->out, cmd);
+    if (!load) {
+      std::printf("%s: no longer in %s\n", dest.c_str(), cmd.service.key.to_string().c_str());
+      return 0;
+    }
+    const auto total = load->first + load->second;
+    if (total == 0) {
+      std::printf("%s: drained\n", dest.c_str());
+      return 0;
+    }
+    if (!last || *last != total) {
+      std::printf("%s: %llu connections (%llu active, %llu inactive)\n", dest.c_str(),
+                  static_cast<unsigned long long>(total),
+                  static_cast<unsigned long long>(load->first),
+                  static_cast<unsigned long long>(load->second));
+      std::fflush(stdout);
+      last = total;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  std::fprintf(stderr, "lvsadm: %s still has %llu connections after %u s\n", dest.c_str(),
+               static_cast<unsigned long long>(last.value_or(0)), cmd.drain_wait_seconds);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  const std::string prog = args.empty() ? "lvsadm" : args.front();
+  const auto cmd = lvs::ctl::parse_ipvsadm_args(args);
+  if (!cmd) {
+    std::fprintf(stderr, "%s\n", cmd.error().text.c_str());
+    return cmd.error().exit_code;
+  }
+  if (cmd->kind == CommandKind::kHelp) {
+    std::fputs(lvs::ctl::help_text(prog).c_str(), stdout);
+    return 0;
+  }
+  if (cmd->kind == CommandKind::kVersion) {
+    std::printf("%s\n", lvs::ctl::version_line().c_str());
+    return 0;
+  }
+  lvs::ctl::Request req{.argv = args};
+  if (cmd->kind == CommandKind::kRestore) {
+    req.input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (req.input.size() > lvs::ctl::kMaxRequest - std::size_t{64} * 1024) {
+      std::fprintf(stderr, "lvsadm: the -R input of %zu bytes exceeds the limit of %zu bytes\n",
+                   req.input.size(), lvs::ctl::kMaxRequest - std::size_t{64} * 1024);
+      return 1;
+    }
+  }
+  const Client client{.path = lvs::ctl::control_socket_path()};
+  const auto reply = client.call(req);
+  if (!reply) return 1;
+  print(*reply);
+  if (cmd->kind == CommandKind::kDrain && reply->exit_code == 0) {
+    std::printf("draining %s from %s: weight 0\n", cmd->dest.addr.to_string().c_str(),
+                cmd->service.key.to_string().c_str());
+    return wait_drained(client, prog, *cmd);
+  }
+  return reply->exit_code;
+}

@@ -1,0 +1,229 @@
+#include "ctl/director.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "ctl/listing_json.h"
+#include "ctl/save.h"
+
+namespace lvs::ctl {
+
+namespace {
+
+Outcome failed(const CliError& e) {
+  return Outcome{.err = e.text + "\n", .exit_code = e.exit_code};
+}
+
+Outcome engine_error(model::Operation op, int code) {
+  return Outcome{.err = model::ipvsadm_text(op, code) + "\n", .exit_code = 255};
+}
+
+std::string_view method_option(model::ForwardMethod f) {
+  switch (f) {
+    case model::ForwardMethod::kMasq:
+      return "-m";
+    case model::ForwardMethod::kRoute:
+    case model::ForwardMethod::kLocal:
+      return "-g";
+    case model::ForwardMethod::kTunnel:
+      return "-i";
+    case model::ForwardMethod::kFullNat:
+      return "--fullnat";
+  }
+  return "?";
+}
+
+// a - b, never below zero: a realserver that was deleted and re-added restarts its counters.
+std::uint64_t since(std::uint64_t now, std::uint64_t base) { return now > base ? now - base : 0; }
+
+Stats relative(const dp::Counters& now, const dp::Counters& base) {
+  return Stats{.conns = since(now.conns, base.conns),
+               .inpkts = since(now.inpkts, base.inpkts),
+               .outpkts = since(now.outpkts, base.outpkts),
+               .inbytes = since(now.inbytes, base.inbytes),
+               .outbytes = since(now.outbytes, base.outbytes)};
+}
+
+template <typename Map, typename Key>
+dp::Counters lookup(const Map& m, const Key& k) {
+  const auto it = m.find(k);
+  return it == m.end() ? dp::Counters{} : it->second;
+}
+
+}  // namespace
+
+std::string unserved_method_text(const model::RealServer& dest) {
+  return fmt::format(
+      "lvsadm: forwarding method {} ({}) for {} needs the packet engine, which this lvsd does "
+      "not run yet; use --fullnat",
+      model::forward_name(dest.forward), method_option(dest.forward), dest.addr.to_string());
+}
+
+Director::Director(dp::DataPlane& dp, DirectorOptions opts)
+    : dp_(dp), opts_(std::move(opts)), timeouts_(opts_.timeouts) {}
+
+core::Result<void> Director::start(const model::ServiceTable& initial) {
+  if (auto r = dp_.apply(initial); !r) return r;
+  table_ = initial;
+  return {};
+}
+
+Outcome Director::run(const std::vector<std::string>& argv, std::string_view input) {
+  const auto cmd = parse_ipvsadm_args(argv, opts_.resolver);
+  if (!cmd) return failed(cmd.error());
+  return execute(*cmd, argv.empty() ? "lvsadm" : argv.front(), input);
+}
+
+ListingInput Director::listing() const {
+  ListingInput in = listing_input(table_);
+  in.timeouts = timeouts_;
+  const dp::Stats live = dp_.stats();
+  for (auto& view : in.services) {
+    const auto& key = view.service.key;
+    const auto svc = std::find_if(live.services.begin(), live.services.end(),
+                                  [&](const dp::ServiceStats& s) { return s.key == key; });
+    if (svc == live.services.end()) continue;
+    view.stats = relative(svc->counters, lookup(service_zero_, key));
+    for (auto& d : view.dests) {
+      const auto& addr = d.dest.addr;
+      const auto ds = std::find_if(svc->dests.begin(), svc->dests.end(),
+                                   [&](const dp::DestStats& s) { return s.addr == addr; });
+      if (ds == svc->dests.end()) continue;
+      d.active = ds->active;
+      d.inactive = ds->inactive;
+      d.stats = relative(ds->counters, lookup(dest_zero_, DestKey{key, addr}));
+    }
+  }
+  return in;
+}
+
+Outcome Director::execute(const Command& cmd, std::string_view prog, std::string_view input) {
+  switch (cmd.kind) {
+    case CommandKind::kList: {
+      const auto in = listing();
+      const std::optional<model::ServiceKey> only =
+          cmd.has(Option::kServiceAddress) ? std::optional(cmd.service.key) : std::nullopt;
+      if (cmd.list.json) {
+        if (only && table_.find(*only) == nullptr) {
+          return Outcome{.err = "No such service\n", .exit_code = 1};
+        }
+        ListingInput one = in;
+        if (only) {
+          std::erase_if(one.services,
+                        [&](const ServiceView& v) { return !(v.service.key == *only); });
+        }
+        return Outcome{.out = format_json(one, cmd.list.nosort)};
+      }
+      const auto text = format_listing(in, cmd.list, only, opts_.names);
+      if (!text) return failed(text.error());
+      return Outcome{.out = *text};
+    }
+    case CommandKind::kSave:
+      return Outcome{.out = format_save(table_, cmd.list.numeric, opts_.names)};
+    case CommandKind::kRestore:
+      return restore(input, prog);
+    case CommandKind::kSet:
+      timeouts_ = apply_timeouts(timeouts_, cmd.timeouts);
+      return {};
+    case CommandKind::kZero:
+      return zero(cmd);
+    case CommandKind::kHelp:
+      return Outcome{.out = help_text(prog)};
+    case CommandKind::kVersion:
+      return Outcome{.out = version_line() + "\n"};
+    case CommandKind::kStartDaemon:
+    case CommandKind::kStopDaemon:
+      return Outcome{.err = fmt::format("not supported yet: connection synchronisation (--{}) is "
+                                        "not implemented in lvsd\n",
+                                        command_name(cmd.kind)),
+                     .exit_code = 1};
+    case CommandKind::kDrain:
+      return drain(cmd);
+    default:
+      return change(cmd);
+  }
+}
+
+Outcome Director::restore(std::string_view text, std::string_view prog) {
+  // ipvsadm's semantics (spec §4.7): a parse failure stops (earlier lines stay applied), an
+  // engine error is printed and the next line runs; the exit status is the last line's.
+  Outcome total;
+  for (const auto& line : restore_lines(text, prog)) {
+    const auto cmd = parse_restore_line(line, opts_.resolver);
+    if (!cmd) {
+      total.err += cmd.error().text + "\n";
+      total.exit_code = cmd.error().exit_code;
+      return total;
+    }
+    const auto one = execute(*cmd, prog, {});
+    total.out += one.out;
+    total.err += one.err;
+    total.exit_code = one.exit_code;
+  }
+  return total;
+}
+
+Outcome Director::change(const Command& cmd) {
+  model::ServiceTable next = table_;
+  if (auto r = apply_to_table(next, cmd, opts_.scheduler_exists); r.exit_code != 0) return r;
+  return commit(std::move(next));
+}
+
+Outcome Director::commit(model::ServiceTable next) {
+  const auto& served = opts_.served_methods;
+  for (const auto& svc : next.services) {
+    for (const auto& d : svc.dests) {
+      if (std::find(served.begin(), served.end(), d.forward) == served.end()) {
+        return Outcome{.err = unserved_method_text(d) + "\n", .exit_code = 255};
+      }
+    }
+  }
+  if (auto r = dp_.apply(next); !r) {
+    return Outcome{
+        .err = fmt::format("lvsadm: lvsd cannot apply the change: {}\n", r.error().message),
+        .exit_code = 255};
+  }
+  // Forget the -Z baselines of what left the table: re-added objects restart their counters.
+  std::erase_if(service_zero_, [&](const auto& kv) { return next.find(kv.first) == nullptr; });
+  std::erase_if(dest_zero_, [&](const auto& kv) {
+    const auto* svc = next.find(kv.first.first);
+    return svc == nullptr ||
+           std::none_of(svc->dests.begin(), svc->dests.end(),
+                        [&](const model::RealServer& d) { return d.addr == kv.first.second; });
+  });
+  table_ = std::move(next);
+  return {};
+}
+
+Outcome Director::drain(const Command& cmd) {
+  const auto* svc = table_.find(cmd.service.key);
+  if (svc == nullptr) return engine_error(model::Operation::kEditDest, ESRCH);
+  const auto it = std::find_if(svc->dests.begin(), svc->dests.end(),
+                               [&](const auto& d) { return d.addr == cmd.dest.addr; });
+  if (it == svc->dests.end()) return engine_error(model::Operation::kEditDest, ENOENT);
+  model::RealServer quiesced = *it;  // every other field stays: this is not ipvsadm's -e
+  quiesced.weight = 0;
+  model::ServiceTable next = table_;
+  if (auto r = model::edit_dest(next, cmd.service.key, quiesced); !r) {
+    return engine_error(model::Operation::kEditDest, r.error().code);
+  }
+  return commit(std::move(next));
+}
+
+Outcome Director::zero(const Command& cmd) {
+  const bool one = cmd.has(Option::kServiceAddress);
+  if (one && table_.find(cmd.service.key) == nullptr) {
+    return engine_error(model::Operation::kZeroService, ESRCH);
+  }
+  const dp::Stats live = dp_.stats();
+  for (const auto& s : live.services) {
+    if (one && !(s.key == cmd.service.key)) continue;
+    service_zero_[s.key] = s.counters;
+    for (const auto& d : s.dests) dest_zero_[DestKey{s.key, d.addr}] = d.counters;
+  }
+  return {};
+}
+
+}  // namespace lvs::ctl

@@ -1,0 +1,88 @@
+#pragma once
+// Director: the only writer of lvsd's running state. It holds the desired ServiceTable and the
+// --set timeouts; every admin command is applied to a copy of the table (ctl's
+// apply_to_table(), ipvsadm's edit semantics and texts), then the copy goes to dp.apply(). If
+// either step fails nothing changes: the old table keeps running and the error text comes back
+// with ipvsadm's exit status. Listings combine the table with live numbers from dp.stats().
+//
+// Not thread-safe: after start() every call comes from one thread (the control thread that
+// serves the control socket), which is also the only thread calling the DataPlane.
+//
+// lvsd-specific answers (documented in docs/CONTROL-PROTOCOL.md):
+// * A realserver whose forwarding method the data plane cannot serve (the proxy: FullNat only)
+//   is refused, exit 255, naming what is missing. ipvsadm's default method stays -g (Route), so
+//   `-a` or `-e` without --fullnat is refused the same way.
+// * A data-plane failure (e.g. the VIP cannot be bound) is an engine error: exit 255.
+// * --start-daemon/--stop-daemon: "not supported yet", exit 1.
+// * --drain: sets the realserver's weight to 0 keeping its other fields; lvsadm then polls
+//   `-L -n --json` for its connection count.
+// * -Z keeps a baseline of the data plane's counters and lists them relative to it.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "ctl/ipvsadm_args.h"
+#include "ctl/listing.h"
+#include "ctl/table_commands.h"
+#include "dp/data_plane.h"
+#include "model/service.h"
+#include "model/table_ops.h"
+
+namespace lvs::ctl {
+
+struct DirectorOptions {
+  Resolver resolver = system_resolver();
+  Names names = system_names();
+  model::SchedulerExists scheduler_exists{};
+  // Forwarding methods the data plane serves; a realserver with any other is refused.
+  std::vector<model::ForwardMethod> served_methods{model::ForwardMethod::kFullNat};
+  Timeouts timeouts{.tcp = 900, .tcpfin = 120, .udp = 300};
+};
+
+class Director {
+ public:
+  Director(dp::DataPlane& dp, DirectorOptions opts);
+
+  // Makes `initial` (lvsd's flag-configured services) the running table. On error nothing
+  // runs and the table stays empty.
+  core::Result<void> start(const model::ServiceTable& initial);
+
+  // One lvsadm invocation: argv[0] is the program name, `input` is stdin for -R.
+  Outcome run(const std::vector<std::string>& argv, std::string_view input = {});
+
+  // The desired table: what the data plane was last told to forward.
+  const model::ServiceTable& table() const { return table_; }
+  const Timeouts& timeouts() const { return timeouts_; }
+  // The table with live numbers (relative to the last -Z), as -L shows it.
+  ListingInput listing() const;
+
+ private:
+  Outcome execute(const Command& cmd, std::string_view prog, std::string_view input);
+  Outcome restore(std::string_view text, std::string_view prog);
+  // apply_to_table() on a copy, then dp.apply(); commits only when both succeed.
+  Outcome change(const Command& cmd);
+  Outcome commit(model::ServiceTable next);
+  Outcome drain(const Command& cmd);
+  Outcome zero(const Command& cmd);
+
+  using DestKey = std::pair<model::ServiceKey, core::Endpoint>;
+
+  dp::DataPlane& dp_;
+  DirectorOptions opts_;
+  model::ServiceTable table_{};
+  Timeouts timeouts_{};
+  // Counters at the last -Z, per service and per (service, dest).
+  std::map<model::ServiceKey, dp::Counters> service_zero_{};
+  std::map<DestKey, dp::Counters> dest_zero_{};
+};
+
+// The refusal text for a realserver the data plane cannot serve, e.g. "lvsadm: forwarding
+// method Route (-g) for 10.0.0.1:80 needs the packet engine, which this lvsd does not run
+// yet; use --fullnat".
+std::string unserved_method_text(const model::RealServer& dest);
+
+}  // namespace lvs::ctl
