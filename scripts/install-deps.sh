@@ -9,6 +9,7 @@ packages=(
   clang clang-tidy clang-format libclang-rt-dev
   libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev
 )
 
 missing=()
