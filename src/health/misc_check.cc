@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -63,7 +63,8 @@ class MiscAttempt final : public Attempt {
       pid_ = -1;
       return finish(Outcome::kFailure, "spawn " + spec_.misc_path + ": " + errno_text(err));
     }
-    pidfd_.reset(::pidfd_open(pid_, 0));
+    // glibc 2.36 declares pidfd_open without C linkage for C++: call it directly.
+    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
     if (!pidfd_) {
       const int e = errno;
       reap(true);
