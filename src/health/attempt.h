@@ -20,7 +20,8 @@ namespace lvs::health {
 
 class Attempt : public std::enable_shared_from_this<Attempt> {
  public:
-  Attempt(EventLoop& loop, ProbeDone done) : loop_(loop), done_(std::move(done)), start_(loop.now()) {}
+  Attempt(EventLoop& loop, ProbeDone done)
+      : loop_(loop), done_(std::move(done)), start_(loop.now()) {}
   virtual ~Attempt() = default;
   Attempt(const Attempt&) = delete;
   Attempt& operator=(const Attempt&) = delete;
@@ -40,15 +41,17 @@ class Attempt : public std::enable_shared_from_this<Attempt> {
   virtual void on_timeout() {
     finish(Outcome::kFailure,
            "timed out after " +
-               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()) +
+               std::to_string(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()) +
                " ms");
   }
 
   // Calls fn(events) on readiness until finish(). A failed registration finishes the attempt.
   void watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> fn) {
-    auto r = loop_.watch(fd, events, [self = shared_from_this(), fn = std::move(fn)](std::uint32_t ev) {
-      if (!self->finished_) fn(ev);
-    });
+    auto r =
+        loop_.watch(fd, events, [self = shared_from_this(), fn = std::move(fn)](std::uint32_t ev) {
+          if (!self->finished_) fn(ev);
+        });
     if (!r.ok()) {
       finish(Outcome::kFailure, r.error().message);
       return;

@@ -18,8 +18,8 @@ enum class Outcome : std::uint8_t { kFailure, kSuccess };
 
 struct ProbeResult {
   Outcome outcome = Outcome::kFailure;
-  std::string reason{};              // "connection refused", "HTTP status 500 not in 200-299"
-  core::Duration latency{};          // from probe() to the verdict
+  std::string reason{};                  // "connection refused", "HTTP status 500 not in 200-299"
+  core::Duration latency{};              // from probe() to the verdict
   std::optional<std::int32_t> weight{};  // MISC_CHECK misc_dynamic: the weight the RS should get
 
   bool ok() const { return outcome == Outcome::kSuccess; }

@@ -22,7 +22,7 @@ struct Verdict {
 };
 
 struct DatagramExchange {
-  core::Fd socket{};                  // connected, non-blocking
+  core::Fd socket{};  // connected, non-blocking
   std::vector<std::uint8_t> request{};
   std::function<Verdict(std::span<const std::uint8_t>)> judge{};
   // When true, silence until the timeout is a success (UDP_CHECK without require_reply).

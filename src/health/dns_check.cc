@@ -17,7 +17,7 @@ struct DnsType {
   std::string_view name;
   std::uint16_t code;
 };
-constexpr DnsType kTypes[] = {{"A", 1},   {"NS", 2},  {"CNAME", 5}, {"SOA", 6},
+constexpr DnsType kTypes[] = {{"A", 1},   {"NS", 2},   {"CNAME", 5}, {"SOA", 6},
                               {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
 
 std::optional<std::uint16_t> type_code(std::string_view name) {
@@ -38,7 +38,8 @@ core::Result<std::vector<std::uint8_t>> encode_name(std::string_view name) {
   while (pos < name.size()) {
     const std::size_t dot = std::min(name.find('.', pos), name.size());
     const std::string_view label = name.substr(pos, dot - pos);
-    if (label.size() > 63) return core::fail(EINVAL, "DNS label '" + std::string(label) + "' is longer than 63");
+    if (label.size() > 63)
+      return core::fail(EINVAL, "DNS label '" + std::string(label) + "' is longer than 63");
     if (!label.empty()) {
       out.push_back(static_cast<std::uint8_t>(label.size()));
       out.insert(out.end(), label.begin(), label.end());
@@ -57,16 +58,28 @@ class DnsChecker final : public Checker {
 
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
     auto fd = open_socket(target, SOCK_DGRAM, 0, spec_);
-    if (!fd.ok()) return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
+    if (!fd.ok())
+      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
     if (const int err = start_connect(fd->get(), target); err != 0) {
-      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
+      return done(
+          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
     }
     const auto id = static_cast<std::uint16_t>(ctx_.rng->next_u32());
-    std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8U), static_cast<std::uint8_t>(id),
-                                   0x01, 0x00,  // RD
-                                   0, 1, 0, 0, 0, 0, 0, 0};
+    std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8U),
+                                   static_cast<std::uint8_t>(id),
+                                   0x01,
+                                   0x00,  // RD
+                                   0,
+                                   1,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0};
     q.insert(q.end(), qname_.begin(), qname_.end());
-    q.insert(q.end(), {static_cast<std::uint8_t>(qtype_ >> 8U), static_cast<std::uint8_t>(qtype_), 0, 1});
+    q.insert(q.end(),
+             {static_cast<std::uint8_t>(qtype_ >> 8U), static_cast<std::uint8_t>(qtype_), 0, 1});
     DatagramExchange ex{.socket = std::move(*fd),
                         .request = std::move(q),
                         .judge = [id](std::span<const std::uint8_t> r) -> Verdict {
@@ -101,7 +114,8 @@ core::Result<std::unique_ptr<Checker>> make_dns_checker(const config::CheckerSpe
   }
   auto qname = encode_name(spec.dns_name);
   if (!qname.ok()) return core::Unexpected{qname.error()};
-  return std::unique_ptr<Checker>(std::make_unique<DnsChecker>(spec, ctx, *qtype, std::move(*qname)));
+  return std::unique_ptr<Checker>(
+      std::make_unique<DnsChecker>(spec, ctx, *qtype, std::move(*qname)));
 }
 
 }  // namespace lvs::health

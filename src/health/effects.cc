@@ -21,8 +21,8 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 std::string render_real(const model::ServiceKey& service, const core::Endpoint& real) {
-  return fmt::format("[{}]:{}:{}", real.addr.to_string(), lower(model::protocol_name(service.protocol)),
-                     real.port);
+  return fmt::format("[{}]:{}:{}", real.addr.to_string(),
+                     lower(model::protocol_name(service.protocol)), real.port);
 }
 
 std::string render_service(const model::ServiceKey& service) {
@@ -120,8 +120,7 @@ void Effects::sync(std::vector<Action>& out, const std::string& reason) {
   };
   const auto noun = [&](const core::Endpoint& addr) {
     const bool sorry = health_.sorry_server && health_.sorry_server->addr == addr;
-    return fmt::format("{} {}", sorry ? "sorry server" : "service",
-                       render_real(health_.key, addr));
+    return fmt::format("{} {}", sorry ? "sorry server" : "service", render_real(health_.key, addr));
   };
   const auto emit = [&](ActionKind kind, const core::Endpoint& addr, std::int32_t weight,
                         std::string text) {
@@ -140,7 +139,8 @@ void Effects::sync(std::vector<Action>& out, const std::string& reason) {
       continue;
     }
     if (w->second == 0 && it->second != 0) {
-      emit(ActionKind::kEditDest, it->first, 0, fmt::format("Disabling {} of VS {}", noun(it->first), vs));
+      emit(ActionKind::kEditDest, it->first, 0,
+           fmt::format("Disabling {} of VS {}", noun(it->first), vs));
       it->second = 0;
     }
     ++it;
@@ -151,9 +151,10 @@ void Effects::sync(std::vector<Action>& out, const std::string& reason) {
       emit(ActionKind::kAddDest, addr, weight, fmt::format("Adding {} to VS {}", noun(addr), vs));
       in_table_[addr] = weight;
     } else if (it->second != weight) {
-      std::string text = it->second == 0 ? fmt::format("Enabling {} of VS {}", noun(addr), vs)
-                                         : fmt::format("Changing weight from {} to {} for {} of VS {}",
-                                                       it->second, weight, noun(addr), vs);
+      std::string text = it->second == 0
+                             ? fmt::format("Enabling {} of VS {}", noun(addr), vs)
+                             : fmt::format("Changing weight from {} to {} for {} of VS {}",
+                                           it->second, weight, noun(addr), vs);
       emit(ActionKind::kEditDest, addr, weight, std::move(text));
       it->second = weight;
     }
@@ -167,8 +168,8 @@ void Effects::update_quorum(std::vector<Action>& out) {
   const std::string vs = render_service(health_.key);
   if (!quorum_up_ && live >= quorum + hysteresis) {
     quorum_up_ = true;
-    const std::string reason = fmt::format("quorum gained: live weight {} >= {}", live,
-                                           quorum + hysteresis);
+    const std::string reason =
+        fmt::format("quorum gained: live weight {} >= {}", live, quorum + hysteresis);
     if (!health_.quorum_up.empty()) {
       out.push_back(Action{.kind = ActionKind::kRunCommand,
                            .service = health_.key,
@@ -206,8 +207,11 @@ void Effects::notify_real(std::vector<Action>& out, const Real& r, bool up,
                           const std::string& reason) {
   const std::string& cmd = up ? r.health.notify_up : r.health.notify_down;
   if (!cmd.empty()) {
-    out.push_back(
-        Action{.kind = ActionKind::kRunCommand, .service = health_.key, .dest = r.dest, .text = cmd, .reason = reason});
+    out.push_back(Action{.kind = ActionKind::kRunCommand,
+                         .service = health_.key,
+                         .dest = r.dest,
+                         .text = cmd,
+                         .reason = reason});
   }
   if (fifo_) {
     out.push_back(Action{.kind = ActionKind::kNotifyFifo,
@@ -223,7 +227,7 @@ std::vector<Action> Effects::start() {
   std::vector<Action> out;
   const std::int64_t live = live_weight();
   quorum_up_ = live >= static_cast<std::int64_t>(health_.quorum) +
-                          static_cast<std::int64_t>(health_.hysteresis);
+                           static_cast<std::int64_t>(health_.hysteresis);
   sync(out, "start-up");
   return out;
 }

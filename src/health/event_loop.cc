@@ -18,7 +18,8 @@ const core::SteadyClock kSteady;
 core::Result<std::unique_ptr<EventLoop>> EventLoop::create(const core::Clock* clock) {
   core::Fd ep(::epoll_create1(EPOLL_CLOEXEC));
   if (!ep) return core::fail(errno, std::string("epoll_create1: ") + std::strerror(errno));
-  return std::unique_ptr<EventLoop>(new EventLoop(clock != nullptr ? *clock : kSteady, std::move(ep)));
+  return std::unique_ptr<EventLoop>(
+      new EventLoop(clock != nullptr ? *clock : kSteady, std::move(ep)));
 }
 
 EventLoop::EventLoop(const core::Clock& clock, core::Fd epoll)

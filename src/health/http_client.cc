@@ -75,8 +75,8 @@ std::optional<std::string> dechunk(std::string_view in) {
 
 class HttpAttempt final : public Attempt {
  public:
-  HttpAttempt(EventLoop& loop, ProbeDone done, const config::CheckerSpec& spec,
-              config::UrlSpec url, SslCtxPtr ctx)
+  HttpAttempt(EventLoop& loop, ProbeDone done, const config::CheckerSpec& spec, config::UrlSpec url,
+              SslCtxPtr ctx)
       : Attempt(loop, std::move(done)), spec_(spec), url_(std::move(url)), ctx_(std::move(ctx)) {}
 
   void start(const core::Endpoint& target, core::Duration timeout) {
@@ -89,7 +89,8 @@ class HttpAttempt final : public Attempt {
     }
     if (ctx_) {
       ssl_.reset(SSL_new(ctx_.get()));
-      if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) return finish(Outcome::kFailure, "SSL_new failed");
+      if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1)
+        return finish(Outcome::kFailure, "SSL_new failed");
       if (spec_.enable_sni) {
         std::string sni = host_header(spec_, url_, target);
         if (const auto colon = sni.rfind(':'); colon != std::string::npos && sni.front() != '[') {
@@ -310,7 +311,8 @@ core::Result<std::unique_ptr<Checker>> make_http_checker(const config::CheckerSp
     SSL_CTX_set_verify(ssl_ctx.get(), SSL_VERIFY_NONE, nullptr);
     SSL_CTX_set_options(ssl_ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   }
-  return std::unique_ptr<Checker>(std::make_unique<HttpChecker>(spec, *ctx.loop, std::move(ssl_ctx)));
+  return std::unique_ptr<Checker>(
+      std::make_unique<HttpChecker>(spec, *ctx.loop, std::move(ssl_ctx)));
 }
 
 }  // namespace lvs::health

@@ -23,7 +23,8 @@ namespace {
 
 ProbeResult judge_exit(int status, bool dynamic) {
   if (WIFSIGNALED(status)) {
-    return {.outcome = Outcome::kFailure, .reason = "killed by signal " + std::to_string(WTERMSIG(status))};
+    return {.outcome = Outcome::kFailure,
+            .reason = "killed by signal " + std::to_string(WTERMSIG(status))};
   }
   const int code = WEXITSTATUS(status);
   const std::string reason = "exit status " + std::to_string(code);

@@ -41,7 +41,8 @@ core::Duration Monitor::jittered(core::Duration d) {
   const auto span = std::chrono::duration_cast<milliseconds>(d).count() *
                     static_cast<std::int64_t>(options_.jitter_percent) / 100;
   if (span <= 0) return d;
-  const auto pick = static_cast<std::int64_t>(rng_.next_u32() % static_cast<std::uint64_t>(2 * span + 1));
+  const auto pick =
+      static_cast<std::int64_t>(rng_.next_u32() % static_cast<std::uint64_t>(2 * span + 1));
   return d + milliseconds(pick - span);
 }
 
@@ -55,14 +56,13 @@ core::Result<void> Monitor::add_service(const config::ServiceHealth& service) {
     for (const config::CheckerSpec& spec : rs.checkers) {
       auto checker = factory_(spec);
       if (!checker.ok()) {
-        return core::fail(checker.error().code,
-                          fmt::format("{} for {} of {}: {}", config::checker_name(spec.kind),
-                                      rs.addr.to_string(), service.key.to_string(),
-                                      checker.error().message));
+        return core::fail(
+            checker.error().code,
+            fmt::format("{} for {} of {}: {}", config::checker_name(spec.kind), rs.addr.to_string(),
+                        service.key.to_string(), checker.error().message));
       }
       const bool start_up = !(spec.timing.alpha || rs.alpha || service.alpha);
-      const RiseFallCounts counts =
-          options_.counts.value_or(keepalived_counts(spec.timing.retry));
+      const RiseFallCounts counts = options_.counts.value_or(keepalived_counts(spec.timing.retry));
       core::Duration warmup{};
       if (spec.timing.warmup) {
         warmup = *spec.timing.warmup;
@@ -120,10 +120,9 @@ void Monitor::completed(Check& check, ProbeResult result) {
   check.due = now + (step.retry ? core::Duration(check.spec.timing.delay_before_retry)
                                 : jittered(check.spec.timing.delay_loop));
   Real& real = *check.real;
-  const std::string reason = fmt::format("{} {}: {}", config::checker_name(check.spec.kind),
-                                         check.spec.target.to_string(),
-                                         result.reason.empty() ? (result.ok() ? "success" : "failure")
-                                                               : result.reason);
+  const std::string reason =
+      fmt::format("{} {}: {}", config::checker_name(check.spec.kind), check.spec.target.to_string(),
+                  result.reason.empty() ? (result.ok() ? "success" : "failure") : result.reason);
   if (step.changed) {
     if (!*step.changed) {
       if (real.failed++ == 0 && on_change_) on_change_(real.id, false, reason);
@@ -146,8 +145,8 @@ bool Monitor::alive(const RealId& real) const {
 }
 
 std::size_t Monitor::in_flight() const {
-  return static_cast<std::size_t>(std::count_if(
-      checks_.begin(), checks_.end(), [](const auto& c) { return c->in_flight; }));
+  return static_cast<std::size_t>(
+      std::count_if(checks_.begin(), checks_.end(), [](const auto& c) { return c->in_flight; }));
 }
 
 }  // namespace lvs::health

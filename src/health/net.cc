@@ -33,7 +33,8 @@ core::Result<core::Fd> open_socket(const core::Endpoint& target, int type, int p
   core::Fd fd(::socket(family_of(target), type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol));
   if (!fd) return core::fail(errno, "socket: " + errno_text(errno));
   if (spec.bindto || spec.bind_port != 0) {
-    const core::Endpoint src{.addr = spec.bindto.value_or(core::IpAddress{}), .port = spec.bind_port};
+    const core::Endpoint src{.addr = spec.bindto.value_or(core::IpAddress{}),
+                             .port = spec.bind_port};
     sockaddr_storage ss{};
     const socklen_t len = to_sockaddr(src, ss);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {  // NOLINT

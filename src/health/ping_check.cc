@@ -37,16 +37,24 @@ class PingChecker final : public Checker {
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
     const bool v4 = target.addr.is_v4();
     core::Endpoint to{.addr = target.addr, .port = 0};
-    auto fd = open_socket(to, type_, v4 ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6), spec_);
-    if (!fd.ok()) return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
+    auto fd = open_socket(
+        to, type_, v4 ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6), spec_);
+    if (!fd.ok())
+      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
     if (const int err = start_connect(fd->get(), to); err != 0) {
-      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
+      return done(
+          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
     }
     const auto id = static_cast<std::uint16_t>(ctx_.rng->next_u32());
     const std::uint16_t seq = ++seq_;
-    std::vector<std::uint8_t> req = {v4 ? kEchoRequest4 : kEchoRequest6, 0, 0, 0,
-                                     static_cast<std::uint8_t>(id >> 8U), static_cast<std::uint8_t>(id),
-                                     static_cast<std::uint8_t>(seq >> 8U), static_cast<std::uint8_t>(seq)};
+    std::vector<std::uint8_t> req = {v4 ? kEchoRequest4 : kEchoRequest6,
+                                     0,
+                                     0,
+                                     0,
+                                     static_cast<std::uint8_t>(id >> 8U),
+                                     static_cast<std::uint8_t>(id),
+                                     static_cast<std::uint8_t>(seq >> 8U),
+                                     static_cast<std::uint8_t>(seq)};
     for (char c : std::string_view("lvsd-ping")) req.push_back(static_cast<std::uint8_t>(c));
     if (v4) {
       const std::uint16_t sum = checksum(req);

@@ -38,16 +38,21 @@ core::Result<std::unique_ptr<Checker>> make_checker(const config::CheckerSpec& s
 CheckerFactory checker_factory(const CheckerContext& ctx);
 
 // One per file.
-core::Result<std::unique_ptr<Checker>> make_tcp_checker(const config::CheckerSpec&, const CheckerContext&);
+core::Result<std::unique_ptr<Checker>> make_tcp_checker(const config::CheckerSpec&,
+                                                        const CheckerContext&);
 core::Result<std::unique_ptr<Checker>> make_http_get_checker(const config::CheckerSpec&,
                                                              const CheckerContext&);
 core::Result<std::unique_ptr<Checker>> make_ssl_get_checker(const config::CheckerSpec&,
                                                             const CheckerContext&);
-core::Result<std::unique_ptr<Checker>> make_udp_checker(const config::CheckerSpec&, const CheckerContext&);
-core::Result<std::unique_ptr<Checker>> make_dns_checker(const config::CheckerSpec&, const CheckerContext&);
-core::Result<std::unique_ptr<Checker>> make_misc_checker(const config::CheckerSpec&, const CheckerContext&);
+core::Result<std::unique_ptr<Checker>> make_udp_checker(const config::CheckerSpec&,
+                                                        const CheckerContext&);
+core::Result<std::unique_ptr<Checker>> make_dns_checker(const config::CheckerSpec&,
+                                                        const CheckerContext&);
+core::Result<std::unique_ptr<Checker>> make_misc_checker(const config::CheckerSpec&,
+                                                         const CheckerContext&);
 core::Result<std::unique_ptr<Checker>> make_xdmcp_checker(const config::CheckerSpec&,
                                                           const CheckerContext&);
-core::Result<std::unique_ptr<Checker>> make_ping_checker(const config::CheckerSpec&, const CheckerContext&);
+core::Result<std::unique_ptr<Checker>> make_ping_checker(const config::CheckerSpec&,
+                                                         const CheckerContext&);
 
 }  // namespace lvs::health

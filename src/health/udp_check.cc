@@ -37,13 +37,16 @@ class UdpChecker final : public Checker {
 
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
     auto fd = open_socket(target, SOCK_DGRAM, 0, spec_);
-    if (!fd.ok()) return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
+    if (!fd.ok())
+      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
     if (const int err = start_connect(fd->get(), target); err != 0) {
-      return done(ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
+      return done(
+          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
     }
     std::vector<std::uint8_t> payload = spec_.payload;
     if (payload.empty()) {
-      for (int i = 0; i < 16; ++i) payload.push_back(static_cast<std::uint8_t>(ctx_.rng->next_u32()));
+      for (int i = 0; i < 16; ++i)
+        payload.push_back(static_cast<std::uint8_t>(ctx_.rng->next_u32()));
     }
     const bool need_reply = spec_.require_reply || !spec_.payload.empty();
     DatagramExchange ex{.socket = std::move(*fd),

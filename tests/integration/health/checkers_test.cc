@@ -100,7 +100,8 @@ class CheckerTest : public ::testing::Test {
 
 TEST_F(CheckerTest, TcpOpenPortIsUp) {
   core::Fd listener = bound_socket(SOCK_STREAM, loopback(0, 2));
-  const auto r = probe(spec(config::CheckerKind::kTcp, loopback(local_port(listener.get()), 2)), kLong);
+  const auto r =
+      probe(spec(config::CheckerKind::kTcp, loopback(local_port(listener.get()), 2)), kLong);
   EXPECT_TRUE(r.ok()) << r.reason;
 }
 
@@ -120,7 +121,8 @@ TEST_F(CheckerTest, TcpClosedPortFails) {
 // Answers by path with canned responses; "/slow" never answers. Records the last request.
 class HttpServer {
  public:
-  explicit HttpServer(EventLoop& loop) : loop_(loop), listener_(bound_socket(SOCK_STREAM, loopback(0, 3))) {
+  explicit HttpServer(EventLoop& loop)
+      : loop_(loop), listener_(bound_socket(SOCK_STREAM, loopback(0, 3))) {
     (void)loop_.watch(listener_.get(), EPOLLIN, [this](std::uint32_t) { accept(); });
   }
   ~HttpServer() {
@@ -132,8 +134,8 @@ class HttpServer {
 
   core::Endpoint endpoint() const { return loopback(local_port(listener_.get()), 3); }
   void route(const std::string& path, int status, const std::string& body) {
-    routes_[path] = "HTTP/1.0 " + std::to_string(status) + " X\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body;
+    routes_[path] = "HTTP/1.0 " + std::to_string(status) +
+                    " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   }
   std::string last_request;
 
@@ -197,7 +199,8 @@ TEST_F(HttpCheckTest, Case52Status204IsUp) {
   EXPECT_TRUE(r.ok()) << r.reason;
   EXPECT_NE(server_->last_request.find("GET /204 HTTP/1.0\r\n"), std::string::npos);
   EXPECT_NE(server_->last_request.find("User-Agent: KeepAliveClient\r\n"), std::string::npos);
-  EXPECT_NE(server_->last_request.find("Host: " + server_->endpoint().to_string()), std::string::npos);
+  EXPECT_NE(server_->last_request.find("Host: " + server_->endpoint().to_string()),
+            std::string::npos);
 }
 
 // Case 52: 301 and 500 are failures with the default status set.
@@ -340,11 +343,13 @@ class UdpServer {
     std::uint8_t buf[2048];
     sockaddr_storage from{};
     socklen_t len = sizeof from;
-    const ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);  // NOLINT
+    const ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from),
+                                 &len);  // NOLINT
     if (n < 0) return;
     last.assign(buf, buf + n);
     if (auto out = reply_(last)) {
-      (void)::sendto(fd_.get(), out->data(), out->size(), 0, reinterpret_cast<sockaddr*>(&from), len);  // NOLINT
+      (void)::sendto(fd_.get(), out->data(), out->size(), 0, reinterpret_cast<sockaddr*>(&from),
+                     len);  // NOLINT
     }
   }
   EventLoop& loop_;
@@ -354,10 +359,11 @@ class UdpServer {
 
 TEST_F(CheckerTest, UdpReplyRequiredAndServerStopsReplying) {
   bool answering = true;
-  UdpServer server(*loop_, [&](std::vector<std::uint8_t> in) -> std::optional<std::vector<std::uint8_t>> {
-    if (!answering) return std::nullopt;
-    return in;
-  });
+  UdpServer server(*loop_,
+                   [&](std::vector<std::uint8_t> in) -> std::optional<std::vector<std::uint8_t>> {
+                     if (!answering) return std::nullopt;
+                     return in;
+                   });
   auto s = spec(config::CheckerKind::kUdp, server.endpoint());
   s.payload = {0xAB, 0xCD};
   s.require_reply = true;
@@ -412,8 +418,8 @@ TEST_F(CheckerTest, DnsNoErrorIsUp) {
   const auto r = probe(s, kLong);
   EXPECT_TRUE(r.ok()) << r.reason;
   // RD set, one question: 3www7example3org0, type A, class IN.
-  const std::vector<std::uint8_t> question = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm', 'p',
-                                              'l', 'e', 3,   'o', 'r', 'g', 0,   0,   1,   0,   1};
+  const std::vector<std::uint8_t> question = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm', 'p', 'l',
+                                              'e', 3,   'o', 'r', 'g', 0,   0,   1,   0,   1};
   ASSERT_EQ(server.last.size(), 12 + question.size());
   EXPECT_EQ(server.last[2], 0x01);
   EXPECT_EQ(std::vector<std::uint8_t>(server.last.begin() + 12, server.last.end()), question);
@@ -443,10 +449,11 @@ std::vector<std::uint8_t> willing() {
 }
 
 TEST_F(CheckerTest, XdmcpWillingIsUp) {
-  UdpServer server(*loop_, [](std::vector<std::uint8_t> q) -> std::optional<std::vector<std::uint8_t>> {
-    if (q.size() < 4 || q[3] != 2) return std::nullopt;  // only Query
-    return willing();
-  });
+  UdpServer server(*loop_,
+                   [](std::vector<std::uint8_t> q) -> std::optional<std::vector<std::uint8_t>> {
+                     if (q.size() < 4 || q[3] != 2) return std::nullopt;  // only Query
+                     return willing();
+                   });
   const auto r = probe(spec(config::CheckerKind::kXdmcp, server.endpoint()), kLong);
   EXPECT_TRUE(r.ok()) << r.reason;
   EXPECT_EQ(server.last, (std::vector<std::uint8_t>{0, 1, 0, 2, 0, 1, 0}));

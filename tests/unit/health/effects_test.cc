@@ -54,8 +54,8 @@ TEST(HealthCase54, QuorumHysteresisAndSorryServer) {
   Table t;
   t.apply_all(fx.start());
   EXPECT_TRUE(fx.quorum_up());
-  EXPECT_EQ(t.listing(), (std::vector<std::string>{"10.0.0.11:80 2", "10.0.0.12:80 2",
-                                                    "10.0.0.13:80 2"}));
+  EXPECT_EQ(t.listing(),
+            (std::vector<std::string>{"10.0.0.11:80 2", "10.0.0.12:80 2", "10.0.0.13:80 2"}));
   t.apply_all(fx.set_alive(ep("10.0.0.11:80"), false, "refused"));  // 4: still up
   t.apply_all(fx.set_alive(ep("10.0.0.12:80"), false, "refused"));  // 2: 2 < 2 is false
   EXPECT_TRUE(fx.quorum_up());
@@ -90,14 +90,14 @@ TEST(Effects, SorryServerInhibitKeepsItAtWeightZero) {
   Table t;
   t.apply_all(fx.start());
   EXPECT_EQ(t.listing(), (std::vector<std::string>{"10.0.0.11:80 2", "10.0.0.12:80 2",
-                                                    "10.0.0.13:80 2", "10.0.0.99:80 0"}));
+                                                   "10.0.0.13:80 2", "10.0.0.99:80 0"}));
   for (const char* a : {"10.0.0.11:80", "10.0.0.12:80", "10.0.0.13:80"}) {
     t.apply_all(fx.set_alive(ep(a), false, "refused"));
   }
   EXPECT_EQ(t.listing(), std::vector<std::string>{"10.0.0.99:80 1"});
-  EXPECT_TRUE(std::none_of(t.log.begin(), t.log.end(),
-                           [](const Action& a) { return a.kind == ActionKind::kNotifyFifo; }))
-      << "no FIFO configured";
+  EXPECT_TRUE(std::none_of(t.log.begin(), t.log.end(), [](const Action& a) {
+    return a.kind == ActionKind::kNotifyFifo;
+  })) << "no FIFO configured";
 }
 
 // misc_dynamic weight edits reach the table only while the real is alive and no sorry server

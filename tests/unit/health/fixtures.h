@@ -83,8 +83,8 @@ inline model::ServiceTable empty_table() {
 inline std::vector<model::RealServer> dests_of(const config::ServiceHealth& s) {
   std::vector<model::RealServer> out;
   for (const auto& r : s.reals) {
-    out.push_back(model::RealServer{.addr = r.addr, .forward = model::ForwardMethod::kMasq,
-                                    .weight = r.weight});
+    out.push_back(model::RealServer{
+        .addr = r.addr, .forward = model::ForwardMethod::kMasq, .weight = r.weight});
   }
   return out;
 }

@@ -18,8 +18,8 @@ using namespace lvs::health::testing;  // NOLINT(google-build-using-namespace)
 using config::CheckerKind;
 
 core::TimePoint at(double secs) {
-  return core::TimePoint{} + std::chrono::duration_cast<core::Duration>(
-                                 std::chrono::duration<double>(secs));
+  return core::TimePoint{} +
+         std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(secs));
 }
 
 // Fails while `from <= t < to`.
@@ -32,8 +32,7 @@ struct Harness {
       : health(std::move(svc)),
         monitor(
             clock, rng,
-            [this](const config::CheckerSpec& spec)
-                -> core::Result<std::unique_ptr<Checker>> {
+            [this](const config::CheckerSpec& spec) -> core::Result<std::unique_ptr<Checker>> {
               auto it = scripts.find(spec.kind);
               ScriptedChecker::Script s =
                   it != scripts.end() ? it->second : [](core::TimePoint) { return ok(); };
@@ -206,9 +205,9 @@ TEST(HealthCase53, MiscDynamicWeights) {
   misc.misc_dynamic = true;
   Harness h(service({real("10.0.0.11:80", 5, {misc})}));
   h.scripts[CheckerKind::kMisc] = [](core::TimePoint t) {
-    if (t < at(5)) return ok();   // exit 0
+    if (t < at(5)) return ok();  // exit 0
     if (t < at(10)) return fail("exit status 1");
-    ProbeResult r = ok();         // exit 12
+    ProbeResult r = ok();  // exit 12
     r.weight = 10;
     return r;
   };
