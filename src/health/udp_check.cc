@@ -25,7 +25,7 @@ bool matches(std::string_view pattern, std::span<const std::uint8_t> reply) {
     const int want = nibble(pattern[i]);
     if (want < 0) continue;
     const std::uint8_t b = reply[i / 2];
-    const int got = i % 2 == 0 ? b >> 4U : b & 0x0FU;
+    const auto got = static_cast<int>(i % 2 == 0 ? b >> 4U : b & 0x0FU);
     if (got != want) return false;
   }
   return true;

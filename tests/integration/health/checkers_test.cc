@@ -327,7 +327,8 @@ TEST_F(MiscCheckTest, HungScriptIsKilledAtTimeout) {
 // Echoes every datagram while `answering`; otherwise reads and drops them.
 class UdpServer {
  public:
-  using Reply = std::function<std::optional<std::vector<std::uint8_t>>(std::vector<std::uint8_t>)>;
+  using Reply =
+      std::function<std::optional<std::vector<std::uint8_t>>(const std::vector<std::uint8_t>&)>;
   UdpServer(EventLoop& loop, Reply reply)
       : loop_(loop), fd_(bound_socket(SOCK_DGRAM, loopback(0, 4))), reply_(std::move(reply)) {
     (void)loop_.watch(fd_.get(), EPOLLIN, [this](std::uint32_t) { readable(); });
@@ -359,11 +360,11 @@ class UdpServer {
 
 TEST_F(CheckerTest, UdpReplyRequiredAndServerStopsReplying) {
   bool answering = true;
-  UdpServer server(*loop_,
-                   [&](std::vector<std::uint8_t> in) -> std::optional<std::vector<std::uint8_t>> {
-                     if (!answering) return std::nullopt;
-                     return in;
-                   });
+  UdpServer server(
+      *loop_, [&](const std::vector<std::uint8_t>& in) -> std::optional<std::vector<std::uint8_t>> {
+        if (!answering) return std::nullopt;
+        return in;
+      });
   auto s = spec(config::CheckerKind::kUdp, server.endpoint());
   s.payload = {0xAB, 0xCD};
   s.require_reply = true;
@@ -375,7 +376,7 @@ TEST_F(CheckerTest, UdpReplyRequiredAndServerStopsReplying) {
 }
 
 TEST_F(CheckerTest, UdpReplyPatternMismatchFails) {
-  UdpServer server(*loop_, [](std::vector<std::uint8_t>) {
+  UdpServer server(*loop_, [](const std::vector<std::uint8_t>&) {
     return std::optional<std::vector<std::uint8_t>>(std::vector<std::uint8_t>{0x00});
   });
   auto s = spec(config::CheckerKind::kUdp, server.endpoint());
@@ -385,7 +386,7 @@ TEST_F(CheckerTest, UdpReplyPatternMismatchFails) {
 }
 
 TEST_F(CheckerTest, UdpWithoutPayloadFailsOnlyOnIcmpError) {
-  UdpServer silent(*loop_, [](std::vector<std::uint8_t>) { return std::nullopt; });
+  UdpServer silent(*loop_, [](const std::vector<std::uint8_t>&) { return std::nullopt; });
   EXPECT_TRUE(probe(spec(config::CheckerKind::kUdp, silent.endpoint()), kShort).ok());
   std::uint16_t closed = 0;
   {
@@ -401,7 +402,9 @@ TEST_F(CheckerTest, UdpWithoutPayloadFailsOnlyOnIcmpError) {
 
 // Answers a query with its own ID, QR set and the given RCODE; `id_xor` spoils the ID.
 UdpServer::Reply dns_responder(std::uint8_t rcode, std::uint8_t id_xor = 0) {
-  return [rcode, id_xor](std::vector<std::uint8_t> q) -> std::optional<std::vector<std::uint8_t>> {
+  return [rcode,
+          id_xor](const std::vector<std::uint8_t>& in) -> std::optional<std::vector<std::uint8_t>> {
+    std::vector<std::uint8_t> q = in;
     if (q.size() < 12) return std::nullopt;
     q[1] ^= id_xor;
     q[2] = 0x81;  // QR, RD
@@ -449,18 +452,18 @@ std::vector<std::uint8_t> willing() {
 }
 
 TEST_F(CheckerTest, XdmcpWillingIsUp) {
-  UdpServer server(*loop_,
-                   [](std::vector<std::uint8_t> q) -> std::optional<std::vector<std::uint8_t>> {
-                     if (q.size() < 4 || q[3] != 2) return std::nullopt;  // only Query
-                     return willing();
-                   });
+  UdpServer server(
+      *loop_, [](const std::vector<std::uint8_t>& q) -> std::optional<std::vector<std::uint8_t>> {
+        if (q.size() < 4 || q[3] != 2) return std::nullopt;  // only Query
+        return willing();
+      });
   const auto r = probe(spec(config::CheckerKind::kXdmcp, server.endpoint()), kLong);
   EXPECT_TRUE(r.ok()) << r.reason;
   EXPECT_EQ(server.last, (std::vector<std::uint8_t>{0, 1, 0, 2, 0, 1, 0}));
 }
 
 TEST_F(CheckerTest, XdmcpSilentResponderIsDown) {
-  UdpServer server(*loop_, [](std::vector<std::uint8_t>) { return std::nullopt; });
+  UdpServer server(*loop_, [](const std::vector<std::uint8_t>&) { return std::nullopt; });
   const auto r = probe(spec(config::CheckerKind::kXdmcp, server.endpoint()), kShort);
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.reason.find("timed out"), std::string::npos) << r.reason;
