@@ -212,31 +212,40 @@ class HttpAttempt final : public Attempt {
   std::string response_{};
 };
 
+// What every attempt of one checker shares; attempts hold it, so a checker destroyed while a
+// multi-url probe is in flight leaves nothing dangling.
+struct HttpShared {
+  config::CheckerSpec spec;
+  EventLoop* loop;
+  SslCtxPtr ctx;
+};
+
+// Urls one after another; the first failure is the verdict.
+void run_url(const std::shared_ptr<const HttpShared>& shared, std::size_t i,
+             const core::Endpoint& target, core::Duration timeout, ProbeDone done) {
+  auto next = [shared, i, target, timeout, done](ProbeResult r) mutable {
+    if (!r.ok() || i + 1 == shared->spec.urls.size()) return done(std::move(r));
+    run_url(shared, i + 1, target, timeout, std::move(done));
+  };
+  auto a = std::make_shared<HttpAttempt>(*shared->loop, std::move(next), shared->spec,
+                                         shared->spec.urls[i], shared->ctx);
+  a->start(target, timeout);
+}
+
 class HttpChecker final : public Checker {
  public:
-  HttpChecker(const config::CheckerSpec& spec, EventLoop& loop, SslCtxPtr ctx)
-      : spec_(spec), loop_(loop), ctx_(std::move(ctx)) {
-    if (spec_.urls.empty()) spec_.urls.push_back(config::UrlSpec{.path = "/"});
+  HttpChecker(config::CheckerSpec spec, EventLoop& loop, SslCtxPtr ctx) {
+    if (spec.urls.empty()) spec.urls.push_back(config::UrlSpec{.path = "/"});
+    shared_ = std::make_shared<const HttpShared>(
+        HttpShared{.spec = std::move(spec), .loop = &loop, .ctx = std::move(ctx)});
   }
 
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
-    run(0, target, timeout, std::move(done));
+    run_url(shared_, 0, target, timeout, std::move(done));
   }
 
  private:
-  // Urls one after another; the first failure is the verdict.
-  void run(std::size_t i, const core::Endpoint& target, core::Duration timeout, ProbeDone done) {
-    auto next = [this, i, target, timeout, done](ProbeResult r) mutable {
-      if (!r.ok() || i + 1 == spec_.urls.size()) return done(std::move(r));
-      run(i + 1, target, timeout, std::move(done));
-    };
-    auto a = std::make_shared<HttpAttempt>(loop_, std::move(next), spec_, spec_.urls[i], ctx_);
-    a->start(target, timeout);
-  }
-
-  config::CheckerSpec spec_;
-  EventLoop& loop_;
-  SslCtxPtr ctx_;
+  std::shared_ptr<const HttpShared> shared_;
 };
 
 }  // namespace

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -18,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/rng.h"
@@ -257,6 +262,104 @@ TEST_F(HttpCheckTest, SslGetAgainstPlainServerFails) {
   s.urls = {config::UrlSpec{.path = "/200"}};
   const auto r = probe(s, kShort);
   EXPECT_FALSE(r.ok());
+}
+
+// --- SSL_GET over real TLS ----------------------------------------------------------------
+
+// Serves one TLS connection on its own thread with a fresh self-signed certificate: reads the
+// request, answers `response`, records the SNI name. Bounded by poll timeouts.
+class TlsServer {
+ public:
+  explicit TlsServer(std::string response)
+      : listener_(bound_socket(SOCK_STREAM, loopback(0, 6))), response_(std::move(response)) {
+    key_ = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    cert_ = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), 3600);
+    X509_set_pubkey(cert_, key_);
+    X509_NAME* name = X509_get_subject_name(cert_);
+    const std::string cn = "lvsd-test";
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                               0);  // NOLINT
+    X509_set_issuer_name(cert_, name);
+    X509_sign(cert_, key_, EVP_sha256());
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate(ctx_, cert_);
+    SSL_CTX_use_PrivateKey(ctx_, key_);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TlsServer() {
+    join();
+    SSL_CTX_free(ctx_);
+    X509_free(cert_);
+    EVP_PKEY_free(key_);
+  }
+  TlsServer(const TlsServer&) = delete;
+  TlsServer& operator=(const TlsServer&) = delete;
+  core::Endpoint endpoint() const { return loopback(local_port(listener_.get()), 6); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string sni;  // read after the probe finished and the thread is joined
+  std::string request;
+
+ private:
+  void serve() {
+    pollfd p{.fd = listener_.get(), .events = POLLIN, .revents = 0};
+    if (::poll(&p, 1, 10'000) != 1) return;
+    core::Fd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) return;
+    timeval tv{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, c.get());
+    if (SSL_accept(ssl) == 1) {
+      if (const char* n = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) sni = n;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<std::size_t>(n));
+      }
+      SSL_write(ssl, response_.data(), static_cast<int>(response_.size()));
+      SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+  }
+
+  core::Fd listener_;
+  std::string response_;
+  EVP_PKEY* key_ = nullptr;
+  X509* cert_ = nullptr;
+  SSL_CTX* ctx_ = nullptr;
+  std::thread thread_;
+};
+
+// SSL_GET completes a TLS handshake with an unverified self-signed certificate, sends SNI when
+// enabled and judges the response like HTTP_GET.
+TEST_F(CheckerTest, SslGetOverTlsWithSni) {
+  TlsServer server("HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  auto s = spec(config::CheckerKind::kSslGet, server.endpoint());
+  s.urls = {config::UrlSpec{.path = "/", .digest = md5_hex("hello")}};
+  s.enable_sni = true;
+  s.virtualhost = "www.example.org";
+  const auto r = probe(s, kLong);
+  server.join();
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(server.sni, "www.example.org");
+  EXPECT_NE(server.request.find("Host: www.example.org\r\n"), std::string::npos);
+}
+
+TEST_F(CheckerTest, SslGetStatus500Fails) {
+  std::optional<ProbeResult> r;
+  {
+    TlsServer server("HTTP/1.0 500 Oops\r\n\r\n");
+    r = probe(spec(config::CheckerKind::kSslGet, server.endpoint()), kLong);
+  }
+  EXPECT_FALSE(r->ok());
+  EXPECT_EQ(r->reason, "HTTP status 500 not in 200-299");
 }
 
 // --- MISC_CHECK (case 53) -----------------------------------------------------------------
