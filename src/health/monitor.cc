@@ -17,8 +17,11 @@ struct Monitor::Real {
   std::optional<std::int32_t> weight{};
 };
 
+// One scheduled checker. Realservers of several services that configure the same probe (same
+// kind, target and settings, wherever it was written) share one Check: one probe, one RiseFall.
 struct Monitor::Check {
-  Real* real = nullptr;
+  std::vector<Real*> reals{};
+  bool start_up = true;
   config::CheckerSpec spec{};
   std::unique_ptr<Checker> checker{};
   RiseFall state;
@@ -36,6 +39,16 @@ Monitor::Monitor(const core::Clock& clock, core::Rng& rng, CheckerFactory factor
 
 Monitor::~Monitor() = default;
 
+namespace {
+
+bool same_probe(config::CheckerSpec a, config::CheckerSpec b) {
+  a.where = {};
+  b.where = {};
+  return a == b;
+}
+
+}  // namespace
+
 core::Duration Monitor::jittered(core::Duration d) {
   if (options_.jitter_percent == 0) return d;
   const auto span = std::chrono::duration_cast<milliseconds>(d).count() *
@@ -50,10 +63,24 @@ core::Result<void> Monitor::add_service(const config::ServiceHealth& service) {
   std::vector<std::unique_ptr<Real>> reals;
   std::vector<std::unique_ptr<Check>> checks;
   const core::TimePoint now = clock_.now();
+  std::vector<std::pair<Check*, Real*>> joins;  // shared probes, applied once nothing failed
   for (const config::RealServerHealth& rs : service.reals) {
     auto real = std::make_unique<Real>();
     real->id = RealId{.service = service.key, .real = rs.addr};
     for (const config::CheckerSpec& spec : rs.checkers) {
+      const bool start_up = !(spec.timing.alpha || rs.alpha || service.alpha);
+      Check* shared = nullptr;
+      for (const auto* list : {&checks_, &checks}) {
+        for (const auto& c : *list) {
+          if (shared == nullptr && c->start_up == start_up && same_probe(c->spec, spec)) {
+            shared = c.get();
+          }
+        }
+      }
+      if (shared != nullptr) {
+        joins.emplace_back(shared, real.get());
+        continue;
+      }
       auto checker = factory_(spec);
       if (!checker.ok()) {
         return core::fail(
@@ -61,7 +88,6 @@ core::Result<void> Monitor::add_service(const config::ServiceHealth& service) {
             fmt::format("{} for {} of {}: {}", config::checker_name(spec.kind), rs.addr.to_string(),
                         service.key.to_string(), checker.error().message));
       }
-      const bool start_up = !(spec.timing.alpha || rs.alpha || service.alpha);
       const RiseFallCounts counts = options_.counts.value_or(keepalived_counts(spec.timing.retry));
       core::Duration warmup{};
       if (spec.timing.warmup) {
@@ -71,7 +97,8 @@ core::Result<void> Monitor::add_service(const config::ServiceHealth& service) {
         warmup = milliseconds(static_cast<std::int64_t>(rng_.next_u32() % (loop_ms + 1)));
       }
       if (!start_up) ++real->failed;
-      checks.push_back(std::make_unique<Check>(Check{.real = real.get(),
+      checks.push_back(std::make_unique<Check>(Check{.reals = {real.get()},
+                                                     .start_up = start_up,
                                                      .spec = spec,
                                                      .checker = std::move(*checker),
                                                      .state = RiseFall(counts, start_up),
@@ -79,6 +106,10 @@ core::Result<void> Monitor::add_service(const config::ServiceHealth& service) {
                                                      .in_flight = false}));
     }
     reals.push_back(std::move(real));
+  }
+  for (auto [check, real] : joins) {
+    check->reals.push_back(real);
+    if (!check->state.up()) ++real->failed;
   }
   for (auto& r : reals) reals_.push_back(std::move(r));
   for (auto& c : checks) checks_.push_back(std::move(c));
@@ -119,20 +150,23 @@ void Monitor::completed(Check& check, ProbeResult result) {
   const RiseFall::Step step = check.state.record(result.outcome);
   check.due = now + (step.retry ? core::Duration(check.spec.timing.delay_before_retry)
                                 : jittered(check.spec.timing.delay_loop));
-  Real& real = *check.real;
   const std::string reason =
       fmt::format("{} {}: {}", config::checker_name(check.spec.kind), check.spec.target.to_string(),
                   result.reason.empty() ? (result.ok() ? "success" : "failure") : result.reason);
-  if (step.changed) {
-    if (!*step.changed) {
-      if (real.failed++ == 0 && on_change_) on_change_(real.id, false, reason);
-    } else if (real.failed > 0) {
-      if (--real.failed == 0 && on_change_) on_change_(real.id, true, reason);
+  // Copy: callbacks may add services, and a shared Check may gain reals meanwhile.
+  const std::vector<Real*> reals = check.reals;
+  for (Real* real : reals) {
+    if (step.changed) {
+      if (!*step.changed) {
+        if (real->failed++ == 0 && on_change_) on_change_(real->id, false, reason);
+      } else if (real->failed > 0) {
+        if (--real->failed == 0 && on_change_) on_change_(real->id, true, reason);
+      }
     }
-  }
-  if (result.ok() && result.weight && real.weight != result.weight) {
-    real.weight = result.weight;
-    if (on_weight_) on_weight_(real.id, *result.weight);
+    if (result.ok() && result.weight && real->weight != result.weight) {
+      real->weight = result.weight;
+      if (on_weight_) on_weight_(real->id, *result.weight);
+    }
   }
   if (on_reschedule_) on_reschedule_();
 }

@@ -260,3 +260,57 @@ TEST(Monitor, HaproxyStyleCounts) {
 
 }  // namespace
 }  // namespace lvs::health
+
+namespace lvs::health {
+namespace {
+
+// Two services whose realservers configure the same probe share it: one probe per interval,
+// both realservers flip together.
+TEST(Monitor, SameProbeInTwoServicesIsShared) {
+  using namespace lvs::health::testing;  // NOLINT(google-build-using-namespace)
+  core::FakeClock clock;
+  core::SequenceRng rng({0});
+  std::vector<core::TimePoint> probes;
+  int created = 0;
+  Monitor monitor(clock, rng,
+                  [&](const config::CheckerSpec&) -> core::Result<std::unique_ptr<Checker>> {
+                    ++created;
+                    return std::unique_ptr<Checker>(std::make_unique<ScriptedChecker>(
+                        clock, [](core::TimePoint) { return fail(); }, &probes));
+                  });
+  std::vector<RealId> down;
+  monitor.set_on_change([&](const RealId& id, bool up, const std::string&) {
+    if (!up) down.push_back(id);
+  });
+  auto a = service({real("10.0.0.11:80", 1, {tcp_check("10.0.0.11:80")})});
+  auto b = a;
+  b.key = model::ServiceKey::address(model::Protocol::kTcp, ep("192.168.1.101:80"));
+  b.reals[0].checkers[0].where.line = 42;  // written elsewhere, same probe
+  ASSERT_TRUE(monitor.add_service(a).ok());
+  ASSERT_TRUE(monitor.add_service(b).ok());
+  EXPECT_EQ(created, 1);
+  monitor.run_due();
+  EXPECT_EQ(probes.size(), 1U);
+  ASSERT_EQ(down.size(), 2U);
+  EXPECT_EQ(down[0].service, a.key);
+  EXPECT_EQ(down[1].service, b.key);
+}
+
+// A checker the factory cannot create fails add_service with a message naming the real.
+TEST(Monitor, FactoryErrorNamesTheRealAndAddsNothing) {
+  using namespace lvs::health::testing;  // NOLINT(google-build-using-namespace)
+  core::FakeClock clock;
+  core::SequenceRng rng({0});
+  Monitor monitor(clock, rng,
+                  [](const config::CheckerSpec&) -> core::Result<std::unique_ptr<Checker>> {
+                    return core::fail(EPERM, "no ICMP socket");
+                  });
+  auto r = monitor.add_service(service({real("10.0.0.11:80", 1, {tcp_check("10.0.0.11:80")})}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "TCP_CHECK for 10.0.0.11:80 of TCP 192.168.1.100:80: no ICMP socket");
+  EXPECT_EQ(monitor.next_due(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace lvs::health
