@@ -37,7 +37,8 @@ class EventLoop {
 
   // Waits at most `max_wait` for events or the next timer, then runs what is ready.
   void run_once(core::Duration max_wait);
-  // Runs until `done()` is true or `limit` has passed; returns done().
+  // Runs until `done()` is true or `limit` has passed on the loop's clock; returns done(). With
+  // a FakeClock the limit only passes if something advances the clock.
   bool run_until(const std::function<bool()>& done, core::Duration limit);
 
  private:
