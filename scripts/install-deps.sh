@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libspdlog-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
+  libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
 )
 
 missing=()
