@@ -1,6 +1,6 @@
 #pragma once
 // lvsd's command line (until the config formats land): services and realservers as flags,
-// ipvsadm-like. Service options (-s, -o, -r) apply to the preceding -t/-u.
+// ipvsadm-like. Service options (-s, -o, -p, -M, -r) apply to the preceding -t/-u.
 
 #include <span>
 #include <string>

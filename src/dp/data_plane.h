@@ -30,6 +30,7 @@ struct DestStats {
   core::Endpoint addr{};
   std::uint32_t active = 0;
   std::uint32_t inactive = 0;
+  std::uint32_t persistconns = 0;  // persistence templates pointing at it
   Counters counters{};
 
   bool operator==(const DestStats&) const = default;

@@ -56,12 +56,15 @@ FlowHandle::FlowHandle(std::shared_ptr<DestRuntime> dest, Count count)
 }
 
 FlowHandle::FlowHandle(FlowHandle&& other) noexcept
-    : dest_(std::move(other.dest_)), count_(std::exchange(other.count_, Count::kNone)) {}
+    : dest_(std::move(other.dest_)),
+      template_(std::move(other.template_)),
+      count_(std::exchange(other.count_, Count::kNone)) {}
 
 FlowHandle& FlowHandle::operator=(FlowHandle&& other) noexcept {
   if (this != &other) {
     release();
     dest_ = std::move(other.dest_);
+    template_ = std::move(other.template_);
     count_ = std::exchange(other.count_, Count::kNone);
   }
   return *this;
@@ -74,7 +77,17 @@ void FlowHandle::set_count(Count count) {
   bind(*dest_, count_);
 }
 
+void FlowHandle::control(std::shared_ptr<Template> t) {
+  LVS_ASSERT(!template_ && t);
+  t->n_control.fetch_add(1, std::memory_order_relaxed);
+  template_ = std::move(t);
+}
+
 void FlowHandle::release() {
+  if (template_) {
+    template_->n_control.fetch_sub(1, std::memory_order_relaxed);
+    template_.reset();
+  }
   if (!dest_) return;
   unbind(*dest_, count_);
   count_ = Count::kNone;

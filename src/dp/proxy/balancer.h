@@ -2,8 +2,9 @@
 // The scheduling and accounting seam of the proxy. A worker asks the service's Balancer for a
 // realserver for a new flow and gets a FlowHandle; the handle keeps the realserver's
 // active/inactive count while the flow lives and un-counts it when released. This is the one
-// place the conn engine (persistence templates, TCP state accounting, estimator) will plug in:
-// for now it sits directly on sched::Scheduler and model::DestLoad.
+// place scheduling meets accounting: it sits directly on sched::Scheduler and model::DestLoad;
+// persistence templates (persistence.h) sit beside it in Service, and a handle may also hold
+// the template that scheduled its flow (un-counted from it on release).
 //
 // Threading: DestRuntime is shared by all workers (atomics only). A Balancer is not
 // thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a mutex.
@@ -18,6 +19,7 @@
 #include "core/endpoint.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
+#include "dp/proxy/persistence.h"
 #include "model/dest_load.h"
 #include "model/service.h"
 #include "sched/scheduler.h"
@@ -66,6 +68,9 @@ class FlowHandle {
   ~FlowHandle() { release(); }
 
   DestRuntime* dest() const { return dest_.get(); }
+  const std::shared_ptr<DestRuntime>& dest_shared() const { return dest_; }
+  // Marks the flow as controlled by `t` (counted in t->n_control until release).
+  void control(std::shared_ptr<Template> t);
   explicit operator bool() const { return dest_ != nullptr; }
   // Moves the flow between the active and inactive counts (and updates the overload flag).
   void set_count(Count count);
@@ -74,6 +79,7 @@ class FlowHandle {
 
  private:
   std::shared_ptr<DestRuntime> dest_;
+  std::shared_ptr<Template> template_;
   Count count_ = Count::kNone;
 };
 

@@ -157,6 +157,8 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       }
     }
     p.service->set_one_packet(p.conf->one_packet);
+    p.service->set_persistence(p.conf->persistent, std::chrono::seconds(p.conf->timeout),
+                               p.conf->netmask);
     snap->services.push_back(p.service);
     next.emplace(p.conf->key, p.service);
   }
@@ -197,6 +199,7 @@ Stats Proxy::stats() const {
       DestStats ds{.addr = d->addr,
                    .active = d->load.active_now(),
                    .inactive = d->load.inactive_now(),
+                   .persistconns = d->load.persistent.load(std::memory_order_relaxed),
                    .counters = d->counters.read()};
       add(ss.counters, ds.counters);
       ss.dests.push_back(ds);

@@ -31,11 +31,35 @@ class Service {
   bool one_packet() const { return one_packet_.load(std::memory_order_relaxed); }
   void set_one_packet(bool on) { one_packet_.store(on, std::memory_order_relaxed); }
 
-  // Any thread.
+  // Any thread. A persistent service first looks for the client network's template; only
+  // without a valid one does it call the scheduler (and make a template of its choice).
   std::optional<FlowHandle> pick(const core::Endpoint& client, core::TimePoint now, Count count) {
     const std::lock_guard lock(mu_);
     if (!balancer_) return std::nullopt;
-    return balancer_->pick(client, key_.vip, now, count);
+    if (!templates_.enabled()) return balancer_->pick(client, key_.vip, now, count);
+    const core::IpAddress network = client_network(client.addr, templates_.netmask());
+    if (auto t = templates_.find(network, now)) {
+      AtomicCounters::add(t->dest->counters.conns, 1);
+      templates_.touch(*t, now);
+      FlowHandle h(t->dest, count);
+      h.control(std::move(t));
+      return h;
+    }
+    auto h = balancer_->pick(client, key_.vip, now, count);
+    if (!h) return h;
+    h->control(templates_.add(network, h->dest_shared(), now));
+    return h;
+  }
+
+  // Control thread: the service's persistence settings (spec §1.3 -p/-M).
+  void set_persistence(bool on, std::chrono::seconds timeout, std::uint32_t netmask) {
+    const std::lock_guard lock(mu_);
+    templates_.configure(on, timeout, netmask);
+  }
+  // Any thread: drops expired templates (so persistconns falls without new traffic).
+  void sweep(core::TimePoint now) {
+    const std::lock_guard lock(mu_);
+    templates_.sweep(now);
   }
 
   // Control thread only (the only writer of the balancer pointer, so it may read unlocked).
@@ -52,6 +76,7 @@ class Service {
   std::atomic<bool> one_packet_{false};
   std::mutex mu_;
   std::unique_ptr<Balancer> balancer_;
+  TemplateTable templates_{};  // kept across balancer swaps: weights change, templates stay
 };
 
 struct Snapshot {

@@ -145,6 +145,8 @@ class Worker {
   int wait_timeout_ms() const;
   void reconcile();
   void expire();
+  // Worker 0 only, every kTickPeriod: template sweep and rate estimators of every service.
+  void tick();
   bool epoll_add(int fd, std::uint32_t events, Tag* tag);
   void epoll_del(int fd);
 
@@ -183,6 +185,7 @@ class Worker {
   std::thread thread_{};
 
   core::TimePoint now_{};
+  core::TimePoint next_tick_{};
   bool woken_ = true;
   std::shared_ptr<const Snapshot> snapshot_{};
   std::unordered_map<const Service*, std::unique_ptr<ListenerReg>> regs_{};

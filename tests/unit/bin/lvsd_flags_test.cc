@@ -54,6 +54,27 @@ TEST(LvsdFlags, DurationsTakeSecondsOrMilliseconds) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--tcp-timeout", "soon"}).ok());
 }
 
+// -p takes an optional timeout (ipvsadm's 360 s without one); -M a mask or an IPv6 prefix.
+TEST(LvsdFlags, PersistenceAndNetmask) {
+  auto cfg = parse({"-t", "127.0.0.1:80", "-p", "-M", "255.255.255.0", "-r", "127.0.0.2",
+                    "-u", "127.0.0.1:53", "-p", "60", "-t", "[::1]:80", "--persistent=30", "-M", "64"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& s = cfg->table.services;
+  ASSERT_EQ(s.size(), 3U);
+  EXPECT_TRUE(s[0].persistent);
+  EXPECT_EQ(s[0].timeout, 360U);
+  EXPECT_EQ(s[0].netmask, 0xFFFFFF00U);
+  EXPECT_EQ(s[0].dests.size(), 1U);
+  EXPECT_EQ(s[1].timeout, 60U);
+  EXPECT_EQ(s[1].netmask, 0xFFFFFFFFU);
+  EXPECT_EQ(s[2].timeout, 30U);
+  EXPECT_EQ(s[2].netmask, 64U);
+  EXPECT_EQ(parse({"-t", "127.0.0.1:80", "-M", "255.0.255.0"}).error().message,
+            "netmask '255.0.255.0' is not an IPv4 netmask like 255.255.255.0");
+  EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "-p", "0"}).ok());
+  EXPECT_FALSE(parse({"-p"}).ok());
+}
+
 TEST(LvsdFlags, UnknownFlagAndMissingServiceAreErrors) {
   EXPECT_FALSE(parse({"--frobnicate"}).ok());
   EXPECT_FALSE(parse({}).ok());
