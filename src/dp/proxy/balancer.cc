@@ -40,16 +40,6 @@ void unbind(DestRuntime& d, Count c) {
 
 }  // namespace
 
-Counters AtomicCounters::read() const {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  return Counters{.conns = conns.load(kRelaxed),
-                  .failed = failed.load(kRelaxed),
-                  .inpkts = inpkts.load(kRelaxed),
-                  .outpkts = outpkts.load(kRelaxed),
-                  .inbytes = inbytes.load(kRelaxed),
-                  .outbytes = outbytes.load(kRelaxed)};
-}
-
 FlowHandle::FlowHandle(std::shared_ptr<DestRuntime> dest, Count count)
     : dest_(std::move(dest)), count_(count) {
   if (dest_) bind(*dest_, count_);
@@ -119,11 +109,12 @@ core::Result<std::unique_ptr<Balancer>> Balancer::create(
 }
 
 std::optional<FlowHandle> Balancer::pick(const core::Endpoint& client, const core::Endpoint& vip,
-                                         core::TimePoint now, Count count) {
+                                         core::TimePoint now, Count count,
+                                         std::size_t worker) {
   const auto i = scheduler_->pick(sched::PickInput{
       .dests = dests_, .flow = {.client = client, .dest = vip}, .flags = sched_flags_, .now = now});
   if (!i || *i >= runtimes_.size()) return std::nullopt;
-  AtomicCounters::add(runtimes_[*i]->counters.conns, 1);
+  WorkerCounters::add(runtimes_[*i]->counters.at(worker).conns, 1);
   return FlowHandle(runtimes_[*i], count);
 }
 

@@ -6,7 +6,7 @@
 // persistence templates (persistence.h) sit beside it in Service, and a handle may also hold
 // the template that scheduled its flow (un-counted from it on release).
 //
-// Threading: DestRuntime is shared by all workers (atomics only). A Balancer is not
+// Threading: DestRuntime is shared by all workers (atomics only; counters per worker). A Balancer is not
 // thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a mutex.
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include "core/endpoint.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
+#include "dp/proxy/counters.h"
 #include "dp/proxy/persistence.h"
 #include "model/dest_load.h"
 #include "model/service.h"
@@ -26,30 +27,18 @@
 
 namespace lvs::dp::proxy {
 
-struct AtomicCounters {
-  std::atomic<std::uint64_t> conns{0};
-  std::atomic<std::uint64_t> failed{0};
-  std::atomic<std::uint64_t> inpkts{0};
-  std::atomic<std::uint64_t> outpkts{0};
-  std::atomic<std::uint64_t> inbytes{0};
-  std::atomic<std::uint64_t> outbytes{0};
-
-  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-    c.fetch_add(n, std::memory_order_relaxed);
-  }
-  Counters read() const;
-};
-
 // One realserver of one service as the data plane sees it. Outlives its removal from the
 // table for as long as a flow holds it.
 struct DestRuntime {
+  explicit DestRuntime(std::size_t workers = 1) : counters(workers) {}
   core::Endpoint addr{};
   std::atomic<std::int32_t> weight{1};
   std::atomic<bool> available{true};  // false once deleted from its service
   std::atomic<std::uint32_t> u_threshold{0};
   std::atomic<std::uint32_t> l_threshold{0};
   model::DestLoad load;
-  AtomicCounters counters;
+  CounterSlots counters;
+  RateState rates{};  // ticked by worker 0 under its Service's mutex
 };
 
 // How a bound flow is counted: TCP connections are inactive until established, active while
@@ -93,8 +82,9 @@ class Balancer {
 
   // A realserver for a new flow from `client` to `vip`, counted as `count`; nullopt when the
   // scheduler finds none. Bumps the realserver's connection counter.
+  // `worker` is the calling worker (its counter slot).
   std::optional<FlowHandle> pick(const core::Endpoint& client, const core::Endpoint& vip,
-                                 core::TimePoint now, Count count);
+                                 core::TimePoint now, Count count, std::size_t worker);
 
   const std::vector<std::shared_ptr<DestRuntime>>& dests() const { return runtimes_; }
   const std::string& scheduler_name() const { return scheduler_name_; }

@@ -116,7 +116,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
           }
         }
         if (!rt) {
-          rt = std::make_shared<DestRuntime>();
+          rt = std::make_shared<DestRuntime>(workers_.size());
           rt->addr = d.addr;
         }
         runtimes.push_back(std::move(rt));
@@ -193,20 +193,28 @@ Stats Proxy::stats() const {
     to.inbytes += c.inbytes;
     to.outbytes += c.outbytes;
   };
+  RateSums total_est{};
   for (const auto& [key, svc] : services_) {
     ServiceStats ss{.key = key};
+    RateSums service_est{};
     for (const auto& d : svc->balancer()->dests()) {
       DestStats ds{.addr = d->addr,
                    .active = d->load.active_now(),
                    .inactive = d->load.inactive_now(),
                    .persistconns = d->load.persistent.load(std::memory_order_relaxed),
                    .counters = d->counters.read()};
+      const RateSums est = d->rates.read();
+      ds.rates = rates_of(est);
+      add_to(service_est, est);
       add(ss.counters, ds.counters);
       ss.dests.push_back(ds);
     }
+    ss.rates = rates_of(service_est);
+    add_to(total_est, service_est);
     add(s.total, ss.counters);
     s.services.push_back(std::move(ss));
   }
+  s.rates = rates_of(total_est);
   return s;
 }
 

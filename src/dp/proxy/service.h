@@ -33,19 +33,21 @@ class Service {
 
   // Any thread. A persistent service first looks for the client network's template; only
   // without a valid one does it call the scheduler (and make a template of its choice).
-  std::optional<FlowHandle> pick(const core::Endpoint& client, core::TimePoint now, Count count) {
+  // `worker` is the caller's index (its counter slot).
+  std::optional<FlowHandle> pick(const core::Endpoint& client, core::TimePoint now, Count count,
+                                 std::size_t worker) {
     const std::lock_guard lock(mu_);
     if (!balancer_) return std::nullopt;
-    if (!templates_.enabled()) return balancer_->pick(client, key_.vip, now, count);
+    if (!templates_.enabled()) return balancer_->pick(client, key_.vip, now, count, worker);
     const core::IpAddress network = client_network(client.addr, templates_.netmask());
     if (auto t = templates_.find(network, now)) {
-      AtomicCounters::add(t->dest->counters.conns, 1);
+      WorkerCounters::add(t->dest->counters.at(worker).conns, 1);
       templates_.touch(*t, now);
       FlowHandle h(t->dest, count);
       h.control(std::move(t));
       return h;
     }
-    auto h = balancer_->pick(client, key_.vip, now, count);
+    auto h = balancer_->pick(client, key_.vip, now, count, worker);
     if (!h) return h;
     h->control(templates_.add(network, h->dest_shared(), now));
     return h;
@@ -56,10 +58,13 @@ class Service {
     const std::lock_guard lock(mu_);
     templates_.configure(on, timeout, netmask);
   }
-  // Any thread: drops expired templates (so persistconns falls without new traffic).
-  void sweep(core::TimePoint now) {
+  // Worker 0 every 2 s: drops expired templates (so persistconns falls without new traffic)
+  // and runs one rate-estimator period over every realserver.
+  void tick(core::TimePoint now) {
     const std::lock_guard lock(mu_);
     templates_.sweep(now);
+    if (!balancer_) return;
+    for (const auto& d : balancer_->dests()) d->rates.tick(d->counters.read());
   }
 
   // Control thread only (the only writer of the balancer pointer, so it may read unlocked).

@@ -86,12 +86,12 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     }
     abort_fd(client);
   };
-  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive);
+  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive, index_);
   if (!flow) return refuse("no realserver available");
   const core::Endpoint dest = flow->dest()->addr;
   core::Fd upstream(::socket(family_of(dest), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!upstream) {
-    AtomicCounters::add(flow->dest()->counters.failed, 1);
+    WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
     return refuse(std::strerror(errno));
   }
   tune(client.get(), opts_.socket_buffer);
@@ -127,7 +127,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
 
 void Worker::connect_failed(TcpConn& c, int err) {
   DestRuntime* d = c.flow.dest();
-  AtomicCounters::add(d->counters.failed, 1);
+  WorkerCounters::add(d->counters.at(index_).failed, 1);
   std::uint64_t skipped = 0;
   if (log_connect_.allow(now_, skipped)) {
     core::log().warn("realserver {} failed for client {}: {} ({} more not logged)",
@@ -232,8 +232,8 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
       }
       if (n > 0) {
         r.pending += static_cast<std::size_t>(n);
-        AtomicCounters::add(bytes, static_cast<std::uint64_t>(n));
-        AtomicCounters::add(pkts, 1);
+        WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
+        WorkerCounters::add(pkts, 1);
         moved = true;
       } else if (n == 0) {
         r.eof = true;
@@ -266,11 +266,11 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
     if (socket_error(fd) != 0) return close_conn(c, true);
   }
-  DestRuntime& d = *c.flow.dest();
+  WorkerCounters& counters = c.flow.dest()->counters.at(index_);
   bool progress = false;
-  const PumpResult up = pump(c.up, d.counters.inbytes, d.counters.inpkts, progress);
+  const PumpResult up = pump(c.up, counters.inbytes, counters.inpkts, progress);
   if (up != PumpResult::kOk) return close_conn(c, true);
-  const PumpResult down = pump(c.down, d.counters.outbytes, d.counters.outpkts, progress);
+  const PumpResult down = pump(c.down, counters.outbytes, counters.outpkts, progress);
   if (down != PumpResult::kOk) return close_conn(c, true);
   if (c.up.shut && c.down.shut) return close_conn(c, false);
   if (c.up.eof || c.down.eof) {

@@ -195,7 +195,7 @@ void Worker::reconcile() {
 
 void Worker::tick() {
   next_tick_ = now_ + kTickPeriod;
-  for (const auto& svc : snapshot_->services) svc->sweep(now_);
+  for (const auto& svc : snapshot_->services) svc->tick(now_);
 }
 
 void Worker::expire() {
