@@ -114,9 +114,21 @@ Result<void> add_real(State& st, std::string_view value) {
       auto l = parse_uint(val, "lower threshold", 65535);
       if (!l) return bad(l.error());
       real.l_threshold = static_cast<std::uint32_t>(*l);
+    } else if (key == "proxy") {
+      if (val == "v1") {
+        real.proxy_protocol = model::ProxyProtocol::kV1;
+      } else if (val == "v2") {
+        real.proxy_protocol = model::ProxyProtocol::kV2;
+      } else {
+        return bad(core::Error{EINVAL, fmt::format("proxy '{}' is not v1 or v2", val)});
+      }
+      if (real.proxy_protocol == model::ProxyProtocol::kV1 &&
+          (*svc)->key.protocol == model::Protocol::kUdp) {
+        return bad(core::Error{EINVAL, "PROXY protocol v1 has no UDP form; use proxy=v2"});
+      }
     } else {
-      return bad(
-          core::Error{EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=)", opt)});
+      return bad(core::Error{
+          EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=, proxy=)", opt)});
     }
   }
   if (auto r = model::add_dest(st.cfg.table, (*svc)->key, real); !r) return bad(r.error());
@@ -151,8 +163,8 @@ Result<void> set_netmask(State& st, std::string_view value) {
     // A netmask is contiguous ones from the top: its complement plus one is a power of two.
     const std::uint32_t rest = ~m;
     if (!ip || !ip->is_v4() || m == 0 || (rest & (rest + 1)) != 0) {
-      return fail(EINVAL, fmt::format("netmask '{}' is not an IPv4 netmask like 255.255.255.0",
-                                      value));
+      return fail(EINVAL,
+                  fmt::format("netmask '{}' is not an IPv4 netmask like 255.255.255.0", value));
     }
     (*svc)->netmask = m;
     return {};
@@ -207,7 +219,7 @@ const std::vector<Flag>& flags() {
       {"--netmask", "-M", "MASK",
        "persistence granularity of the preceding service (IPv4 mask, IPv6 prefix length)",
        set_netmask},
-      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N]",
+      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N][,proxy=v1|v2]",
        "add a realserver to the preceding service (full-NAT)", add_real},
       {"--workers", "-w", "N", "worker threads (default: one per core)",
        [](State& st, std::string_view v) -> Result<void> {

@@ -6,8 +6,9 @@
 // persistence templates (persistence.h) sit beside it in Service, and a handle may also hold
 // the template that scheduled its flow (un-counted from it on release).
 //
-// Threading: DestRuntime is shared by all workers (atomics only; counters per worker). A Balancer is not
-// thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a mutex.
+// Threading: DestRuntime is shared by all workers (atomics only; counters per worker). A Balancer
+// is not thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a
+// mutex.
 
 #include <atomic>
 #include <cstdint>
@@ -36,6 +37,7 @@ struct DestRuntime {
   std::atomic<bool> available{true};  // false once deleted from its service
   std::atomic<std::uint32_t> u_threshold{0};
   std::atomic<std::uint32_t> l_threshold{0};
+  std::atomic<model::ProxyProtocol> proxy_protocol{model::ProxyProtocol::kNone};
   model::DestLoad load;
   CounterSlots counters;
   RateState rates{};  // ticked by worker 0 under its Service's mutex

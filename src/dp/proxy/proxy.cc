@@ -29,6 +29,12 @@ core::Result<void> check_service(const model::VirtualService& svc) {
                                     "the proxy data plane does full-NAT only",
                                     d.addr.to_string(), name, model::forward_name(d.forward)));
     }
+    if (d.proxy_protocol == model::ProxyProtocol::kV1 &&
+        svc.key.protocol == model::Protocol::kUdp) {
+      return core::fail(EINVAL, fmt::format("realserver {} of service {}: PROXY protocol v1 has "
+                                            "no UDP form; use v2",
+                                            d.addr.to_string(), name));
+    }
     if (d.addr.port == 0) {
       return core::fail(EINVAL, fmt::format("realserver {} of service {} needs a port",
                                             d.addr.to_string(), name));
@@ -142,6 +148,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       rt.weight.store(r.weight, std::memory_order_relaxed);
       const std::uint32_t old_u = rt.u_threshold.exchange(r.u_threshold);
       rt.l_threshold.store(r.l_threshold, std::memory_order_relaxed);
+      rt.proxy_protocol.store(r.proxy_protocol, std::memory_order_relaxed);
       rt.load.set_overloaded(
           model::overload_after_edit(rt.load.overloaded_now(), old_u, r.u_threshold));
       rt.available.store(true, std::memory_order_relaxed);

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
 namespace lvs::dp::proxy {
@@ -137,6 +138,18 @@ void Worker::connect_failed(TcpConn& c, int err) {
 }
 
 void Worker::on_connected(TcpConn& c) {
+  if (const auto version = c.flow.dest()->proxy_protocol.load(std::memory_order_relaxed);
+      version != model::ProxyProtocol::kNone) {
+    // The header goes first into an empty send buffer of a fresh connection, so it is sent
+    // whole or the connection is useless; a partial send counts as a failed connect.
+    auto vip = local_endpoint(c.client.get());
+    const std::string header =
+        vip ? proxy_header(version, model::Protocol::kTcp, c.client_addr, *vip) : std::string{};
+    const ssize_t n = header.empty() ? -1
+                                     : ::send(c.upstream.get(), header.data(), header.size(),
+                                              MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n != static_cast<ssize_t>(header.size())) return connect_failed(c, n < 0 ? errno : EAGAIN);
+  }
   c.connected = true;
   c.flow.set_count(Count::kActive);
   move_to(c, TimerClass::kEstablished);

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
 namespace lvs::dp::proxy {
@@ -59,6 +60,8 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   f.client = key.client;
   f.dest = key.dest;
   f.owner = &reg;
+  f.header_pending =
+      f.flow.dest()->proxy_protocol.load(std::memory_order_relaxed) == model::ProxyProtocol::kV2;
   f.last = now_;
   if (!epoll_add(f.upstream.get(), EPOLLIN, &f.tag)) return nullptr;
   udp_lru_.push_back(&f);
@@ -114,8 +117,23 @@ void Worker::on_udp_datagram(ListenerReg& reg) {
       continue;
     }
     DestRuntime& d = *f->flow.dest();
-    if (::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT) >=
-        0) {
+    ssize_t sent = 0;
+    if (f->header_pending) {
+      // PROXY v2 rides in front of the flow's first datagram (one sendmsg, no copy).
+      std::string header = proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client,
+                                        reg.svc->key().vip);
+      std::array<iovec, 2> iov{
+          iovec{.iov_base = header.data(), .iov_len = header.size()},
+          iovec{.iov_base = udp_buf_.data(), .iov_len = static_cast<std::size_t>(n)}};
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = iov.size();
+      sent = ::sendmsg(f->upstream.get(), &msg, MSG_DONTWAIT);
+      f->header_pending = sent < 0;
+    } else {
+      sent = ::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT);
+    }
+    if (sent >= 0) {
       WorkerCounters::add(d.counters.at(index_).inpkts, 1);
       WorkerCounters::add(d.counters.at(index_).inbytes, static_cast<std::uint64_t>(n));
     }

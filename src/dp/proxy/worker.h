@@ -87,6 +87,7 @@ struct UdpFlow {
   core::Endpoint client{};
   core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
   ListenerReg* owner = nullptr;
+  bool header_pending = false;  // PROXY v2 header still to go before the first datagram
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
 };
