@@ -219,6 +219,16 @@ const std::vector<Flag>& flags() {
       {"--netmask", "-M", "MASK",
        "persistence granularity of the preceding service (IPv4 mask, IPv6 prefix length)",
        set_netmask},
+      {"--max-conns", "", "N",
+       "connection cap of the preceding service: more are reset (default 0 = none)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto svc = current_service(st, "--max-conns");
+         if (!svc) return core::Unexpected{svc.error()};
+         auto n = parse_uint(v, "connection cap", 0xFFFFFFFFU);
+         if (!n) return core::Unexpected{n.error()};
+         (*svc)->conn_limit = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
       {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N][,proxy=v1|v2]",
        "add a realserver to the preceding service (full-NAT)", add_real},
       {"--workers", "-w", "N", "worker threads (default: one per core)",

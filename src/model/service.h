@@ -84,7 +84,9 @@ struct VirtualService {
   std::uint32_t netmask = kV4HostMask;
   std::string pe_name{};
   bool one_packet = false;
-  std::uint32_t sched_flags = 0;    // sched_flag bits
+  std::uint32_t sched_flags = 0;  // sched_flag bits
+  // lvsd extension (full-NAT proxy): at most this many open flows; more are reset. 0 = no cap.
+  std::uint32_t conn_limit = 0;
   std::vector<RealServer> dests{};  // iteration order: newest first
 
   const RealServer* find_dest(const core::Endpoint& addr) const;

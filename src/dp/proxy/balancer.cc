@@ -48,6 +48,7 @@ FlowHandle::FlowHandle(std::shared_ptr<DestRuntime> dest, Count count)
 FlowHandle::FlowHandle(FlowHandle&& other) noexcept
     : dest_(std::move(other.dest_)),
       template_(std::move(other.template_)),
+      service_(std::move(other.service_)),
       count_(std::exchange(other.count_, Count::kNone)) {}
 
 FlowHandle& FlowHandle::operator=(FlowHandle&& other) noexcept {
@@ -55,6 +56,7 @@ FlowHandle& FlowHandle::operator=(FlowHandle&& other) noexcept {
     release();
     dest_ = std::move(other.dest_);
     template_ = std::move(other.template_);
+    service_ = std::move(other.service_);
     count_ = std::exchange(other.count_, Count::kNone);
   }
   return *this;
@@ -73,7 +75,17 @@ void FlowHandle::control(std::shared_ptr<Template> t) {
   template_ = std::move(t);
 }
 
+void FlowHandle::hold(std::shared_ptr<ServiceLoad> service) {
+  LVS_ASSERT(!service_ && service);
+  service->open.fetch_add(1, std::memory_order_relaxed);
+  service_ = std::move(service);
+}
+
 void FlowHandle::release() {
+  if (service_) {
+    service_->open.fetch_sub(1, std::memory_order_relaxed);
+    service_.reset();
+  }
   if (template_) {
     template_->n_control.fetch_sub(1, std::memory_order_relaxed);
     template_.reset();
@@ -109,8 +121,7 @@ core::Result<std::unique_ptr<Balancer>> Balancer::create(
 }
 
 std::optional<FlowHandle> Balancer::pick(const core::Endpoint& client, const core::Endpoint& vip,
-                                         core::TimePoint now, Count count,
-                                         std::size_t worker) {
+                                         core::TimePoint now, Count count, std::size_t worker) {
   const auto i = scheduler_->pick(sched::PickInput{
       .dests = dests_, .flow = {.client = client, .dest = vip}, .flags = sched_flags_, .now = now});
   if (!i || *i >= runtimes_.size()) return std::nullopt;

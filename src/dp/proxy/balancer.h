@@ -47,6 +47,12 @@ struct DestRuntime {
 // established, inactive again once closing; UDP flows are always inactive (spec §1.3).
 enum class Count : std::uint8_t { kNone, kActive, kInactive };
 
+// The open flows of one service (its connection cap counts them). Shared with the flows, which
+// may outlive the service.
+struct ServiceLoad {
+  std::atomic<std::uint32_t> open{0};
+};
+
 // Move-only binding of one flow to its realserver.
 class FlowHandle {
  public:
@@ -62,6 +68,8 @@ class FlowHandle {
   const std::shared_ptr<DestRuntime>& dest_shared() const { return dest_; }
   // Marks the flow as controlled by `t` (counted in t->n_control until release).
   void control(std::shared_ptr<Template> t);
+  // Counts the flow in its service's open flows until release.
+  void hold(std::shared_ptr<ServiceLoad> service);
   explicit operator bool() const { return dest_ != nullptr; }
   // Moves the flow between the active and inactive counts (and updates the overload flag).
   void set_count(Count count);
@@ -71,6 +79,7 @@ class FlowHandle {
  private:
   std::shared_ptr<DestRuntime> dest_;
   std::shared_ptr<Template> template_;
+  std::shared_ptr<ServiceLoad> service_;
   Count count_ = Count::kNone;
 };
 

@@ -164,6 +164,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       }
     }
     p.service->set_one_packet(p.conf->one_packet);
+    p.service->set_conn_limit(p.conf->conn_limit);
     p.service->set_persistence(p.conf->persistent, std::chrono::seconds(p.conf->timeout),
                                p.conf->netmask);
     snap->services.push_back(p.service);

@@ -88,7 +88,10 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     abort_fd(client);
   };
   auto flow = reg.svc->pick(client_addr, now_, Count::kInactive, index_);
-  if (!flow) return refuse("no realserver available");
+  if (!flow) {
+    return refuse(reg.svc->at_cap() ? "the service's connection cap is reached"
+                                    : "no realserver available");
+  }
   const core::Endpoint dest = flow->dest()->addr;
   core::Fd upstream(::socket(family_of(dest), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!upstream) {

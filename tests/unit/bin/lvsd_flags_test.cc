@@ -87,6 +87,14 @@ TEST(LvsdFlags, ProxyProtocolPerRealserver) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "-r", "127.0.0.2,proxy=v3"}).ok());
 }
 
+TEST(LvsdFlags, ConnectionCapPerService) {
+  auto cfg = parse({"-t", "127.0.0.1:80", "--max-conns", "100", "-t", "127.0.0.1:81"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->table.services[0].conn_limit, 100U);
+  EXPECT_EQ(cfg->table.services[1].conn_limit, 0U);
+  EXPECT_FALSE(parse({"--max-conns", "5"}).ok());
+}
+
 TEST(LvsdFlags, UnknownFlagAndMissingServiceAreErrors) {
   EXPECT_FALSE(parse({"--frobnicate"}).ok());
   EXPECT_FALSE(parse({}).ok());

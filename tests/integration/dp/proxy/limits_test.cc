@@ -157,6 +157,30 @@ TEST(ProxySoak, ConnectCloseCyclesDoNotGrowDescriptorsOrMemory) {
               static_cast<unsigned long long>(rss1));
 }
 
+// A service capped at 3 open connections resets the 4th client (counted as refused) and takes
+// new ones again once one of the three has closed.
+TEST(ProxyTcp, ConnectionCapResetsConnectionsBeyondIt) {
+  NameServer a("A", "127.0.0.2");
+  Harness h({.workers = 2});
+  auto svc = make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()});
+  svc.conn_limit = 3;
+  const auto vip = h.add(svc);
+  std::vector<core::Fd> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(testing::connect_tcp(vip));
+    ASSERT_EQ(testing::read_line(held.back().get()), "A");
+  }
+  auto extra = testing::connect_tcp(vip);
+  ASSERT_TRUE(extra.valid());  // the kernel completed the handshake; lvsd resets it
+  EXPECT_EQ(testing::wait_closed(extra.get()), ECONNRESET);
+  EXPECT_EQ(h.proxy->stats().refused, 1U);
+  EXPECT_EQ(h.dest_stats(a.addr()).counters.conns, 3U);
+  held.pop_back();
+  ASSERT_TRUE(eventually([&] { return open_conns(h) == 2; }));
+  auto again = testing::connect_tcp(vip);
+  EXPECT_EQ(testing::read_line(again.get()), "A");
+}
+
 // --- ~10,000 concurrent connections -----------------------------------------------------------
 // This process is lvsd: it holds 2 descriptors per connection. The realserver and the clients
 // run in two child processes (each holds ~1 descriptor per connection), forked before the
