@@ -59,7 +59,7 @@ struct ServiceStats {
 
 struct Stats {
   Counters total{};
-  Rates rates{};  // over every service
+  Rates rates{};              // over every service
   std::uint64_t refused = 0;  // new connections refused locally (no dest, no descriptors)
   std::vector<ServiceStats> services{};
 

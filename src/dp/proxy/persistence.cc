@@ -35,7 +35,8 @@ bool TemplateTable::keep(Template& t, core::TimePoint now) const {
   return true;
 }
 
-void TemplateTable::drop(std::unordered_map<core::IpAddress, std::shared_ptr<Template>>::iterator it) {
+void TemplateTable::drop(
+    std::unordered_map<core::IpAddress, std::shared_ptr<Template>>::iterator it) {
   it->second->dest->load.persistent.fetch_sub(1, std::memory_order_relaxed);
   table_.erase(it);
 }

@@ -16,8 +16,8 @@
 namespace lvs::dp::proxy {
 
 inline model::VirtualService make_service(model::Protocol proto, const std::string& vip,
-                                   const std::string& sched,
-                                   const std::vector<core::Endpoint>& reals) {
+                                          const std::string& sched,
+                                          const std::vector<core::Endpoint>& reals) {
   model::VirtualService svc{.key = model::ServiceKey::address(proto, *core::Endpoint::parse(vip)),
                             .scheduler = sched};
   for (const auto& r : reals) {

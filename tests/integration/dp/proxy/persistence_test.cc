@@ -73,8 +73,8 @@ TEST(ProxyPersistence, QuiesceKeepsTemplatesAndDeletionInvalidatesThem) {
 TEST(ProxyPersistence, TemplateExpiresAfterTheTimeout) {
   NameServer a("A", "127.0.0.2");
   Harness h;
-  const auto vip = h.add(
-      persistent(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}), 1));
+  const auto vip =
+      h.add(persistent(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}), 1));
   EXPECT_EQ(ask_from(vip, "127.0.9.1"), "A");
   EXPECT_EQ(h.dest_stats(a.addr()).persistconns, 1U);
   EXPECT_TRUE(eventually([&] { return h.dest_stats(a.addr()).persistconns == 0; }));
