@@ -130,8 +130,8 @@ TEST(ProxyTcp, HalfClosedConnectionExpiresAfterFinTimeout) {
 TEST(ProxySoak, ConnectCloseCyclesDoNotGrowDescriptorsOrMemory) {
   constexpr int kRounds = 20;
   constexpr int kPerRound = 200;
-  constexpr std::size_t kFdSlack = 8;                // pipes a worker may keep pooled
-  constexpr std::uint64_t kRssSlackKib = 48 * 1024;  // measured growth is far below
+  constexpr std::size_t kFdSlack = 8;  // pipes a worker may keep pooled
+  constexpr std::uint64_t kRssSlackKib = std::uint64_t{48} * 1024;  // measured growth is far below
   NameServer a("A", "127.0.0.2"), b("B", "127.0.0.3");
   Harness h({.workers = 2});
   const auto vip =
@@ -278,7 +278,7 @@ TEST(ProxyTcp, NearlyTenThousandConcurrentConnectionsHeldAndClosed) {
     EXPECT_EQ(ok, kConcurrent);
     EXPECT_EQ(h.dest_stats(real).active, static_cast<std::uint32_t>(kConcurrent));
     const std::size_t held_fds = open_fds();
-    EXPECT_GE(held_fds, fds0 + 2 * kConcurrent);
+    EXPECT_GE(held_fds, fds0 + 2 * static_cast<std::size_t>(kConcurrent));
     std::printf("concurrent: %d connections; lvsd process fds %zu (baseline %zu), refused %llu\n",
                 ok, held_fds, fds0, static_cast<unsigned long long>(h.proxy->stats().refused));
     reap();
