@@ -114,12 +114,66 @@ Result<void> add_real(State& st, std::string_view value) {
       auto l = parse_uint(val, "lower threshold", 65535);
       if (!l) return bad(l.error());
       real.l_threshold = static_cast<std::uint32_t>(*l);
+    } else if (key == "proxy") {
+      if (val == "v1") {
+        real.proxy_protocol = model::ProxyProtocol::kV1;
+      } else if (val == "v2") {
+        real.proxy_protocol = model::ProxyProtocol::kV2;
+      } else {
+        return bad(core::Error{EINVAL, fmt::format("proxy '{}' is not v1 or v2", val)});
+      }
+      if (real.proxy_protocol == model::ProxyProtocol::kV1 &&
+          (*svc)->key.protocol == model::Protocol::kUdp) {
+        return bad(core::Error{EINVAL, "PROXY protocol v1 has no UDP form; use proxy=v2"});
+      }
     } else {
-      return bad(
-          core::Error{EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=)", opt)});
+      return bad(core::Error{
+          EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=, proxy=)", opt)});
     }
   }
   if (auto r = model::add_dest(st.cfg.table, (*svc)->key, real); !r) return bad(r.error());
+  return {};
+}
+
+// -p [SECONDS]: persistence with ipvsadm's default timeout (360 s) or the one given.
+Result<void> set_persistent(State& st, std::string_view value) {
+  auto svc = current_service(st, "-p");
+  if (!svc) return core::Unexpected{svc.error()};
+  std::uint32_t timeout = model::kDefaultPersistenceTimeout;
+  if (!value.empty()) {
+    auto t = parse_uint(value, "persistence timeout", model::kMaxPersistenceTimeout);
+    if (!t || *t == 0) {
+      return fail(EINVAL, fmt::format("persistence timeout '{}' is not a number in 1..{}", value,
+                                      model::kMaxPersistenceTimeout));
+    }
+    timeout = static_cast<std::uint32_t>(*t);
+  }
+  (*svc)->persistent = true;
+  (*svc)->timeout = timeout;
+  return {};
+}
+
+// -M MASK: an IPv4 netmask (255.255.255.0) or an IPv6 prefix length (1..128).
+Result<void> set_netmask(State& st, std::string_view value) {
+  auto svc = current_service(st, "-M");
+  if (!svc) return core::Unexpected{svc.error()};
+  if ((*svc)->key.af == core::Family::kInet4) {
+    auto ip = core::IpAddress::parse(value);
+    const std::uint32_t m = ip && ip->is_v4() ? ip->v4_host() : 0;
+    // A netmask is contiguous ones from the top: its complement plus one is a power of two.
+    const std::uint32_t rest = ~m;
+    if (!ip || !ip->is_v4() || m == 0 || (rest & (rest + 1)) != 0) {
+      return fail(EINVAL,
+                  fmt::format("netmask '{}' is not an IPv4 netmask like 255.255.255.0", value));
+    }
+    (*svc)->netmask = m;
+    return {};
+  }
+  auto prefix = parse_uint(value, "IPv6 prefix length", 128);
+  if (!prefix || *prefix == 0) {
+    return fail(EINVAL, fmt::format("netmask '{}' is not an IPv6 prefix length in 1..128", value));
+  }
+  (*svc)->netmask = static_cast<std::uint32_t>(*prefix);
   return {};
 }
 
@@ -158,7 +212,24 @@ const std::vector<Flag>& flags() {
          (*svc)->one_packet = true;
          return {};
        }},
-      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N]",
+      {"--persistent", "-p", "[SECONDS]",
+       "persistence for the preceding service: a client network keeps its realserver "
+       "(default 360)",
+       set_persistent},
+      {"--netmask", "-M", "MASK",
+       "persistence granularity of the preceding service (IPv4 mask, IPv6 prefix length)",
+       set_netmask},
+      {"--max-conns", "", "N",
+       "connection cap of the preceding service: more are reset (default 0 = none)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto svc = current_service(st, "--max-conns");
+         if (!svc) return core::Unexpected{svc.error()};
+         auto n = parse_uint(v, "connection cap", 0xFFFFFFFFU);
+         if (!n) return core::Unexpected{n.error()};
+         (*svc)->conn_limit = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N][,proxy=v1|v2]",
        "add a realserver to the preceding service (full-NAT)", add_real},
       {"--workers", "-w", "N", "worker threads (default: one per core)",
        [](State& st, std::string_view v) -> Result<void> {
@@ -250,7 +321,14 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
       return fail(EINVAL, fmt::format("unknown option '{}' (see lvsd --help)", args[i]));
     }
     std::string_view value;
-    if (!flag->arg.empty()) {
+    if (flag->arg.starts_with('[')) {
+      // An optional value: given inline, or as the next word unless that is another flag.
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < args.size() && !args[i + 1].starts_with('-')) {
+        value = args[++i];
+      }
+    } else if (!flag->arg.empty()) {
       if (inline_value) {
         value = *inline_value;
       } else if (i + 1 < args.size()) {
@@ -268,11 +346,12 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
 
 std::string lvsd_usage() {
   std::string out =
-      "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-r "
-      "ADDR:PORT[,weight=N]]...]...\n"
+      "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-p [S]] [-M "
+      "MASK]\n"
+      "            [-r ADDR:PORT[,weight=N]]...]...\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
-      "Service options (-s, -o, -r) apply to the service given by the preceding -t or -u.\n"
+      "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it.\n"
       "\n"

@@ -1,7 +1,7 @@
 #pragma once
 // lvsd's command line (until the config formats land): services and realservers as flags,
-// ipvsadm-like. Service options (-s, -o, -r) apply to the preceding -t/-u. No service at all
-// is fine: the table starts empty and lvsadm fills it.
+// ipvsadm-like. Service options (-s, -o, -p, -M, -r) apply to the preceding -t/-u. No service at
+// all is fine: the table starts empty and lvsadm fills it.
 
 #include <span>
 #include <string>

@@ -26,11 +26,24 @@ struct Counters {
   bool operator==(const Counters&) const = default;
 };
 
+// The 2 s rate estimates (spec §1.4) as ipvsadm --rate prints them.
+struct Rates {
+  std::uint64_t cps = 0;
+  std::uint64_t inpps = 0;
+  std::uint64_t outpps = 0;
+  std::uint64_t inbps = 0;  // bytes per second
+  std::uint64_t outbps = 0;
+
+  bool operator==(const Rates&) const = default;
+};
+
 struct DestStats {
   core::Endpoint addr{};
   std::uint32_t active = 0;
   std::uint32_t inactive = 0;
+  std::uint32_t persistconns = 0;  // persistence templates pointing at it
   Counters counters{};
+  Rates rates{};
 
   bool operator==(const DestStats&) const = default;
 };
@@ -38,6 +51,7 @@ struct DestStats {
 struct ServiceStats {
   model::ServiceKey key{};
   Counters counters{};  // the sum over its realservers
+  Rates rates{};        // the estimate over its realservers' sum
   std::vector<DestStats> dests{};
 
   bool operator==(const ServiceStats&) const = default;
@@ -45,6 +59,7 @@ struct ServiceStats {
 
 struct Stats {
   Counters total{};
+  Rates rates{};              // over every service
   std::uint64_t refused = 0;  // new connections refused locally (no dest, no descriptors)
   std::vector<ServiceStats> services{};
 

@@ -22,6 +22,9 @@ enum class ForwardMethod : std::uint8_t { kMasq, kRoute, kTunnel, kLocal, kFullN
 std::string_view forward_name(ForwardMethod f);  // "Masq", "Route", "Tunnel", "Local", "FullNat"
 
 enum class TunnelType : std::uint8_t { kIpip, kGue, kGre };
+// PROXY protocol header a full-NAT realserver receives first (haproxy.org proxy-protocol.txt):
+// v1 is text (TCP only), v2 binary (TCP, and UDP on a flow's first datagram).
+enum class ProxyProtocol : std::uint8_t { kNone, kV1, kV2 };
 enum class TunnelCsum : std::uint8_t { kNoCsum, kCsum, kRemCsum };
 
 // Scheduler flag bits (ipvsadm -b). sh-* and mh-* are aliases of flag-1 and flag-2.
@@ -67,6 +70,7 @@ struct RealServer {
   TunnelType tun_type = TunnelType::kIpip;
   std::uint16_t tun_port = 0;
   TunnelCsum tun_csum = TunnelCsum::kNoCsum;
+  ProxyProtocol proxy_protocol = ProxyProtocol::kNone;  // full-NAT only
 
   bool operator==(const RealServer&) const = default;
 };
@@ -80,7 +84,9 @@ struct VirtualService {
   std::uint32_t netmask = kV4HostMask;
   std::string pe_name{};
   bool one_packet = false;
-  std::uint32_t sched_flags = 0;    // sched_flag bits
+  std::uint32_t sched_flags = 0;  // sched_flag bits
+  // lvsd extension (full-NAT proxy): at most this many open flows; more are reset. 0 = no cap.
+  std::uint32_t conn_limit = 0;
   std::vector<RealServer> dests{};  // iteration order: newest first
 
   const RealServer* find_dest(const core::Endpoint& addr) const;

@@ -40,28 +40,23 @@ void unbind(DestRuntime& d, Count c) {
 
 }  // namespace
 
-Counters AtomicCounters::read() const {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  return Counters{.conns = conns.load(kRelaxed),
-                  .failed = failed.load(kRelaxed),
-                  .inpkts = inpkts.load(kRelaxed),
-                  .outpkts = outpkts.load(kRelaxed),
-                  .inbytes = inbytes.load(kRelaxed),
-                  .outbytes = outbytes.load(kRelaxed)};
-}
-
 FlowHandle::FlowHandle(std::shared_ptr<DestRuntime> dest, Count count)
     : dest_(std::move(dest)), count_(count) {
   if (dest_) bind(*dest_, count_);
 }
 
 FlowHandle::FlowHandle(FlowHandle&& other) noexcept
-    : dest_(std::move(other.dest_)), count_(std::exchange(other.count_, Count::kNone)) {}
+    : dest_(std::move(other.dest_)),
+      template_(std::move(other.template_)),
+      service_(std::move(other.service_)),
+      count_(std::exchange(other.count_, Count::kNone)) {}
 
 FlowHandle& FlowHandle::operator=(FlowHandle&& other) noexcept {
   if (this != &other) {
     release();
     dest_ = std::move(other.dest_);
+    template_ = std::move(other.template_);
+    service_ = std::move(other.service_);
     count_ = std::exchange(other.count_, Count::kNone);
   }
   return *this;
@@ -74,7 +69,27 @@ void FlowHandle::set_count(Count count) {
   bind(*dest_, count_);
 }
 
+void FlowHandle::control(std::shared_ptr<Template> t) {
+  LVS_ASSERT(!template_ && t);
+  t->n_control.fetch_add(1, std::memory_order_relaxed);
+  template_ = std::move(t);
+}
+
+void FlowHandle::hold(std::shared_ptr<ServiceLoad> service) {
+  LVS_ASSERT(!service_ && service);
+  service->open.fetch_add(1, std::memory_order_relaxed);
+  service_ = std::move(service);
+}
+
 void FlowHandle::release() {
+  if (service_) {
+    service_->open.fetch_sub(1, std::memory_order_relaxed);
+    service_.reset();
+  }
+  if (template_) {
+    template_->n_control.fetch_sub(1, std::memory_order_relaxed);
+    template_.reset();
+  }
   if (!dest_) return;
   unbind(*dest_, count_);
   count_ = Count::kNone;
@@ -106,11 +121,11 @@ core::Result<std::unique_ptr<Balancer>> Balancer::create(
 }
 
 std::optional<FlowHandle> Balancer::pick(const core::Endpoint& client, const core::Endpoint& vip,
-                                         core::TimePoint now, Count count) {
+                                         core::TimePoint now, Count count, std::size_t worker) {
   const auto i = scheduler_->pick(sched::PickInput{
       .dests = dests_, .flow = {.client = client, .dest = vip}, .flags = sched_flags_, .now = now});
   if (!i || *i >= runtimes_.size()) return std::nullopt;
-  AtomicCounters::add(runtimes_[*i]->counters.conns, 1);
+  WorkerCounters::add(runtimes_[*i]->counters.at(worker).conns, 1);
   return FlowHandle(runtimes_[*i], count);
 }
 

@@ -2,11 +2,13 @@
 // The scheduling and accounting seam of the proxy. A worker asks the service's Balancer for a
 // realserver for a new flow and gets a FlowHandle; the handle keeps the realserver's
 // active/inactive count while the flow lives and un-counts it when released. This is the one
-// place the conn engine (persistence templates, TCP state accounting, estimator) will plug in:
-// for now it sits directly on sched::Scheduler and model::DestLoad.
+// place scheduling meets accounting: it sits directly on sched::Scheduler and model::DestLoad;
+// persistence templates (persistence.h) sit beside it in Service, and a handle may also hold
+// the template that scheduled its flow (un-counted from it on release).
 //
-// Threading: DestRuntime is shared by all workers (atomics only). A Balancer is not
-// thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a mutex.
+// Threading: DestRuntime is shared by all workers (atomics only; counters per worker). A Balancer
+// is not thread-safe (neither is its Scheduler); Service (service.h) serializes pick() with a
+// mutex.
 
 #include <atomic>
 #include <cstdint>
@@ -18,41 +20,38 @@
 #include "core/endpoint.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
+#include "dp/proxy/counters.h"
+#include "dp/proxy/persistence.h"
 #include "model/dest_load.h"
 #include "model/service.h"
 #include "sched/scheduler.h"
 
 namespace lvs::dp::proxy {
 
-struct AtomicCounters {
-  std::atomic<std::uint64_t> conns{0};
-  std::atomic<std::uint64_t> failed{0};
-  std::atomic<std::uint64_t> inpkts{0};
-  std::atomic<std::uint64_t> outpkts{0};
-  std::atomic<std::uint64_t> inbytes{0};
-  std::atomic<std::uint64_t> outbytes{0};
-
-  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-    c.fetch_add(n, std::memory_order_relaxed);
-  }
-  Counters read() const;
-};
-
 // One realserver of one service as the data plane sees it. Outlives its removal from the
 // table for as long as a flow holds it.
 struct DestRuntime {
+  explicit DestRuntime(std::size_t workers = 1) : counters(workers) {}
   core::Endpoint addr{};
   std::atomic<std::int32_t> weight{1};
   std::atomic<bool> available{true};  // false once deleted from its service
   std::atomic<std::uint32_t> u_threshold{0};
   std::atomic<std::uint32_t> l_threshold{0};
+  std::atomic<model::ProxyProtocol> proxy_protocol{model::ProxyProtocol::kNone};
   model::DestLoad load;
-  AtomicCounters counters;
+  CounterSlots counters;
+  RateState rates{};  // ticked by worker 0 under its Service's mutex
 };
 
 // How a bound flow is counted: TCP connections are inactive until established, active while
 // established, inactive again once closing; UDP flows are always inactive (spec §1.3).
 enum class Count : std::uint8_t { kNone, kActive, kInactive };
+
+// The open flows of one service (its connection cap counts them). Shared with the flows, which
+// may outlive the service.
+struct ServiceLoad {
+  std::atomic<std::uint32_t> open{0};
+};
 
 // Move-only binding of one flow to its realserver.
 class FlowHandle {
@@ -66,6 +65,11 @@ class FlowHandle {
   ~FlowHandle() { release(); }
 
   DestRuntime* dest() const { return dest_.get(); }
+  const std::shared_ptr<DestRuntime>& dest_shared() const { return dest_; }
+  // Marks the flow as controlled by `t` (counted in t->n_control until release).
+  void control(std::shared_ptr<Template> t);
+  // Counts the flow in its service's open flows until release.
+  void hold(std::shared_ptr<ServiceLoad> service);
   explicit operator bool() const { return dest_ != nullptr; }
   // Moves the flow between the active and inactive counts (and updates the overload flag).
   void set_count(Count count);
@@ -74,6 +78,8 @@ class FlowHandle {
 
  private:
   std::shared_ptr<DestRuntime> dest_;
+  std::shared_ptr<Template> template_;
+  std::shared_ptr<ServiceLoad> service_;
   Count count_ = Count::kNone;
 };
 
@@ -87,8 +93,9 @@ class Balancer {
 
   // A realserver for a new flow from `client` to `vip`, counted as `count`; nullopt when the
   // scheduler finds none. Bumps the realserver's connection counter.
+  // `worker` is the calling worker (its counter slot).
   std::optional<FlowHandle> pick(const core::Endpoint& client, const core::Endpoint& vip,
-                                 core::TimePoint now, Count count);
+                                 core::TimePoint now, Count count, std::size_t worker);
 
   const std::vector<std::shared_ptr<DestRuntime>>& dests() const { return runtimes_; }
   const std::string& scheduler_name() const { return scheduler_name_; }

@@ -29,6 +29,12 @@ core::Result<void> check_service(const model::VirtualService& svc) {
                                     "the proxy data plane does full-NAT only",
                                     d.addr.to_string(), name, model::forward_name(d.forward)));
     }
+    if (d.proxy_protocol == model::ProxyProtocol::kV1 &&
+        svc.key.protocol == model::Protocol::kUdp) {
+      return core::fail(EINVAL, fmt::format("realserver {} of service {}: PROXY protocol v1 has "
+                                            "no UDP form; use v2",
+                                            d.addr.to_string(), name));
+    }
     if (d.addr.port == 0) {
       return core::fail(EINVAL, fmt::format("realserver {} of service {} needs a port",
                                             d.addr.to_string(), name));
@@ -116,7 +122,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
           }
         }
         if (!rt) {
-          rt = std::make_shared<DestRuntime>();
+          rt = std::make_shared<DestRuntime>(workers_.size());
           rt->addr = d.addr;
         }
         runtimes.push_back(std::move(rt));
@@ -142,6 +148,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       rt.weight.store(r.weight, std::memory_order_relaxed);
       const std::uint32_t old_u = rt.u_threshold.exchange(r.u_threshold);
       rt.l_threshold.store(r.l_threshold, std::memory_order_relaxed);
+      rt.proxy_protocol.store(r.proxy_protocol, std::memory_order_relaxed);
       rt.load.set_overloaded(
           model::overload_after_edit(rt.load.overloaded_now(), old_u, r.u_threshold));
       rt.available.store(true, std::memory_order_relaxed);
@@ -157,6 +164,9 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       }
     }
     p.service->set_one_packet(p.conf->one_packet);
+    p.service->set_conn_limit(p.conf->conn_limit);
+    p.service->set_persistence(p.conf->persistent, std::chrono::seconds(p.conf->timeout),
+                               p.conf->netmask);
     snap->services.push_back(p.service);
     next.emplace(p.conf->key, p.service);
   }
@@ -191,19 +201,28 @@ Stats Proxy::stats() const {
     to.inbytes += c.inbytes;
     to.outbytes += c.outbytes;
   };
+  RateSums total_est{};
   for (const auto& [key, svc] : services_) {
     ServiceStats ss{.key = key};
+    RateSums service_est{};
     for (const auto& d : svc->balancer()->dests()) {
       DestStats ds{.addr = d->addr,
                    .active = d->load.active_now(),
                    .inactive = d->load.inactive_now(),
+                   .persistconns = d->load.persistent.load(std::memory_order_relaxed),
                    .counters = d->counters.read()};
+      const RateSums est = d->rates.read();
+      ds.rates = rates_of(est);
+      add_to(service_est, est);
       add(ss.counters, ds.counters);
       ss.dests.push_back(ds);
     }
+    ss.rates = rates_of(service_est);
+    add_to(total_est, service_est);
     add(s.total, ss.counters);
     s.services.push_back(std::move(ss));
   }
+  s.rates = rates_of(total_est);
   return s;
 }
 

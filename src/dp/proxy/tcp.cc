@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
 namespace lvs::dp::proxy {
@@ -86,12 +87,15 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     }
     abort_fd(client);
   };
-  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive);
-  if (!flow) return refuse("no realserver available");
+  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive, index_);
+  if (!flow) {
+    return refuse(reg.svc->at_cap() ? "the service's connection cap is reached"
+                                    : "no realserver available");
+  }
   const core::Endpoint dest = flow->dest()->addr;
   core::Fd upstream(::socket(family_of(dest), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!upstream) {
-    AtomicCounters::add(flow->dest()->counters.failed, 1);
+    WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
     return refuse(std::strerror(errno));
   }
   tune(client.get(), opts_.socket_buffer);
@@ -127,7 +131,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
 
 void Worker::connect_failed(TcpConn& c, int err) {
   DestRuntime* d = c.flow.dest();
-  AtomicCounters::add(d->counters.failed, 1);
+  WorkerCounters::add(d->counters.at(index_).failed, 1);
   std::uint64_t skipped = 0;
   if (log_connect_.allow(now_, skipped)) {
     core::log().warn("realserver {} failed for client {}: {} ({} more not logged)",
@@ -137,6 +141,18 @@ void Worker::connect_failed(TcpConn& c, int err) {
 }
 
 void Worker::on_connected(TcpConn& c) {
+  if (const auto version = c.flow.dest()->proxy_protocol.load(std::memory_order_relaxed);
+      version != model::ProxyProtocol::kNone) {
+    // The header goes first into an empty send buffer of a fresh connection, so it is sent
+    // whole or the connection is useless; a partial send counts as a failed connect.
+    auto vip = local_endpoint(c.client.get());
+    const std::string header =
+        vip ? proxy_header(version, model::Protocol::kTcp, c.client_addr, *vip) : std::string{};
+    const ssize_t n = header.empty() ? -1
+                                     : ::send(c.upstream.get(), header.data(), header.size(),
+                                              MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n != static_cast<ssize_t>(header.size())) return connect_failed(c, n < 0 ? errno : EAGAIN);
+  }
   c.connected = true;
   c.flow.set_count(Count::kActive);
   move_to(c, TimerClass::kEstablished);
@@ -232,8 +248,8 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
       }
       if (n > 0) {
         r.pending += static_cast<std::size_t>(n);
-        AtomicCounters::add(bytes, static_cast<std::uint64_t>(n));
-        AtomicCounters::add(pkts, 1);
+        WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
+        WorkerCounters::add(pkts, 1);
         moved = true;
       } else if (n == 0) {
         r.eof = true;
@@ -266,11 +282,11 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
     if (socket_error(fd) != 0) return close_conn(c, true);
   }
-  DestRuntime& d = *c.flow.dest();
+  WorkerCounters& counters = c.flow.dest()->counters.at(index_);
   bool progress = false;
-  const PumpResult up = pump(c.up, d.counters.inbytes, d.counters.inpkts, progress);
+  const PumpResult up = pump(c.up, counters.inbytes, counters.inpkts, progress);
   if (up != PumpResult::kOk) return close_conn(c, true);
-  const PumpResult down = pump(c.down, d.counters.outbytes, d.counters.outpkts, progress);
+  const PumpResult down = pump(c.down, counters.outbytes, counters.outpkts, progress);
   if (down != PumpResult::kOk) return close_conn(c, true);
   if (c.up.shut && c.down.shut) return close_conn(c, false);
   if (c.up.eof || c.down.eof) {

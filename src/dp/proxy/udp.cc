@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
 namespace lvs::dp::proxy {
@@ -41,7 +42,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   core::Fd up(::socket(family_of(dest), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   const SockAddr sa = to_sockaddr(dest);
   if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
-    AtomicCounters::add(handle.dest()->counters.failed, 1);
+    WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
     refused_->fetch_add(1, std::memory_order_relaxed);
     std::uint64_t skipped = 0;
     if (log_refuse_.allow(now_, skipped)) {
@@ -59,6 +60,8 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   f.client = key.client;
   f.dest = key.dest;
   f.owner = &reg;
+  f.header_pending =
+      f.flow.dest()->proxy_protocol.load(std::memory_order_relaxed) == model::ProxyProtocol::kV2;
   f.last = now_;
   if (!epoll_add(f.upstream.get(), EPOLLIN, &f.tag)) return nullptr;
   udp_lru_.push_back(&f);
@@ -80,7 +83,7 @@ void Worker::kill_udp_flow(UdpFlow& f) {
 UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
   Service& svc = *reg.svc;
   if (svc.one_packet()) {
-    auto handle = svc.pick(client, now_, Count::kNone);
+    auto handle = svc.pick(client, now_, Count::kNone, index_);
     if (!handle) return nullptr;
     const FlowKey key{.client = client, .dest = handle->dest()->addr};
     auto it = reg.flows.find(key);
@@ -92,7 +95,7 @@ UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
     if (!udp_flow_stale(*it->second)) return it->second.get();
     kill_udp_flow(*it->second);
   }
-  auto handle = svc.pick(client, now_, Count::kInactive);
+  auto handle = svc.pick(client, now_, Count::kInactive, index_);
   if (!handle) return nullptr;
   return new_udp_flow(reg, key, std::move(*handle));
 }
@@ -114,10 +117,25 @@ void Worker::on_udp_datagram(ListenerReg& reg) {
       continue;
     }
     DestRuntime& d = *f->flow.dest();
-    if (::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT) >=
-        0) {
-      AtomicCounters::add(d.counters.inpkts, 1);
-      AtomicCounters::add(d.counters.inbytes, static_cast<std::uint64_t>(n));
+    ssize_t sent = 0;
+    if (f->header_pending) {
+      // PROXY v2 rides in front of the flow's first datagram (one sendmsg, no copy).
+      std::string header = proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client,
+                                        reg.svc->key().vip);
+      std::array<iovec, 2> iov{
+          iovec{.iov_base = header.data(), .iov_len = header.size()},
+          iovec{.iov_base = udp_buf_.data(), .iov_len = static_cast<std::size_t>(n)}};
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = iov.size();
+      sent = ::sendmsg(f->upstream.get(), &msg, MSG_DONTWAIT);
+      f->header_pending = sent < 0;
+    } else {
+      sent = ::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT);
+    }
+    if (sent >= 0) {
+      WorkerCounters::add(d.counters.at(index_).inpkts, 1);
+      WorkerCounters::add(d.counters.at(index_).inbytes, static_cast<std::uint64_t>(n));
     }
     f->last = now_;
     udp_lru_.splice(udp_lru_.end(), udp_lru_, f->lru);
@@ -136,8 +154,8 @@ void Worker::on_udp_reply(UdpFlow& f) {
     }
     if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
                  to.len) >= 0) {
-      AtomicCounters::add(d.counters.outpkts, 1);
-      AtomicCounters::add(d.counters.outbytes, static_cast<std::uint64_t>(n));
+      WorkerCounters::add(d.counters.at(index_).outpkts, 1);
+      WorkerCounters::add(d.counters.at(index_).outbytes, static_cast<std::uint64_t>(n));
     }
   }
   f.last = now_;

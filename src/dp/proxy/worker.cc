@@ -15,6 +15,8 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 constexpr int kMaxWaitMs = 1000;
+// The rate estimator's period (spec §1.4); templates are swept on the same beat.
+constexpr std::chrono::seconds kTickPeriod{2};
 
 }  // namespace
 
@@ -93,6 +95,7 @@ int Worker::wait_timeout_ms() const {
     if (!tcp_[t].empty()) next = std::min(next, tcp_[t].front()->last + timeouts[t]);
   }
   if (!udp_lru_.empty()) next = std::min(next, udp_lru_.front()->last + opts_.udp_timeout);
+  if (index_ == 0) next = std::min(next, next_tick_);
   if (next <= now_) return 0;
   // Round up so a wake-up never lands just before the deadline.
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
@@ -134,6 +137,7 @@ void Worker::run() {
       }
     }
     expire();
+    if (index_ == 0 && now_ >= next_tick_) tick();
     // Objects closed during this turn die only now: later events of the same batch may
     // still have pointed at them.
     tcp_[static_cast<std::size_t>(TimerClass::kDead)].clear();
@@ -187,6 +191,11 @@ void Worker::reconcile() {
   }
   regs_ = std::move(next);
   snapshot_ = std::move(snap);
+}
+
+void Worker::tick() {
+  next_tick_ = now_ + kTickPeriod;
+  for (const auto& svc : snapshot_->services) svc->tick(now_);
 }
 
 void Worker::expire() {

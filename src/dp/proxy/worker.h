@@ -87,6 +87,7 @@ struct UdpFlow {
   core::Endpoint client{};
   core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
   ListenerReg* owner = nullptr;
+  bool header_pending = false;  // PROXY v2 header still to go before the first datagram
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
 };
@@ -145,6 +146,8 @@ class Worker {
   int wait_timeout_ms() const;
   void reconcile();
   void expire();
+  // Worker 0 only, every kTickPeriod: template sweep and rate estimators of every service.
+  void tick();
   bool epoll_add(int fd, std::uint32_t events, Tag* tag);
   void epoll_del(int fd);
 
@@ -183,6 +186,7 @@ class Worker {
   std::thread thread_{};
 
   core::TimePoint now_{};
+  core::TimePoint next_tick_{};
   bool woken_ = true;
   std::shared_ptr<const Snapshot> snapshot_{};
   std::unordered_map<const Service*, std::unique_ptr<ListenerReg>> regs_{};

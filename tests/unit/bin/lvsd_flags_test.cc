@@ -54,6 +54,47 @@ TEST(LvsdFlags, DurationsTakeSecondsOrMilliseconds) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--tcp-timeout", "soon"}).ok());
 }
 
+// -p takes an optional timeout (ipvsadm's 360 s without one); -M a mask or an IPv6 prefix.
+TEST(LvsdFlags, PersistenceAndNetmask) {
+  auto cfg = parse({"-t", "127.0.0.1:80", "-p", "-M", "255.255.255.0", "-r", "127.0.0.2", "-u",
+                    "127.0.0.1:53", "-p", "60", "-t", "[::1]:80", "--persistent=30", "-M", "64"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& s = cfg->table.services;
+  ASSERT_EQ(s.size(), 3U);
+  EXPECT_TRUE(s[0].persistent);
+  EXPECT_EQ(s[0].timeout, 360U);
+  EXPECT_EQ(s[0].netmask, 0xFFFFFF00U);
+  EXPECT_EQ(s[0].dests.size(), 1U);
+  EXPECT_EQ(s[1].timeout, 60U);
+  EXPECT_EQ(s[1].netmask, 0xFFFFFFFFU);
+  EXPECT_EQ(s[2].timeout, 30U);
+  EXPECT_EQ(s[2].netmask, 64U);
+  EXPECT_EQ(parse({"-t", "127.0.0.1:80", "-M", "255.0.255.0"}).error().message,
+            "netmask '255.0.255.0' is not an IPv4 netmask like 255.255.255.0");
+  EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "-p", "0"}).ok());
+  EXPECT_FALSE(parse({"-p"}).ok());
+}
+
+// proxy=v1|v2 per realserver; v1 has no UDP form.
+TEST(LvsdFlags, ProxyProtocolPerRealserver) {
+  auto cfg = parse({"-t", "127.0.0.1:80", "-r", "127.0.0.2,proxy=v1", "-r", "127.0.0.3,proxy=v2",
+                    "-u", "127.0.0.1:53", "-r", "127.0.0.2,proxy=v2"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->table.services[0].dests[1].proxy_protocol, model::ProxyProtocol::kV1);
+  EXPECT_EQ(cfg->table.services[0].dests[0].proxy_protocol, model::ProxyProtocol::kV2);
+  EXPECT_EQ(cfg->table.services[1].dests[0].proxy_protocol, model::ProxyProtocol::kV2);
+  EXPECT_FALSE(parse({"-u", "127.0.0.1:53", "-r", "127.0.0.2,proxy=v1"}).ok());
+  EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "-r", "127.0.0.2,proxy=v3"}).ok());
+}
+
+TEST(LvsdFlags, ConnectionCapPerService) {
+  auto cfg = parse({"-t", "127.0.0.1:80", "--max-conns", "100", "-t", "127.0.0.1:81"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->table.services[0].conn_limit, 100U);
+  EXPECT_EQ(cfg->table.services[1].conn_limit, 0U);
+  EXPECT_FALSE(parse({"--max-conns", "5"}).ok());
+}
+
 // No service is fine (an empty table, filled by lvsadm); an unknown flag is an error.
 TEST(LvsdFlags, UnknownFlagIsAnErrorAndNoServiceIsAnEmptyTable) {
   EXPECT_FALSE(parse({"--frobnicate"}).ok());

@@ -212,6 +212,17 @@ core::Fd connect_tcp(const core::Endpoint& to) {
   return fd;
 }
 
+core::Fd connect_tcp_from(const core::Endpoint& to, const std::string& source_ip) {
+  const SockAddr sa = dp::proxy::to_sockaddr(to);
+  const SockAddr src = dp::proxy::to_sockaddr(*core::Endpoint::parse(source_ip));
+  core::Fd fd(::socket(dp::proxy::family_of(to), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd || ::bind(fd.get(), src.get(), src.len) != 0 ||
+      ::connect(fd.get(), sa.get(), sa.len) != 0) {
+    return core::Fd{};
+  }
+  return fd;
+}
+
 std::string read_line(int fd) {
   std::string line;
   for (int i = 0; i < 4096; ++i) {

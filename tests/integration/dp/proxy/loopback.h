@@ -74,6 +74,8 @@ struct TransferResult {
 TransferResult transfer(int fd, std::uint64_t bytes, std::uint64_t seed, bool send_after_eof);
 
 core::Fd connect_tcp(const core::Endpoint& to);
+// Connects from `source_ip` (port 0), as a client of another network would.
+core::Fd connect_tcp_from(const core::Endpoint& to, const std::string& source_ip);
 // Reads one '\n'-terminated line (without it); "" on EOF, error or timeout.
 std::string read_line(int fd);
 // Waits for the connection to end; returns recv()'s errno (ECONNRESET) or 0 for a clean EOF,
