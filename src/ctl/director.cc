@@ -147,22 +147,8 @@ Outcome Director::execute(const Command& cmd, std::string_view prog, std::string
 }
 
 Outcome Director::restore(std::string_view text, std::string_view prog) {
-  // ipvsadm's semantics (spec §4.7): a parse failure stops (earlier lines stay applied), an
-  // engine error is printed and the next line runs; the exit status is the last line's.
-  Outcome total;
-  for (const auto& line : restore_lines(text, prog)) {
-    const auto cmd = parse_restore_line(line, opts_.resolver);
-    if (!cmd) {
-      total.err += cmd.error().text + "\n";
-      total.exit_code = cmd.error().exit_code;
-      return total;
-    }
-    const auto one = execute(*cmd, prog, {});
-    total.out += one.out;
-    total.err += one.err;
-    total.exit_code = one.exit_code;
-  }
-  return total;
+  return run_restore(text, prog, opts_.resolver,
+                     [&](const Command& cmd) { return execute(cmd, prog, {}); });
 }
 
 Outcome Director::change(const Command& cmd) {

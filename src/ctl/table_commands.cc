@@ -66,21 +66,27 @@ Outcome OfflineDirector::run(const std::vector<std::string>& argv, std::string_v
   return execute(*cmd, argv.empty() ? "ipvsadm" : argv.front(), input);
 }
 
-Outcome OfflineDirector::restore(std::string_view text, std::string_view prog) {
+Outcome run_restore(std::string_view text, std::string_view prog, const Resolver& resolver,
+                    const std::function<Outcome(const Command&)>& execute) {
   Outcome total;
   for (const auto& line : restore_lines(text, prog)) {
-    const auto cmd = parse_restore_line(line, resolver_);
+    const auto cmd = parse_restore_line(line, resolver);
     if (!cmd) {
       total.err += cmd.error().text + "\n";
       total.exit_code = cmd.error().exit_code;
       return total;
     }
-    const auto one = execute(*cmd, prog, {});
+    const auto one = execute(*cmd);
     total.out += one.out;
     total.err += one.err;
     total.exit_code = one.exit_code;
   }
   return total;
+}
+
+Outcome OfflineDirector::restore(std::string_view text, std::string_view prog) {
+  return run_restore(text, prog, resolver_,
+                     [&](const Command& cmd) { return execute(cmd, prog, {}); });
 }
 
 Outcome OfflineDirector::execute(const Command& cmd, std::string_view prog,

@@ -3,6 +3,7 @@
 // and an in-memory director that runs whole ipvsadm invocations against a table. The real
 // Director (later) uses apply_to_table() for its table and adds live numbers and the data path.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ struct Outcome {
 // Any other command kind is refused with exit 2 ("... does not change the table").
 Outcome apply_to_table(model::ServiceTable& table, const Command& cmd,
                        const model::SchedulerExists& scheduler_exists);
+
+// `-R` input with ipvsadm's restore semantics (spec §4.7): lines are parsed one by one; a parse
+// failure stops (earlier lines stay applied), an engine error is printed and the next line
+// runs; the exit status is the last line's. `execute` runs one parsed command.
+Outcome run_restore(std::string_view text, std::string_view prog, const Resolver& resolver,
+                    const std::function<Outcome(const Command&)>& execute);
 
 // `--set`: each non-zero value replaces the current one.
 Timeouts apply_timeouts(const Timeouts& current, const Timeouts& set);
