@@ -246,7 +246,7 @@ const std::vector<Flag>& flags() {
        duration_into("tcpfin timeout", &ProxyOptions::tcp_fin_timeout)},
       {"--udp-timeout", "", "DURATION", "idle timeout of a UDP flow (default 300s)",
        duration_into("udp timeout", &ProxyOptions::udp_timeout)},
-      {"--pipe-size", "", "BYTES", "splice pipe size per direction (default 65536)",
+      {"--pipe-size", "", "BYTES", "splice pipe size per direction (default 1048576)",
        [](State& st, std::string_view v) -> Result<void> {
          auto n = parse_uint(v, "pipe size", 1U << 24U);
          if (!n || *n < 4096) {

@@ -21,9 +21,11 @@ struct ProxyOptions {
   std::chrono::milliseconds tcp_established_timeout = 900s;
   std::chrono::milliseconds tcp_fin_timeout = 120s;
   std::chrono::milliseconds udp_timeout = 300s;
-  int pipe_size = 64 * 1024;  // bytes per splice pipe: the most a direction holds in lvsd
-  int socket_buffer = 0;      // SO_SNDBUF/SO_RCVBUF for proxied sockets; 0 = kernel autotuning
-  bool splice = true;         // false: copy through a bounded buffer instead
+  // Bytes per splice pipe: the most a direction holds in lvsd (kernel pipe pages, filled only
+  // while bytes wait). 1 MiB measured 0.78x of direct on tcp-bulk against 0.57x for 64 KiB.
+  int pipe_size = 1024 * 1024;
+  int socket_buffer = 0;  // SO_SNDBUF/SO_RCVBUF for proxied sockets; 0 = kernel autotuning
+  bool splice = true;     // false: copy through a bounded buffer instead
   UdpReschedule udp_reschedule = UdpReschedule::kWhenRemoved;
   int backlog = 4096;
 };

@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <algorithm>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -24,6 +26,7 @@ namespace {
 
 constexpr int kAcceptBurst = 64;
 constexpr int kPumpRounds = 64;
+constexpr std::size_t kMaxBuffer = 64 * 1024;  // user-space copy buffer per direction
 constexpr std::size_t kMaxPooledPipes = 256;
 constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
@@ -194,7 +197,10 @@ void Worker::release_pipe(Relay& r) {
 
 Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
                                 std::atomic<std::uint64_t>& pkts, bool& progress) {
-  const auto cap = static_cast<std::size_t>(opts_.pipe_size);
+  // The memory fallback copies through a user-space buffer of at most kMaxBuffer bytes, so a
+  // large pipe size never turns into megabytes of heap per connection.
+  const auto pipe_cap = static_cast<std::size_t>(opts_.pipe_size);
+  const auto cap_of = [&] { return r.buffered ? std::min(pipe_cap, kMaxBuffer) : pipe_cap; };
   for (int round = 0; round < kPumpRounds; ++round) {
     bool moved = false;
     // Drain first: bytes already read go out before more are taken in.
@@ -215,7 +221,7 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
       r.buf_off += static_cast<std::size_t>(n);
       moved = true;
     }
-    if (!r.eof && r.pending < cap && (!r.buffered || r.pending == 0)) {
+    if (!r.eof && r.pending < cap_of() && (!r.buffered || r.pending == 0)) {
       if (!r.buffered && !r.pipe.r) {
         if (!pipes_.empty()) {
           r.pipe = std::move(pipes_.back());
@@ -231,6 +237,7 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
           }
         }
       }
+      const std::size_t cap = cap_of();
       if (r.buffered && !r.buf) r.buf = std::make_unique<char[]>(cap);
       ssize_t n = 0;
       if (r.buffered) {
