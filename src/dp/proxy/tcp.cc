@@ -26,7 +26,7 @@ namespace {
 
 constexpr int kAcceptBurst = 64;
 constexpr int kPumpRounds = 64;
-constexpr std::size_t kMaxBuffer = 64 * 1024;  // user-space copy buffer per direction
+constexpr std::size_t kMaxBuffer = std::size_t{64} * 1024;  // user-space copy buffer per direction
 constexpr std::size_t kMaxPooledPipes = 256;
 constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
