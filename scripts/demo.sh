@@ -164,6 +164,7 @@ args+=(-u "$vip:$uport" -s rr)
 for i in 0 1 2; do args+=(-r "${udp_eps[$i]}"); done
 say "The director: TCP $vip:$vport with wrr (weights 1/2/3), UDP $vip:$uport with rr"
 printf '  %slvsd %s%s\n' "$dim" "${args[*]}" "$off"
+export LVSD_SOCKET="$work/lvsd.sock"  # lvsd's control socket for this demo only
 spawn lvsd "$bin/lvsd" "${args[@]}"
 wait_for lvsd "$work/lvsd.log" 'lvsd: [0-9]+ workers' >/dev/null
 
@@ -229,10 +230,15 @@ if [ "$schedulers" -eq 1 ]; then
   done
 fi
 
+say "The director's table, as lvsadm shows it:  lvsadm -L -n --stats"
+"$bin/lvsadm" -L -n --stats | sed 's/^/  /' || die "lvsadm -L -n --stats failed"
+grep -q "FullNat" <("$bin/lvsadm" -L -n) || expect "lvsadm -L -n lists FullNat realservers" yes no
+
 say "What this was"
 echo "lvsd's user-space full-NAT engine: it terminates each client connection and opens its own to"
-echo "the realserver. Not there yet: lvsadm, configuration files, health checks, the LVS article's"
-echo "scripts, the NAT/DR/TUN packet engine, metrics."
+echo "the realserver, and is administered with lvsadm (ipvsadm's commands) over its control socket."
+echo "Not there yet: configuration files, health checks, the LVS article's scripts, the NAT/DR/TUN"
+echo "packet engine, metrics."
 
 [ "$failures" -eq 0 ] || die "$failures check(s) failed"
 [ "$check" -eq 1 ] && echo "demo.sh --check: all checks passed"
