@@ -47,11 +47,7 @@ std::string service_tail(const model::VirtualService& svc) {
   }
   if (svc.persistent) {
     out += fmt::format(" persistent {}", svc.timeout);
-    if (svc.key.af == core::Family::kInet4 && svc.netmask != model::kV4HostMask) {
-      out += " mask " + core::IpAddress::v4(svc.netmask).to_string();
-    } else if (svc.key.af == core::Family::kInet6 && svc.netmask != model::kV6HostPrefix) {
-      out += fmt::format(" mask {}", svc.netmask);
-    }
+    if (const auto mask = shown_netmask(svc)) out += " mask " + *mask;
     if (!svc.pe_name.empty()) out += " pe " + svc.pe_name;
   }
   if (svc.one_packet) out += " ops";
@@ -438,6 +434,16 @@ CliResult<std::string> format_listing(const ListingInput& input, const ListOptio
     for (const auto* s : sorted_services(input)) out += service_block(*s, format, opts, names);
   }
   return out;
+}
+
+std::optional<std::string> shown_netmask(const model::VirtualService& svc) {
+  if (svc.key.af == core::Family::kInet4 && svc.netmask != model::kV4HostMask) {
+    return core::IpAddress::v4(svc.netmask).to_string();
+  }
+  if (svc.key.af == core::Family::kInet6 && svc.netmask != model::kV6HostPrefix) {
+    return std::to_string(svc.netmask);
+  }
+  return std::nullopt;
 }
 
 }  // namespace lvs::ctl

@@ -123,6 +123,10 @@ std::string number_field(std::uint64_t value, bool exact = false);
 // Services in listing order: address services by (af, protocol, address, port), then fwmark
 // services by (mark, af).
 std::vector<const ServiceView*> sorted_services(const ListingInput& input);
+
+// The persistence netmask as ipvsadm prints it in `-L` and `-S` (a dotted IPv4 mask, or an
+// IPv6 prefix length), or nullopt for the host mask (/32, /128), which it never prints.
+std::optional<std::string> shown_netmask(const model::VirtualService& svc);
 // A service's dests in listing order: by (address, port).
 std::vector<const DestView*> sorted_dests(const ServiceView& svc);
 

@@ -87,11 +87,7 @@ std::string format_save(const model::ServiceTable& table, bool numeric, const Na
     out += fmt::format("-A {} -s {}", svc, s.scheduler);
     if (s.persistent) {
       out += fmt::format(" -p {}", s.timeout);
-      if (s.key.af == core::Family::kInet4 && s.netmask != model::kV4HostMask) {
-        out += " -M " + core::IpAddress::v4(s.netmask).to_string();
-      } else if (s.key.af == core::Family::kInet6 && s.netmask != model::kV6HostPrefix) {
-        out += fmt::format(" -M {}", s.netmask);
-      }
+      if (const auto mask = shown_netmask(s)) out += " -M " + *mask;
     }
     if (!s.pe_name.empty()) out += " --pe " + s.pe_name;
     if (s.one_packet) out += " -o";
