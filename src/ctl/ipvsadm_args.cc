@@ -342,26 +342,25 @@ std::optional<CliError> on_wait(ParseState& st, std::string_view v) {
   return std::nullopt;
 }
 
-std::optional<CliError> on_start_daemon(ParseState& st, std::string_view v) {
+// master|backup for --start-daemon/--stop-daemon; ipvsadm words each command's error its own way.
+std::optional<CliError> set_sync_state(ParseState& st, std::string_view v,
+                                       std::string_view error_text) {
   if (v == "master") {
     st.cmd.daemon.state = SyncState::kMaster;
   } else if (v == "backup") {
     st.cmd.daemon.state = SyncState::kBackup;
   } else {
-    return fail("illegal start-daemon parameter specified");
+    return fail(std::string(error_text));
   }
   return std::nullopt;
 }
 
+std::optional<CliError> on_start_daemon(ParseState& st, std::string_view v) {
+  return set_sync_state(st, v, "illegal start-daemon parameter specified");
+}
+
 std::optional<CliError> on_stop_daemon(ParseState& st, std::string_view v) {
-  if (v == "master") {
-    st.cmd.daemon.state = SyncState::kMaster;
-  } else if (v == "backup") {
-    st.cmd.daemon.state = SyncState::kBackup;
-  } else {
-    return fail("illegal start_daemon specified");
-  }
-  return std::nullopt;
+  return set_sync_state(st, v, "illegal start_daemon specified");
 }
 
 // ---------------------------------------------------------------------------------------------
