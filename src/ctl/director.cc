@@ -237,6 +237,7 @@ Outcome Director::zero(const Command& cmd) {
   if (one && table_.find(cmd.service.key) == nullptr) {
     return engine_error(model::Operation::kZeroService, ESRCH);
   }
+  dp_.zero_rates(one ? std::optional(cmd.service.key) : std::nullopt);
   const dp::Stats live = dp_.stats();
   for (const auto& s : live.services) {
     if (one && !(s.key == cmd.service.key)) continue;

@@ -4,11 +4,13 @@
 // table. apply() is all-or-nothing: on error nothing changed. Existing flows keep their
 // realserver unless it was removed. stats() returns counters summed over the workers.
 // connections() lists the live connection entries and persistence templates (`-L -c`);
-// set_timeouts() changes the idle timeouts (`--set`). All are called from the control thread
+// set_timeouts() changes the idle timeouts (`--set`), zero_rates() restarts the rate
+// estimators (`-Z`). All are called from the control thread
 // only.
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -136,6 +138,9 @@ class DataPlane {
   virtual std::vector<ConnEntry> connections() const { return {}; }
   // Takes effect for every flow, existing ones included, from the data plane's next turn.
   virtual void set_timeouts(const IdleTimeouts& /*timeouts*/) {}
+  // `-Z`: restarts the rate estimators of one service (or of all) from 0. Counters are not
+  // touched: the caller keeps its own zero point.
+  virtual void zero_rates(const std::optional<model::ServiceKey>& /*only*/) {}
 };
 
 }  // namespace lvs::dp

@@ -71,6 +71,13 @@ class Service {
   // (listing.cc).
   void list_templates(core::TimePoint now, std::vector<ConnEntry>& out);
 
+  // Control thread (`-Z`): restarts every realserver's rate estimator from 0.
+  void zero_rates() {
+    const std::lock_guard lock(mu_);
+    if (!balancer_) return;
+    for (const auto& d : balancer_->dests()) d->rates.reset(d->counters.read());
+  }
+
   // Control thread only (the only writer of the balancer pointer, so it may read unlocked).
   const Balancer* balancer() const { return balancer_.get(); }
   std::unique_ptr<Balancer> swap_balancer(std::unique_ptr<Balancer> next) {

@@ -1,7 +1,7 @@
 // Live numbers through the real binaries: `-L -c` listing connections held open by real
 // clients (spec §4.6, cases 17 and 22 adapted to full-NAT), --persistent-conn (case 17),
-// --rate under real traffic (case 26: non-zero, not exact), and --set reaching the running
-// proxy (case 24: a shortened UDP timeout expires a flow).
+// --rate under real traffic and -Z (case 26: non-zero, not exact; then all 0), and --set reaching
+// the running proxy (case 24: a shortened UDP timeout expires a flow).
 //
 // Expiry columns count down in real time; a listing taken right after the last packet shows
 // the full timeout, but a slow machine may be a few seconds later. `settled()` accepts an
@@ -258,9 +258,10 @@ TEST_F(Connections, RateShowsRealTraffic) {
       "IP Virtual Server version 1.2.1 (size=4096)\n"
       "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
       "  -> RemoteAddress:Port\n";
-  EXPECT_EQ(ok({"-L", "-n", "--rate"}),
-            title + fmt::format("{:<33}{:>9}{:>9}{:>9}{:>9}{:>9}\n", "TCP  " + vip, 0, 0, 0, 0, 0) +
-                fmt::format("  -> {:<28} {:>8} {:>8} {:>8}{:>9}{:>9}\n", a1, 0, 0, 0, 0, 0));
+  const std::string zero_rates =
+      title + fmt::format("{:<33}{:>9}{:>9}{:>9}{:>9}{:>9}\n", "TCP  " + vip, 0, 0, 0, 0, 0) +
+      fmt::format("  -> {:<28} {:>8} {:>8} {:>8}{:>9}{:>9}\n", a1, 0, 0, 0, 0, 0);
+  EXPECT_EQ(ok({"-L", "-n", "--rate"}), zero_rates);
   // Traffic until the estimator has seen it (a tick every 2 s), bounded in count and time.
   std::vector<std::uint64_t> service;
   std::vector<std::uint64_t> dest;
@@ -289,6 +290,16 @@ TEST_F(Connections, RateShowsRealTraffic) {
   EXPECT_GT(dest[0], 0U) << "realserver CPS";
   EXPECT_GT(dest[3], 0U) << "realserver InBPS";
   EXPECT_GT(dest[4], 0U) << "realserver OutBPS";
+
+  // -Z: counters and rates start again from 0 (no traffic follows, so they stay there).
+  ok({"-Z"});
+  EXPECT_EQ(ok({"-L", "-n", "--rate"}), zero_rates);
+  EXPECT_EQ(ok({"-L", "-n", "--stats"}),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+            "  -> RemoteAddress:Port\n" +
+                fmt::format("{:<33}{:>9}{:>9}{:>9}{:>9}{:>9}\n", "TCP  " + vip, 0, 0, 0, 0, 0) +
+                fmt::format("  -> {:<28}{:>9}{:>9}{:>9}{:>9}{:>9}\n", a1, 0, 0, 0, 0, 0));
 }
 
 }  // namespace
