@@ -1,5 +1,5 @@
 // Live numbers through the real binaries: `-L -c` listing connections held open by real
-// clients (spec §4.6, cases 17 and 22 adapted to full-NAT), --persistent-conn (case 17),
+// clients (spec §4.6, cases 17-19, 22, 23 and 25 adapted to full-NAT), --persistent-conn (case 17),
 // --rate under real traffic and -Z (case 26: non-zero, not exact; then all 0), and --set reaching
 // the running proxy (case 24: a shortened UDP timeout expires a flow).
 //
@@ -10,6 +10,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -111,6 +113,17 @@ class Connections : public ::testing::Test {
     return out;
   }
 
+  // Polls lvsadm `args` (bounded) until it prints `expected`; returns the last output.
+  std::string wait_output(const std::vector<std::string>& args, const std::string& expected) {
+    std::string out;
+    for (int i = 0; i < kPolls; ++i) {
+      out = ok(args);
+      if (out == expected) return out;
+      std::this_thread::sleep_for(kPollPause);
+    }
+    return out;
+  }
+
   Lvsd d{};
   const std::uint16_t port = free_port("127.0.0.1");
   const std::string vip = fmt::format("127.0.0.1:{}", port);
@@ -207,6 +220,93 @@ TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
   out = wait_listing([](const std::string& s) { return s.find("FIN_WAIT") != std::string::npos; });
   EXPECT_EQ(settled(out, nominal),
             kConnTitle + entry("TCP", 120, "FIN_WAIT", local(client2.get()), vip, ra));
+  // Case 23's --set 0 30 0, shortened: the half-closed entry now expires after 1 s of
+  // silence; the established timeout stays 900.
+  ok({"--set", "0", "1", "0"});
+  EXPECT_EQ(ok({"-L", "--timeout"}), "Timeout (tcp tcpfin udp): 900 1 300\n");
+  out = wait_listing([](const std::string& s) { return s == kConnTitle; });
+  EXPECT_EQ(out, kConnTitle);
+  EXPECT_EQ(ok({"-L", "-n"}), counts(0, 0));
+  EXPECT_EQ(testing::wait_closed(client2.get()), 0);           // the realserver's FIN came through
+  EXPECT_EQ(testing::wait_closed(server2.get()), ECONNRESET);  // the timeout resets
+
+  // Case 25 adapted: a client RST on an established connection ends the entry at once (the
+  // proxy has no CLOSE state to wait in) and resets the realserver side.
+  auto client3 = connect_tcp(to);
+  ASSERT_TRUE(client3);
+  auto server3 = rs.accept();
+  ASSERT_TRUE(server3);
+  out =
+      wait_listing([](const std::string& s) { return s.find("ESTABLISHED") != std::string::npos; });
+  EXPECT_EQ(ok({"-L", "-n"}), counts(1, 0));
+  dp::proxy::abort_fd(client3);
+  out = wait_listing([](const std::string& s) { return s == kConnTitle; });
+  EXPECT_EQ(out, kConnTitle);
+  EXPECT_EQ(ok({"-L", "-n"}), counts(0, 0));
+  EXPECT_EQ(testing::wait_closed(server3.get()), ECONNRESET);
+}
+
+// Case 18 with -p 1: a template whose connections closed is gone after its timeout (its
+// network is scheduled by rr again), while one controlling an established connection stays.
+TEST_F(Connections, TemplateExpiryAndTemplatesKeptAliveByConnections) {
+  NameServer s2{"s2", "127.0.0.12"};
+  NameServer s1{"s1", "127.0.0.11"};
+  const std::string a1 = s1.addr().to_string();
+  const std::string a2 = s2.addr().to_string();
+  ok({"-A", "-t", vip, "-s", "rr", "-p", "1", "-M", "255.255.255.0"});
+  ok({"-a", "-t", vip, "-r", a2, "--fullnat"});
+  ok({"-a", "-t", vip, "-r", a1, "--fullnat"});
+  const auto to = *core::Endpoint::parse(vip);
+  auto held = connect_tcp_from(to, "127.0.1.7");
+  ASSERT_EQ(read_line(held.get()), "s1");
+  {
+    auto brief = connect_tcp_from(to, "127.0.2.7");
+    ASSERT_EQ(read_line(brief.get()), "s2");
+  }
+  const std::string other = "127.0.2.0:0";
+  const std::string out = wait_listing([&](const std::string& s) {
+    return s.find(other) == std::string::npos && s.find("ESTABLISHED") != std::string::npos &&
+           std::count(s.begin(), s.end(), '\n') == 4;
+  });
+  EXPECT_EQ(settled(out, {{"ESTABLISHED", 900}, {"NONE", 1}}),
+            kConnTitle + entry("TCP", 900, "ESTABLISHED", local(held.get()), vip, a1) +
+                entry("TCP", 1, "NONE", "127.0.1.0:0", vip, a1));
+  // rr's pointer moved on to s1 after s2: the expired network is scheduled afresh.
+  auto again = connect_tcp_from(to, "127.0.2.7");
+  EXPECT_EQ(read_line(again.get()), "s1");
+}
+
+// Case 19: quiescing S1 (weight 0) keeps its template, so its network still goes to S1 while a
+// new network avoids it; deleting S1 invalidates the template and the network moves to S2.
+TEST_F(Connections, QuiesceKeepsTemplateDeletionMovesTheNetwork) {
+  NameServer s2{"s2", "127.0.0.12"};
+  NameServer s1{"s1", "127.0.0.11"};
+  const std::string a1 = s1.addr().to_string();
+  const std::string a2 = s2.addr().to_string();
+  ok({"-A", "-t", vip, "-s", "rr", "-p", "360", "-M", "255.255.255.0"});
+  ok({"-a", "-t", vip, "-r", a2, "--fullnat"});
+  ok({"-a", "-t", vip, "-r", a1, "--fullnat"});
+  const auto to = *core::Endpoint::parse(vip);
+  const auto ask = [&](const char* source) {
+    auto c = connect_tcp_from(to, source);
+    return read_line(c.get());
+  };
+  EXPECT_EQ(ask("127.0.1.7"), "s1");
+  ok({"-e", "-t", vip, "-r", a1, "--fullnat", "-w", "0"});
+  EXPECT_EQ(ask("127.0.1.7"), "s1");
+  EXPECT_EQ(ask("127.0.1.8"), "s1");
+  EXPECT_EQ(ask("127.0.2.1"), "s2");
+  ok({"-d", "-t", vip, "-r", a1});
+  EXPECT_EQ(ask("127.0.1.7"), "s2");
+  // Both networks' templates now point at S2 (closing connections drain from the counts).
+  const std::string expected =
+      "IP Virtual Server version 1.2.1 (size=4096)\n"
+      "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n"
+      "  -> RemoteAddress:Port\n"
+      "TCP  " +
+      vip + " rr persistent 360 mask 255.255.255.0\n" +
+      fmt::format("  -> {:<28} {:<9} {:<11} {:<10} {:<10}\n", a2, 1, 2, 0, 0);
+  EXPECT_EQ(wait_output({"-L", "-n", "--persistent-conn"}, expected), expected);
 }
 
 // UDP flows list as UDP with the udp timeout (case 24); `--set 0 0 2` reaches the running
