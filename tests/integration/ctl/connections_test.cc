@@ -70,12 +70,14 @@ std::string local(int fd) { return dp::proxy::local_endpoint(fd)->to_string(); }
 
 // A TCP realserver the test drives by hand: it accepts, and closes only when told to, so the
 // two halves of a connection can be closed one at a time.
+// With `backlog` 0 the kernel queues one unaccepted connection and drops the SYNs of the
+// next ones, so a connect to it stays in progress.
 class ManualServer {
  public:
-  explicit ManualServer(const std::string& ip) {
+  explicit ManualServer(const std::string& ip, int backlog = 16) {
     sock_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const auto sa = dp::proxy::to_sockaddr(*core::Endpoint::parse(ip + ":0"));
-    if (::bind(sock_.get(), sa.get(), sa.len) != 0 || ::listen(sock_.get(), 16) != 0) return;
+    if (::bind(sock_.get(), sa.get(), sa.len) != 0 || ::listen(sock_.get(), backlog) != 0) return;
     addr_ = *dp::proxy::local_endpoint(sock_.get());
   }
   const core::Endpoint& addr() const { return addr_; }
@@ -400,6 +402,95 @@ TEST_F(Connections, RateShowsRealTraffic) {
             "  -> RemoteAddress:Port\n" +
                 fmt::format("{:<33}{:>9}{:>9}{:>9}{:>9}{:>9}\n", "TCP  " + vip, 0, 0, 0, 0, 0) +
                 fmt::format("  -> {:<28}{:>9}{:>9}{:>9}{:>9}{:>9}\n", a1, 0, 0, 0, 0, 0));
+}
+
+// Case 22's first step: while the realserver's handshake is pending the entry is SYN_RECV
+// with the connect timeout and counts as active (IPVS counts SYN_RECV active).
+TEST_F(Connections, ConnectingIsSynRecvAndActive) {
+  ManualServer rs{"127.0.0.16", 0};
+  const std::string ra = rs.addr().to_string();
+  ok({"-A", "-t", vip, "-s", "rr"});
+  ok({"-a", "-t", vip, "-r", ra, "--fullnat"});
+  const auto to = *core::Endpoint::parse(vip);
+  auto first = connect_tcp(to);  // fills the realserver's accept queue
+  ASSERT_TRUE(first);
+  wait_listing([](const std::string& s) { return s.find("ESTABLISHED") != std::string::npos; });
+  auto second = connect_tcp(to);  // its realserver SYN is dropped: the connect hangs
+  ASSERT_TRUE(second);
+  const std::string out =
+      wait_listing([](const std::string& s) { return s.find("SYN_RECV") != std::string::npos; });
+  const std::string e1 = entry("TCP", 900, "ESTABLISHED", local(first.get()), vip, ra);
+  const std::string e2 = entry("TCP", 5, "SYN_RECV", local(second.get()), vip, ra);
+  const bool first_sorts_first =
+      dp::proxy::local_endpoint(first.get())->port < dp::proxy::local_endpoint(second.get())->port;
+  const std::string rows = first_sorts_first ? e1 + e2 : e2 + e1;  // listing order: client
+  EXPECT_EQ(settled(out, {{"ESTABLISHED", 900}, {"SYN_RECV", 5}}), kConnTitle + rows);
+  EXPECT_EQ(ok({"-L", "-n"}),
+            "IP Virtual Server version 1.2.1 (size=4096)\n"
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+            "TCP  " +
+                vip + " rr\n" +
+                fmt::format("  -> {:<28} {:<7} {:<6} {:<10} {:<10}\n", ra, "FullNat", 1, 2, 0));
+}
+
+// Case 20 adapted: a port-0 service is bound to a free port by the proxy, but a realserver
+// without a port cannot be served; lvsd refuses it naming both, and the table is unchanged.
+TEST_F(Connections, PortZeroRealserverIsRefusedByTheProxy) {
+  ok({"-A", "-t", "127.0.0.1:0", "-p"});
+  const auto r = d.lvsadm({"-a", "-t", "127.0.0.1:0", "-r", "127.0.0.11", "--fullnat"});
+  EXPECT_EQ(r.exit_code, 255);
+  EXPECT_EQ(r.err,
+            "lvsadm: lvsd cannot apply the change: realserver 127.0.0.11:0 of service TCP "
+            "127.0.0.1:0 needs a port\n");
+  EXPECT_EQ(ok({"-S", "-n"}), "-A -t 127.0.0.1:0 -s wlc -p 360\n");
+}
+
+// The --stats number field rule (spec §4.6).
+std::string number_field(std::uint64_t v) {
+  if (v < 100'000'000) return fmt::format("{:>9}", v);
+  if (v < 1'000'000'000) return fmt::format("{:>8}K", v / 1000);
+  if (v < 100'000'000'000) return fmt::format("{:>8}M", v / 1'000'000);
+  if (v < 100'000'000'000'000) return fmt::format("{:>8}G", v / 1'000'000'000);
+  return fmt::format("{:>8}T", v / 1'000'000'000'000);
+}
+
+// Case 29 with real bytes: 10^8 bytes through the proxy (echoed back) show as `  100000K` in
+// --stats and in full with --exact.
+TEST_F(Connections, StatsFormatsLargeByteCounts) {
+  NameServer s1{"s1", "127.0.0.17"};
+  const std::string a1 = s1.addr().to_string();
+  ok({"-A", "-t", vip, "-s", "rr"});
+  ok({"-a", "-t", vip, "-r", a1, "--fullnat"});
+  auto c = connect_tcp(*core::Endpoint::parse(vip));
+  const auto res = transfer(c.get(), 100'000'000, 7, false);
+  ASSERT_TRUE(res.ok);
+  ASSERT_EQ(res.received_bytes, 100'000'003U);  // "s1\n" and the echo
+  const std::string title =
+      "IP Virtual Server version 1.2.1 (size=4096)\n"
+      "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+      "  -> RemoteAddress:Port\n";
+  const std::string exact = ok({"-L", "-n", "--stats", "--exact"});
+  ASSERT_TRUE(exact.starts_with(title)) << exact;
+  std::istringstream in(exact.substr(title.size()));
+  std::string proto, label;
+  std::uint64_t conns = 0, inpkts = 0, outpkts = 0, inbytes = 0, outbytes = 0;
+  in >> proto >> label >> conns >> inpkts >> outpkts >> inbytes >> outbytes;
+  EXPECT_EQ(conns, 1U);
+  EXPECT_EQ(inbytes, 100'000'000U);
+  EXPECT_EQ(outbytes, 100'000'003U);
+  const auto exact_line = [&](const std::string& lead) {
+    return lead + number_field(conns) + number_field(inpkts) + number_field(outpkts) +
+           " 100000000 100000003\n";
+  };
+  EXPECT_EQ(exact, title + exact_line(fmt::format("{:<33}", "TCP  " + vip)) +
+                       exact_line(fmt::format("  -> {:<28}", a1)));
+  const auto line = [&](const std::string& lead) {
+    return lead + number_field(conns) + number_field(inpkts) + number_field(outpkts) +
+           "  100000K  100000K\n";
+  };
+  EXPECT_EQ(ok({"-L", "-n", "--stats"}), title + line(fmt::format("{:<33}", "TCP  " + vip)) +
+                                             line(fmt::format("  -> {:<28}", a1)));
 }
 
 }  // namespace
