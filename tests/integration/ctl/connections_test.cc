@@ -167,6 +167,21 @@ TEST_F(Connections, PersistenceTemplatesAndHeldConnections) {
                 entry("TCP", 900, "ESTABLISHED", local(c3.get()), vip, a2) +
                 entry("TCP", 360, "NONE", "127.0.1.0:0", vip, a1) +
                 entry("TCP", 360, "NONE", "127.0.2.0:0", vip, a2));
+  // With --persistent-conn two more columns, empty here: the proxy has no persistence engines.
+  const auto pe_entry = [](std::string_view state, int expire, const std::string& client,
+                           const std::string& virt, const std::string& dest) {
+    return fmt::format("{:<3} {:<6} {:<11} {:<18} {:<18} {:<18} {:<16} \n", "TCP", mmss(expire),
+                       state, client, virt, dest, "");
+  };
+  EXPECT_EQ(settled(ok({"-L", "-n", "-c", "--persistent-conn"}), nominal),
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination        "
+            "pe name          pe_data\n" +
+                pe_entry("ESTABLISHED", 900, local(c1.get()), vip, a1) +
+                pe_entry("ESTABLISHED", 900, local(c2.get()), vip, a1) +
+                pe_entry("ESTABLISHED", 900, local(c3.get()), vip, a2) +
+                pe_entry("NONE", 360, "127.0.1.0:0", vip, a1) +
+                pe_entry("NONE", 360, "127.0.2.0:0", vip, a2));
   // -lnc is the same listing (bundled options).
   EXPECT_EQ(settled(ok({"-lnc"}), nominal), settled(ok({"-L", "-n", "-c"}), nominal));
 }
