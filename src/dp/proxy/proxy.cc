@@ -182,6 +182,12 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
   return {};
 }
 
+void Proxy::zero_rates(const std::optional<model::ServiceKey>& only) {
+  for (const auto& [key, svc] : services_) {
+    if (!only || key == *only) svc->zero_rates();
+  }
+}
+
 core::Result<core::Endpoint> Proxy::bound(const model::ServiceKey& key) const {
   auto it = services_.find(key);
   if (it == services_.end()) {

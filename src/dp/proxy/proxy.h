@@ -29,6 +29,10 @@ class Proxy final : public DataPlane {
 
   core::Result<void> apply(const model::ServiceTable& table) override;
   Stats stats() const override;
+  // Asks every worker (listing.cc); waits at most 2 s for their answers.
+  std::vector<ConnEntry> connections() const override;
+  void set_timeouts(const IdleTimeouts& t) override;
+  void zero_rates(const std::optional<model::ServiceKey>& only) override;
 
   std::size_t workers() const { return workers_.size(); }
   // The address the service's listeners are bound to (the real port when the VIP said 0).

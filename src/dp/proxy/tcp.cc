@@ -90,7 +90,8 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     }
     abort_fd(client);
   };
-  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive, index_);
+  // Connecting counts as active: IPVS's NAT entry is SYN_RECV here, an active state (spec §3.1).
+  auto flow = reg.svc->pick(client_addr, now_, Count::kActive, index_);
   if (!flow) {
     return refuse(reg.svc->at_cap() ? "the service's connection cap is reached"
                                     : "no realserver available");

@@ -8,9 +8,12 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -123,6 +126,18 @@ class LogLimiter {
   std::uint64_t suppressed_ = 0;
 };
 
+// Requests from the control thread that the worker answers on its next turn (listing.cc):
+// `-L -c` listings and `--set` timeouts. The worker's tables stay its own; only the answer
+// crosses threads, under `mu`.
+struct Mailbox {
+  std::mutex mu;
+  std::condition_variable answered_cv;
+  std::uint64_t asked = 0;     // listing requests made (control thread)
+  std::uint64_t answered = 0;  // the request `entries` answers (worker)
+  std::vector<ConnEntry> entries{};
+  std::optional<IdleTimeouts> timeouts{};  // to apply on the next turn
+};
+
 class Worker {
  public:
   static core::Result<std::unique_ptr<Worker>> create(std::size_t index, const ProxyOptions& opts,
@@ -139,12 +154,23 @@ class Worker {
   // Any thread but the worker's: stops the loop and joins it. Open flows are closed.
   void stop();
 
+  // Control thread (listing.cc): asks for the worker's connection entries (worker 0 adds the
+  // persistence templates), then collects the answer, waiting until `deadline` at most. A
+  // worker that does not answer in time (or is stopped) contributes nothing.
+  void ask_connections();
+  std::vector<ConnEntry> collect_connections(std::chrono::steady_clock::time_point deadline);
+  // Control thread: new idle timeouts (zero fields keep theirs), applied on the next turn.
+  void set_timeouts(const IdleTimeouts& t);
+
  private:
   Worker(std::size_t index, const ProxyOptions& opts, const core::Clock& clock,
          const SnapshotBox& box, std::atomic<std::uint64_t>& refused);
   void run();
   int wait_timeout_ms() const;
   void reconcile();
+  // Answers the control thread's mailbox (listing.cc).
+  void answer_mailbox();
+  void list_connections(std::vector<ConnEntry>& out) const;
   void expire();
   // Worker 0 only, every kTickPeriod: template sweep and rate estimators of every service.
   void tick();
@@ -184,6 +210,7 @@ class Worker {
   Tag wake_tag_{};
   std::atomic<bool> stopping_{false};
   std::thread thread_{};
+  Mailbox mailbox_{};
 
   core::TimePoint now_{};
   core::TimePoint next_tick_{};
