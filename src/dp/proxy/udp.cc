@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
@@ -43,8 +44,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   const SockAddr sa = to_sockaddr(dest);
   if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
     WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
-    refused_->fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t skipped = 0;
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
                        reg.svc->key().to_string(), key.client.to_string(), std::strerror(errno),
@@ -52,7 +52,15 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
     }
     return nullptr;
   }
-  auto flow = std::make_unique<UdpFlow>();
+  std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
+  if (!flow) {
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
+    if (log_refuse_.allow(now_, skipped)) {
+      core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
+                       reg.svc->key().to_string(), key.client.to_string(), skipped);
+    }
+    return nullptr;
+  }
   UdpFlow& f = *flow;
   f.tag = Tag{.kind = TagKind::kUdpUpstream, .owner = &f};
   f.upstream = std::move(up);

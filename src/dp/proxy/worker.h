@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/result.h"
+#include "dp/proxy/admission.h"
 #include "dp/proxy/balancer.h"
 #include "dp/proxy/options.h"
 #include "dp/proxy/service.h"
@@ -76,6 +78,7 @@ struct TcpConn {
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
+  BudgetLease lease{};  // its share of the relay memory budget
 };
 
 struct ListenerReg;
@@ -133,6 +136,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the relay memory budget shared by all workers (nullptr = none).
+  void set_budget(RelayBudget* budget) { budget_ = budget; }
   void start();
   // Any thread: the worker re-reads the snapshot before its next wait.
   void wake();
@@ -154,7 +159,9 @@ class Worker {
   // TCP (tcp.cc)
   void on_tcp_accept(ListenerReg& reg);
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
-  void refuse_with_spare(int listener);
+  void refuse_with_spare(int listener, int err);
+  // admission.cc: what the new connection cannot get ("" = nothing missing).
+  std::string relay_shortage();
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
   void on_connected(TcpConn& c);
   void connect_failed(TcpConn& c, int err);
@@ -178,6 +185,7 @@ class Worker {
   const core::Clock* clock_ = nullptr;
   const SnapshotBox* box_ = nullptr;
   std::atomic<std::uint64_t>* refused_ = nullptr;
+  RelayBudget* budget_ = nullptr;
   core::Fd epoll_{};
   core::Fd wake_fd_{};
   core::Fd spare_fd_{};  // given up to accept-and-refuse when descriptors run out
