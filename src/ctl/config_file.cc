@@ -239,9 +239,9 @@ std::optional<Offender> find_option(const RulesLine& line, const OptionForm& f) 
 
 // Where on the line ipvsadm's `message` points, and what would be valid there.
 Offender locate(const RulesLine& line, std::string_view message) {
-  const Offender command{.col = line.words.front().col,
-                         .text = line.words.front().text,
-                         .expected = std::string(kAnyLine)};
+  Offender command{.col = line.words.front().col,
+                   .text = line.words.front().text,
+                   .expected = std::string(kAnyLine)};
   // "invalid option `WORD'", "invalid scheduler flag `sh-port'": a quoted word.
   if (const auto open = message.find('`'); open != std::string_view::npos) {
     const auto close = message.find('\'', open + 1);
