@@ -58,7 +58,7 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        refuse_with_spare(reg.fd, errno);
+        if (!refuse_with_spare(reg.fd, errno)) return;  // nothing was pending
         continue;
       }
       return;  // EAGAIN: drained
@@ -69,18 +69,22 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
 
 // Out of descriptors or kernel memory (`err` from accept): the pending connection would make
 // the level-triggered listener fire forever. Give back the spare descriptor, accept the
-// connection and reset it at once.
-void Worker::refuse_with_spare(int listener, int err) {
+// connection and reset it at once. accept4 reports EMFILE before it looks at the queue, so
+// false (nothing refused, nothing counted) means no connection was pending.
+bool Worker::refuse_with_spare(int listener, int err) {
+  spare_fd_.reset();
+  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  const bool pending = victim.valid();
+  abort_fd(victim);
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!pending) return false;
   refused_->fetch_add(1, std::memory_order_relaxed);
   std::uint64_t skipped = 0;
   if (log_refuse_.allow(now_, skipped)) {
     core::log().warn("worker {}: accept failed ({}), refusing new connections ({} more)", index_,
                      std::strerror(err), skipped);
   }
-  spare_fd_.reset();
-  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  abort_fd(victim);
-  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return true;
 }
 
 void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr) {

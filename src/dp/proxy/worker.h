@@ -159,7 +159,7 @@ class Worker {
   // TCP (tcp.cc)
   void on_tcp_accept(ListenerReg& reg);
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
-  void refuse_with_spare(int listener, int err);
+  bool refuse_with_spare(int listener, int err);
   // admission.cc: what the new connection cannot get ("" = nothing missing).
   std::string relay_shortage();
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
