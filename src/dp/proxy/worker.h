@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -90,7 +91,8 @@ struct UdpFlow {
   core::Endpoint client{};
   core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
   ListenerReg* owner = nullptr;
-  bool header_pending = false;  // PROXY v2 header still to go before the first datagram
+  bool header_pending = false;             // PROXY v2 header still to go before the first datagram
+  std::optional<core::IpAddress> local{};  // wildcard VIP: the address the client sent to
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
 };
