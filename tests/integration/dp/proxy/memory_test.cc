@@ -3,7 +3,8 @@
 // reset and counted as refused, the admitted ones keep relaying both ways byte for byte, and a
 // closed connection gives its share back. Descriptor exhaustion (RLIMIT_NOFILE lowered in this
 // process): accept failing, then the realserver socket failing, each reset one new client while
-// the held connections keep relaying through pooled pipes or the copy buffer.
+// the held connections keep relaying through pooled pipes or the copy buffer; with splice, a
+// worker that cannot get a relay pipe refuses the new connection at admission.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -203,7 +204,19 @@ TEST_P(ProxyDescriptors, ExhaustionRefusesNewConnectionsAndHeldOnesKeepFlowing) 
   int refused_errno_b = 0;
   bool counted_a = false;
   bool counted_b = false;
+  int refused_errno_c = 0;
+  bool counted_c = false;
   Views held;
+  // A second proxy whose worker has no pooled pipe yet: with two descriptors free, accept takes
+  // one and the relay pipe cannot be had (splice only; the copy buffer needs no descriptor).
+  Harness fresh({.workers = 1, .pipe_size = 64 * 1024, .splice = true});
+  const auto fresh_vip =
+      fresh.add(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {real.addr}));
+  core::Fd no_pipe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // An admission error's text, formatted once here (see below): a pipe size the kernel refuses.
+  const auto refused_pipe = make_pipe(-1, true);
+  ASSERT_FALSE(refused_pipe.ok());
+  EXPECT_EQ(refused_pipe.error().message.rfind("cannot grow a relay pipe to -1 bytes: ", 0), 0U);
   // The clients to be refused get their sockets while descriptors remain.
   core::Fd no_accept(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   core::Fd no_upstream(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -241,6 +254,16 @@ TEST_P(ProxyDescriptors, ExhaustionRefusesNewConnectionsAndHeldOnesKeepFlowing) 
     }
     counted_b = eventually([&] { return h.proxy->stats().refused == 2; });
 
+    // Two descriptors: accept succeeds, a relay pipe (two descriptors) does not.
+    filler.pop_back();
+    if (GetParam()) {
+      const SockAddr fresh_sa = to_sockaddr(fresh_vip);
+      if (::connect(no_pipe.get(), fresh_sa.get(), fresh_sa.len) == 0) {
+        refused_errno_c = testing::wait_closed(no_pipe.get());
+      }
+      counted_c = eventually([&] { return fresh.proxy->stats().refused == 1; });
+    }
+
     // Still short of descriptors: the held connections relay both ways.
     held = relay_both_ways(clients, servers, kBytes);
   }
@@ -248,6 +271,10 @@ TEST_P(ProxyDescriptors, ExhaustionRefusesNewConnectionsAndHeldOnesKeepFlowing) 
   EXPECT_TRUE(counted_a);
   EXPECT_EQ(refused_errno_b, ECONNRESET) << "realserver socket failing";
   EXPECT_TRUE(counted_b);
+  if (GetParam()) {
+    EXPECT_EQ(refused_errno_c, ECONNRESET) << "relay pipe failing";
+    EXPECT_TRUE(counted_c);
+  }
   expect_identical(held, kBytes);
   // Descriptors back: a new connection is served again.
   auto again = testing::connect_tcp(vip);
