@@ -54,6 +54,7 @@ core::Result<std::unique_ptr<Proxy>> Proxy::create(const ProxyOptions& opts,
   for (unsigned i = 0; i < n; ++i) {
     auto w = Worker::create(i, p->opts_, clock, p->box_, p->refused_);
     if (!w) return core::Unexpected{w.error()};
+    (*w)->set_budget(&p->budget_);
     p->workers_.push_back(std::move(w).value());
   }
   for (auto& w : p->workers_) w->start();

@@ -41,12 +41,13 @@ class Proxy final : public DataPlane {
   void stop();
 
  private:
-  explicit Proxy(const ProxyOptions& opts) : opts_(opts) {}
+  explicit Proxy(const ProxyOptions& opts) : opts_(opts), budget_(opts.relay_memory_budget) {}
   core::Result<std::shared_ptr<Service>> make_service(const model::VirtualService& svc) const;
 
   ProxyOptions opts_{};
   SnapshotBox box_{};
   std::atomic<std::uint64_t> refused_{0};
+  RelayBudget budget_;  // outlives the workers (declared before them)
   std::vector<std::unique_ptr<Worker>> workers_{};
   // Keyed by the table's key; a VIP with port 0 gets the port bound at creation.
   std::map<model::ServiceKey, std::shared_ptr<Service>> services_{};

@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.h"
+#include "dp/proxy/admission.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
@@ -26,7 +28,7 @@ namespace {
 
 constexpr int kAcceptBurst = 64;
 constexpr int kPumpRounds = 64;
-constexpr std::size_t kMaxBuffer = std::size_t{64} * 1024;  // user-space copy buffer per direction
+constexpr std::size_t kMaxBuffer = kMaxCopyBuffer;  // user-space copy buffer per direction
 constexpr std::size_t kMaxPooledPipes = 256;
 constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
@@ -56,7 +58,7 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        refuse_with_spare(reg.fd);
+        if (!refuse_with_spare(reg.fd, errno)) return;  // nothing was pending
         continue;
       }
       return;  // EAGAIN: drained
@@ -65,19 +67,24 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
   }
 }
 
-// Out of descriptors: the pending connection would make the level-triggered listener fire
-// forever. Give back the spare descriptor, accept the connection and reset it at once.
-void Worker::refuse_with_spare(int listener) {
+// Out of descriptors or kernel memory (`err` from accept): the pending connection would make
+// the level-triggered listener fire forever. Give back the spare descriptor, accept the
+// connection and reset it at once. accept4 reports EMFILE before it looks at the queue, so
+// false (nothing refused, nothing counted) means no connection was pending.
+bool Worker::refuse_with_spare(int listener, int err) {
+  spare_fd_.reset();
+  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  const bool pending = victim.valid();
+  abort_fd(victim);
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!pending) return false;
   refused_->fetch_add(1, std::memory_order_relaxed);
   std::uint64_t skipped = 0;
   if (log_refuse_.allow(now_, skipped)) {
-    core::log().warn("worker {}: out of file descriptors, refusing new connections ({} more)",
-                     index_, skipped);
+    core::log().warn("worker {}: accept failed ({}), refusing new connections ({} more)", index_,
+                     std::strerror(err), skipped);
   }
-  spare_fd_.reset();
-  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  abort_fd(victim);
-  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return true;
 }
 
 void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr) {
@@ -90,6 +97,11 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     }
     abort_fd(client);
   };
+  // Admission (admission.h): the connection's share of the relay memory budget and its pipes
+  // first, so a shortage refuses this connection and never starves a running one.
+  auto lease = BudgetLease::take(budget_, relay_bytes_per_connection(opts_));
+  if (!lease.ok()) return refuse("the relay memory budget is used up");
+  if (const auto shortage = relay_shortage(); !shortage.empty()) return refuse(shortage.c_str());
   // Connecting counts as active: IPVS's NAT entry is SYN_RECV here, an active state (spec §3.1).
   auto flow = reg.svc->pick(client_addr, now_, Count::kActive, index_);
   if (!flow) {
@@ -109,8 +121,13 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   const int connect_errno = rc == 0 ? 0 : errno;
 
   auto& list = tcp_[static_cast<std::size_t>(TimerClass::kConnecting)];
-  list.push_back(std::make_unique<TcpConn>());
+  try {
+    list.push_back(std::make_unique<TcpConn>());
+  } catch (const std::bad_alloc&) {
+    return refuse("out of memory for the connection");
+  }
   TcpConn& c = *list.back();
+  c.lease = std::move(lease);
   c.self = std::prev(list.end());
   c.timer = TimerClass::kConnecting;
   c.last = now_;
@@ -184,6 +201,7 @@ void Worker::close_conn(TcpConn& c, bool reset) {
   release_pipe(c.up);
   release_pipe(c.down);
   c.flow.release();
+  c.lease.reset();
   move_to(c, TimerClass::kDead);
 }
 
@@ -228,18 +246,20 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
           r.pipe = std::move(pipes_.back());
           pipes_.pop_back();
         } else {
-          int fds[2] = {-1, -1};
-          if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
-            r.pipe.r.reset(fds[0]);
-            r.pipe.w.reset(fds[1]);
-            ::fcntl(fds[1], F_SETPIPE_SZ, opts_.pipe_size);
+          // A running connection takes a smaller pipe than configured rather than fail.
+          if (auto p = make_pipe(opts_.pipe_size, false)) {
+            r.pipe.r = std::move(p->first);
+            r.pipe.w = std::move(p->second);
           } else {
             r.buffered = true;  // out of descriptors: copy through memory instead
           }
         }
       }
       const std::size_t cap = cap_of();
-      if (r.buffered && !r.buf) r.buf = std::make_unique<char[]>(cap);
+      if (r.buffered && !r.buf) r.buf = make_buffer(cap);
+      // No pipe and no memory: the bytes wait in the kernel until the next event on this
+      // connection (the budget keeps this from happening under its limit).
+      if (r.buffered && !r.buf) break;
       ssize_t n = 0;
       if (r.buffered) {
         r.buf_off = 0;

@@ -9,9 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/pktinfo.h"
 #include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
@@ -43,8 +45,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   const SockAddr sa = to_sockaddr(dest);
   if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
     WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
-    refused_->fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t skipped = 0;
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
                        reg.svc->key().to_string(), key.client.to_string(), std::strerror(errno),
@@ -52,7 +53,15 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
     }
     return nullptr;
   }
-  auto flow = std::make_unique<UdpFlow>();
+  std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
+  if (!flow) {
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
+    if (log_refuse_.allow(now_, skipped)) {
+      core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
+                       reg.svc->key().to_string(), key.client.to_string(), skipped);
+    }
+    return nullptr;
+  }
   UdpFlow& f = *flow;
   f.tag = Tag{.kind = TagKind::kUdpUpstream, .owner = &f};
   f.upstream = std::move(up);
@@ -101,11 +110,16 @@ UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
 }
 
 void Worker::on_udp_datagram(ListenerReg& reg) {
+  // A wildcard VIP learns from each datagram which address the client used (pktinfo.h).
+  const bool wildcard = is_wildcard(reg.svc->key().vip.addr);
+  std::optional<core::IpAddress> local;
   for (int i = 0; i < kDatagramBurst; ++i) {
     SockAddr sa;
     sa.len = sizeof(sa.storage);
     const ssize_t n =
-        ::recvfrom(reg.fd, udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT, sa.get(), &sa.len);
+        wildcard
+            ? recv_with_local(reg.fd, udp_buf_.data(), udp_buf_.size(), sa, local)
+            : ::recvfrom(reg.fd, udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT, sa.get(), &sa.len);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;  // EAGAIN, or an ICMP error for an earlier reply: nothing to relay
@@ -116,12 +130,15 @@ void Worker::on_udp_datagram(ListenerReg& reg) {
       refused_->fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    if (wildcard) f->local = local;
     DestRuntime& d = *f->flow.dest();
     ssize_t sent = 0;
     if (f->header_pending) {
       // PROXY v2 rides in front of the flow's first datagram (one sendmsg, no copy).
-      std::string header = proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client,
-                                        reg.svc->key().vip);
+      core::Endpoint vip = reg.svc->key().vip;
+      if (f->local) vip.addr = *f->local;
+      std::string header =
+          proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client, vip);
       std::array<iovec, 2> iov{
           iovec{.iov_base = header.data(), .iov_len = header.size()},
           iovec{.iov_base = udp_buf_.data(), .iov_len = static_cast<std::size_t>(n)}};
@@ -152,8 +169,11 @@ void Worker::on_udp_reply(UdpFlow& f) {
       if (errno == EINTR) continue;
       break;  // EAGAIN, or ECONNREFUSED from the realserver's ICMP: keep the flow
     }
-    if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
-                 to.len) >= 0) {
+    const auto len = static_cast<std::size_t>(n);
+    const ssize_t sent =
+        f.local ? send_from(f.owner->fd, udp_buf_.data(), len, to, *f.local)
+                : ::sendto(f.owner->fd, udp_buf_.data(), len, MSG_DONTWAIT, to.get(), to.len);
+    if (sent >= 0) {
       WorkerCounters::add(d.counters.at(index_).outpkts, 1);
       WorkerCounters::add(d.counters.at(index_).outbytes, static_cast<std::uint64_t>(n));
     }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/result.h"
+#include "dp/proxy/admission.h"
 #include "dp/proxy/balancer.h"
 #include "dp/proxy/options.h"
 #include "dp/proxy/service.h"
@@ -79,6 +81,7 @@ struct TcpConn {
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
+  BudgetLease lease{};  // its share of the relay memory budget
 };
 
 struct ListenerReg;
@@ -90,7 +93,8 @@ struct UdpFlow {
   core::Endpoint client{};
   core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
   ListenerReg* owner = nullptr;
-  bool header_pending = false;  // PROXY v2 header still to go before the first datagram
+  bool header_pending = false;             // PROXY v2 header still to go before the first datagram
+  std::optional<core::IpAddress> local{};  // wildcard VIP: the address the client sent to
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
 };
@@ -148,6 +152,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the relay memory budget shared by all workers (nullptr = none).
+  void set_budget(RelayBudget* budget) { budget_ = budget; }
   void start();
   // Any thread: the worker re-reads the snapshot before its next wait.
   void wake();
@@ -180,7 +186,9 @@ class Worker {
   // TCP (tcp.cc)
   void on_tcp_accept(ListenerReg& reg);
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
-  void refuse_with_spare(int listener);
+  bool refuse_with_spare(int listener, int err);
+  // admission.cc: what the new connection cannot get ("" = nothing missing).
+  std::string relay_shortage();
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
   void on_connected(TcpConn& c);
   void connect_failed(TcpConn& c, int err);
@@ -204,6 +212,7 @@ class Worker {
   const core::Clock* clock_ = nullptr;
   const SnapshotBox* box_ = nullptr;
   std::atomic<std::uint64_t>* refused_ = nullptr;
+  RelayBudget* budget_ = nullptr;
   core::Fd epoll_{};
   core::Fd wake_fd_{};
   core::Fd spare_fd_{};  // given up to accept-and-refuse when descriptors run out
