@@ -71,6 +71,10 @@ class DataPlane {
   virtual ~DataPlane() = default;
   virtual core::Result<void> apply(const model::ServiceTable& table) = 0;
   virtual Stats stats() const = 0;
+  // Graceful stop: close the listeners (new connections are refused, UDP flows end) while
+  // established TCP connections run on; open_connections() counts those still open.
+  virtual void stop_accepting() {}
+  virtual std::uint64_t open_connections() const { return 0; }
 };
 
 }  // namespace lvs::dp
