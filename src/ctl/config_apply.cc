@@ -42,6 +42,26 @@ std::string_view lvs_method_name(model::ForwardMethod m) {
   return "?";
 }
 
+// What a checker probes and how, without where it was written or whether it starts down:
+// moving a block in the file or toggling alpha does not reset its realserver's state.
+std::vector<config::CheckerSpec> probes(std::vector<config::CheckerSpec> checkers) {
+  for (auto& c : checkers) {
+    c.where = {};
+    c.timing.alpha = false;
+  }
+  return checkers;
+}
+
+// The health settings without source locations, to compare two files.
+config::ServiceHealth located_nowhere(config::ServiceHealth h) {
+  h.where = {};
+  for (auto& rs : h.reals) {
+    rs.where = {};
+    for (auto& c : rs.checkers) c.where = {};
+  }
+  return h;
+}
+
 bool served(std::span<const model::ForwardMethod> methods, model::ForwardMethod m) {
   return std::find(methods.begin(), methods.end(), m) != methods.end();
 }
@@ -81,10 +101,12 @@ core::Result<bool> apply_health_action(model::ServiceTable& table, const health:
     }
   }
   if (present != nullptr) {
-    if (*present == want) return false;
-    if (auto r = model::edit_dest(table, action.service, want); !r) {
+    model::ServiceTable next = table;
+    if (auto r = model::edit_dest(next, action.service, want); !r) {
       return core::Unexpected{r.error()};
     }
+    if (next == table) return false;
+    table = std::move(next);
     return true;
   }
   if (auto r = model::add_dest(table, action.service, want); !r) {
@@ -133,7 +155,7 @@ ReloadPlan plan_reload(const config::Config& old, const config::Config& next) {
     const config::ServiceHealth* h_old = find_health(old, svc.key);
     const config::ServiceHealth* h_new = find_health(next, svc.key);
     const bool same_health =
-        (h_old == nullptr) == (h_new == nullptr) && (h_old == nullptr || *h_old == *h_new);
+        (h_old == nullptr) == (h_new == nullptr) && (h_old == nullptr || located_nowhere(*h_old) == located_nowhere(*h_new));
     // Realserver order is file order reversed (newest first): compare as sets.
     auto a = before->dests;
     auto b = svc.dests;
@@ -179,7 +201,7 @@ config::ServiceHealth carry_health(config::ServiceHealth next, const config::Ser
       }
     }
     const auto state = alive.find(DestKey{next.key, rs.addr});
-    if (before != nullptr && before->checkers == rs.checkers && !rs.checkers.empty() &&
+    if (before != nullptr && probes(before->checkers) == probes(rs.checkers) && !rs.checkers.empty() &&
         state != alive.end()) {
       const bool dead = !state->second;
       rs.alpha = dead;
