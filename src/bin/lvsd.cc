@@ -40,8 +40,9 @@ int config_test(const std::string& path) {
   if (cfg) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
   }
-  core::Result<void> ok = cfg ? ctl::check_served_methods(*cfg, ctl::DirectorOptions{}.served_methods)
-                              : core::Result<void>(core::Unexpected{cfg.error()});
+  core::Result<void> ok =
+      cfg ? ctl::check_served_methods(*cfg, ctl::DirectorOptions{}.served_methods)
+          : core::Result<void>(core::Unexpected{cfg.error()});
   if (!ok) {
     std::fprintf(stderr, "%s\n", ok.error().message.c_str());
     return 1;
@@ -120,8 +121,7 @@ int main(int argc, char** argv) {
       auto r = supervisor->reload();
       bin::sd_notify("READY=1");
       if (!r) {
-        return ctl::Outcome{.err = "lvsadm: --reload: " + r.error().message + "\n",
-                            .exit_code = 1};
+        return ctl::Outcome{.err = "lvsadm: --reload: " + r.error().message + "\n", .exit_code = 1};
       }
       return ctl::Outcome{.out = "lvsd: reloaded: " + *r + "\n"};
     };

@@ -376,8 +376,9 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
     if (auto r = flag->handle(st, value); !r) return core::Unexpected{r.error()};
   }
   if (!st.cfg.config_file.empty() && !st.cfg.table.services.empty()) {
-    return fail(EINVAL, "-f and services given as flags (-t/-u) exclude each other: put the "
-                        "services in the file");
+    return fail(EINVAL,
+                "-f and services given as flags (-t/-u) exclude each other: put the "
+                "services in the file");
   }
   if (st.cfg.config_test && st.cfg.config_file.empty()) {
     return fail(EINVAL, "-t (config test) needs -f FILE");
@@ -395,7 +396,8 @@ std::string lvsd_usage() {
       "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
-      "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP re-reads -f.\n"
+      "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
+      "re-reads -f.\n"
       "Flags override the file's global_defs (workers, control_socket, log_level).\n"
       "\n"
       "options:\n";

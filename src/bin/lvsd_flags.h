@@ -22,8 +22,8 @@ struct LvsdConfig {
   std::string socket_path{};  // --socket; empty: $LVSD_SOCKET, else the default path
   core::LogLevel log_level = core::LogLevel::kInfo;
   bool help = false;
-  std::string config_file{};      // -f: keepalived-style configuration
-  bool config_test = false;       // -t without a value (keepalived's -t): check -f and exit
+  std::string config_file{};         // -f: keepalived-style configuration
+  bool config_test = false;          // -t without a value (keepalived's -t): check -f and exit
   std::uint32_t grace_seconds = 10;  // --grace: how long a stop waits for connections
   bool syslog = false;               // --syslog: log to syslog instead of stderr
   // Which settings were given as flags (they override the file's global_defs).

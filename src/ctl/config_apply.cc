@@ -120,10 +120,10 @@ core::Result<void> check_served_methods(const config::Config& cfg,
   const auto refuse = [](const config::SourceLocation& where, const model::RealServer& d,
                          std::string_view what) {
     return core::fail(
-        EINVAL, fmt::format("{}: {} {} uses lvs_method {}, which this lvsd does not serve yet "
-                            "(it runs the full-NAT proxy); expected lvs_method FNAT",
-                            where.to_string(), what, d.addr.to_string(),
-                            lvs_method_name(d.forward)));
+        EINVAL,
+        fmt::format("{}: {} {} uses lvs_method {}, which this lvsd does not serve yet "
+                    "(it runs the full-NAT proxy); expected lvs_method FNAT",
+                    where.to_string(), what, d.addr.to_string(), lvs_method_name(d.forward)));
   };
   for (const auto& svc : cfg.table.services) {
     const config::ServiceHealth* h = find_health(cfg, svc.key);
@@ -155,7 +155,8 @@ ReloadPlan plan_reload(const config::Config& old, const config::Config& next) {
     const config::ServiceHealth* h_old = find_health(old, svc.key);
     const config::ServiceHealth* h_new = find_health(next, svc.key);
     const bool same_health =
-        (h_old == nullptr) == (h_new == nullptr) && (h_old == nullptr || located_nowhere(*h_old) == located_nowhere(*h_new));
+        (h_old == nullptr) == (h_new == nullptr) &&
+        (h_old == nullptr || located_nowhere(*h_old) == located_nowhere(*h_new));
     // Realserver order is file order reversed (newest first): compare as sets.
     auto a = before->dests;
     auto b = svc.dests;
@@ -201,8 +202,8 @@ config::ServiceHealth carry_health(config::ServiceHealth next, const config::Ser
       }
     }
     const auto state = alive.find(DestKey{next.key, rs.addr});
-    if (before != nullptr && probes(before->checkers) == probes(rs.checkers) && !rs.checkers.empty() &&
-        state != alive.end()) {
+    if (before != nullptr && probes(before->checkers) == probes(rs.checkers) &&
+        !rs.checkers.empty() && state != alive.end()) {
       const bool dead = !state->second;
       rs.alpha = dead;
       for (auto& c : rs.checkers) c.timing.alpha = dead;

@@ -150,8 +150,9 @@ Outcome Director::run(const std::vector<std::string>& argv, std::string_view inp
   if (!cmd) return failed(cmd.error());
   if (cmd->kind == CommandKind::kReload) {
     if (!opts_.reload) {
-      return Outcome{.err = "lvsadm: --reload: lvsd was started without a configuration file "
-                            "(-f FILE); there is nothing to re-read\n",
+      return Outcome{.err =
+                         "lvsadm: --reload: lvsd was started without a configuration file "
+                         "(-f FILE); there is nothing to re-read\n",
                      .exit_code = 1};
     }
     return opts_.reload();

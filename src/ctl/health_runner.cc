@@ -51,31 +51,33 @@ core::Result<std::unique_ptr<HealthRunner>> HealthRunner::create(const config::C
     }
     return nullptr;
   };
-  h->monitor_->set_on_change([self, effects_of](const health::RealId& id, bool up,
-                                                const std::string& reason) {
-    core::log().info("health: {} of VS {} is {}: {}", health::render_real(id.service, id.real),
-                     health::render_service(id.service), up ? "UP" : "DOWN", reason);
-    if (auto* e = effects_of(id.service); e != nullptr) {
-      self->dispatch(e->set_alive(id.real, up, reason));
-    }
-  });
+  h->monitor_->set_on_change(
+      [self, effects_of](const health::RealId& id, bool up, const std::string& reason) {
+        core::log().info("health: {} of VS {} is {}: {}", health::render_real(id.service, id.real),
+                         health::render_service(id.service), up ? "UP" : "DOWN", reason);
+        if (auto* e = effects_of(id.service); e != nullptr) {
+          self->dispatch(e->set_alive(id.real, up, reason));
+        }
+      });
   h->monitor_->set_on_weight([self, effects_of](const health::RealId& id, std::int32_t weight) {
     core::log().info("health: {} of VS {} asks for weight {}",
                      health::render_real(id.service, id.real), health::render_service(id.service),
                      weight);
-    if (auto* e = effects_of(id.service); e != nullptr) self->dispatch(e->set_weight(id.real, weight));
+    if (auto* e = effects_of(id.service); e != nullptr)
+      self->dispatch(e->set_weight(id.real, weight));
   });
   for (const auto& sh : cfg.health) {
     const model::VirtualService* svc = cfg.table.find(sh.key);
-    std::vector<model::RealServer> dests = svc != nullptr ? svc->dests : std::vector<model::RealServer>{};
+    std::vector<model::RealServer> dests =
+        svc != nullptr ? svc->dests : std::vector<model::RealServer>{};
     auto e = std::make_unique<health::Effects>(sh, std::move(dests), !h->fifo_path_.empty());
     auto acts = e->start();
     h->start_actions_.insert(h->start_actions_.end(), acts.begin(), acts.end());
     h->effects_.emplace_back(sh.key, std::move(e));
     if (auto r = h->monitor_->add_service(sh); !r) {
-      return core::fail(r.error().code, fmt::format("{}: health checks of {}: {}",
-                                                    sh.where.to_string(), sh.key.to_string(),
-                                                    r.error().message));
+      return core::fail(r.error().code,
+                        fmt::format("{}: health checks of {}: {}", sh.where.to_string(),
+                                    sh.key.to_string(), r.error().message));
     }
   }
   h->driver_ = std::make_unique<health::MonitorDriver>(*h->loop_, *h->monitor_);
@@ -100,7 +102,8 @@ AliveMap HealthRunner::snapshot() const {
   for (const auto& sh : health_) {
     for (const auto& rs : sh.reals) {
       out[DestKey{sh.key, rs.addr}] =
-          rs.checkers.empty() || monitor_->alive(health::RealId{.service = sh.key, .real = rs.addr});
+          rs.checkers.empty() ||
+          monitor_->alive(health::RealId{.service = sh.key, .real = rs.addr});
     }
   }
   return out;

@@ -22,7 +22,8 @@
 // that ipvsadm accepts changes meaning. The long form `--sched-flags` is always sched-flags.
 //
 // Extensions (not in ipvsadm): `-L --json` (the list modifier `json`), `--drain -t V -r R
-// [--wait SECONDS]` (command "drain", option "wait"), `--reload` (lvsd re-reads its -f file), `--fullnat` (forwarding FullNat).
+// [--wait SECONDS]` (command "drain", option "wait"), `--reload` (lvsd re-reads its -f file),
+// `--fullnat` (forwarding FullNat).
 
 #include <cstdint>
 #include <functional>

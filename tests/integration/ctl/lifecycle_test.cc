@@ -28,9 +28,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 std::string ep(const std::string& ip, std::uint16_t port) { return fmt::format("{}:{}", ip, port); }
 
@@ -97,8 +95,8 @@ TEST_F(Lifecycle, KilledRealserverLeavesAndReturns) {
   ASSERT_TRUE(eventually([&] { return lists(d, "-> " + a); })) << listing(d) << d.log();
   // One log line per transition, with its reason.
   const std::string log = d.log();
-  const std::string down = fmt::format("[127.0.0.2]:tcp:{} of VS [127.0.0.1]:tcp:{} is DOWN: ",
-                                       port_a, vport);
+  const std::string down =
+      fmt::format("[127.0.0.2]:tcp:{} of VS [127.0.0.1]:tcp:{} is DOWN: ", port_a, vport);
   EXPECT_NE(log.find(down + "TCP_CHECK"), std::string::npos) << log;
   EXPECT_EQ(log.find(down), log.rfind(down)) << log;
   EXPECT_EQ(slurp(notify), "down\n");
@@ -106,9 +104,10 @@ TEST_F(Lifecycle, KilledRealserverLeavesAndReturns) {
 
 // inhibit_on_failure: the dead realserver stays listed at weight 0 (case 50).
 TEST_F(Lifecycle, InhibitOnFailureKeepsTheRealserverAtWeightZero) {
-  write_file(conf_path(), service("127.0.0.1", vport,
-                                  real("127.0.0.2", port_a, "    weight 3\n    inhibit_on_failure\n") +
-                                      real("127.0.0.3", port_b)));
+  write_file(conf_path(),
+             service("127.0.0.1", vport,
+                     real("127.0.0.2", port_a, "    weight 3\n    inhibit_on_failure\n") +
+                         real("127.0.0.3", port_b)));
   auto ra = std::make_unique<Realserver>("a", a);
   Realserver rb("b", b);
   ASSERT_TRUE(ra->ready() && rb.ready());
@@ -138,12 +137,13 @@ TEST_F(Lifecycle, QuorumLostSorryServerServes) {
   const auto sorry_port = free_port("127.0.0.4");
   const std::string sorry = ep("127.0.0.4", sorry_port);
   const std::string down = dir.path() + "/quorum";
-  write_file(conf_path(),
-             service("127.0.0.1", vport,
-                     fmt::format("  quorum 2\n  sorry_server 127.0.0.4 {}\n"
-                                 "  sorry_server_lvs_method FNAT\n  quorum_down \"echo lost >> {}\"\n",
-                                 sorry_port, down) +
-                         real("127.0.0.2", port_a) + real("127.0.0.3", port_b)));
+  write_file(
+      conf_path(),
+      service("127.0.0.1", vport,
+              fmt::format("  quorum 2\n  sorry_server 127.0.0.4 {}\n"
+                          "  sorry_server_lvs_method FNAT\n  quorum_down \"echo lost >> {}\"\n",
+                          sorry_port, down) +
+                  real("127.0.0.2", port_a) + real("127.0.0.3", port_b)));
   auto ra = std::make_unique<Realserver>("a", a);
   Realserver rb("b", b);
   Realserver rs("sorry", sorry);
@@ -165,13 +165,12 @@ TEST_F(Lifecycle, QuorumLostSorryServerServes) {
 // A MISC_CHECK that hangs is killed at misc_timeout; the loop keeps checking everything else.
 TEST_F(Lifecycle, HungMiscCheckIsKilledAndTheLoopGoesOn) {
   const std::string started = dir.path() + "/started";
-  write_file(conf_path(),
-             service("127.0.0.1", vport,
-                     fmt::format("  real_server 127.0.0.2 {} {{\n    MISC_CHECK {{\n"
-                                 "      misc_path \"echo x >> {}; exec sleep 600\"\n"
-                                 "      misc_timeout 0.3\n    }}\n  }}\n",
-                                 port_a, started) +
-                         real("127.0.0.3", port_b)));
+  write_file(conf_path(), service("127.0.0.1", vport,
+                                  fmt::format("  real_server 127.0.0.2 {} {{\n    MISC_CHECK {{\n"
+                                              "      misc_path \"echo x >> {}; exec sleep 600\"\n"
+                                              "      misc_timeout 0.3\n    }}\n  }}\n",
+                                              port_a, started) +
+                                      real("127.0.0.3", port_b)));
   auto rb = std::make_unique<Realserver>("b", b);
   ASSERT_TRUE(rb->ready());
   Lvsd d({"-f", conf_path()});

@@ -145,8 +145,8 @@ virtual_server 10.0.0.4 80 { lvs_sched rr
 // brings it back), alive stays alive even under a service-level alpha; others start as set.
 TEST(CarryHealth, UnchangedRealsKeepTheirState) {
   auto old_cfg = parse(kTwoReals);
-  auto next_cfg = parse(std::string(kTwoReals).replace(kTwoReals.find("  real_server"), 0,
-                                                       "  alpha\n"));
+  auto next_cfg =
+      parse(std::string(kTwoReals).replace(kTwoReals.find("  real_server"), 0, "  alpha\n"));
   const auto& old = old_cfg.health.at(0);
   const AliveMap alive{{DestKey{old.key, ep("10.0.0.11:80")}, false},
                        {DestKey{old.key, ep("10.0.0.12:80")}, true}};
@@ -200,8 +200,8 @@ class PrecedenceTest : public ::testing::Test {
 TEST_F(PrecedenceTest, OperatorWeightSurvivesHealthTransitions) {
   const auto cfg = parse(kTwoReals);
   ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3), add("10.0.0.12:80", 1)}).ok());
-  ASSERT_EQ(run({"-e", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80", "--fullnat", "-w", "9"}).exit_code,
-            0);
+  ASSERT_EQ(
+      run({"-e", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80", "--fullnat", "-w", "9"}).exit_code, 0);
   director.apply_health({with_kind(add("10.0.0.11:80", 3), health::ActionKind::kDeleteDest)});
   EXPECT_EQ(weight_of("10.0.0.11:80"), -1);
   director.apply_health({add("10.0.0.11:80", 3)});
@@ -224,8 +224,8 @@ TEST_F(PrecedenceTest, DrainHoldsUntilTheOperatorDeletesTheRealserver) {
 TEST_F(PrecedenceTest, ReloadKeepsOperatorChanges) {
   const auto cfg = parse(kTwoReals);
   ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3), add("10.0.0.12:80", 1)}).ok());
-  ASSERT_EQ(run({"-e", "-t", "10.0.0.1:80", "-r", "10.0.0.12:80", "--fullnat", "-w", "4"}).exit_code,
-            0);
+  ASSERT_EQ(
+      run({"-e", "-t", "10.0.0.1:80", "-r", "10.0.0.12:80", "--fullnat", "-w", "4"}).exit_code, 0);
   ASSERT_EQ(run({"-A", "-t", "10.0.0.9:80", "-s", "rr"}).exit_code, 0);
   ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3), add("10.0.0.12:80", 1)}).ok());
   EXPECT_EQ(weight_of("10.0.0.12:80"), 4);
