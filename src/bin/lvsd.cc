@@ -25,9 +25,11 @@
 #include "ctl/config_apply.h"
 #include "ctl/control_socket.h"
 #include "ctl/director.h"
+#include "ctl/health_runner.h"
 #include "ctl/supervisor.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
+#include "health/rise_fall.h"
 #include "sched/registry.h"
 
 namespace {
@@ -128,7 +130,14 @@ int main(int argc, char** argv) {
   }
   ctl::Director director(**proxy, std::move(dopts));
   if (file) {
-    supervisor = std::make_unique<ctl::Supervisor>(director, cfg->config_file);
+    ctl::HealthRunnerOptions hopts{};
+    if (cfg->rise != 0 || cfg->fall != 0) {
+      // HAProxy-style: both counted from start-up, no fail-fast first probe.
+      hopts.monitor.counts = health::RiseFallCounts{.rise = cfg->rise != 0 ? cfg->rise : 1,
+                                                    .fall = cfg->fall != 0 ? cfg->fall : 1,
+                                                    .fail_fast_at_start = false};
+    }
+    supervisor = std::make_unique<ctl::Supervisor>(director, cfg->config_file, hopts);
     if (auto r = supervisor->start(*file); !r) {
       std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
       return 1;

@@ -315,6 +315,26 @@ const std::vector<Flag>& flags() {
          st.cfg.grace_seconds = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--rise", "", "N",
+       "health: consecutive successes that bring a realserver back (HAProxy-style; default: "
+       "keepalived's 1)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "rise", 1000);
+         if (!n || *n == 0)
+           return fail(EINVAL, fmt::format("rise '{}' is not a number in 1..1000", v));
+         st.cfg.rise = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--fall", "", "N",
+       "health: consecutive failures that take a realserver out (HAProxy-style; default: "
+       "keepalived's retry+1)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "fall", 1000);
+         if (!n || *n == 0)
+           return fail(EINVAL, fmt::format("fall '{}' is not a number in 1..1000", v));
+         st.cfg.fall = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
       {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.syslog = true;

@@ -26,6 +26,10 @@ struct LvsdConfig {
   bool config_test = false;          // -t without a value (keepalived's -t): check -f and exit
   std::uint32_t grace_seconds = 10;  // --grace: how long a stop waits for connections
   bool syslog = false;               // --syslog: log to syslog instead of stderr
+  // --rise/--fall: HAProxy-style thresholds for every checker (0 = keepalived's: rise 1,
+  // fall retry+1, no retries at start-up).
+  std::uint32_t rise = 0;
+  std::uint32_t fall = 0;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

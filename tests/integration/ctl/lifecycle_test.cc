@@ -182,6 +182,39 @@ TEST_F(Lifecycle, HungMiscCheckIsKilledAndTheLoopGoesOn) {
   ASSERT_TRUE(eventually([&] { return !lists(d, "-> " + b); })) << listing(d);
 }
 
+// A flapping realserver (its MISC_CHECK alternates success and failure) is held down by
+// --rise 3 --fall 1: once out it never sees three successes in a row. With keepalived's rise 1
+// the same server comes back.
+TEST_F(Lifecycle, FlappingRealserverIsHeldDownByRiseFall) {
+  const std::string state = dir.path() + "/state";
+  const std::string runs = dir.path() + "/runs";
+  write_file(conf_path(),
+             service("127.0.0.1", vport,
+                     fmt::format("  real_server 127.0.0.2 {2} {{\n    MISC_CHECK {{\n"
+                                 "      misc_path \"echo x >> {1}; if [ -e {0} ]; then rm -f {0}; "
+                                 "exit 1; else : > {0}; exit 0; fi\"\n    }}\n  }}\n",
+                                 state, runs, port_a) +
+                         real("127.0.0.3", port_b)));
+  Realserver rb("b", b);
+  ASSERT_TRUE(rb.ready());
+  {
+    Lvsd d({"-f", conf_path(), "--rise", "3", "--fall", "1"});
+    ASSERT_TRUE(d.ready()) << d.log();
+    ASSERT_TRUE(eventually([&] { return !lists(d, "-> " + a); })) << listing(d);
+    const std::size_t seen = slurp(runs).size();
+    bool came_back = false;
+    eventually([&] {
+      came_back = came_back || lists(d, "-> " + a);
+      return slurp(runs).size() >= seen + 2 * 12;  // 12 more probes
+    });
+    EXPECT_FALSE(came_back) << d.log();
+  }
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  ASSERT_TRUE(eventually([&] { return !lists(d, "-> " + a); })) << listing(d);
+  ASSERT_TRUE(eventually([&] { return lists(d, "-> " + a); })) << listing(d);
+}
+
 // `lvsd -t -f` checks without starting anything: 0 for a good file, 1 with FILE:LINE:COL.
 TEST_F(Lifecycle, ConfigTestReportsTheErrorLocation) {
   write_file(conf_path(), service("127.0.0.1", vport, real("127.0.0.2", port_a)));
