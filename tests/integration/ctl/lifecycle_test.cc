@@ -60,6 +60,18 @@ class Lifecycle : public ::testing::Test {
   static bool lists(const Lvsd& d, const std::string& what) {
     return d.lvsadm({"-L", "-n"}).out.find(what) != std::string::npos;
   }
+  // The weight in the realserver's row ("-> ADDR FullNat WEIGHT ..."); -1 when not listed.
+  int weight(const Lvsd& d, const std::string& addr) const {
+    std::istringstream in(listing(d));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string arrow, at, method;
+      int w = -1;
+      if (words >> arrow >> at >> method >> w && at == addr) return w;
+    }
+    return -1;
+  }
   TempDir dir{};
   std::uint16_t vport = free_port("127.0.0.1");
   std::string vip = ep("127.0.0.1", vport);
@@ -113,23 +125,47 @@ TEST_F(Lifecycle, InhibitOnFailureKeepsTheRealserverAtWeightZero) {
   ASSERT_TRUE(ra->ready() && rb.ready());
   Lvsd d({"-f", conf_path()});
   ASSERT_TRUE(d.ready()) << d.log();
-  // The realserver's row: "-> ADDR FullNat WEIGHT ...".
-  const auto weight = [&] {
-    std::istringstream in(listing(d));
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string arrow, addr, method;
-      int w = -1;
-      if (words >> arrow >> addr >> method >> w && addr == a) return w;
-    }
-    return -1;
-  };
-  ASSERT_TRUE(eventually([&] { return weight() == 3; })) << listing(d);
+  ASSERT_TRUE(eventually([&] { return weight(d, a) == 3; })) << listing(d);
   ra->stop();
-  ASSERT_TRUE(eventually([&] { return weight() == 0; })) << listing(d);
+  ASSERT_TRUE(eventually([&] { return weight(d, a) == 0; })) << listing(d);
   ra = std::make_unique<Realserver>("a", a);
-  ASSERT_TRUE(eventually([&] { return weight() == 3; })) << listing(d);
+  ASSERT_TRUE(eventually([&] { return weight(d, a) == 3; })) << listing(d);
+}
+
+// alpha: realservers start dead and enter the table at their first successful probe (case 49).
+TEST_F(Lifecycle, AlphaRealserversWaitForTheirFirstSuccess) {
+  write_file(conf_path(),
+             service("127.0.0.1", vport,
+                     "  alpha\n" + real("127.0.0.2", port_a) + real("127.0.0.3", port_b)));
+  Realserver ra("a", a);  // b is not running
+  ASSERT_TRUE(ra.ready());
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  EXPECT_FALSE(lists(d, "-> " + b)) << listing(d);
+  ASSERT_TRUE(eventually([&] { return lists(d, "-> " + a); })) << listing(d);
+  EXPECT_FALSE(lists(d, "-> " + b)) << listing(d);
+}
+
+// An operator's weight (lvsadm -e -w) survives the realserver going down and coming back.
+TEST_F(Lifecycle, OperatorWeightSurvivesAHealthCycle) {
+  write_file(conf_path(),
+             service("127.0.0.1", vport,
+                     real("127.0.0.2", port_a, "    weight 2\n") + real("127.0.0.3", port_b)));
+  auto ra = std::make_unique<Realserver>("a", a);
+  Realserver rb("b", b);
+  ASSERT_TRUE(ra->ready() && rb.ready());
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  ASSERT_EQ(weight(d, a), 2) << listing(d);
+  const auto r = d.lvsadm({"-e", "-t", vip, "-r", a, "--fullnat", "-w", "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ra->stop();
+  ASSERT_TRUE(eventually([&] { return weight(d, a) == -1; })) << listing(d);
+  ra = std::make_unique<Realserver>("a", a);
+  ASSERT_TRUE(eventually([&] { return weight(d, a) == 7; })) << listing(d);
+  // A reload of the same file keeps it too.
+  ASSERT_EQ(d.lvsadm({"--reload"}).exit_code, 0);
+  EXPECT_EQ(weight(d, a), 7) << listing(d);
 }
 
 // Quorum lost -> the sorry server serves; quorum back -> the realservers again (case 54).
