@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
       });
   if (!server) {
     std::fprintf(stderr, "lvsd: %s\n", server.error().message.c_str());
+    if (supervisor) supervisor->stop(false);  // the health thread calls the Director
     return 1;
   }
   const auto table = director.table();
