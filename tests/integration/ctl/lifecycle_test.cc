@@ -3,8 +3,10 @@
 // difference and keep the old configuration on errors, SIGTERM lets open connections finish.
 // Realservers are lvs-realserver processes on 127.0.0.x; every wait is bounded.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -112,6 +114,32 @@ TEST_F(Lifecycle, KilledRealserverLeavesAndReturns) {
   EXPECT_NE(log.find(down + "TCP_CHECK"), std::string::npos) << log;
   EXPECT_EQ(log.find(down), log.rfind(down)) << log;
   EXPECT_EQ(slurp(notify), "down\n");
+}
+
+// global_defs notify_fifo: each transition writes "RS <rs> <vs> UP|DOWN" (spec §5.4).
+TEST_F(Lifecycle, NotifyFifoGetsTransitionLines) {
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Our reader is open before lvsd writes: lvsd's non-blocking writer drops lines without one.
+  const core::Fd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader.valid());
+  write_file(conf_path(), fmt::format("global_defs {{\n  notify_fifo {}\n}}\n", fifo) +
+                              service("127.0.0.1", vport, real("127.0.0.2", port_a)));
+  auto ra = std::make_unique<Realserver>("a", a);
+  ASSERT_TRUE(ra->ready());
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  ra->stop();
+  std::string got;
+  const std::string want =
+      fmt::format("RS [127.0.0.2]:tcp:{} [127.0.0.1]:tcp:{} DOWN\n", port_a, vport);
+  ASSERT_TRUE(eventually([&] {
+    char buf[512];
+    const ssize_t n = ::read(reader.get(), buf, sizeof(buf));
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    return got.find(want) != std::string::npos;
+  })) << got
+      << d.log();
 }
 
 // inhibit_on_failure: the dead realserver stays listed at weight 0 (case 50).
