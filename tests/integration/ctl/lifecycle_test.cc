@@ -4,9 +4,14 @@
 // Realservers are lvs-realserver processes on 127.0.0.x; every wait is bounded.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <fstream>
@@ -348,11 +353,21 @@ TEST_F(Lifecycle, ReloadUnderLoadKeepsTheUntouchedServiceServing) {
   EXPECT_TRUE(lists(d, fmt::format("127.0.0.1:{} wrr", p2))) << listing(d);
   EXPECT_EQ(request(ep("127.0.0.1", p3)), "b");
   const int mid = ok.load();
+  // A connection held on the service about to be removed runs on; new ones are refused.
+  auto held = connect_tcp(*core::Endpoint::parse(ep("127.0.0.1", p2)));
+  ASSERT_TRUE(held);
+  ASSERT_EQ(read_line(held.get()), "b");
   write_file(conf_path(), keep + service("127.0.0.1", p3, real("127.0.0.3", port_b)));
   r = d.lvsadm({"--reload"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("1 removed"), std::string::npos) << r.out;
   EXPECT_FALSE(lists(d, fmt::format("127.0.0.1:{}", p2))) << listing(d);
+  EXPECT_TRUE(
+      eventually([&] { return !connect_tcp(*core::Endpoint::parse(ep("127.0.0.1", p2))); }));
+  const std::string ping = "still here\n";
+  ASSERT_EQ(::send(held.get(), ping.data(), ping.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(ping.size()));
+  EXPECT_EQ(read_line(held.get()), "still here");
   ASSERT_TRUE(eventually([&] { return ok.load() > mid + 20; }));
   stop = true;
   client.join();
@@ -379,6 +394,38 @@ TEST_F(Lifecycle, SigtermLetsAHeldConnectionFinish) {
             static_cast<ssize_t>(ping.size()));
   EXPECT_EQ(read_line(held.get()), "still here");
   held.reset();  // the client finishes: lvsd may exit now
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+}
+
+// systemd Type=notify: READY=1 once serving, RELOADING=1 then READY=1 around a SIGHUP reload,
+// STOPPING=1 on SIGTERM, each one datagram on $NOTIFY_SOCKET.
+TEST_F(Lifecycle, NotifiesSystemd) {
+  const std::string path = dir.path() + "/notify.sock";
+  const core::Fd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(sa.sun_path));
+  std::copy(path.begin(), path.end(), sa.sun_path);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  ASSERT_EQ(::bind(sock.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)), 0);
+  write_file(conf_path(), service("127.0.0.1", vport, real("127.0.0.2", port_a)));
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): test setup
+  Lvsd d({"-f", conf_path()});
+  ::unsetenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe): test setup
+  ASSERT_TRUE(d.ready()) << d.log();
+  const auto next = [&] {
+    pollfd p{.fd = sock.get(), .events = POLLIN, .revents = 0};
+    if (::poll(&p, 1, kWaitMs) != 1) return std::string("(nothing)");
+    char buf[256];
+    const ssize_t n = ::recv(sock.get(), buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("(error)");
+  };
+  EXPECT_EQ(next(), "READY=1");
+  ASSERT_TRUE(d.signal(SIGHUP));
+  EXPECT_EQ(next(), "RELOADING=1");
+  EXPECT_EQ(next(), "READY=1");
+  ASSERT_TRUE(d.signal(SIGTERM));
+  EXPECT_EQ(next(), "STOPPING=1");
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }
 
