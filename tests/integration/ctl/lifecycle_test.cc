@@ -3,7 +3,9 @@
 // difference and keep the old configuration on errors, SIGTERM lets open connections finish.
 // Realservers are lvs-realserver processes on 127.0.0.x; every wait is bounded.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -58,6 +60,22 @@ std::string real(const std::string& ip, std::uint16_t port, const std::string& e
   return fmt::format(
       "  real_server {} {} {{\n{}    TCP_CHECK {{\n      connect_timeout 0.5\n    }}\n  }}\n", ip,
       port, extra);
+}
+
+// A listening TCP socket on 127.0.0.1 (port 0, no SO_REUSEPORT) and its port.
+std::pair<core::Fd, std::uint16_t> listening_port() {
+  core::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sa);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+  auto* addr = reinterpret_cast<sockaddr*>(&sa);
+  if (::bind(fd.get(), addr, len) != 0 || ::listen(fd.get(), 1) != 0 ||
+      ::getsockname(fd.get(), addr, &len) != 0) {
+    return {core::Fd{}, 0};
+  }
+  return {std::move(fd), ntohs(sa.sin_port)};
 }
 
 class Lifecycle : public ::testing::Test {
@@ -378,7 +396,12 @@ TEST_F(Lifecycle, ReloadUnderLoadKeepsTheUntouchedServiceServing) {
 // SIGTERM: new connections are refused at once, a held connection keeps working and finishes
 // within --grace, then lvsd exits 0.
 TEST_F(Lifecycle, SigtermLetsAHeldConnectionFinish) {
-  write_file(conf_path(), service("127.0.0.1", vport, real("127.0.0.2", port_a)));
+  const std::string omega = dir.path() + "/omega";
+  write_file(
+      conf_path(),
+      service("127.0.0.1", vport,
+              "  omega\n" + real("127.0.0.2", port_a,
+                                 fmt::format("    notify_down \"echo down >> {}\"\n", omega))));
   Realserver ra("a", a);
   ASSERT_TRUE(ra.ready());
   Lvsd d({"-f", conf_path(), "--grace", "30"});
@@ -393,8 +416,32 @@ TEST_F(Lifecycle, SigtermLetsAHeldConnectionFinish) {
   ASSERT_EQ(::send(held.get(), ping.data(), ping.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(ping.size()));
   EXPECT_EQ(read_line(held.get()), "still here");
-  held.reset();  // the client finishes: lvsd may exit now
+  EXPECT_EQ(slurp(omega), "");  // the omega notifiers run after the connections
+  held.reset();                 // the client finishes: lvsd may exit now
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(slurp(omega), "down\n");  // omega: the shutdown ran notify_down
+}
+
+// A reload the data plane cannot apply (the new VIP's port is taken by another program) keeps
+// the old configuration, including its health checks.
+TEST_F(Lifecycle, ReloadTheDataPlaneRefusesKeepsTheOldConfiguration) {
+  const std::string good = service("127.0.0.1", vport, real("127.0.0.2", port_a));
+  write_file(conf_path(), good);
+  auto ra = std::make_unique<Realserver>("a", a);
+  ASSERT_TRUE(ra->ready());
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  const std::string before = listing(d);
+  // A listener without SO_REUSEPORT: lvsd's bind to the same address fails.
+  const auto taken = listening_port();
+  ASSERT_NE(taken.second, 0);
+  write_file(conf_path(), good + service("127.0.0.1", taken.second, real("127.0.0.3", port_b)));
+  const auto r = d.lvsadm({"--reload"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(fmt::format("127.0.0.1:{}", taken.second)), std::string::npos) << r.err;
+  EXPECT_EQ(listing(d), before);
+  ra->stop();  // the health checks of the running configuration still work
+  ASSERT_TRUE(eventually([&] { return !lists(d, "-> " + a); })) << listing(d) << d.log();
 }
 
 // systemd Type=notify: READY=1 once serving, RELOADING=1 then READY=1 around a SIGHUP reload,
