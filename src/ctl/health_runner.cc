@@ -1,6 +1,8 @@
 #include "ctl/health_runner.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,7 +19,7 @@ namespace lvs::ctl {
 
 namespace {
 
-constexpr std::chrono::milliseconds kPoll{100};  // how soon the thread notices stop()
+constexpr std::chrono::milliseconds kPoll{1000};  // a bound only: stop() wakes the loop
 
 bool is_table_action(const health::Action& a) {
   return a.kind == health::ActionKind::kAddDest || a.kind == health::ActionKind::kEditDest ||
@@ -38,6 +40,19 @@ core::Result<std::unique_ptr<HealthRunner>> HealthRunner::create(const config::C
   auto loop = health::EventLoop::create();
   if (!loop) return core::Unexpected{loop.error()};
   h->loop_ = std::move(loop).value();
+  h->wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!h->wake_.valid()) return core::fail(errno, "health thread: eventfd failed");
+  const int wake = h->wake_.get();
+  if (auto r = h->loop_->watch(wake, EPOLLIN,
+                               [wake](std::uint32_t) {
+                                 std::uint64_t n = 0;
+                                 if (::read(wake, &n, sizeof(n)) < 0) {
+                                   // EAGAIN: already drained.
+                                 }
+                               });
+      !r) {
+    return core::Unexpected{r.error()};
+  }
   h->fifo_path_ = cfg.global.notify_fifo;
   h->health_ = cfg.health;
   HealthRunner* self = h.get();
@@ -93,6 +108,10 @@ void HealthRunner::start() {
 AliveMap HealthRunner::stop(bool shutdown) {
   if (!thread_.joinable()) return final_;
   stop_.store(shutdown ? 2 : 1);
+  const std::uint64_t one = 1;
+  if (::write(wake_.get(), &one, sizeof(one)) < 0) {
+    // The counter is full: the loop is awake anyway.
+  }
   thread_.join();
   return final_;
 }
@@ -120,6 +139,7 @@ void HealthRunner::run() {
     const auto limit = options_.script_timeout + std::chrono::seconds(1);
     loop_->run_until([this] { return scripts_running_ == 0; }, limit);
   }
+  loop_->unwatch(wake_.get());
   loop_.reset();
 }
 

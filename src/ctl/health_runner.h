@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/fd.h"
 #include "core/result.h"
 #include "core/rng.h"
 #include "ctl/config_apply.h"
@@ -74,6 +75,7 @@ class HealthRunner {
   std::vector<health::Action> start_actions_{};
   std::size_t scripts_running_ = 0;
   std::atomic<int> stop_{0};  // 0 run, 1 stop, 2 stop after the omega notifiers
+  core::Fd wake_{};           // eventfd: stop() wakes the loop at once
   AliveMap final_{};
   std::thread thread_{};
 };
