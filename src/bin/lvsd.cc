@@ -38,7 +38,7 @@ using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpe
 
 // `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing.
 int config_test(const std::string& path) {
-  auto cfg = ctl::load_config_file(path);
+  auto cfg = ctl::read_config_file(path);
   if (cfg) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
   }
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
 
   std::optional<config::Config> file;
   if (!cfg->config_file.empty()) {
-    auto loaded = ctl::load_config_file(cfg->config_file);
+    auto loaded = ctl::read_config_file(cfg->config_file);
     if (!loaded) {
       std::fprintf(stderr, "lvsd: %s\n", loaded.error().message.c_str());
       return 1;

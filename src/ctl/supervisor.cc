@@ -7,7 +7,7 @@
 
 namespace lvs::ctl {
 
-core::Result<config::Config> load_config_file(const std::string& path) {
+core::Result<config::Config> read_config_file(const std::string& path) {
   return config::load_keepalived(path);
 }
 
@@ -47,7 +47,7 @@ core::Result<void> Supervisor::start(const config::Config& cfg) {
 
 core::Result<std::string> Supervisor::reload() {
   const std::lock_guard lock(mu_);
-  auto next = load_config_file(path_);
+  auto next = read_config_file(path_);
   if (!next) {
     core::log().error("reload of {} failed, the running configuration stays: {}", path_,
                       next.error().message);

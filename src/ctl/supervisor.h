@@ -1,6 +1,6 @@
 #pragma once
 // Supervisor: lvsd's configuration life cycle around the Director. It loads the -f file (through
-// one function, load_config_file), starts the health thread for it, and on reload (SIGHUP,
+// one function, read_config_file), starts the health thread for it, and on reload (SIGHUP,
 // `lvsadm --reload`) re-reads the file: on any error the old configuration keeps running and the
 // error (FILE:LINE:COL ...) is returned; on success the health thread is restarted with the
 // realservers' states carried over (ctl::carry_health) and the Director applies the new table,
@@ -19,8 +19,9 @@
 
 namespace lvs::ctl {
 
-// The one place lvsd reads a configuration file.
-core::Result<config::Config> load_config_file(const std::string& path);
+// The one place lvsd reads a configuration file (today the keepalived format; agent-e's
+// format-detecting ctl::load_config_file is meant to replace the body when merged).
+core::Result<config::Config> read_config_file(const std::string& path);
 
 class Supervisor {
  public:
