@@ -10,7 +10,8 @@
 //   override: health re-adds or re-enables that realserver with the operator's weight instead of
 //   the configured one; a health "disable" still sets 0. lvsadm -d / -D / -C forget overrides.
 // * A reload rebuilds the configured services from the new file; services lvsadm added that the
-//   file does not define survive, and overrides survive for realservers that still exist.
+//   file does not define survive, realservers lvsadm added to configured services survive
+//   (unless the file now defines them), and overrides survive for realservers that still exist.
 
 #include <cstdint>
 #include <map>

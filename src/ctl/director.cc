@@ -89,10 +89,18 @@ core::Result<void> Director::load(const config::Config& cfg,
       return core::fail(r.error().code, fmt::format("{}: {}", a.text, r.error().message));
     }
   }
+  std::map<DestKey, model::RealServer> reals;
+  for (const auto& [key, dest] : operator_reals_) {
+    const auto* svc = cfg.table.find(key.first);
+    if (svc == nullptr || svc->find_dest(key.second) != nullptr) continue;  // gone, or the file's
+    if (auto r = model::add_dest(configured, key.first, dest); !r) continue;
+    reals.emplace(key, dest);
+  }
   model::ServiceTable next = merge_reload(table_, config_keys_, std::move(configured));
   if (auto r = dp_.apply(next); !r) return r;
   table_ = std::move(next);
   overrides_ = std::move(kept);
+  operator_reals_ = std::move(reals);
   config_keys_.clear();
   for (const auto& svc : cfg.table.services) config_keys_.insert(svc.key);
   return {};
@@ -246,15 +254,29 @@ Outcome Director::change(const Command& cmd) {
   model::ServiceTable next = table_;
   if (auto r = apply_to_table(next, cmd, opts_.scheduler_exists); r.exit_code != 0) return r;
   auto out = commit(std::move(next));
-  if (out.exit_code == 0) remember_override(cmd);
+  if (out.exit_code == 0) remember_operator_change(cmd);
   return out;
 }
 
-void Director::remember_override(const Command& cmd) {
+void Director::remember_operator_change(const Command& cmd) {
   const auto& key = cmd.service.key;
+  const auto dest_now = [&]() -> const model::RealServer* {
+    const auto* svc = table_.find(key);
+    return svc == nullptr ? nullptr : svc->find_dest(cmd.dest.addr);
+  };
   switch (cmd.kind) {
+    case CommandKind::kAddServer:
+      if (const auto* d = dest_now(); d != nullptr && config_keys_.contains(key)) {
+        operator_reals_[DestKey{key, d->addr}] = *d;
+      }
+      break;
     case CommandKind::kEditServer:
     case CommandKind::kDrain:
+      if (auto it = operator_reals_.find(DestKey{key, cmd.dest.addr});
+          it != operator_reals_.end()) {
+        if (const auto* d = dest_now(); d != nullptr) it->second = *d;
+        break;  // the operator's own realserver: its weight is simply what the table says
+      }
       if (config_keys_.contains(key)) {
         if (const auto* svc = table_.find(key); svc != nullptr) {
           if (const auto* d = svc->find_dest(cmd.dest.addr); d != nullptr) {
@@ -265,12 +287,15 @@ void Director::remember_override(const Command& cmd) {
       break;
     case CommandKind::kDeleteServer:
       overrides_.erase(DestKey{key, cmd.dest.addr});
+      operator_reals_.erase(DestKey{key, cmd.dest.addr});
       break;
     case CommandKind::kDeleteService:
       std::erase_if(overrides_, [&](const auto& kv) { return kv.first.first == key; });
+      std::erase_if(operator_reals_, [&](const auto& kv) { return kv.first.first == key; });
       break;
     case CommandKind::kFlush:
       overrides_.clear();
+      operator_reals_.clear();
       break;
     default:
       break;
@@ -317,7 +342,7 @@ Outcome Director::drain(const Command& cmd) {
     return engine_error(model::Operation::kEditDest, r.error().code);
   }
   auto out = commit(std::move(next));
-  if (out.exit_code == 0) remember_override(cmd);
+  if (out.exit_code == 0) remember_operator_change(cmd);
   return out;
 }
 

@@ -88,7 +88,7 @@ class Director {
 
  private:
   ListingInput listing_locked() const;
-  void remember_override(const Command& cmd);
+  void remember_operator_change(const Command& cmd);
   Outcome execute(const Command& cmd, std::string_view prog, std::string_view input);
   Outcome restore(std::string_view text, std::string_view prog);
   // apply_to_table() on a copy, then dp.apply(); commits only when both succeed.
@@ -108,6 +108,9 @@ class Director {
   // Services the configuration file defines (empty without -f) and the operator's weights.
   std::set<model::ServiceKey> config_keys_{};
   WeightOverrides overrides_{};
+  // Realservers lvsadm added to configured services: kept across reloads unless the file
+  // then defines the same realserver.
+  std::map<DestKey, model::RealServer> operator_reals_{};
   bool stopping_ = false;
 };
 

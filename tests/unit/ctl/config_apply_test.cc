@@ -233,6 +233,24 @@ TEST_F(PrecedenceTest, ReloadKeepsOperatorChanges) {
   EXPECT_NE(director.table().find(tcp("10.0.0.9:80")), nullptr);
 }
 
+// A realserver lvsadm added to a configured service survives a reload, unless the new file
+// defines it (the file wins) or drops the service.
+TEST_F(PrecedenceTest, ReloadKeepsOperatorRealservers) {
+  const auto cfg = parse(kTwoReals);
+  ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3)}).ok());
+  ASSERT_EQ(
+      run({"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.13:80", "--fullnat", "-w", "5"}).exit_code, 0);
+  ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3)}).ok());
+  EXPECT_EQ(weight_of("10.0.0.13:80"), 5);
+  const auto defines_it = parse(std::string(kTwoReals).replace(
+      kTwoReals.find("  real_server 10.0.0.12"), 0,
+      "  real_server 10.0.0.13 80 {\n    weight 2\n    TCP_CHECK { connect_timeout 1 }\n  }\n"));
+  ASSERT_TRUE(director.load(defines_it, {add("10.0.0.11:80", 3), add("10.0.0.13:80", 2)}).ok());
+  EXPECT_EQ(weight_of("10.0.0.13:80"), 2);
+  ASSERT_TRUE(director.load(cfg, {add("10.0.0.11:80", 3)}).ok());
+  EXPECT_EQ(weight_of("10.0.0.13:80"), -1);  // the file took it over, then dropped it
+}
+
 // After stop_accepting() health and lvsadm no longer change the table.
 TEST_F(PrecedenceTest, StoppingFreezesTheTable) {
   ASSERT_TRUE(director.load(parse(kTwoReals), {add("10.0.0.11:80", 3)}).ok());
