@@ -42,12 +42,13 @@ std::string_view lvs_method_name(model::ForwardMethod m) {
   return "?";
 }
 
-// What a checker probes and how, without where it was written or whether it starts down:
-// moving a block in the file or toggling alpha does not reset its realserver's state.
+// What a checker probes, without where it was written or its timing (delay_loop, retry,
+// warm-up, alpha...): moving a block in the file or retuning its schedule does not reset its
+// realserver's state; a new target, kind or probe setting does.
 std::vector<config::CheckerSpec> probes(std::vector<config::CheckerSpec> checkers) {
   for (auto& c : checkers) {
     c.where = {};
-    c.timing.alpha = false;
+    c.timing = {};
   }
   return checkers;
 }

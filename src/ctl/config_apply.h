@@ -61,10 +61,11 @@ ReloadPlan plan_reload(const config::Config& old, const config::Config& next);
 // "2 added (TCP 127.0.0.1:80, ...), 1 removed (...), 0 edited, 3 unchanged"
 std::string describe(const ReloadPlan& plan);
 
-// The health settings to start `next` with so that realservers whose checkers did not change
-// keep their state across a reload: one alive before starts alive, one dead starts dead (alpha),
-// so its first success brings it back. Others start as configured. Service-level alpha is pushed
-// down to the realservers (the result has alpha off at service level).
+// The health settings to start `next` with so that realservers whose checkers probe the same
+// things (kind, target, probe settings; timing may differ) keep their state across a reload: one
+// alive before starts alive, one dead starts dead (alpha), so its first success brings it back.
+// Others start as configured. Service-level alpha is pushed down to the realservers (the result has
+// alpha off at service level).
 config::ServiceHealth carry_health(config::ServiceHealth next, const config::ServiceHealth* old,
                                    const AliveMap& alive);
 

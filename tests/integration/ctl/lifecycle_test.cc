@@ -339,6 +339,32 @@ TEST_F(Lifecycle, ReloadWithABrokenFileChangesNothing) {
   EXPECT_EQ(request(vip), "a");
 }
 
+// A reload keeps the health state of realservers whose checks did not change: a dead one stays
+// out (it is not re-added until a probe succeeds), a live one stays in; a new one starts alive.
+TEST_F(Lifecycle, ReloadCarriesHealthStateOver) {
+  const auto port_c = free_port("127.0.0.4");
+  const std::string c = ep("127.0.0.4", port_c);
+  const std::string two = real("127.0.0.2", port_a) + real("127.0.0.3", port_b);
+  write_file(conf_path(), service("127.0.0.1", vport, two));
+  Realserver ra("a", a);  // b is not running
+  Realserver rc("c", c);
+  ASSERT_TRUE(ra.ready() && rc.ready());
+  Lvsd d({"-f", conf_path()});
+  ASSERT_TRUE(d.ready()) << d.log();
+  ASSERT_TRUE(eventually([&] { return !lists(d, "-> " + b); })) << listing(d);
+  // Slow checks from now on: the listing right after the reload is health's carried state.
+  std::string slow = service("127.0.0.1", vport, two + real("127.0.0.4", port_c));
+  slow.replace(slow.find("delay_loop 0.2"), 14, "delay_loop 30");
+  slow.replace(slow.find("warmup 0\n"), 9, "warmup 30\n");
+  write_file(conf_path(), slow);
+  const auto r = d.lvsadm({"--reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string after = listing(d);
+  EXPECT_NE(after.find("-> " + a), std::string::npos) << after;
+  EXPECT_EQ(after.find("-> " + b), std::string::npos) << after;
+  EXPECT_NE(after.find("-> " + c), std::string::npos) << after;
+}
+
 // A reload under live load adds, removes and edits services; the untouched service serves every
 // request of a bounded client loop running throughout.
 TEST_F(Lifecycle, ReloadUnderLoadKeepsTheUntouchedServiceServing) {
