@@ -1,25 +1,75 @@
-// lvsd: the director daemon. Configured by flags (bin/lvsd_flags.h; none: an empty table),
-// running the user-space full-NAT data plane in the foreground until SIGINT or SIGTERM, and
-// administered by lvsadm over the control socket (ctl/control_socket.h), whose thread is the
-// control thread: the only one calling the Director and, through it, the data plane.
+// lvsd: the director daemon. Configured by a keepalived-style file (-f; health checks run on
+// their own thread, ctl/supervisor.h) or by flags (bin/lvsd_flags.h; none: an empty table),
+// running the user-space full-NAT data plane in the foreground, administered by lvsadm over the
+// control socket (ctl/control_socket.h). The Director is internally synchronized: the control
+// thread, the health thread and this main thread (signals) all call it.
+//
+// Signals (read with sigwait on the main thread): SIGHUP re-reads -f; SIGTERM/SIGINT stop
+// gracefully: listeners close (new connections are refused), established connections get
+// --grace seconds to finish, the omega notifiers run, exit 0. With $NOTIFY_SOCKET set (systemd
+// Type=notify) READY=1, RELOADING=1 and STOPPING=1 are sent.
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "bin/lvsd_flags.h"
+#include "bin/sd_notify.h"
+#include "config/config.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "ctl/config_apply.h"
 #include "ctl/control_socket.h"
 #include "ctl/director.h"
+#include "ctl/health_runner.h"
+#include "ctl/supervisor.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
+#include "health/rise_fall.h"
 #include "sched/registry.h"
 
+namespace {
+
+using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpers only
+
+// `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing.
+int config_test(const std::string& path) {
+  auto cfg = ctl::read_config_file(path);
+  if (cfg) {
+    for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
+  }
+  core::Result<void> ok =
+      cfg ? ctl::check_served_methods(*cfg, ctl::DirectorOptions{}.served_methods)
+          : core::Result<void>(core::Unexpected{cfg.error()});
+  if (!ok) {
+    std::fprintf(stderr, "%s\n", ok.error().message.c_str());
+    return 1;
+  }
+  std::printf("lvsd: configuration %s is valid: %zu services, %zu warnings\n", path.c_str(),
+              cfg->table.services.size(), cfg->warnings.size());
+  return 0;
+}
+
+// global_defs apply where no flag said otherwise.
+void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
+  if (!flags.workers_set) flags.proxy.workers = g.workers;
+  if (!flags.log_level_set) flags.log_level = g.log_level;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up
+  const char* env = std::getenv("LVSD_SOCKET");
+  const bool env_set = env != nullptr && *env != '\0';
+  if (flags.socket_path.empty() && !env_set &&
+      g.control_socket != config::GlobalDefs{}.control_socket) {
+    flags.socket_path = g.control_socket;
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace lvs;  // NOLINT(google-build-using-namespace): main only
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   auto cfg = bin::parse_lvsd_flags(args);
   if (!cfg) {
@@ -30,14 +80,27 @@ int main(int argc, char** argv) {
     std::fputs(bin::lvsd_usage().c_str(), stdout);
     return 0;
   }
-  core::init_logging(cfg->log_level);
+  if (cfg->config_test) return config_test(cfg->config_file);
 
-  // Block the stop signals before any worker starts so only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::optional<config::Config> file;
+  if (!cfg->config_file.empty()) {
+    auto loaded = ctl::read_config_file(cfg->config_file);
+    if (!loaded) {
+      std::fprintf(stderr, "lvsd: %s\n", loaded.error().message.c_str());
+      return 1;
+    }
+    apply_global_defs(loaded->global, *cfg);
+    file = std::move(loaded).value();
+  }
+  core::init_logging(cfg->log_level, cfg->syslog);
+
+  // Block the signals before any thread starts so only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const std::uint64_t nofile = dp::proxy::raise_nofile_limit();
   const core::SteadyClock clock;
@@ -49,12 +112,37 @@ int main(int argc, char** argv) {
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
-  ctl::Director director(
-      **proxy, ctl::DirectorOptions{.scheduler_exists = sched::scheduler_exists,
-                                    .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
-                                                 .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
-                                                 .udp = seconds(cfg->proxy.udp_timeout)}});
-  if (auto r = director.start(cfg->table); !r) {
+  std::unique_ptr<ctl::Supervisor> supervisor;
+  ctl::DirectorOptions dopts{.scheduler_exists = sched::scheduler_exists,
+                             .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
+                                          .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
+                                          .udp = seconds(cfg->proxy.udp_timeout)}};
+  if (file) {
+    dopts.reload = [&supervisor]() -> ctl::Outcome {
+      bin::sd_notify("RELOADING=1");
+      auto r = supervisor->reload();
+      bin::sd_notify("READY=1");
+      if (!r) {
+        return ctl::Outcome{.err = "lvsadm: --reload: " + r.error().message + "\n", .exit_code = 1};
+      }
+      return ctl::Outcome{.out = "lvsd: reloaded: " + *r + "\n"};
+    };
+  }
+  ctl::Director director(**proxy, std::move(dopts));
+  if (file) {
+    ctl::HealthRunnerOptions hopts{};
+    if (cfg->rise != 0 || cfg->fall != 0) {
+      // HAProxy-style: both counted from start-up, no fail-fast first probe.
+      hopts.monitor.counts = health::RiseFallCounts{.rise = cfg->rise != 0 ? cfg->rise : 1,
+                                                    .fall = cfg->fall != 0 ? cfg->fall : 1,
+                                                    .fail_fast_at_start = false};
+    }
+    supervisor = std::make_unique<ctl::Supervisor>(director, cfg->config_file, hopts);
+    if (auto r = supervisor->start(*file); !r) {
+      std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
+      return 1;
+    }
+  } else if (auto r = director.start(cfg->table); !r) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;
   }
@@ -65,18 +153,45 @@ int main(int argc, char** argv) {
       });
   if (!server) {
     std::fprintf(stderr, "lvsd: %s\n", server.error().message.c_str());
+    if (supervisor) supervisor->stop(false);  // the health thread calls the Director
     return 1;
   }
+  const auto table = director.table();
   core::log().info("lvsd: {} workers, {} services, file descriptor limit {}, control socket {}",
-                   (*proxy)->workers(), cfg->table.services.size(), nofile, (*server)->path());
-  for (const auto& svc : cfg->table.services) {
+                   (*proxy)->workers(), table.services.size(), nofile, (*server)->path());
+  for (const auto& svc : table.services) {
     core::log().info("{} {} with {} realservers", svc.key.to_string(), svc.scheduler,
                      svc.dests.size());
   }
+  bin::sd_notify("READY=1");
   int sig = 0;
-  sigwait(&stop_signals, &sig);
-  core::log().info("lvsd: signal {}, stopping", sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!supervisor) {
+      core::log().warn("lvsd: SIGHUP ignored: started without a configuration file (-f)");
+      continue;
+    }
+    bin::sd_notify("RELOADING=1");
+    (void)supervisor->reload();  // logs its outcome
+    bin::sd_notify("READY=1");
+  }
+  bin::sd_notify("STOPPING=1");
+  core::log().info("lvsd: signal {}, stopping: no new connections, {} s for open ones", sig,
+                   cfg->grace_seconds);
+  director.stop_accepting();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(cfg->grace_seconds);
+  std::uint64_t open = director.open_connections();
+  while (open != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    open = director.open_connections();
+  }
+  if (open != 0) {
+    core::log().warn("lvsd: grace period over, closing {} open connections", open);
+  }
+  if (supervisor) supervisor->stop(true);  // omega notifiers
   (*server)->stop();
   (*proxy)->stop();
+  core::log().info("lvsd: stopped");
   return 0;
 }

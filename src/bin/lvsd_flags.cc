@@ -236,6 +236,7 @@ const std::vector<Flag>& flags() {
          auto n = parse_uint(v, "workers", 256);
          if (!n) return core::Unexpected{n.error()};
          st.cfg.proxy.workers = static_cast<unsigned>(*n);
+         st.cfg.workers_set = true;
          return {};
        }},
       {"--connect-timeout", "", "DURATION", "realserver connect timeout (default 5s)",
@@ -260,6 +261,15 @@ const std::vector<Flag>& flags() {
          auto n = parse_uint(v, "socket buffer", 1U << 26U);
          if (!n) return core::Unexpected{n.error()};
          st.cfg.proxy.socket_buffer = static_cast<int>(*n);
+         return {};
+       }},
+      {"--relay-memory", "", "MIB",
+       "relay memory budget: pipe/buffer capacity all connections may hold; past it new "
+       "connections are refused (default 0 = no budget)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "relay memory", 1U << 20U);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.proxy.relay_memory_budget = *n << 20U;
          return {};
        }},
       {"--no-splice", "", "", "copy through a bounded buffer instead of splice(2)",
@@ -289,6 +299,54 @@ const std::vector<Flag>& flags() {
          auto l = core::parse_log_level(v);
          if (!l) return core::Unexpected{l.error()};
          st.cfg.log_level = *l;
+         st.cfg.log_level_set = true;
+         return {};
+       }},
+      {"--config-file", "-f", "FILE",
+       "keepalived-style configuration (global_defs, virtual_server blocks, health checks); "
+       "SIGHUP or lvsadm --reload re-reads it",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "-f needs a file name");
+         st.cfg.config_file = std::string(v);
+         return {};
+       }},
+      {"--config-test", "", "",
+       "check the -f file, print its warnings and errors, exit 0 or 1 (also -t alone)",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.config_test = true;
+         return {};
+       }},
+      {"--grace", "", "SECONDS",
+       "on SIGTERM/SIGINT, how long established connections may take to finish (default 10)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "grace", 86400);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.grace_seconds = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--rise", "", "N",
+       "health: consecutive successes that bring a realserver back (HAProxy-style; default: "
+       "keepalived's 1)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "rise", 1000);
+         if (!n || *n == 0)
+           return fail(EINVAL, fmt::format("rise '{}' is not a number in 1..1000", v));
+         st.cfg.rise = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--fall", "", "N",
+       "health: consecutive failures that take a realserver out (HAProxy-style; default: "
+       "keepalived's retry+1)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "fall", 1000);
+         if (!n || *n == 0)
+           return fail(EINVAL, fmt::format("fall '{}' is not a number in 1..1000", v));
+         st.cfg.fall = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.syslog = true;
          return {};
        }},
       {"--help", "-h", "", "show this help",
@@ -317,6 +375,11 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
     for (const auto& f : flags()) {
       if (name == f.long_name || (!f.short_name.empty() && name == f.short_name)) flag = &f;
     }
+    // keepalived's `-t` (config test): -t with no value or followed by another option.
+    if (name == "-t" && (i + 1 >= args.size() || args[i + 1].starts_with('-'))) {
+      st.cfg.config_test = true;
+      continue;
+    }
     if (flag == nullptr) {
       return fail(EINVAL, fmt::format("unknown option '{}' (see lvsd --help)", args[i]));
     }
@@ -341,6 +404,14 @@ Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
     }
     if (auto r = flag->handle(st, value); !r) return core::Unexpected{r.error()};
   }
+  if (!st.cfg.config_file.empty() && !st.cfg.table.services.empty()) {
+    return fail(EINVAL,
+                "-f and services given as flags (-t/-u) exclude each other: put the "
+                "services in the file");
+  }
+  if (st.cfg.config_test && st.cfg.config_file.empty()) {
+    return fail(EINVAL, "-t (config test) needs -f FILE");
+  }
   return std::move(st.cfg);
 }
 
@@ -349,11 +420,14 @@ std::string lvsd_usage() {
       "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-p [S]] [-M "
       "MASK]\n"
       "            [-r ADDR:PORT[,weight=N]]...]...\n"
+      "       lvsd [-t] -f FILE [--workers N] [--socket PATH] [--grace SECONDS] [--syslog]\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
-      "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it.\n"
+      "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
+      "re-reads -f.\n"
+      "Flags override the file's global_defs (workers, control_socket, log_level).\n"
       "\n"
       "options:\n";
   for (const auto& f : flags()) {

@@ -1,7 +1,9 @@
 #pragma once
-// lvsd's command line (until the config formats land): services and realservers as flags,
-// ipvsadm-like. Service options (-s, -o, -p, -M, -r) apply to the preceding -t/-u. No service at
-// all is fine: the table starts empty and lvsadm fills it.
+// lvsd's command line: a configuration file (-f), or services and realservers as flags,
+// ipvsadm-like (not both). Service options (-s, -o, -p, -M, -r) apply to the preceding -t/-u.
+// No service at all is fine: the table starts empty and lvsadm fills it. `-t` followed by
+// nothing or by another option is keepalived's config test (--config-test), not a service:
+// a VIP never starts with '-'.
 
 #include <span>
 #include <string>
@@ -20,6 +22,17 @@ struct LvsdConfig {
   std::string socket_path{};  // --socket; empty: $LVSD_SOCKET, else the default path
   core::LogLevel log_level = core::LogLevel::kInfo;
   bool help = false;
+  std::string config_file{};         // -f: keepalived-style configuration
+  bool config_test = false;          // -t without a value (keepalived's -t): check -f and exit
+  std::uint32_t grace_seconds = 10;  // --grace: how long a stop waits for connections
+  bool syslog = false;               // --syslog: log to syslog instead of stderr
+  // --rise/--fall: HAProxy-style thresholds for every checker (0 = keepalived's: rise 1,
+  // fall retry+1, no retries at start-up).
+  std::uint32_t rise = 0;
+  std::uint32_t fall = 0;
+  // Which settings were given as flags (they override the file's global_defs).
+  bool workers_set = false;
+  bool log_level_set = false;
 };
 
 // Parses argv[1..]. Errors name the flag and its value: "realserver '127.0.0.1:99999': ...".

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <syslog.h>
 
 namespace lvs::core {
 
@@ -57,6 +59,15 @@ spdlog::logger& log() {
   return *kLogger;
 }
 
-void init_logging(LogLevel level) { log().set_level(to_spdlog(level)); }
+void init_logging(LogLevel level, bool syslog) {
+  auto& l = log();
+  if (syslog) {
+    l.sinks().clear();
+    l.sinks().push_back(
+        std::make_shared<spdlog::sinks::syslog_sink_mt>("lvsd", LOG_PID, LOG_DAEMON, true));
+    l.set_pattern("%l %v");  // syslog stamps the time
+  }
+  l.set_level(to_spdlog(level));
+}
 
 }  // namespace lvs::core

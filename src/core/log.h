@@ -13,7 +13,9 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
 
 // Parses "trace|debug|info|warn|error|off".
 Result<LogLevel> parse_log_level(std::string_view text);
-void init_logging(LogLevel level);
+// `syslog`: replace the stderr sink by syslog (ident "lvsd", facility daemon, with the pid).
+// Call once, before any other thread logs.
+void init_logging(LogLevel level, bool syslog = false);
 spdlog::logger& log();
 
 }  // namespace lvs::core

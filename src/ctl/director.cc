@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "ctl/listing_json.h"
 #include "ctl/save.h"
 
@@ -92,18 +93,115 @@ Director::Director(dp::DataPlane& dp, DirectorOptions opts)
     : dp_(dp), opts_(std::move(opts)), timeouts_(opts_.timeouts) {}
 
 core::Result<void> Director::start(const model::ServiceTable& initial) {
+  const std::lock_guard lock(mu_);
   if (auto r = dp_.apply(initial); !r) return r;
   table_ = initial;
   return {};
 }
 
+core::Result<void> Director::load(const config::Config& cfg,
+                                  const std::vector<health::Action>& start) {
+  const std::lock_guard lock(mu_);
+  if (stopping_) return core::fail(ESHUTDOWN, "lvsd is stopping");
+  if (auto r = check_served_methods(cfg, opts_.served_methods); !r) return r;
+  // Overrides of realservers the new file no longer has are forgotten.
+  WeightOverrides kept;
+  for (const auto& [key, weight] : overrides_) {
+    const auto* svc = cfg.table.find(key.first);
+    if (svc != nullptr && svc->find_dest(key.second) != nullptr) kept.emplace(key, weight);
+  }
+  model::ServiceTable configured = health_base_table(cfg);
+  for (const auto& a : start) {
+    if (auto r = apply_health_action(configured, a, kept); !r) {
+      return core::fail(r.error().code, fmt::format("{}: {}", a.text, r.error().message));
+    }
+  }
+  std::map<DestKey, model::RealServer> reals;
+  for (const auto& [key, dest] : operator_reals_) {
+    const auto* svc = cfg.table.find(key.first);
+    if (svc == nullptr || svc->find_dest(key.second) != nullptr) continue;  // gone, or the file's
+    if (auto r = model::add_dest(configured, key.first, dest); !r) continue;
+    reals.emplace(key, dest);
+  }
+  model::ServiceTable next = merge_reload(table_, config_keys_, std::move(configured));
+  if (auto r = dp_.apply(next); !r) return r;
+  table_ = std::move(next);
+  overrides_ = std::move(kept);
+  operator_reals_ = std::move(reals);
+  config_keys_.clear();
+  for (const auto& svc : cfg.table.services) config_keys_.insert(svc.key);
+  return {};
+}
+
+void Director::apply_health(const std::vector<health::Action>& actions) {
+  const std::lock_guard lock(mu_);
+  if (stopping_) return;
+  model::ServiceTable next = table_;
+  bool changed = false;
+  for (const auto& a : actions) {
+    auto r = apply_health_action(next, a, overrides_);
+    if (!r) {
+      core::log().error("health: {}: {}", a.text, r.error().message);
+      continue;
+    }
+    changed = changed || *r;
+  }
+  if (!changed) return;
+  if (auto r = dp_.apply(next); !r) {
+    core::log().error("health: the data plane refused the change: {}", r.error().message);
+    return;
+  }
+  table_ = std::move(next);
+}
+
+void Director::stop_accepting() {
+  const std::lock_guard lock(mu_);
+  stopping_ = true;
+  dp_.stop_accepting();
+}
+
+std::uint64_t Director::open_connections() const {
+  const std::lock_guard lock(mu_);
+  return dp_.open_connections();
+}
+
+model::ServiceTable Director::table() const {
+  const std::lock_guard lock(mu_);
+  return table_;
+}
+
+Timeouts Director::timeouts() const {
+  const std::lock_guard lock(mu_);
+  return timeouts_;
+}
+
+WeightOverrides Director::overrides() const {
+  const std::lock_guard lock(mu_);
+  return overrides_;
+}
+
 Outcome Director::run(const std::vector<std::string>& argv, std::string_view input) {
   const auto cmd = parse_ipvsadm_args(argv, opts_.resolver);
   if (!cmd) return failed(cmd.error());
+  if (cmd->kind == CommandKind::kReload) {
+    if (!opts_.reload) {
+      return Outcome{.err =
+                         "lvsadm: --reload: lvsd was started without a configuration file "
+                         "(-f FILE); there is nothing to re-read\n",
+                     .exit_code = 1};
+    }
+    return opts_.reload();
+  }
+  const std::lock_guard lock(mu_);
   return execute(*cmd, argv.empty() ? "lvsadm" : argv.front(), input);
 }
 
 ListingInput Director::listing() const {
+  const std::lock_guard lock(mu_);
+  return listing_locked();
+}
+
+ListingInput Director::listing_locked() const {
   ListingInput in = listing_input(table_);
   in.timeouts = timeouts_;
   const dp::Stats live = dp_.stats();
@@ -132,7 +230,7 @@ ListingInput Director::listing() const {
 Outcome Director::execute(const Command& cmd, std::string_view prog, std::string_view input) {
   switch (cmd.kind) {
     case CommandKind::kList: {
-      auto in = listing();
+      auto in = listing_locked();
       if (cmd.list.connection) in.connections = connection_views(dp_.connections());
       const std::optional<model::ServiceKey> only =
           cmd.has(Option::kServiceAddress) ? std::optional(cmd.service.key) : std::nullopt;
@@ -186,9 +284,56 @@ Outcome Director::restore(std::string_view text, std::string_view prog) {
 }
 
 Outcome Director::change(const Command& cmd) {
+  if (stopping_) return Outcome{.err = "lvsadm: lvsd is stopping\n", .exit_code = 1};
   model::ServiceTable next = table_;
   if (auto r = apply_to_table(next, cmd, opts_.scheduler_exists); r.exit_code != 0) return r;
-  return commit(std::move(next));
+  auto out = commit(std::move(next));
+  if (out.exit_code == 0) remember_operator_change(cmd);
+  return out;
+}
+
+void Director::remember_operator_change(const Command& cmd) {
+  const auto& key = cmd.service.key;
+  const auto dest_now = [&]() -> const model::RealServer* {
+    const auto* svc = table_.find(key);
+    return svc == nullptr ? nullptr : svc->find_dest(cmd.dest.addr);
+  };
+  switch (cmd.kind) {
+    case CommandKind::kAddServer:
+      if (const auto* d = dest_now(); d != nullptr && config_keys_.contains(key)) {
+        operator_reals_[DestKey{key, d->addr}] = *d;
+      }
+      break;
+    case CommandKind::kEditServer:
+    case CommandKind::kDrain:
+      if (auto it = operator_reals_.find(DestKey{key, cmd.dest.addr});
+          it != operator_reals_.end()) {
+        if (const auto* d = dest_now(); d != nullptr) it->second = *d;
+        break;  // the operator's own realserver: its weight is simply what the table says
+      }
+      if (config_keys_.contains(key)) {
+        if (const auto* svc = table_.find(key); svc != nullptr) {
+          if (const auto* d = svc->find_dest(cmd.dest.addr); d != nullptr) {
+            overrides_[DestKey{key, d->addr}] = d->weight;
+          }
+        }
+      }
+      break;
+    case CommandKind::kDeleteServer:
+      overrides_.erase(DestKey{key, cmd.dest.addr});
+      operator_reals_.erase(DestKey{key, cmd.dest.addr});
+      break;
+    case CommandKind::kDeleteService:
+      std::erase_if(overrides_, [&](const auto& kv) { return kv.first.first == key; });
+      std::erase_if(operator_reals_, [&](const auto& kv) { return kv.first.first == key; });
+      break;
+    case CommandKind::kFlush:
+      overrides_.clear();
+      operator_reals_.clear();
+      break;
+    default:
+      break;
+  }
 }
 
 Outcome Director::commit(model::ServiceTable next) {
@@ -218,6 +363,7 @@ Outcome Director::commit(model::ServiceTable next) {
 }
 
 Outcome Director::drain(const Command& cmd) {
+  if (stopping_) return Outcome{.err = "lvsadm: lvsd is stopping\n", .exit_code = 1};
   const auto* svc = table_.find(cmd.service.key);
   if (svc == nullptr) return engine_error(model::Operation::kEditDest, ESRCH);
   const auto it = std::find_if(svc->dests.begin(), svc->dests.end(),
@@ -229,7 +375,9 @@ Outcome Director::drain(const Command& cmd) {
   if (auto r = model::edit_dest(next, cmd.service.key, quiesced); !r) {
     return engine_error(model::Operation::kEditDest, r.error().code);
   }
-  return commit(std::move(next));
+  auto out = commit(std::move(next));
+  if (out.exit_code == 0) remember_operator_change(cmd);
+  return out;
 }
 
 Outcome Director::zero(const Command& cmd) {

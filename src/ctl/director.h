@@ -5,8 +5,10 @@
 // either step fails nothing changes: the old table keeps running and the error text comes back
 // with ipvsadm's exit status. Listings combine the table with live numbers from dp.stats().
 //
-// Not thread-safe: after start() every call comes from one thread (the control thread that
-// serves the control socket), which is also the only thread calling the DataPlane.
+// Internally synchronized: every public method takes one mutex, so the control thread (lvsadm),
+// the health thread (health actions) and lvsd's main thread (reload, stop) may call it; the
+// DataPlane is only ever called under that mutex. The precedence between the configuration
+// file, health and lvsadm is in ctl/config_apply.h.
 //
 // lvsd-specific answers (documented in docs/CONTROL-PROTOCOL.md):
 // * A realserver whose forwarding method the data plane cannot serve (the proxy: FullNat only)
@@ -18,17 +20,23 @@
 //   `-L -n --json` for its connection count.
 // * -Z keeps a baseline of the data plane's counters and lists them relative to it.
 
+#include <functional>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "config/config.h"
 #include "core/result.h"
+#include "ctl/config_apply.h"
 #include "ctl/ipvsadm_args.h"
 #include "ctl/listing.h"
 #include "ctl/table_commands.h"
 #include "dp/data_plane.h"
+#include "health/effects.h"
 #include "model/service.h"
 #include "model/table_ops.h"
 
@@ -41,6 +49,9 @@ struct DirectorOptions {
   // Forwarding methods the data plane serves; a realserver with any other is refused.
   std::vector<model::ForwardMethod> served_methods{model::ForwardMethod::kFullNat};
   Timeouts timeouts{.tcp = 900, .tcpfin = 120, .udp = 300};
+  // `lvsadm --reload`: called without the Director's lock held (it calls load() itself).
+  // Unset: the answer is "lvsd was started without -f", exit 1.
+  std::function<Outcome()> reload{};
 };
 
 class Director {
@@ -51,16 +62,33 @@ class Director {
   // runs and the table stays empty.
   core::Result<void> start(const model::ServiceTable& initial);
 
+  // Makes a configuration the running one (start-up and reload): the file's services with
+  // `start` (the health Effects' start-up actions) applied under the operator's overrides, plus
+  // the services lvsadm added that the file does not define. On error nothing changes.
+  core::Result<void> load(const config::Config& cfg, const std::vector<health::Action>& start);
+
+  // Health table actions (any thread): applied in order to a copy, then dp.apply(). A failing
+  // action is logged and skipped; nothing is applied once stop_accepting() ran.
+  void apply_health(const std::vector<health::Action>& actions);
+
   // One lvsadm invocation: argv[0] is the program name, `input` is stdin for -R.
   Outcome run(const std::vector<std::string>& argv, std::string_view input = {});
 
+  // Graceful stop: the data plane stops accepting new connections (established ones go on);
+  // later table changes are refused.
+  void stop_accepting();
+  std::uint64_t open_connections() const;
+
   // The desired table: what the data plane was last told to forward.
-  const model::ServiceTable& table() const { return table_; }
-  const Timeouts& timeouts() const { return timeouts_; }
+  model::ServiceTable table() const;
+  Timeouts timeouts() const;
+  WeightOverrides overrides() const;
   // The table with live numbers (relative to the last -Z), as -L shows it.
   ListingInput listing() const;
 
  private:
+  ListingInput listing_locked() const;
+  void remember_operator_change(const Command& cmd);
   Outcome execute(const Command& cmd, std::string_view prog, std::string_view input);
   Outcome restore(std::string_view text, std::string_view prog);
   // apply_to_table() on a copy, then dp.apply(); commits only when both succeed.
@@ -69,8 +97,7 @@ class Director {
   Outcome drain(const Command& cmd);
   Outcome zero(const Command& cmd);
 
-  using DestKey = std::pair<model::ServiceKey, core::Endpoint>;
-
+  mutable std::mutex mu_;
   dp::DataPlane& dp_;
   DirectorOptions opts_;
   model::ServiceTable table_{};
@@ -78,6 +105,13 @@ class Director {
   // Counters at the last -Z, per service and per (service, dest).
   std::map<model::ServiceKey, dp::Counters> service_zero_{};
   std::map<DestKey, dp::Counters> dest_zero_{};
+  // Services the configuration file defines (empty without -f) and the operator's weights.
+  std::set<model::ServiceKey> config_keys_{};
+  WeightOverrides overrides_{};
+  // Realservers lvsadm added to configured services: kept across reloads unless the file
+  // then defines the same realserver.
+  std::map<DestKey, model::RealServer> operator_reals_{};
+  bool stopping_ = false;
 };
 
 // The refusal text for a realserver the data plane cannot serve, e.g. "lvsadm: forwarding

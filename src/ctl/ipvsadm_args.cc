@@ -405,6 +405,8 @@ constexpr CommandSpec kCommands[] = {
     {'v', "version", CommandKind::kVersion, Arg::kNone, nullptr, "show version"},
     {0, "drain", CommandKind::kDrain, Arg::kNone, nullptr,
      "quiesce a real server and wait for its connections to end (extension)"},
+    {0, "reload", CommandKind::kReload, Arg::kNone, nullptr,
+     "make lvsd re-read its configuration file (extension)"},
 };
 
 struct OptionSpec {
@@ -543,6 +545,7 @@ constexpr Legality kLegality[] = {
      {}},
     {CommandKind::kStopDaemon, {}, opts({Option::kSyncId}), {}},
     {CommandKind::kDrain, kServiceAndReal, opts({Option::kWait}), {}},
+    {CommandKind::kReload, {}, {}, {}},
 };
 
 // Checks `given` against one legality row over `order`; the first violation in that order is
@@ -844,6 +847,7 @@ std::string_view command_name(CommandKind kind) {
       {CommandKind::kHelp, "help"},
       {CommandKind::kVersion, "version"},
       {CommandKind::kDrain, "drain"},
+      {CommandKind::kReload, "reload"},
   };
   for (const auto& [k, name] : kNames) {
     if (k == kind) return name;

@@ -22,7 +22,8 @@
 // that ipvsadm accepts changes meaning. The long form `--sched-flags` is always sched-flags.
 //
 // Extensions (not in ipvsadm): `-L --json` (the list modifier `json`), `--drain -t V -r R
-// [--wait SECONDS]` (command "drain", option "wait"), `--fullnat` (forwarding FullNat).
+// [--wait SECONDS]` (command "drain", option "wait"), `--reload` (lvsd re-reads its -f file),
+// `--fullnat` (forwarding FullNat).
 
 #include <cstdint>
 #include <functional>
@@ -83,7 +84,8 @@ enum class CommandKind : std::uint8_t {
   kSave,
   kHelp,
   kVersion,
-  kDrain,  // extension
+  kDrain,   // extension
+  kReload,  // extension: lvsd re-reads its configuration file
 };
 // ipvsadm's name for a command in messages: "add-service", "flush", "list", ...
 std::string_view command_name(CommandKind kind);

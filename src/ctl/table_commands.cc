@@ -121,6 +121,7 @@ Outcome OfflineDirector::execute(const Command& cmd, std::string_view prog,
     case CommandKind::kStartDaemon:
     case CommandKind::kStopDaemon:
     case CommandKind::kDrain:
+    case CommandKind::kReload:
       return Outcome{
           .err = fmt::format("{}: not supported by the offline director\n", command_name(cmd.kind)),
           .exit_code = 1};

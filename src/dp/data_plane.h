@@ -141,6 +141,10 @@ class DataPlane {
   // `-Z`: restarts the rate estimators of one service (or of all) from 0. Counters are not
   // touched: the caller keeps its own zero point.
   virtual void zero_rates(const std::optional<model::ServiceKey>& /*only*/) {}
+  // Graceful stop: close the listeners (new connections are refused, UDP flows end) while
+  // established TCP connections run on; open_connections() counts those still open.
+  virtual void stop_accepting() {}
+  virtual std::uint64_t open_connections() const { return 0; }
 };
 
 }  // namespace lvs::dp

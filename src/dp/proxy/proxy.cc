@@ -189,6 +189,20 @@ void Proxy::zero_rates(const std::optional<model::ServiceKey>& only) {
   }
 }
 
+void Proxy::stop_accepting() {
+  for (const auto& [key, svc] : services_) draining_.push_back(svc);
+  if (auto r = apply(model::ServiceTable{}); !r) {
+    core::log().error("stopping: {}", r.error().message);
+  }
+}
+
+std::uint64_t Proxy::open_connections() const {
+  std::uint64_t n = 0;
+  for (const auto& svc : draining_) n += svc->open_flows();
+  for (const auto& [key, svc] : services_) n += svc->open_flows();
+  return n;
+}
+
 core::Result<core::Endpoint> Proxy::bound(const model::ServiceKey& key) const {
   auto it = services_.find(key);
   if (it == services_.end()) {

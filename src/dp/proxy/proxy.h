@@ -33,6 +33,10 @@ class Proxy final : public DataPlane {
   std::vector<ConnEntry> connections() const override;
   void set_timeouts(const IdleTimeouts& t) override;
   void zero_rates(const std::optional<model::ServiceKey>& only) override;
+  // Removes every service (workers close their listeners); TCP connections run on and are
+  // counted by open_connections() until they end.
+  void stop_accepting() override;
+  std::uint64_t open_connections() const override;
 
   std::size_t workers() const { return workers_.size(); }
   // The address the service's listeners are bound to (the real port when the VIP said 0).
@@ -52,6 +56,7 @@ class Proxy final : public DataPlane {
   // Keyed by the table's key; a VIP with port 0 gets the port bound at creation.
   std::map<model::ServiceKey, std::shared_ptr<Service>> services_{};
   std::uint64_t generation_ = 0;
+  std::vector<std::shared_ptr<Service>> draining_{};  // after stop_accepting()
 };
 
 // Checks that the proxy can serve `svc` (TCP/UDP, an address service with a port, full-NAT

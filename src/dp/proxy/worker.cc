@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -155,6 +156,9 @@ void Worker::run() {
   for (auto& list : tcp_) list.clear();
   for (auto& [svc, reg] : regs_) {
     epoll_del(reg->fd);
+    // Stop listening now rather than when the last connection lets go of the Service: SYNs
+    // are refused instead of queueing in a backlog nobody accepts from.
+    if (svc->key().protocol == model::Protocol::kTcp) ::shutdown(reg->fd, SHUT_RD);
     while (!reg->flows.empty()) kill_udp_flow(*reg->flows.begin()->second);
   }
   regs_.clear();
@@ -189,6 +193,9 @@ void Worker::reconcile() {
   // from), their TCP connections keep running until they close.
   for (auto& [svc, reg] : regs_) {
     epoll_del(reg->fd);
+    // Stop listening now rather than when the last connection lets go of the Service: SYNs
+    // are refused instead of queueing in a backlog nobody accepts from.
+    if (svc->key().protocol == model::Protocol::kTcp) ::shutdown(reg->fd, SHUT_RD);
     while (!reg->flows.empty()) kill_udp_flow(*reg->flows.begin()->second);
     dead_regs_.push_back(std::move(reg));
   }

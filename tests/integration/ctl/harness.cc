@@ -117,7 +117,7 @@ const std::string& lvsadm_path() {
 }
 
 Lvsd::Lvsd(std::vector<std::string> extra) : socket_(dir_.path() + "/run/lvsd.sock") {
-  std::vector<std::string> args{LVSD_BIN, "--workers", "1", "--log-level", "warn"};
+  std::vector<std::string> args{LVSD_BIN, "--workers", "1", "--log-level", "warn", "--grace", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(LVSD_BIN, args, socket_, "/dev/null", dir_.path() + "/lvsd.out",
                dir_.path() + "/lvsd.err");
@@ -147,6 +147,51 @@ RunResult Lvsd::lvsadm(const std::vector<std::string>& args, const std::string& 
   std::vector<std::string> argv{lvsadm_path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(lvsadm_path(), argv, socket_, input);
+}
+
+std::string Lvsd::log() const { return slurp(dir_.path() + "/lvsd.err"); }
+
+bool Lvsd::signal(int sig) const { return pid_ > 0 && ::kill(pid_, sig) == 0; }
+
+int Lvsd::wait_exit() {
+  if (pid_ < 0) return -1;
+  const int code = reap(pid_, kExitSteps);
+  pid_ = -1;
+  return code;
+}
+
+Realserver::Realserver(std::string name, std::string addr, std::vector<std::string> extra) {
+  std::vector<std::string> args{LVS_REALSERVER_BIN, "--name", std::move(name), "--tcp",
+                                std::move(addr)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const std::string out = dir_.path() + "/out";
+  pid_ = spawn(LVS_REALSERVER_BIN, args, "", "/dev/null", out, dir_.path() + "/err");
+  if (pid_ < 0) return;
+  for (int i = 0; i < kReadySteps && !ready_; ++i) {
+    if (slurp(out).find("ready") != std::string::npos) {
+      ready_ = true;
+    } else {
+      std::this_thread::sleep_for(kStep);
+    }
+  }
+}
+
+Realserver::~Realserver() { stop(); }
+
+void Realserver::stop() {
+  if (pid_ < 0) return;
+  ::kill(pid_, SIGTERM);
+  reap(pid_, kExitSteps);
+  pid_ = -1;
+}
+
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds bound) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(kStep);
+  }
+  return true;
 }
 
 std::uint16_t free_port(const std::string& ip, bool udp) {

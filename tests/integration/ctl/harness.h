@@ -5,7 +5,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,13 @@ class Lvsd {
 
   bool ready() const { return ready_; }
   const std::string& socket() const { return socket_; }
+  const std::string& dir() const { return dir_.path(); }
+  // What lvsd wrote to stderr so far (its log).
+  std::string log() const;
+  // Sends `sig`; false when lvsd is not running.
+  bool signal(int sig) const;
+  // Waits (bounded) for lvsd to exit after signal(); its exit status, -1 if it did not exit.
+  int wait_exit();
   // lvsadm with these arguments (argv[0] = the lvsadm binary path) against this daemon.
   RunResult lvsadm(const std::vector<std::string>& args, const std::string& input = {}) const;
 
@@ -55,6 +64,27 @@ class Lvsd {
   pid_t pid_ = -1;
   bool ready_ = false;
 };
+
+// An lvs-realserver process (`--name NAME --tcp ADDR:PORT`, plus `extra`), stopped with SIGTERM
+// by stop() or the destructor. ready() once it printed its "ready" line.
+class Realserver {
+ public:
+  Realserver(std::string name, std::string addr, std::vector<std::string> extra = {});
+  ~Realserver();
+  Realserver(const Realserver&) = delete;
+  Realserver& operator=(const Realserver&) = delete;
+  bool ready() const { return ready_; }
+  void stop();
+
+ private:
+  TempDir dir_{};
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+// Polls `cond` every 10 ms until it holds or `bound` passes; returns whether it held.
+bool eventually(const std::function<bool()>& cond,
+                std::chrono::milliseconds bound = std::chrono::seconds(20));
 
 // The lvsadm binary path (argv[0] of every run, so "Try `PATH -h' ..." names it).
 const std::string& lvsadm_path();

@@ -105,5 +105,31 @@ TEST(LvsdFlags, UnknownFlagIsAnErrorAndNoServiceIsAnEmptyTable) {
   EXPECT_EQ(parse({"--socket", "/tmp/x.sock"}).value().socket_path, "/tmp/x.sock");
 }
 
+// keepalived's `-t`: alone or before another option it is the config test, not a service.
+TEST(LvsdFlags, DashTAloneIsTheConfigTest) {
+  auto cfg = parse({"-t", "-f", "lvsd.conf"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_TRUE(cfg->config_test);
+  EXPECT_EQ(cfg->config_file, "lvsd.conf");
+  EXPECT_TRUE(cfg->table.services.empty());
+  cfg = parse({"-f", "lvsd.conf", "-t"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_TRUE(cfg->config_test);
+  EXPECT_EQ(parse({"-t"}).error().message, "-t (config test) needs -f FILE");
+}
+
+// A file and services given as flags exclude each other; settings flags combine with -f.
+TEST(LvsdFlags, FileAndFlagServicesExcludeEachOther) {
+  EXPECT_EQ(parse({"-f", "a.conf", "-t", "127.0.0.1:80"}).error().message,
+            "-f and services given as flags (-t/-u) exclude each other: put the services in the "
+            "file");
+  auto cfg = parse({"-f", "a.conf", "--workers", "3", "--grace", "2", "--syslog"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_TRUE(cfg->workers_set);
+  EXPECT_FALSE(cfg->log_level_set);
+  EXPECT_EQ(cfg->grace_seconds, 2U);
+  EXPECT_TRUE(cfg->syslog);
+}
+
 }  // namespace
 }  // namespace lvs::bin

@@ -112,7 +112,7 @@ TEST_F(DirectorTest, DrainQuiescesAndSetStoresTimeouts) {
           .exit_code,
       0);
   ASSERT_EQ(run({"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80"}).exit_code, 0);
-  const auto& d = director.table().services.at(0).dests.at(0);
+  const auto d = director.table().services.at(0).dests.at(0);
   EXPECT_EQ(d.weight, 0);
   EXPECT_EQ(d.u_threshold, 9U);
   ASSERT_EQ(run({"--set", "0", "30", "0"}).exit_code, 0);

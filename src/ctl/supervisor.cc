@@ -1,0 +1,87 @@
+#include "ctl/supervisor.h"
+
+#include <fmt/format.h>
+
+#include "config/keepalived.h"
+#include "core/log.h"
+#include "ctl/config_file.h"
+
+namespace lvs::ctl {
+
+core::Result<config::Config> read_config_file(const std::string& path) {
+  return load_config_file(path, system_load_options());
+}
+
+Supervisor::Supervisor(Director& director, std::string path, HealthRunnerOptions options)
+    : director_(director), path_(std::move(path)), options_(options) {}
+
+Supervisor::~Supervisor() { stop(false); }
+
+core::Result<void> Supervisor::run(const config::Config& cfg, const config::Config* old,
+                                   const AliveMap& alive) {
+  config::Config eff = cfg;
+  for (auto& h : eff.health) {
+    const config::ServiceHealth* before = nullptr;
+    if (old != nullptr) {
+      for (const auto& o : old->health) {
+        if (o.key == h.key) before = &o;
+      }
+    }
+    h = carry_health(h, before, alive);
+  }
+  auto runner = HealthRunner::create(
+      eff, [this](const std::vector<health::Action>& a) { director_.apply_health(a); }, options_);
+  if (!runner) return core::Unexpected{runner.error()};
+  if (auto r = director_.load(eff, (*runner)->start_actions()); !r) return r;
+  runner_ = std::move(runner).value();
+  runner_->start();
+  return {};
+}
+
+core::Result<void> Supervisor::start(const config::Config& cfg) {
+  const std::lock_guard lock(mu_);
+  for (const auto& w : cfg.warnings) core::log().warn("{}", w.to_string());
+  if (auto r = run(cfg, nullptr, {}); !r) return r;
+  current_ = cfg;
+  return {};
+}
+
+core::Result<std::string> Supervisor::reload() {
+  const std::lock_guard lock(mu_);
+  auto next = read_config_file(path_);
+  if (!next) {
+    core::log().error("reload of {} failed, the running configuration stays: {}", path_,
+                      next.error().message);
+    return core::Unexpected{next.error()};
+  }
+  if (auto r = check_served_methods(*next, DirectorOptions{}.served_methods); !r) {
+    core::log().error("reload of {} failed, the running configuration stays: {}", path_,
+                      r.error().message);
+    return core::Unexpected{r.error()};
+  }
+  for (const auto& w : next->warnings) core::log().warn("{}", w.to_string());
+  const AliveMap alive = runner_ ? runner_->stop(false) : AliveMap{};
+  runner_.reset();
+  const ReloadPlan plan = plan_reload(current_, *next);
+  if (auto r = run(*next, &current_, alive); !r) {
+    core::log().error("reload of {} failed, the running configuration stays: {}", path_,
+                      r.error().message);
+    if (auto back = run(current_, &current_, alive); !back) {
+      core::log().error("cannot restart the health checks of the running configuration: {}",
+                        back.error().message);
+    }
+    return core::Unexpected{r.error()};
+  }
+  current_ = std::move(next).value();
+  std::string text = describe(plan);
+  core::log().info("reloaded {}: {}", path_, text);
+  return text;
+}
+
+void Supervisor::stop(bool omega) {
+  const std::lock_guard lock(mu_);
+  if (runner_) runner_->stop(omega);
+  runner_.reset();
+}
+
+}  // namespace lvs::ctl

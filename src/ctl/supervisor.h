@@ -1,0 +1,52 @@
+#pragma once
+// Supervisor: lvsd's configuration life cycle around the Director. It loads the -f file (through
+// one function, read_config_file), starts the health thread for it, and on reload (SIGHUP,
+// `lvsadm --reload`) re-reads the file: on any error the old configuration keeps running and the
+// error (FILE:LINE:COL ...) is returned; on success the health thread is restarted with the
+// realservers' states carried over (ctl::carry_health) and the Director applies the new table,
+// which changes only what differs (the data plane keeps unchanged services and realservers and
+// their connections). Reloads are serialized; any thread may call them.
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/config.h"
+#include "core/result.h"
+#include "ctl/config_apply.h"
+#include "ctl/director.h"
+#include "ctl/health_runner.h"
+
+namespace lvs::ctl {
+
+// The one place lvsd reads a configuration file: ctl::load_config_file with the machine's
+// lookups (keepalived-style, the article's lvs.conf or an ipvsadm -S rules file, detected).
+core::Result<config::Config> read_config_file(const std::string& path);
+
+class Supervisor {
+ public:
+  Supervisor(Director& director, std::string path, HealthRunnerOptions options = {});
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Starts `cfg` (already loaded from the path): health thread + table.
+  core::Result<void> start(const config::Config& cfg);
+  // Re-reads the file; returns what changed ("1 added (...), 0 removed, ...").
+  core::Result<std::string> reload();
+  // Stops the health thread; with `omega`, runs the omega shutdown notifiers first.
+  void stop(bool omega);
+
+ private:
+  core::Result<void> run(const config::Config& cfg, const config::Config* old,
+                         const AliveMap& alive);
+
+  Director& director_;
+  std::string path_;
+  HealthRunnerOptions options_;
+  std::mutex mu_;
+  config::Config current_{};
+  std::unique_ptr<HealthRunner> runner_{};
+};
+
+}  // namespace lvs::ctl
