@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "config/keepalived.h"
 #include "core/log.h"
 #include "ctl/config_file.h"
 
