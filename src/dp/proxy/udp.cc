@@ -104,8 +104,7 @@ void Worker::on_udp_datagram(ListenerReg& reg) {
   for (int i = 0; i < kDatagramBurst; ++i) {
     SockAddr sa;
     sa.len = sizeof(sa.storage);
-    const ssize_t n =
-        ::recvfrom(reg.fd, udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT, sa.get(), &sa.len);
+    const ssize_t n = ::recvfrom(reg.fd, scratch_.get(), kScratch, MSG_DONTWAIT, sa.get(), &sa.len);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;  // EAGAIN, or an ICMP error for an earlier reply: nothing to relay
@@ -124,14 +123,14 @@ void Worker::on_udp_datagram(ListenerReg& reg) {
                                         reg.svc->key().vip);
       std::array<iovec, 2> iov{
           iovec{.iov_base = header.data(), .iov_len = header.size()},
-          iovec{.iov_base = udp_buf_.data(), .iov_len = static_cast<std::size_t>(n)}};
+          iovec{.iov_base = scratch_.get(), .iov_len = static_cast<std::size_t>(n)}};
       msghdr msg{};
       msg.msg_iov = iov.data();
       msg.msg_iovlen = iov.size();
       sent = ::sendmsg(f->upstream.get(), &msg, MSG_DONTWAIT);
       f->header_pending = sent < 0;
     } else {
-      sent = ::send(f->upstream.get(), udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT);
+      sent = ::send(f->upstream.get(), scratch_.get(), static_cast<std::size_t>(n), MSG_DONTWAIT);
     }
     if (sent >= 0) {
       WorkerCounters::add(d.counters.at(index_).inpkts, 1);
@@ -147,12 +146,12 @@ void Worker::on_udp_reply(UdpFlow& f) {
   const SockAddr to = to_sockaddr(f.client);
   DestRuntime& d = *f.flow.dest();
   for (int i = 0; i < kDatagramBurst; ++i) {
-    const ssize_t n = ::recv(f.upstream.get(), udp_buf_.data(), udp_buf_.size(), MSG_DONTWAIT);
+    const ssize_t n = ::recv(f.upstream.get(), scratch_.get(), kScratch, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;  // EAGAIN, or ECONNREFUSED from the realserver's ICMP: keep the flow
     }
-    if (::sendto(f.owner->fd, udp_buf_.data(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
+    if (::sendto(f.owner->fd, scratch_.get(), static_cast<std::size_t>(n), MSG_DONTWAIT, to.get(),
                  to.len) >= 0) {
       WorkerCounters::add(d.counters.at(index_).outpkts, 1);
       WorkerCounters::add(d.counters.at(index_).outbytes, static_cast<std::uint64_t>(n));

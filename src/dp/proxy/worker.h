@@ -43,19 +43,27 @@ struct PipePair {
   core::Fd w{};
 };
 
-// One direction of a TCP relay: bytes read from src wait in a pipe (or the fallback buffer)
-// until dst takes them. `pending` never exceeds the pipe size: that is the back-pressure.
+// One direction of a TCP relay. Small reads are copied: recv into the worker's scratch
+// buffer and sent on at once, so nothing stays in lvsd unless dst pushes back; what dst did not
+// take waits in `buf` (its exact size, freed once sent) and src is not read meanwhile. A read
+// that fills the scratch buffer, or any push-back, turns the direction to `bulk`: from then on
+// it splices through a pipe borrowed while bytes are pending. `pending` never exceeds the
+// pipe size (bulk) or one read (copy): that is the back-pressure.
 struct Relay {
   int src = -1;
   int dst = -1;
-  PipePair pipe{};  // borrowed from the worker's pool while bytes are pending
-  std::unique_ptr<char[]> buf{};
+  PipePair pipe{};                // bulk: borrowed from the worker's pool while bytes are pending
+  std::unique_ptr<char[]> buf{};  // copy: the bytes dst did not take yet
   std::size_t buf_off = 0;
   std::size_t pending = 0;
-  bool buffered = false;  // splice unavailable: copy through buf
-  bool eof = false;       // src sent FIN
-  bool shut = false;      // FIN passed on to dst
+  bool bulk = false;       // splice from now on
+  bool no_splice = false;  // splice unavailable (disabled, no pipe, or refused): always copy
+  bool eof = false;        // src sent FIN
+  bool shut = false;       // FIN passed on to dst
 };
+
+// The worker's scratch buffer: one TCP copy-mode read, one UDP datagram (the largest).
+inline constexpr std::size_t kScratch = 65536;
 
 enum class TimerClass : std::uint8_t { kConnecting, kEstablished, kFin, kDead };
 inline constexpr std::size_t kTimerClasses = 4;
@@ -76,6 +84,7 @@ struct TcpConn {
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
+  bool repump = false;  // queued in Worker::repump_
 };
 
 struct ListenerReg;
@@ -159,8 +168,12 @@ class Worker {
   void on_connected(TcpConn& c);
   void connect_failed(TcpConn& c, int err);
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
-  PumpResult pump(Relay& r, std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
-                  bool& progress);
+  // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
+  // (0: unknown, so src is read until EAGAIN). Sets `more` when it stopped with work left.
+  PumpResult pump(Relay& r, std::uint32_t src_event, std::atomic<std::uint64_t>& bytes,
+                  std::atomic<std::uint64_t>& pkts, bool& progress, bool& more);
+  bool borrow_pipe(Relay& r);
+  void run_repumps();
   void release_pipe(Relay& r);
   void move_to(TcpConn& c, TimerClass t);
   void close_conn(TcpConn& c, bool reset);
@@ -195,7 +208,8 @@ class Worker {
   std::vector<std::unique_ptr<UdpFlow>> dead_flows_{};
   std::vector<std::unique_ptr<ListenerReg>> dead_regs_{};
   std::vector<PipePair> pipes_{};
-  std::vector<char> udp_buf_{};
+  std::vector<TcpConn*> repump_{};     // connections that stopped pumping with work left
+  std::unique_ptr<char[]> scratch_{};  // kScratch bytes: TCP copies and UDP requests
   LogLimiter log_connect_{};
   LogLimiter log_refuse_{};
 };
