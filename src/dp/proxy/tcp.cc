@@ -210,7 +210,7 @@ bool Worker::borrow_pipe(Relay& r) {
   return true;
 }
 
-Worker::PumpResult Worker::pump(Relay& r, std::uint32_t src_event,
+Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_event,
                                 std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
                                 bool& progress, bool& more) {
   const auto pipe_cap = static_cast<std::size_t>(opts_.pipe_size);
@@ -310,7 +310,9 @@ Worker::PumpResult Worker::pump(Relay& r, std::uint32_t src_event,
   if (round == kPumpRounds) more = true;
   if (r.pending == 0) release_pipe(r);
   if (r.eof && r.pending == 0 && !r.shut) {
-    ::shutdown(r.dst, SHUT_WR);
+    // With the other direction already shut, close_conn follows at once and its close() sends
+    // this FIN: both receive queues were read to the end, so the close is graceful.
+    if (!other_shut) ::shutdown(r.dst, SHUT_WR);
     r.shut = true;
     progress = true;
   }
@@ -347,14 +349,14 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   bool more = false;
   if (wanted(c.up, !upstream_side)) {
     const std::uint32_t src_event = upstream_side ? 0 : events;
-    if (pump(c.up, src_event, counters.inbytes, counters.inpkts, progress, more) !=
+    if (pump(c.up, c.down.shut, src_event, counters.inbytes, counters.inpkts, progress, more) !=
         PumpResult::kOk) {
       return close_conn(c, true);
     }
   }
   if (wanted(c.down, upstream_side)) {
     const std::uint32_t src_event = upstream_side ? events : 0;
-    if (pump(c.down, src_event, counters.outbytes, counters.outpkts, progress, more) !=
+    if (pump(c.down, c.up.shut, src_event, counters.outbytes, counters.outpkts, progress, more) !=
         PumpResult::kOk) {
       return close_conn(c, true);
     }

@@ -5,6 +5,8 @@
 // realservers' atomic counters. Only run() reads the clock, once per loop turn.
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <atomic>
@@ -64,6 +66,19 @@ struct Relay {
 
 // The worker's scratch buffer: one TCP copy-mode read, one UDP datagram (the largest).
 inline constexpr std::size_t kScratch = 65536;
+
+// Datagrams moved by one recvmmsg/sendmmsg: kUdpBatch slots of kScratch bytes (not
+// zero-filled: only the pages datagrams touch become resident).
+inline constexpr std::size_t kUdpBatch = 16;
+struct UdpBatch {
+  UdpBatch() : data(new char[kUdpBatch * kScratch]) {}
+  // Points slot i at its buffer, ready to receive (with the sender's address if `from`).
+  void arm(std::size_t i, bool from);
+  std::unique_ptr<char[]> data;
+  std::array<mmsghdr, kUdpBatch> msgs{};
+  std::array<iovec, kUdpBatch> iov{};
+  std::array<sockaddr_storage, kUdpBatch> addr{};
+};
 
 enum class TimerClass : std::uint8_t { kConnecting, kEstablished, kFin, kDead };
 inline constexpr std::size_t kTimerClasses = 4;
@@ -170,8 +185,10 @@ class Worker {
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
   // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
   // (0: unknown, so src is read until EAGAIN). Sets `more` when it stopped with work left.
-  PumpResult pump(Relay& r, std::uint32_t src_event, std::atomic<std::uint64_t>& bytes,
-                  std::atomic<std::uint64_t>& pkts, bool& progress, bool& more);
+  // `other_shut`: the opposite direction is done, so r's FIN is left to the close that follows.
+  PumpResult pump(Relay& r, bool other_shut, std::uint32_t src_event,
+                  std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
+                  bool& progress, bool& more);
   bool borrow_pipe(Relay& r);
   void run_repumps();
   void release_pipe(Relay& r);
@@ -184,6 +201,7 @@ class Worker {
   UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
   UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
   bool udp_flow_stale(const UdpFlow& f) const;
+  void relay_request(ListenerReg& reg, const sockaddr_storage& from, char* data, std::size_t n);
   void kill_udp_flow(UdpFlow& f);
 
   std::size_t index_ = 0;
@@ -209,7 +227,9 @@ class Worker {
   std::vector<std::unique_ptr<ListenerReg>> dead_regs_{};
   std::vector<PipePair> pipes_{};
   std::vector<TcpConn*> repump_{};     // connections that stopped pumping with work left
-  std::unique_ptr<char[]> scratch_{};  // kScratch bytes: TCP copies and UDP requests
+  std::unique_ptr<char[]> scratch_{};  // kScratch bytes: TCP copy-mode reads
+  UdpBatch requests_{};                // datagrams read from a listener
+  UdpBatch replies_{};                 // datagrams from a realserver
   LogLimiter log_connect_{};
   LogLimiter log_refuse_{};
 };
