@@ -29,9 +29,10 @@ constexpr int kPumpRounds = 64;
 constexpr std::size_t kMaxPooledPipes = 256;
 constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
-void tune(int fd, int buffer) {
+// Small messages go out at once (TCP_NODELAY; accepted sockets inherit it from the listener).
+void tune(int fd, int buffer, bool nodelay) {
   const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (nodelay) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (buffer > 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
@@ -100,8 +101,8 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
     return refuse(std::strerror(errno));
   }
-  tune(client.get(), opts_.socket_buffer);
-  tune(upstream.get(), opts_.socket_buffer);
+  tune(client.get(), opts_.socket_buffer, false);
+  tune(upstream.get(), opts_.socket_buffer, true);
   const SockAddr sa = to_sockaddr(dest);
   const int rc = ::connect(upstream.get(), sa.get(), sa.len);
   const int connect_errno = rc == 0 ? 0 : errno;
