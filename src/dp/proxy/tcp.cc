@@ -129,7 +129,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     core::log().error("worker {}: epoll_ctl: {}", index_, std::strerror(errno));
     return close_conn(c, true);
   }
-  if (rc == 0) on_connected(c);
+  if (rc == 0) on_connected(c, 0);
 }
 
 void Worker::connect_failed(TcpConn& c, int err) {
@@ -143,7 +143,7 @@ void Worker::connect_failed(TcpConn& c, int err) {
   close_conn(c, true);
 }
 
-void Worker::on_connected(TcpConn& c) {
+void Worker::on_connected(TcpConn& c, std::uint32_t upstream_events) {
   if (const auto version = c.flow.dest()->proxy_protocol.load(std::memory_order_relaxed);
       version != model::ProxyProtocol::kNone) {
     // The header goes first into an empty send buffer of a fresh connection, so it is sent
@@ -159,7 +159,14 @@ void Worker::on_connected(TcpConn& c) {
   c.connected = true;
   c.flow.set_count(Count::kActive);
   move_to(c, TimerClass::kEstablished);
-  on_tcp_event(c, false, 0);
+  // Pump what this event and the client's edges seen while connecting say is readable.
+  constexpr std::uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  if (upstream_events == 0) return on_tcp_event(c, false, 0);
+  if ((upstream_events & kReadable) != 0) {
+    on_tcp_event(c, true, upstream_events);
+    if (c.timer == TimerClass::kDead) return;
+  }
+  if ((c.client_seen & kReadable) != 0) on_tcp_event(c, false, c.client_seen);
 }
 
 void Worker::move_to(TcpConn& c, TimerClass t) {
@@ -323,13 +330,16 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
 void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) {
   if (c.timer == TimerClass::kDead) return;
   if (!c.connected) {
-    if (!upstream_side) return;  // client bytes wait in its socket until the realserver answers
+    if (!upstream_side) {
+      c.client_seen |= events;  // client bytes wait in its socket until the realserver answers
+      return;
+    }
     if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
       const int err = socket_error(c.upstream.get());
       return connect_failed(c, err != 0 ? err : ECONNREFUSED);
     }
     if ((events & (EPOLLOUT | EPOLLIN)) == 0) return;
-    return on_connected(c);  // writable without an error: the connect succeeded
+    return on_connected(c, events);  // writable without an error: the connect succeeded
   }
   if ((events & EPOLLERR) != 0) {
     const int fd = upstream_side ? c.upstream.get() : c.client.get();

@@ -99,7 +99,8 @@ struct TcpConn {
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
-  bool repump = false;  // queued in Worker::repump_
+  bool repump = false;            // queued in Worker::repump_
+  std::uint32_t client_seen = 0;  // the client's epoll events while connecting
 };
 
 struct ListenerReg;
@@ -180,7 +181,8 @@ class Worker {
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
   void refuse_with_spare(int listener);
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
-  void on_connected(TcpConn& c);
+  // `upstream_events`: the epoll events that showed the connect done (0: connect() returned 0).
+  void on_connected(TcpConn& c, std::uint32_t upstream_events);
   void connect_failed(TcpConn& c, int err);
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
   // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
