@@ -229,6 +229,7 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
   const bool short_read_ends =
       src_event != 0 && (src_event & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0;
   int round = 0;
+  bool src_empty = false;
   for (; round < kPumpRounds; ++round) {
     bool moved = false;
     // Drain first: bytes already read go out before more are taken in.
@@ -250,7 +251,8 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
       moved = true;
     }
     if (r.pending == 0) r.buf.reset();
-    if (r.eof || r.buf) break;  // nothing more to read, or copied bytes still wait for dst
+    // Nothing more to read, or copied bytes still wait for dst, or src was read to EAGAIN.
+    if (r.eof || r.buf || src_empty) break;
 
     bool drained = false;
     if (r.pending == 0 && (!r.bulk || r.no_splice)) {
@@ -290,26 +292,40 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
         moved = true;
         continue;
       }
-      const ssize_t n = ::splice(r.src, nullptr, r.pipe.w.get(), nullptr, pipe_cap - r.pending,
-                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n > 0) {
-        r.pending += static_cast<std::size_t>(n);
-        WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
-        WorkerCounters::add(pkts, 1);
-        moved = true;
-      } else if (n == 0) {
-        r.eof = true;
-        moved = true;
-      } else if (errno == EINVAL && r.pending == 0) {
+      // Fill the pipe until src is empty or the pipe full, then drain: fewer, bigger sends.
+      bool got = false;
+      bool refused = false;
+      while (r.pending < pipe_cap && !r.eof) {
+        const ssize_t n = ::splice(r.src, nullptr, r.pipe.w.get(), nullptr, pipe_cap - r.pending,
+                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+          r.pending += static_cast<std::size_t>(n);
+          WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
+          WorkerCounters::add(pkts, 1);
+          got = true;
+        } else if (n == 0) {
+          r.eof = true;
+          got = true;
+        } else if (errno == EINVAL && r.pending == 0) {
+          refused = true;
+          break;
+        } else if (errno == EAGAIN) {
+          // From an empty pipe this means src is empty; with bytes in the pipe it may just be
+          // out of slots (a page per skb fragment): drain, then read again.
+          src_empty = r.pending == 0;
+          break;
+        } else if (errno != EINTR) {
+          return PumpResult::kSrcError;
+        }
+      }
+      if (refused) {
         r.no_splice = true;  // this socket pair cannot splice: copy instead
         release_pipe(r);
         moved = true;
         continue;
-      } else if (errno == EAGAIN) {
-        drained = true;
-      } else if (errno != EINTR) {
-        return PumpResult::kSrcError;
       }
+      moved = moved || got;
+      if (src_empty && r.pending == 0) drained = true;
     }
     if (moved) progress = true;
     if (!moved || drained) break;
