@@ -314,6 +314,20 @@ constexpr Variable kVariables[] = {
        }
        return {};
      }},
+    {"LVS_FORWARD",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       if (w.text == "masq") {
+         c.forward = model::ForwardMethod::kMasq;
+       } else if (w.text == "fullnat") {
+         c.forward = model::ForwardMethod::kFullNat;
+       } else {
+         return located_error(w.where, "unknown forwarding method in LVS_FORWARD", w.text,
+                              "masq (the article's NAT, the default) or fullnat (lvsd's proxy)");
+       }
+       return {};
+     }},
 };
 
 // Builds the services the way the article's script does (see the header).
@@ -364,9 +378,9 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
       ServiceHealth h{.key = key, .where = where_of(var)};
       for (const auto& rip : c.rips) {
         const core::Endpoint addr{.addr = rip, .port = port};
-        auto ok = model::add_dest(
-            c.config.table, key,
-            model::RealServer{.addr = addr, .forward = model::ForwardMethod::kMasq, .weight = 1});
+        auto ok =
+            model::add_dest(c.config.table, key,
+                            model::RealServer{.addr = addr, .forward = c.forward, .weight = 1});
         if (!ok) {
           return located_error(where_of("RIPS"),
                                fmt::format("realserver rejected: {}", ok.error().message),

@@ -14,6 +14,11 @@
 // on the service's port. The script's `update` command (ping each realserver, remove the
 // silent ones) becomes one PING_CHECK per realserver.
 //
+// lvsd extension: LVS_FORWARD=masq|fullnat picks the realservers' forwarding method. The
+// default is masq, as the article's script (ipvsadm -m); lvsd's running engine (the user-space
+// proxy) serves only full NAT, so an lvs.conf meant to run under lvsd sets LVS_FORWARD=fullnat
+// (or the loader's forwarding override, ctl::LoadOptions::forward, is used).
+//
 // Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
 // NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables
 // are warnings; the first error stops parsing and names FILE:LINE:COL, the word and what would
@@ -29,6 +34,7 @@
 #include "config/config.h"
 #include "core/endpoint.h"
 #include "core/result.h"
+#include "model/service.h"
 
 namespace lvs::config {
 
@@ -54,6 +60,7 @@ struct LvsConf {
   std::vector<std::uint16_t> tcp_ports{};
   std::vector<std::uint16_t> udp_ports{};
   std::vector<core::IpAddress> rips{};
+  model::ForwardMethod forward = model::ForwardMethod::kMasq;  // LVS_FORWARD (extension)
   Config config{};  // the services, health checks and warnings
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -46,6 +48,31 @@ Stats relative(const dp::Counters& now, const dp::Counters& base) {
                .outbytes = since(now.outbytes, base.outbytes)};
 }
 
+Rates shown(const dp::Rates& r) {
+  return Rates{
+      .cps = r.cps, .inpps = r.inpps, .outpps = r.outpps, .inbps = r.inbps, .outbps = r.outbps};
+}
+
+// Entries as `-L -c` shows them, ordered by service, then client, then realserver, templates
+// after the connections they control (ipvsadm prints hash order; a fixed order reads better).
+std::vector<ConnView> connection_views(std::vector<dp::ConnEntry> entries) {
+  std::sort(entries.begin(), entries.end(), [](const dp::ConnEntry& a, const dp::ConnEntry& b) {
+    return std::tie(a.protocol, a.virt, a.is_template, a.client, a.dest) <
+           std::tie(b.protocol, b.virt, b.is_template, b.client, b.dest);
+  });
+  std::vector<ConnView> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    out.push_back(ConnView{.protocol = e.protocol,
+                           .expire_seconds = e.expire_seconds,
+                           .state = std::string(dp::conn_state_name(e.state)),
+                           .client = e.client,
+                           .virt = e.virt,
+                           .dest = e.dest});
+  }
+  return out;
+}
+
 template <typename Map, typename Key>
 dp::Counters lookup(const Map& m, const Key& k) {
   const auto it = m.find(k);
@@ -86,6 +113,7 @@ ListingInput Director::listing() const {
                                   [&](const dp::ServiceStats& s) { return s.key == key; });
     if (svc == live.services.end()) continue;
     view.stats = relative(svc->counters, lookup(service_zero_, key));
+    view.rates = shown(svc->rates);
     for (auto& d : view.dests) {
       const auto& addr = d.dest.addr;
       const auto ds = std::find_if(svc->dests.begin(), svc->dests.end(),
@@ -93,6 +121,8 @@ ListingInput Director::listing() const {
       if (ds == svc->dests.end()) continue;
       d.active = ds->active;
       d.inactive = ds->inactive;
+      d.persist = ds->persistconns;
+      d.rates = shown(ds->rates);
       d.stats = relative(ds->counters, lookup(dest_zero_, DestKey{key, addr}));
     }
   }
@@ -102,7 +132,8 @@ ListingInput Director::listing() const {
 Outcome Director::execute(const Command& cmd, std::string_view prog, std::string_view input) {
   switch (cmd.kind) {
     case CommandKind::kList: {
-      const auto in = listing();
+      auto in = listing();
+      if (cmd.list.connection) in.connections = connection_views(dp_.connections());
       const std::optional<model::ServiceKey> only =
           cmd.has(Option::kServiceAddress) ? std::optional(cmd.service.key) : std::nullopt;
       if (cmd.list.json) {
@@ -126,6 +157,9 @@ Outcome Director::execute(const Command& cmd, std::string_view prog, std::string
       return restore(input, prog);
     case CommandKind::kSet:
       timeouts_ = apply_timeouts(timeouts_, cmd.timeouts);
+      dp_.set_timeouts(dp::IdleTimeouts{.tcp = std::chrono::seconds(cmd.timeouts.tcp),
+                                        .tcpfin = std::chrono::seconds(cmd.timeouts.tcpfin),
+                                        .udp = std::chrono::seconds(cmd.timeouts.udp)});
       return {};
     case CommandKind::kZero:
       return zero(cmd);
@@ -203,6 +237,7 @@ Outcome Director::zero(const Command& cmd) {
   if (one && table_.find(cmd.service.key) == nullptr) {
     return engine_error(model::Operation::kZeroService, ESRCH);
   }
+  dp_.zero_rates(one ? std::optional(cmd.service.key) : std::nullopt);
   const dp::Stats live = dp_.stats();
   for (const auto& s : live.services) {
     if (one && !(s.key == cmd.service.key)) continue;

@@ -43,8 +43,8 @@ struct DestRuntime {
   RateState rates{};  // ticked by worker 0 under its Service's mutex
 };
 
-// How a bound flow is counted: TCP connections are inactive until established, active while
-// established, inactive again once closing; UDP flows are always inactive (spec §1.3).
+// How a bound flow is counted: TCP connections are active while connecting (IPVS's SYN_RECV)
+// and established, inactive once closing; UDP flows are always inactive (spec §1.3, §3.1).
 enum class Count : std::uint8_t { kNone, kActive, kInactive };
 
 // The open flows of one service (its connection cap counts them). Shared with the flows, which

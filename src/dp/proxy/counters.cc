@@ -34,6 +34,15 @@ void RateState::tick(const Counters& now) {
   }
 }
 
+void RateState::reset(const Counters& now) {
+  const std::array<std::uint64_t, kRateCounters> values = {now.conns, now.inpkts, now.outpkts,
+                                                           now.inbytes, now.outbytes};
+  for (std::size_t i = 0; i < kRateCounters; ++i) {
+    est_[i] = conn::RateEstimator{.last = values[i], .est = 0};
+    published_[i].store(0, std::memory_order_relaxed);
+  }
+}
+
 RateSums RateState::read() const {
   RateSums out{};
   for (std::size_t i = 0; i < kRateCounters; ++i) {

@@ -51,6 +51,9 @@ class RateState {
  public:
   // The ticking thread only (worker 0, every 2 s): one estimator period with these totals.
   void tick(const Counters& now);
+  // Under the same serialization as tick() (the Service mutex): `-Z` restarts the estimator
+  // from 0 with `now` as its last totals.
+  void reset(const Counters& now);
   // Any thread: the published estimator values. Estimators are linear, so a service's
   // estimate is the sum of its realservers' values.
   RateSums read() const;

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "dp/proxy/pktinfo.h"
+
 namespace lvs::dp::proxy {
 
 SockAddr to_sockaddr(const core::Endpoint& ep) {
@@ -72,8 +74,13 @@ core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, in
   }
   if (!ep.addr.is_v4()) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   // Accepted sockets inherit TCP_NODELAY from their listener: one setsockopt per connection less.
-  if (type == SockType::kStream)
+  if (type == SockType::kStream) {
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  if (type == SockType::kDatagram && is_wildcard(ep.addr) &&
+      !enable_pktinfo(fd.get(), family_of(ep))) {
+    return failure("cannot ask for the destination address (IP_PKTINFO) of datagrams on");
+  }
   const SockAddr sa = to_sockaddr(ep);
   if (::bind(fd.get(), sa.get(), sa.len) != 0) return failure("cannot bind");
   if (type == SockType::kStream && ::listen(fd.get(), backlog) != 0) {

@@ -28,6 +28,10 @@ struct ProxyOptions {
   bool splice = true;     // false: copy through a bounded buffer instead
   UdpReschedule udp_reschedule = UdpReschedule::kWhenRemoved;
   int backlog = 4096;
+  // Relay memory budget in bytes: the pipe/buffer capacity all TCP connections together may
+  // hold. Each connection reserves its worst case (admission.h) when accepted; beyond the
+  // budget new connections are reset and counted as refused. 0 = no budget.
+  std::uint64_t relay_memory_budget = 0;
 };
 
 }  // namespace lvs::dp::proxy

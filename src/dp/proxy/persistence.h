@@ -55,6 +55,12 @@ class TemplateTable {
   // Drops every expired or invalid template.
   void sweep(core::TimePoint now);
   std::size_t size() const { return table_.size(); }
+  std::chrono::seconds timeout() const { return timeout_; }
+  // Calls f(network, template) for every template (for listings).
+  template <typename F>
+  void each(F&& f) const {
+    for (const auto& [network, t] : table_) f(network, *t);
+  }
 
  private:
   // False when the template must go: re-arms it while it controls flows.

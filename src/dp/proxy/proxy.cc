@@ -54,6 +54,7 @@ core::Result<std::unique_ptr<Proxy>> Proxy::create(const ProxyOptions& opts,
   for (unsigned i = 0; i < n; ++i) {
     auto w = Worker::create(i, p->opts_, clock, p->box_, p->refused_);
     if (!w) return core::Unexpected{w.error()};
+    (*w)->set_budget(&p->budget_);
     p->workers_.push_back(std::move(w).value());
   }
   for (auto& w : p->workers_) w->start();
@@ -180,6 +181,12 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
   box_.publish(std::move(snap));
   for (auto& w : workers_) w->wake();
   return {};
+}
+
+void Proxy::zero_rates(const std::optional<model::ServiceKey>& only) {
+  for (const auto& [key, svc] : services_) {
+    if (!only || key == *only) svc->zero_rates();
+  }
 }
 
 core::Result<core::Endpoint> Proxy::bound(const model::ServiceKey& key) const {

@@ -29,6 +29,10 @@ class Proxy final : public DataPlane {
 
   core::Result<void> apply(const model::ServiceTable& table) override;
   Stats stats() const override;
+  // Asks every worker (listing.cc); waits at most 2 s for their answers.
+  std::vector<ConnEntry> connections() const override;
+  void set_timeouts(const IdleTimeouts& t) override;
+  void zero_rates(const std::optional<model::ServiceKey>& only) override;
 
   std::size_t workers() const { return workers_.size(); }
   // The address the service's listeners are bound to (the real port when the VIP said 0).
@@ -37,12 +41,13 @@ class Proxy final : public DataPlane {
   void stop();
 
  private:
-  explicit Proxy(const ProxyOptions& opts) : opts_(opts) {}
+  explicit Proxy(const ProxyOptions& opts) : opts_(opts), budget_(opts.relay_memory_budget) {}
   core::Result<std::shared_ptr<Service>> make_service(const model::VirtualService& svc) const;
 
   ProxyOptions opts_{};
   SnapshotBox box_{};
   std::atomic<std::uint64_t> refused_{0};
+  RelayBudget budget_;  // outlives the workers (declared before them)
   std::vector<std::unique_ptr<Worker>> workers_{};
   // Keyed by the table's key; a VIP with port 0 gets the port bound at creation.
   std::map<model::ServiceKey, std::shared_ptr<Service>> services_{};

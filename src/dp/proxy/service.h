@@ -67,6 +67,17 @@ class Service {
     for (const auto& d : balancer_->dests()) d->rates.tick(d->counters.read());
   }
 
+  // Any thread: appends the service's valid templates as `-L -c` lists them at `now`
+  // (listing.cc).
+  void list_templates(core::TimePoint now, std::vector<ConnEntry>& out);
+
+  // Control thread (`-Z`): restarts every realserver's rate estimator from 0.
+  void zero_rates() {
+    const std::lock_guard lock(mu_);
+    if (!balancer_) return;
+    for (const auto& d : balancer_->dests()) d->rates.reset(d->counters.read());
+  }
+
   // Control thread only (the only writer of the balancer pointer, so it may read unlocked).
   const Balancer* balancer() const { return balancer_.get(); }
   std::unique_ptr<Balancer> swap_balancer(std::unique_ptr<Balancer> next) {

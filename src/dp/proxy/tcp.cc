@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.h"
+#include "dp/proxy/admission.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
@@ -56,7 +58,7 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        refuse_with_spare(reg.fd);
+        if (!refuse_with_spare(reg.fd, errno)) return;  // nothing was pending
         continue;
       }
       return;  // EAGAIN: drained
@@ -65,19 +67,24 @@ void Worker::on_tcp_accept(ListenerReg& reg) {
   }
 }
 
-// Out of descriptors: the pending connection would make the level-triggered listener fire
-// forever. Give back the spare descriptor, accept the connection and reset it at once.
-void Worker::refuse_with_spare(int listener) {
+// Out of descriptors or kernel memory (`err` from accept): the pending connection would make
+// the level-triggered listener fire forever. Give back the spare descriptor, accept the
+// connection and reset it at once. accept4 reports EMFILE before it looks at the queue, so
+// false (nothing refused, nothing counted) means no connection was pending.
+bool Worker::refuse_with_spare(int listener, int err) {
+  spare_fd_.reset();
+  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  const bool pending = victim.valid();
+  abort_fd(victim);
+  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!pending) return false;
   refused_->fetch_add(1, std::memory_order_relaxed);
   std::uint64_t skipped = 0;
   if (log_refuse_.allow(now_, skipped)) {
-    core::log().warn("worker {}: out of file descriptors, refusing new connections ({} more)",
-                     index_, skipped);
+    core::log().warn("worker {}: accept failed ({}), refusing new connections ({} more)", index_,
+                     std::strerror(err), skipped);
   }
-  spare_fd_.reset();
-  core::Fd victim(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  abort_fd(victim);
-  spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return true;
 }
 
 void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr) {
@@ -90,7 +97,13 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     }
     abort_fd(client);
   };
-  auto flow = reg.svc->pick(client_addr, now_, Count::kInactive, index_);
+  // Admission (admission.h): the connection's share of the relay memory budget and its pipes
+  // first, so a shortage refuses this connection and never starves a running one.
+  auto lease = BudgetLease::take(budget_, relay_bytes_per_connection(opts_));
+  if (!lease.ok()) return refuse("the relay memory budget is used up");
+  if (const auto shortage = relay_shortage(); !shortage.empty()) return refuse(shortage.c_str());
+  // Connecting counts as active: IPVS's NAT entry is SYN_RECV here, an active state (spec §3.1).
+  auto flow = reg.svc->pick(client_addr, now_, Count::kActive, index_);
   if (!flow) {
     return refuse(reg.svc->at_cap() ? "the service's connection cap is reached"
                                     : "no realserver available");
@@ -108,8 +121,13 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   const int connect_errno = rc == 0 ? 0 : errno;
 
   auto& list = tcp_[static_cast<std::size_t>(TimerClass::kConnecting)];
-  list.push_back(std::make_unique<TcpConn>());
+  try {
+    list.push_back(std::make_unique<TcpConn>());
+  } catch (const std::bad_alloc&) {
+    return refuse("out of memory for the connection");
+  }
   TcpConn& c = *list.back();
+  c.lease = std::move(lease);
   c.self = std::prev(list.end());
   c.timer = TimerClass::kConnecting;
   c.last = now_;
@@ -191,6 +209,7 @@ void Worker::close_conn(TcpConn& c, bool reset) {
   release_pipe(c.up);
   release_pipe(c.down);
   c.flow.release();
+  c.lease.reset();
   move_to(c, TimerClass::kDead);
 }
 
@@ -210,11 +229,11 @@ bool Worker::borrow_pipe(Relay& r) {
     pipes_.pop_back();
     return true;
   }
-  int fds[2] = {-1, -1};
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
-  r.pipe.r.reset(fds[0]);
-  r.pipe.w.reset(fds[1]);
-  ::fcntl(fds[1], F_SETPIPE_SZ, opts_.pipe_size);
+  // A running connection takes a smaller pipe than configured rather than fail.
+  auto p = make_pipe(opts_.pipe_size, false);
+  if (!p) return false;
+  r.pipe.r = std::move(p->first);
+  r.pipe.w = std::move(p->second);
   return true;
 }
 
@@ -268,7 +287,10 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
           sent = 0;
         }
         if (const std::size_t rest = got - static_cast<std::size_t>(sent); rest > 0) {
-          r.buf.reset(new char[rest]);
+          r.buf = make_buffer(rest);
+          // Bytes already taken from src with nowhere to keep them: the connection cannot go
+          // on intact, so it is reset (the relay budget keeps this from happening under it).
+          if (!r.buf) return PumpResult::kSrcError;
           std::memcpy(r.buf.get(), scratch_.get() + sent, rest);
           r.buf_off = 0;
           r.pending = rest;

@@ -9,9 +9,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.h"
 #include "dp/proxy/net.h"
+#include "dp/proxy/pktinfo.h"
 #include "dp/proxy/proxy_protocol.h"
 #include "dp/proxy/worker.h"
 
@@ -37,8 +39,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   const SockAddr sa = to_sockaddr(dest);
   if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
     WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
-    refused_->fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t skipped = 0;
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
                        reg.svc->key().to_string(), key.client.to_string(), std::strerror(errno),
@@ -46,7 +47,15 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
     }
     return nullptr;
   }
-  auto flow = std::make_unique<UdpFlow>();
+  std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
+  if (!flow) {
+    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
+    if (log_refuse_.allow(now_, skipped)) {
+      core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
+                       reg.svc->key().to_string(), key.client.to_string(), skipped);
+    }
+    return nullptr;
+  }
   UdpFlow& f = *flow;
   f.tag = Tag{.kind = TagKind::kUdpUpstream, .owner = &f};
   f.upstream = std::move(up);
@@ -108,32 +117,52 @@ void UdpBatch::arm(std::size_t i, bool from) {
 }
 
 // The listener is level-triggered: one recvmmsg per event takes what is queued (up to a
-// batch); anything left is reported by the next epoll_wait.
+// batch); anything left is reported by the next epoll_wait. A wildcard VIP reads datagram by
+// datagram instead, each with the address the client sent to (pktinfo.h).
 void Worker::on_udp_datagram(ListenerReg& reg) {
+  if (is_wildcard(reg.svc->key().vip.addr)) {
+    char* data = requests_.data.get();
+    for (std::size_t i = 0; i < kUdpBatch; ++i) {
+      SockAddr sa;
+      sa.len = sizeof(sa.storage);
+      std::optional<core::IpAddress> local;
+      const ssize_t n = recv_with_local(reg.fd, data, kScratch, sa, local);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return;  // EAGAIN, or an ICMP error for an earlier reply: nothing to relay
+      }
+      relay_request(reg, sa.storage, &local, data, static_cast<std::size_t>(n));
+    }
+    return;
+  }
   for (std::size_t i = 0; i < kUdpBatch; ++i) requests_.arm(i, true);
   const int n = ::recvmmsg(reg.fd, requests_.msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
   // n < 0: EAGAIN, or an ICMP error for an earlier reply: nothing to relay.
   for (int i = 0; i < n; ++i) {
     const auto k = static_cast<std::size_t>(i);
-    relay_request(reg, requests_.addr[k], static_cast<char*>(requests_.iov[k].iov_base),
+    relay_request(reg, requests_.addr[k], nullptr, static_cast<char*>(requests_.iov[k].iov_base),
                   requests_.msgs[k].msg_len);
   }
 }
 
-void Worker::relay_request(ListenerReg& reg, const sockaddr_storage& from, char* data,
-                           std::size_t n) {
+// `local`: for a wildcard VIP, the address the client sent to (nullptr otherwise).
+void Worker::relay_request(ListenerReg& reg, const sockaddr_storage& from,
+                           const std::optional<core::IpAddress>* local, char* data, std::size_t n) {
   const core::Endpoint client = from_sockaddr(from);
   UdpFlow* f = udp_flow_for(reg, client);
   if (f == nullptr) {
     refused_->fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (local != nullptr) f->local = *local;
   DestRuntime& d = *f->flow.dest();
   ssize_t sent = 0;
   if (f->header_pending) {
     // PROXY v2 rides in front of the flow's first datagram (one sendmsg, no copy).
+    core::Endpoint vip = reg.svc->key().vip;
+    if (f->local) vip.addr = *f->local;
     std::string header =
-        proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client, reg.svc->key().vip);
+        proxy_header(model::ProxyProtocol::kV2, model::Protocol::kUdp, client, vip);
     std::array<iovec, 2> iov{iovec{.iov_base = header.data(), .iov_len = header.size()},
                              iovec{.iov_base = data, .iov_len = n}};
     msghdr msg{};
@@ -171,6 +200,19 @@ void Worker::on_udp_reply(UdpFlow& f) {
     h.msg_name = &replies_.addr[k];
     h.msg_namelen = to.len;
     replies_.iov[k].iov_len = replies_.msgs[k].msg_len;
+  }
+  if (f.local) {  // a wildcard VIP answers from the address the client sent to
+    for (std::size_t k = 0; k < count; ++k) {
+      const auto len = static_cast<std::size_t>(replies_.msgs[k].msg_len);
+      if (send_from(f.owner->fd, static_cast<const char*>(replies_.iov[k].iov_base), len, to,
+                    *f.local) >= 0) {
+        WorkerCounters::add(counters.outpkts, 1);
+        WorkerCounters::add(counters.outbytes, len);
+      }
+    }
+    f.last = now_;
+    udp_lru_.splice(udp_lru_.end(), udp_lru_, f.lru);
+    return;
   }
   std::size_t i = 0;
   while (i < count) {

@@ -107,7 +107,10 @@ void Worker::run() {
   std::array<epoll_event, kMaxEvents> events{};
   now_ = clock_->now();
   while (!stopping_.load(std::memory_order_relaxed)) {
-    if (woken_) reconcile();
+    if (woken_) {
+      reconcile();
+      answer_mailbox();
+    }
     const int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, wait_timeout_ms());
     now_ = clock_->now();
     for (int i = 0; i < n; ++i) {

@@ -10,9 +10,13 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/result.h"
+#include "dp/proxy/admission.h"
 #include "dp/proxy/balancer.h"
 #include "dp/proxy/options.h"
 #include "dp/proxy/service.h"
@@ -101,6 +106,7 @@ struct TcpConn {
   TcpList::iterator self{};
   bool repump = false;            // queued in Worker::repump_
   std::uint32_t client_seen = 0;  // the client's epoll events while connecting
+  BudgetLease lease{};            // its share of the relay memory budget
 };
 
 struct ListenerReg;
@@ -112,7 +118,8 @@ struct UdpFlow {
   core::Endpoint client{};
   core::Endpoint dest{};  // one-packet flows are keyed by (client, dest)
   ListenerReg* owner = nullptr;
-  bool header_pending = false;  // PROXY v2 header still to go before the first datagram
+  bool header_pending = false;             // PROXY v2 header still to go before the first datagram
+  std::optional<core::IpAddress> local{};  // wildcard VIP: the address the client sent to
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
 };
@@ -148,6 +155,18 @@ class LogLimiter {
   std::uint64_t suppressed_ = 0;
 };
 
+// Requests from the control thread that the worker answers on its next turn (listing.cc):
+// `-L -c` listings and `--set` timeouts. The worker's tables stay its own; only the answer
+// crosses threads, under `mu`.
+struct Mailbox {
+  std::mutex mu;
+  std::condition_variable answered_cv;
+  std::uint64_t asked = 0;     // listing requests made (control thread)
+  std::uint64_t answered = 0;  // the request `entries` answers (worker)
+  std::vector<ConnEntry> entries{};
+  std::optional<IdleTimeouts> timeouts{};  // to apply on the next turn
+};
+
 class Worker {
  public:
   static core::Result<std::unique_ptr<Worker>> create(std::size_t index, const ProxyOptions& opts,
@@ -158,11 +177,21 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the relay memory budget shared by all workers (nullptr = none).
+  void set_budget(RelayBudget* budget) { budget_ = budget; }
   void start();
   // Any thread: the worker re-reads the snapshot before its next wait.
   void wake();
   // Any thread but the worker's: stops the loop and joins it. Open flows are closed.
   void stop();
+
+  // Control thread (listing.cc): asks for the worker's connection entries (worker 0 adds the
+  // persistence templates), then collects the answer, waiting until `deadline` at most. A
+  // worker that does not answer in time (or is stopped) contributes nothing.
+  void ask_connections();
+  std::vector<ConnEntry> collect_connections(std::chrono::steady_clock::time_point deadline);
+  // Control thread: new idle timeouts (zero fields keep theirs), applied on the next turn.
+  void set_timeouts(const IdleTimeouts& t);
 
  private:
   Worker(std::size_t index, const ProxyOptions& opts, const core::Clock& clock,
@@ -170,6 +199,9 @@ class Worker {
   void run();
   int wait_timeout_ms() const;
   void reconcile();
+  // Answers the control thread's mailbox (listing.cc).
+  void answer_mailbox();
+  void list_connections(std::vector<ConnEntry>& out) const;
   void expire();
   // Worker 0 only, every kTickPeriod: template sweep and rate estimators of every service.
   void tick();
@@ -179,7 +211,9 @@ class Worker {
   // TCP (tcp.cc)
   void on_tcp_accept(ListenerReg& reg);
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
-  void refuse_with_spare(int listener);
+  bool refuse_with_spare(int listener, int err);
+  // admission.cc: what the new connection cannot get ("" = nothing missing).
+  std::string relay_shortage();
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
   // `upstream_events`: the epoll events that showed the connect done (0: connect() returned 0).
   void on_connected(TcpConn& c, std::uint32_t upstream_events);
@@ -203,7 +237,8 @@ class Worker {
   UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
   UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
   bool udp_flow_stale(const UdpFlow& f) const;
-  void relay_request(ListenerReg& reg, const sockaddr_storage& from, char* data, std::size_t n);
+  void relay_request(ListenerReg& reg, const sockaddr_storage& from,
+                     const std::optional<core::IpAddress>* local, char* data, std::size_t n);
   void kill_udp_flow(UdpFlow& f);
 
   std::size_t index_ = 0;
@@ -211,12 +246,14 @@ class Worker {
   const core::Clock* clock_ = nullptr;
   const SnapshotBox* box_ = nullptr;
   std::atomic<std::uint64_t>* refused_ = nullptr;
+  RelayBudget* budget_ = nullptr;
   core::Fd epoll_{};
   core::Fd wake_fd_{};
   core::Fd spare_fd_{};  // given up to accept-and-refuse when descriptors run out
   Tag wake_tag_{};
   std::atomic<bool> stopping_{false};
   std::thread thread_{};
+  Mailbox mailbox_{};
 
   core::TimePoint now_{};
   core::TimePoint next_tick_{};

@@ -23,10 +23,16 @@ class FakeDataPlane final : public dp::DataPlane {
     return {};
   }
   dp::Stats stats() const override { return live; }
+  std::vector<dp::ConnEntry> connections() const override { return conns; }
+  void set_timeouts(const dp::IdleTimeouts& t) override { timeouts.push_back(t); }
+  void zero_rates(const std::optional<model::ServiceKey>& only) override { zeroed.push_back(only); }
 
   bool fail_next = false;
   std::vector<model::ServiceTable> applied{};
   dp::Stats live{};
+  std::vector<dp::ConnEntry> conns{};
+  std::vector<dp::IdleTimeouts> timeouts{};
+  std::vector<std::optional<model::ServiceKey>> zeroed{};
 };
 
 class DirectorTest : public ::testing::Test {
@@ -111,6 +117,73 @@ TEST_F(DirectorTest, DrainQuiescesAndSetStoresTimeouts) {
   EXPECT_EQ(d.u_threshold, 9U);
   ASSERT_EQ(run({"--set", "0", "30", "0"}).exit_code, 0);
   EXPECT_EQ(director.timeouts(), (Timeouts{.tcp = 900, .tcpfin = 30, .udp = 300}));
+  // The data plane gets the command's values, zeros included (0 = keep, its rule too).
+  ASSERT_EQ(dp.timeouts.size(), 1U);
+  EXPECT_EQ(dp.timeouts[0], (dp::IdleTimeouts{.tcpfin = std::chrono::seconds(30)}));
+}
+
+// -L -c lists the data plane's entries in IPVS's state names, ordered by service, then
+// connections before templates, then client (spec §4.6 layout).
+TEST_F(DirectorTest, ConnectionListingComesFromTheDataPlane) {
+  const auto ep = [](const char* s) { return *core::Endpoint::parse(s); };
+  dp.conns = {
+      dp::ConnEntry{.protocol = model::Protocol::kTcp,
+                    .is_template = true,
+                    .client = ep("203.0.113.0:0"),
+                    .virt = ep("192.168.1.100:443"),
+                    .dest = ep("10.0.0.11:443"),
+                    .expire_seconds = 358},
+      dp::ConnEntry{.protocol = model::Protocol::kUdp,
+                    .state = dp::ConnState::kUdp,
+                    .client = ep("203.0.113.9:5353"),
+                    .virt = ep("192.168.1.100:53"),
+                    .dest = ep("10.0.0.21:53"),
+                    .expire_seconds = 299},
+      dp::ConnEntry{.protocol = model::Protocol::kTcp,
+                    .state = dp::ConnState::kSynRecv,
+                    .client = ep("203.0.113.8:40000"),
+                    .virt = ep("192.168.1.100:80"),
+                    .dest = ep("10.0.0.12:8080"),
+                    .expire_seconds = 54},
+      dp::ConnEntry{.protocol = model::Protocol::kTcp,
+                    .state = dp::ConnState::kEstablished,
+                    .client = ep("203.0.113.7:51514"),
+                    .virt = ep("192.168.1.100:80"),
+                    .dest = ep("10.0.0.11:80"),
+                    .expire_seconds = 897},
+  };
+  const auto o = run({"-L", "-n", "-c"});
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.out,
+            "IPVS connection entries\n"
+            "pro expire state       source             virtual            destination\n"
+            "TCP 14:57  ESTABLISHED 203.0.113.7:51514  192.168.1.100:80   10.0.0.11:80\n"
+            "TCP 00:54  SYN_RECV    203.0.113.8:40000  192.168.1.100:80   10.0.0.12:8080\n"
+            "TCP 05:58  NONE        203.0.113.0:0      192.168.1.100:443  10.0.0.11:443\n"
+            "UDP 04:59  UDP         203.0.113.9:5353   192.168.1.100:53   10.0.0.21:53\n");
+}
+
+// --rate and --persistent-conn show the data plane's estimates and template counts; -Z
+// restarts the estimators of what it zeroes.
+TEST_F(DirectorTest, RatesAndPersistConnsComeFromTheDataPlane) {
+  ASSERT_EQ(run({"-A", "-t", "10.0.0.1:80", "-p"}).exit_code, 0);
+  ASSERT_EQ(run({"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80", "--fullnat"}).exit_code, 0);
+  const auto key = director.table().services.at(0).key;
+  dp.live.services.push_back(
+      dp::ServiceStats{.key = key,
+                       .rates = {.cps = 12, .inpps = 340},
+                       .dests = {dp::DestStats{.addr = *core::Endpoint::parse("10.0.0.11:80"),
+                                               .persistconns = 4,
+                                               .rates = {.cps = 6, .outbps = 195056}}}});
+  const auto in = director.listing();
+  EXPECT_EQ(in.services.at(0).rates, (Rates{.cps = 12, .inpps = 340}));
+  EXPECT_EQ(in.services.at(0).dests.at(0).rates, (Rates{.cps = 6, .outbps = 195056}));
+  EXPECT_EQ(in.services.at(0).dests.at(0).persist, 4U);
+  ASSERT_EQ(run({"-Z", "-t", "10.0.0.1:80"}).exit_code, 0);
+  ASSERT_EQ(run({"-Z"}).exit_code, 0);
+  ASSERT_EQ(dp.zeroed.size(), 2U);
+  EXPECT_EQ(dp.zeroed[0], std::optional(key));
+  EXPECT_EQ(dp.zeroed[1], std::nullopt);
 }
 
 // The codec: round trips, and every malformed body is refused with EPROTO.

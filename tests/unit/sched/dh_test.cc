@@ -3,6 +3,7 @@
 
 #include "model/service.h"
 #include "sched/hash.h"
+#include "unit/sched/eligibility.h"
 #include "unit/sched/pool.h"
 
 namespace lvs::sched::testing {
@@ -77,31 +78,9 @@ TEST(DestinationHashing, EmptyOrAllUnusableIsNone) {
   }
 }
 
-// Property: over random lists, weights and overloads, dh never picks an unusable dest.
+// Property: dh never picks an unusable dest.
 TEST(DestinationHashing, NeverPicksUnusableDest) {
-  std::mt19937 rng(11);
-  for (int round = 0; round < 200; ++round) {
-    Pool p("dh");
-    const int n = 1 + static_cast<int>(rng() % 12);
-    std::vector<Pool::Member> members;
-    members.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      members.push_back({"D" + std::to_string(i), "10.1.0." + std::to_string(i + 1) + ":80",
-                         static_cast<std::int32_t>(rng() % 4)});
-    }
-    p.init(members);
-    for (int i = 0; i < n; ++i) {
-      if (rng() % 4 == 0) p.set_overloaded("D" + std::to_string(i));
-    }
-    for (int k = 0; k < 50; ++k) {
-      const Flow f{.client = {},
-                   .dest = {core::IpAddress::v4(static_cast<std::uint32_t>(rng())), 80}};
-      const std::string got = p.pick(f, rng() % 4);
-      if (got != "none") {
-        EXPECT_TRUE(usable(p.dests()[p.index_of(got)])) << got;
-      }
-    }
-  }
+  expect_hash_picks_only_usable("dh", 11, 200, 0);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +67,47 @@ inline void expect_none_without_eligible(std::string_view scheduler) {
   EXPECT_EQ(p.picks(3), "none none none");
   p.set_overloaded("B", false);  // one eligible dest again: it is picked
   EXPECT_EQ(p.picks(2), "B B");
+}
+
+// Hashing schedulers (sh, dh, mh): over `rounds` random lists (1..12 dests, distinct random
+// addresses, weights 0..3, about a quarter overloaded) and random flows (client and destination)
+// with random flags, a pick is never a quiesced or overloaded dest; where the drawn flags hold
+// `fallback_flag` (0: the scheduler has none), "none" comes only when no dest is usable.
+inline void expect_hash_picks_only_usable(std::string_view scheduler, std::uint32_t seed,
+                                          int rounds, std::uint32_t fallback_flag) {
+  std::mt19937 rng(seed);
+  const auto draw32 = [&rng] { return static_cast<std::uint32_t>(rng()); };
+  for (int round = 0; round < rounds; ++round) {
+    const int n = 1 + static_cast<int>(rng() % 12);
+    std::set<std::uint32_t> seen;
+    std::vector<Pool::Member> members;
+    while (static_cast<int>(members.size()) < n) {
+      const std::uint32_t a = draw32();
+      if (!seen.insert(a).second) continue;
+      members.push_back({dest_name(static_cast<int>(members.size())),
+                         core::IpAddress::v4(a).to_string() + ":80",
+                         static_cast<std::int32_t>(rng() % 4)});
+    }
+    Pool p(scheduler);
+    p.init(members);
+    bool any_usable = false;
+    for (int i = 0; i < n; ++i) {
+      if (rng() % 4 == 0) p.set_overloaded(dest_name(i));
+      any_usable = any_usable || usable(p.dests()[p.index_of(dest_name(i))]);
+    }
+    for (int k = 0; k < 50; ++k) {
+      const Flow f{.client = {core::IpAddress::v4(draw32()), static_cast<std::uint16_t>(rng())},
+                   .dest = {core::IpAddress::v4(draw32()), 80}};
+      const std::uint32_t flags = draw32() % 4;
+      const std::string got = p.pick(f, flags);
+      SCOPED_TRACE(std::string(scheduler) + " round " + std::to_string(round));
+      if (got != "none") {
+        EXPECT_TRUE(usable(p.dests()[p.index_of(got)])) << got;
+      } else if (fallback_flag != 0 && (flags & fallback_flag) != 0) {
+        EXPECT_FALSE(any_usable) << "fallback missed a usable dest";
+      }
+    }
+  }
 }
 
 }  // namespace lvs::sched::testing

@@ -2,7 +2,7 @@
 #include <chrono>
 
 #include "sched/locality_table.h"
-#include "unit/sched/pool.h"
+#include "unit/sched/locality_pool.h"
 
 namespace lvs::sched::testing {
 namespace {
@@ -11,21 +11,7 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-constexpr core::TimePoint kT0{};
-
-Flow to(std::string_view daddr) {
-  return Flow{.client = ep("203.0.113.7:40000"), .dest = ep(daddr)};
-}
-
-const Flow kD = to("192.0.2.10:80");
-const Flow kE = to("192.0.2.20:80");
-
-// Order [S1 w1, S2 w1], counters 0.
-Pool s1_s2() {
-  Pool p("lblcr");
-  p.init({{"S1", "10.0.0.11:80"}, {"S2", "10.0.0.12:80"}});
-  return p;
-}
+Pool s1_s2() { return two_caches("lblcr"); }
 
 // Brings D's set to {S2, S1} at time `t`: D -> S1, then S1 lblc-overloaded -> S2 joins.
 // Leaves the loads at S1 a2, S2 a0.

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "model/service.h"
+#include "unit/sched/eligibility.h"
 #include "unit/sched/pool.h"
 
 namespace lvs::sched::testing {
@@ -371,33 +372,10 @@ TEST(MaglevHashing, AddingOneToTenMovesAboutAnEleventh) {
   }
 }
 
-// Property: over random lists, weights and overloads, mh never picks a quiesced or overloaded
-// dest, and with mh-fallback it finds a usable dest whenever one exists.
+// Property: mh never picks a quiesced or overloaded dest, and with mh-fallback it finds a
+// usable dest whenever one exists.
 TEST(MaglevHashing, NeverPicksUnusableDest) {
-  std::mt19937 rng(14);
-  for (int round = 0; round < 60; ++round) {
-    auto p = random_pool(rng, 1 + static_cast<int>(rng() % 12));
-    const std::size_t n = p.dests().size();
-    bool any_usable = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::string name = "D" + std::to_string(i);
-      p.set_weight(name, static_cast<std::int32_t>(rng() % 4));
-      if (rng() % 4 == 0) p.set_overloaded(name);
-      any_usable = any_usable || usable(p.dests()[p.index_of(name)]);
-    }
-    for (int k = 0; k < 50; ++k) {
-      const Flow f{.client = {core::IpAddress::v4(static_cast<std::uint32_t>(rng())),
-                              static_cast<std::uint16_t>(rng())},
-                   .dest = {}};
-      const std::uint32_t flags = rng() % 4;
-      const std::string got = p.pick(f, flags);
-      if (got != "none") {
-        EXPECT_TRUE(usable(p.dests()[p.index_of(got)])) << got;
-      } else if ((flags & kMhFallback) != 0) {
-        EXPECT_FALSE(any_usable) << "fallback missed a usable dest";
-      }
-    }
-  }
+  expect_hash_picks_only_usable("mh", 14, 60, kMhFallback);
 }
 
 }  // namespace

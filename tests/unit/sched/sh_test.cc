@@ -5,6 +5,7 @@
 
 #include "model/service.h"
 #include "sched/hash.h"
+#include "unit/sched/eligibility.h"
 #include "unit/sched/pool.h"
 
 namespace lvs::sched::testing {
@@ -159,39 +160,10 @@ TEST(SourceHashing, EmptyOrAllUnusableIsNone) {
   }
 }
 
-// Property: over random lists, weights and overloads, sh never picks a quiesced or overloaded
-// dest, and with sh-fallback (<= 256 dests) it finds a usable dest whenever one exists.
+// Property: sh never picks a quiesced or overloaded dest, and with sh-fallback (<= 256 dests)
+// it finds a usable dest whenever one exists.
 TEST(SourceHashing, NeverPicksUnusableDest) {
-  std::mt19937 rng(9);
-  for (int round = 0; round < 200; ++round) {
-    Pool p("sh");
-    const int n = 1 + static_cast<int>(rng() % 12);
-    std::vector<Pool::Member> members;
-    members.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      members.push_back({"D" + std::to_string(i), "10.1.0." + std::to_string(i + 1) + ":80",
-                         static_cast<std::int32_t>(rng() % 4)});
-    }
-    p.init(members);
-    bool any_usable = false;
-    for (int i = 0; i < n; ++i) {
-      const std::string name = "D" + std::to_string(i);
-      if (rng() % 4 == 0) p.set_overloaded(name);
-      any_usable = any_usable || usable(p.dests()[p.index_of(name)]);
-    }
-    for (int k = 0; k < 50; ++k) {
-      const Flow f{.client = {core::IpAddress::v4(static_cast<std::uint32_t>(rng())),
-                              static_cast<std::uint16_t>(rng())},
-                   .dest = {}};
-      const std::uint32_t flags = rng() % 4;
-      const std::string got = p.pick(f, flags);
-      if (got != "none") {
-        EXPECT_TRUE(usable(p.dests()[p.index_of(got)])) << got;
-      } else if ((flags & kShFallback) != 0) {
-        EXPECT_FALSE(any_usable) << "fallback missed a usable dest";
-      }
-    }
-  }
+  expect_hash_picks_only_usable("sh", 9, 200, kShFallback);
 }
 
 }  // namespace
