@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 
 #include <cerrno>
@@ -72,6 +73,10 @@ core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, in
     return failure("cannot set SO_REUSEPORT on");
   }
   if (!ep.addr.is_v4()) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  // Accepted sockets inherit TCP_NODELAY from their listener: one setsockopt per connection less.
+  if (type == SockType::kStream) {
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   if (type == SockType::kDatagram && is_wildcard(ep.addr) &&
       !enable_pktinfo(fd.get(), family_of(ep))) {
     return failure("cannot ask for the destination address (IP_PKTINFO) of datagrams on");

@@ -28,7 +28,8 @@ int family_of(const core::Endpoint& ep);
 enum class SockType : std::uint8_t { kStream, kDatagram };
 
 // A non-blocking socket bound to `ep` with SO_REUSEADDR and SO_REUSEPORT (so every worker can
-// own one listener on the same VIP:port); IPv6 sockets are IPV6_V6ONLY. Streams also listen().
+// own one listener on the same VIP:port); IPv6 sockets are IPV6_V6ONLY. Streams also listen()
+// and set TCP_NODELAY, which their accepted sockets inherit.
 core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, int backlog);
 
 // The address a socket is bound to (getsockname).

@@ -1,15 +1,15 @@
-// The TCP relay of a worker: accept, schedule, non-blocking connect, then copy both ways with
-// splice(2) through a pipe per direction (or a bounded buffer where splice cannot serve).
-// Half-close: a FIN read from one side becomes shutdown(SHUT_WR) on the other once its
-// pipe is drained; the other direction keeps flowing. A reset or error on either side
-// becomes an RST (SO_LINGER 0) on the other. Sockets are edge-triggered: every event on a
-// connection pumps both directions until neither can move.
+// The TCP relay of a worker: accept, schedule, non-blocking connect, then relay both ways:
+// small reads by recv+send through the worker's scratch buffer, bulk streams by splice(2)
+// through a pipe per direction (see Relay). Half-close: a FIN read from one side becomes
+// shutdown(SHUT_WR) on the other once its pending bytes are sent; the other direction keeps
+// flowing. A reset or error on either side becomes an RST (SO_LINGER 0) on the other.
+// Sockets are registered once, edge-triggered for both directions; an event pumps only the
+// direction(s) it concerns (see on_tcp_event), so a request costs one recv and one send.
 
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <algorithm>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,13 +28,13 @@ namespace {
 
 constexpr int kAcceptBurst = 64;
 constexpr int kPumpRounds = 64;
-constexpr std::size_t kMaxBuffer = kMaxCopyBuffer;  // user-space copy buffer per direction
 constexpr std::size_t kMaxPooledPipes = 256;
 constexpr std::uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 
-void tune(int fd, int buffer) {
+// Small messages go out at once (TCP_NODELAY; accepted sockets inherit it from the listener).
+void tune(int fd, int buffer, bool nodelay) {
   const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (nodelay) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (buffer > 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
@@ -114,8 +114,8 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
     return refuse(std::strerror(errno));
   }
-  tune(client.get(), opts_.socket_buffer);
-  tune(upstream.get(), opts_.socket_buffer);
+  tune(client.get(), opts_.socket_buffer, false);
+  tune(upstream.get(), opts_.socket_buffer, true);
   const SockAddr sa = to_sockaddr(dest);
   const int rc = ::connect(upstream.get(), sa.get(), sa.len);
   const int connect_errno = rc == 0 ? 0 : errno;
@@ -139,7 +139,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   c.upstream_tag = Tag{.kind = TagKind::kTcpUpstream, .owner = &c};
   c.up = Relay{.src = c.client.get(), .dst = c.upstream.get()};
   c.down = Relay{.src = c.upstream.get(), .dst = c.client.get()};
-  c.up.buffered = c.down.buffered = !opts_.splice;
+  c.up.no_splice = c.down.no_splice = !opts_.splice;
 
   if (rc != 0 && connect_errno != EINPROGRESS) return connect_failed(c, connect_errno);
   if (!epoll_add(c.client.get(), kSocketEvents, &c.client_tag) ||
@@ -147,7 +147,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
     core::log().error("worker {}: epoll_ctl: {}", index_, std::strerror(errno));
     return close_conn(c, true);
   }
-  if (rc == 0) on_connected(c);
+  if (rc == 0) on_connected(c, 0);
 }
 
 void Worker::connect_failed(TcpConn& c, int err) {
@@ -161,7 +161,7 @@ void Worker::connect_failed(TcpConn& c, int err) {
   close_conn(c, true);
 }
 
-void Worker::on_connected(TcpConn& c) {
+void Worker::on_connected(TcpConn& c, std::uint32_t upstream_events) {
   if (const auto version = c.flow.dest()->proxy_protocol.load(std::memory_order_relaxed);
       version != model::ProxyProtocol::kNone) {
     // The header goes first into an empty send buffer of a fresh connection, so it is sent
@@ -177,7 +177,14 @@ void Worker::on_connected(TcpConn& c) {
   c.connected = true;
   c.flow.set_count(Count::kActive);
   move_to(c, TimerClass::kEstablished);
-  on_tcp_event(c, false, 0);
+  // Pump what this event and the client's edges seen while connecting say is readable.
+  constexpr std::uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  if (upstream_events == 0) return on_tcp_event(c, false, 0);
+  if ((upstream_events & kReadable) != 0) {
+    on_tcp_event(c, true, upstream_events);
+    if (c.timer == TimerClass::kDead) return;
+  }
+  if ((c.client_seen & kReadable) != 0) on_tcp_event(c, false, c.client_seen);
 }
 
 void Worker::move_to(TcpConn& c, TimerClass t) {
@@ -189,8 +196,9 @@ void Worker::move_to(TcpConn& c, TimerClass t) {
 
 void Worker::close_conn(TcpConn& c, bool reset) {
   if (c.timer == TimerClass::kDead) return;
-  epoll_del(c.client.get());
-  epoll_del(c.upstream.get());
+  // No EPOLL_CTL_DEL: closing a descriptor nobody duplicated removes it from the epoll set.
+  if (c.repump) std::erase(repump_, &c);  // it dies at the end of this turn
+  c.repump = false;
   if (reset) {
     abort_fd(c.client);
     abort_fd(c.upstream);
@@ -214,18 +222,39 @@ void Worker::release_pipe(Relay& r) {
   r.pipe = PipePair{};
 }
 
-Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
-                                std::atomic<std::uint64_t>& pkts, bool& progress) {
-  // The memory fallback copies through a user-space buffer of at most kMaxBuffer bytes, so a
-  // large pipe size never turns into megabytes of heap per connection.
+bool Worker::borrow_pipe(Relay& r) {
+  if (r.pipe.r) return true;
+  if (!pipes_.empty()) {
+    r.pipe = std::move(pipes_.back());
+    pipes_.pop_back();
+    return true;
+  }
+  // A running connection takes a smaller pipe than configured rather than fail.
+  auto p = make_pipe(opts_.pipe_size, false);
+  if (!p) return false;
+  r.pipe.r = std::move(p->first);
+  r.pipe.w = std::move(p->second);
+  return true;
+}
+
+Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_event,
+                                std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
+                                bool& progress, bool& more) {
   const auto pipe_cap = static_cast<std::size_t>(opts_.pipe_size);
-  const auto cap_of = [&] { return r.buffered ? std::min(pipe_cap, kMaxBuffer) : pipe_cap; };
-  for (int round = 0; round < kPumpRounds; ++round) {
+  const std::size_t chunk = std::min(pipe_cap, kScratch);
+  // Edge-triggered: a short read drained src, and bytes arriving later raise a new edge. Only
+  // when this call answers src's own data edge may it stop there; a FIN (RDHUP) or any other
+  // caller reads on until EAGAIN or end of stream.
+  const bool short_read_ends =
+      src_event != 0 && (src_event & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0;
+  int round = 0;
+  bool src_empty = false;
+  for (; round < kPumpRounds; ++round) {
     bool moved = false;
     // Drain first: bytes already read go out before more are taken in.
     while (r.pending > 0) {
       ssize_t n = 0;
-      if (r.buffered) {
+      if (r.buf) {
         n = ::send(r.dst, r.buf.get() + r.buf_off, r.pending, MSG_NOSIGNAL | MSG_DONTWAIT);
       } else {
         n = ::splice(r.pipe.r.get(), nullptr, r.dst, nullptr, r.pending,
@@ -240,58 +269,96 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
       r.buf_off += static_cast<std::size_t>(n);
       moved = true;
     }
-    if (!r.eof && r.pending < cap_of() && (!r.buffered || r.pending == 0)) {
-      if (!r.buffered && !r.pipe.r) {
-        if (!pipes_.empty()) {
-          r.pipe = std::move(pipes_.back());
-          pipes_.pop_back();
-        } else {
-          // A running connection takes a smaller pipe than configured rather than fail.
-          if (auto p = make_pipe(opts_.pipe_size, false)) {
-            r.pipe.r = std::move(p->first);
-            r.pipe.w = std::move(p->second);
-          } else {
-            r.buffered = true;  // out of descriptors: copy through memory instead
-          }
-        }
-      }
-      const std::size_t cap = cap_of();
-      if (r.buffered && !r.buf) r.buf = make_buffer(cap);
-      // No pipe and no memory: the bytes wait in the kernel until the next event on this
-      // connection (the budget keeps this from happening under its limit).
-      if (r.buffered && !r.buf) break;
-      ssize_t n = 0;
-      if (r.buffered) {
-        r.buf_off = 0;
-        n = ::recv(r.src, r.buf.get(), cap, MSG_DONTWAIT);
-      } else {
-        n = ::splice(r.src, nullptr, r.pipe.w.get(), nullptr, cap - r.pending,
-                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n < 0 && errno == EINVAL && r.pending == 0) {
-          r.buffered = true;  // this socket pair cannot splice: retry with the buffer
-          release_pipe(r);
-          moved = true;
-          continue;
-        }
-      }
+    if (r.pending == 0) r.buf.reset();
+    // Nothing more to read, or copied bytes still wait for dst, or src was read to EAGAIN.
+    if (r.eof || r.buf || src_empty) break;
+
+    bool drained = false;
+    if (r.pending == 0 && (!r.bulk || r.no_splice)) {
+      // Copy: recv into the scratch buffer and send on at once.
+      const ssize_t n = ::recv(r.src, scratch_.get(), chunk, MSG_DONTWAIT);
       if (n > 0) {
-        r.pending += static_cast<std::size_t>(n);
-        WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
+        const auto got = static_cast<std::size_t>(n);
+        WorkerCounters::add(bytes, got);
         WorkerCounters::add(pkts, 1);
+        ssize_t sent = ::send(r.dst, scratch_.get(), got, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+          if (errno != EAGAIN && errno != EINTR) return PumpResult::kDstError;
+          sent = 0;
+        }
+        if (const std::size_t rest = got - static_cast<std::size_t>(sent); rest > 0) {
+          r.buf = make_buffer(rest);
+          // Bytes already taken from src with nowhere to keep them: the connection cannot go
+          // on intact, so it is reset (the relay budget keeps this from happening under it).
+          if (!r.buf) return PumpResult::kSrcError;
+          std::memcpy(r.buf.get(), scratch_.get() + sent, rest);
+          r.buf_off = 0;
+          r.pending = rest;
+          r.bulk = true;  // dst pushes back: a stream, not a message
+        }
+        if (got == chunk) r.bulk = true;  // the read filled the buffer: a bulk stream
+        drained = got < chunk && short_read_ends;
         moved = true;
       } else if (n == 0) {
         r.eof = true;
         moved = true;
-      } else if (errno != EAGAIN && errno != EINTR) {
+      } else if (errno == EAGAIN) {
+        drained = true;
+      } else if (errno != EINTR) {
         return PumpResult::kSrcError;
       }
+    } else if (r.pending < pipe_cap) {
+      // Bulk: splice src -> pipe; the drain above moves it on.
+      if (!borrow_pipe(r)) {
+        r.no_splice = true;  // out of descriptors: copy through memory instead
+        moved = true;
+        continue;
+      }
+      // Fill the pipe until src is empty or the pipe full, then drain: fewer, bigger sends.
+      bool got = false;
+      bool refused = false;
+      while (r.pending < pipe_cap && !r.eof) {
+        const ssize_t n = ::splice(r.src, nullptr, r.pipe.w.get(), nullptr, pipe_cap - r.pending,
+                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+          r.pending += static_cast<std::size_t>(n);
+          WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
+          WorkerCounters::add(pkts, 1);
+          got = true;
+        } else if (n == 0) {
+          r.eof = true;
+          got = true;
+        } else if (errno == EINVAL && r.pending == 0) {
+          refused = true;
+          break;
+        } else if (errno == EAGAIN) {
+          // From an empty pipe this means src is empty; with bytes in the pipe it may just be
+          // out of slots (a page per skb fragment): drain, then read again.
+          src_empty = r.pending == 0;
+          break;
+        } else if (errno != EINTR) {
+          return PumpResult::kSrcError;
+        }
+      }
+      if (refused) {
+        r.no_splice = true;  // this socket pair cannot splice: copy instead
+        release_pipe(r);
+        moved = true;
+        continue;
+      }
+      moved = moved || got;
+      if (src_empty && r.pending == 0) drained = true;
     }
-    if (!moved) break;
-    progress = true;
+    if (moved) progress = true;
+    if (!moved || drained) break;
   }
+  // Stopped by the round limit with src perhaps still readable: no new edge will say so.
+  if (round == kPumpRounds) more = true;
   if (r.pending == 0) release_pipe(r);
   if (r.eof && r.pending == 0 && !r.shut) {
-    ::shutdown(r.dst, SHUT_WR);
+    // With the other direction already shut, close_conn follows at once and its close() sends
+    // this FIN: both receive queues were read to the end, so the close is graceful.
+    if (!other_shut) ::shutdown(r.dst, SHUT_WR);
     r.shut = true;
     progress = true;
   }
@@ -301,22 +368,53 @@ Worker::PumpResult Worker::pump(Relay& r, std::atomic<std::uint64_t>& bytes,
 void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) {
   if (c.timer == TimerClass::kDead) return;
   if (!c.connected) {
-    if (!upstream_side) return;  // client bytes wait in its socket until the realserver answers
-    if (const int err = socket_error(c.upstream.get()); err != 0) return connect_failed(c, err);
+    if (!upstream_side) {
+      c.client_seen |= events;  // client bytes wait in its socket until the realserver answers
+      return;
+    }
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+      const int err = socket_error(c.upstream.get());
+      return connect_failed(c, err != 0 ? err : ECONNREFUSED);
+    }
     if ((events & (EPOLLOUT | EPOLLIN)) == 0) return;
-    return on_connected(c);
+    return on_connected(c, events);  // writable without an error: the connect succeeded
   }
   if ((events & EPOLLERR) != 0) {
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
     if (socket_error(fd) != 0) return close_conn(c, true);
   }
+  // Which directions this event concerns: the one reading this socket when it is readable,
+  // the one writing it when it is writable and bytes wait for it. 0 = both (after connect,
+  // or a re-pump).
+  constexpr std::uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  constexpr std::uint32_t kWritable = EPOLLOUT | EPOLLHUP | EPOLLERR;
+  const auto wanted = [&](const Relay& r, bool reads_this_side) {
+    if (events == 0) return true;
+    if (reads_this_side) return (events & kReadable) != 0;
+    return (events & kWritable) != 0 && r.pending > 0;
+  };
   WorkerCounters& counters = c.flow.dest()->counters.at(index_);
   bool progress = false;
-  const PumpResult up = pump(c.up, counters.inbytes, counters.inpkts, progress);
-  if (up != PumpResult::kOk) return close_conn(c, true);
-  const PumpResult down = pump(c.down, counters.outbytes, counters.outpkts, progress);
-  if (down != PumpResult::kOk) return close_conn(c, true);
+  bool more = false;
+  if (wanted(c.up, !upstream_side)) {
+    const std::uint32_t src_event = upstream_side ? 0 : events;
+    if (pump(c.up, c.down.shut, src_event, counters.inbytes, counters.inpkts, progress, more) !=
+        PumpResult::kOk) {
+      return close_conn(c, true);
+    }
+  }
+  if (wanted(c.down, upstream_side)) {
+    const std::uint32_t src_event = upstream_side ? events : 0;
+    if (pump(c.down, c.up.shut, src_event, counters.outbytes, counters.outpkts, progress, more) !=
+        PumpResult::kOk) {
+      return close_conn(c, true);
+    }
+  }
   if (c.up.shut && c.down.shut) return close_conn(c, false);
+  if (more && !c.repump) {
+    c.repump = true;
+    repump_.push_back(&c);
+  }
   if (c.up.eof || c.down.eof) {
     if (c.timer != TimerClass::kFin) {
       c.flow.set_count(Count::kInactive);
@@ -326,6 +424,17 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
     }
   } else if (progress) {
     move_to(c, TimerClass::kEstablished);
+  }
+}
+
+// Connections that hit the round limit get another full pump after this turn's events, so one
+// busy stream cannot starve the others nor stall waiting for an edge that will not come.
+void Worker::run_repumps() {
+  std::vector<TcpConn*> batch = std::move(repump_);
+  repump_.clear();
+  for (TcpConn* c : batch) {
+    c->repump = false;
+    on_tcp_event(*c, false, 0);  // a closed one (kDead) is ignored; it lives until turn end
   }
 }
 

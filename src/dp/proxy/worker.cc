@@ -54,7 +54,8 @@ core::Result<std::unique_ptr<Worker>> Worker::create(std::size_t index, const Pr
   if (!w->epoll_add(w->wake_fd_.get(), EPOLLIN, &w->wake_tag_)) {
     return core::fail(errno, fmt::format("worker {}: epoll_ctl: {}", index, std::strerror(errno)));
   }
-  w->udp_buf_.resize(65536);
+  // Not zero-filled: pages become resident only as reads touch them.
+  w->scratch_.reset(new char[kScratch]);
   return w;
 }
 
@@ -97,7 +98,7 @@ int Worker::wait_timeout_ms() const {
   }
   if (!udp_lru_.empty()) next = std::min(next, udp_lru_.front()->last + opts_.udp_timeout);
   if (index_ == 0) next = std::min(next, next_tick_);
-  if (next <= now_) return 0;
+  if (next <= now_ || !repump_.empty()) return 0;
   // Round up so a wake-up never lands just before the deadline.
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
   return static_cast<int>(std::clamp<std::int64_t>(ms, 0, kMaxWaitMs));
@@ -140,6 +141,7 @@ void Worker::run() {
           break;
       }
     }
+    run_repumps();
     expire();
     if (index_ == 0 && now_ >= next_tick_) tick();
     // Objects closed during this turn die only now: later events of the same batch may

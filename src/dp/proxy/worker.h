@@ -5,6 +5,8 @@
 // realservers' atomic counters. Only run() reads the clock, once per loop turn.
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <atomic>
@@ -48,18 +50,39 @@ struct PipePair {
   core::Fd w{};
 };
 
-// One direction of a TCP relay: bytes read from src wait in a pipe (or the fallback buffer)
-// until dst takes them. `pending` never exceeds the pipe size: that is the back-pressure.
+// One direction of a TCP relay. Small reads are copied: recv into the worker's scratch
+// buffer and sent on at once, so nothing stays in lvsd unless dst pushes back; what dst did not
+// take waits in `buf` (its exact size, freed once sent) and src is not read meanwhile. A read
+// that fills the scratch buffer, or any push-back, turns the direction to `bulk`: from then on
+// it splices through a pipe borrowed while bytes are pending. `pending` never exceeds the
+// pipe size (bulk) or one read (copy): that is the back-pressure.
 struct Relay {
   int src = -1;
   int dst = -1;
-  PipePair pipe{};  // borrowed from the worker's pool while bytes are pending
-  std::unique_ptr<char[]> buf{};
+  PipePair pipe{};                // bulk: borrowed from the worker's pool while bytes are pending
+  std::unique_ptr<char[]> buf{};  // copy: the bytes dst did not take yet
   std::size_t buf_off = 0;
   std::size_t pending = 0;
-  bool buffered = false;  // splice unavailable: copy through buf
-  bool eof = false;       // src sent FIN
-  bool shut = false;      // FIN passed on to dst
+  bool bulk = false;       // splice from now on
+  bool no_splice = false;  // splice unavailable (disabled, no pipe, or refused): always copy
+  bool eof = false;        // src sent FIN
+  bool shut = false;       // FIN passed on to dst
+};
+
+// The worker's scratch buffer: one TCP copy-mode read, one UDP datagram (the largest).
+inline constexpr std::size_t kScratch = 65536;
+
+// Datagrams moved by one recvmmsg/sendmmsg: kUdpBatch slots of kScratch bytes (not
+// zero-filled: only the pages datagrams touch become resident).
+inline constexpr std::size_t kUdpBatch = 16;
+struct UdpBatch {
+  UdpBatch() : data(new char[kUdpBatch * kScratch]) {}
+  // Points slot i at its buffer, ready to receive (with the sender's address if `from`).
+  void arm(std::size_t i, bool from);
+  std::unique_ptr<char[]> data;
+  std::array<mmsghdr, kUdpBatch> msgs{};
+  std::array<iovec, kUdpBatch> iov{};
+  std::array<sockaddr_storage, kUdpBatch> addr{};
 };
 
 enum class TimerClass : std::uint8_t { kConnecting, kEstablished, kFin, kDead };
@@ -81,7 +104,9 @@ struct TcpConn {
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
-  BudgetLease lease{};  // its share of the relay memory budget
+  bool repump = false;            // queued in Worker::repump_
+  std::uint32_t client_seen = 0;  // the client's epoll events while connecting
+  BudgetLease lease{};            // its share of the relay memory budget
 };
 
 struct ListenerReg;
@@ -190,11 +215,18 @@ class Worker {
   // admission.cc: what the new connection cannot get ("" = nothing missing).
   std::string relay_shortage();
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
-  void on_connected(TcpConn& c);
+  // `upstream_events`: the epoll events that showed the connect done (0: connect() returned 0).
+  void on_connected(TcpConn& c, std::uint32_t upstream_events);
   void connect_failed(TcpConn& c, int err);
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
-  PumpResult pump(Relay& r, std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
-                  bool& progress);
+  // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
+  // (0: unknown, so src is read until EAGAIN). Sets `more` when it stopped with work left.
+  // `other_shut`: the opposite direction is done, so r's FIN is left to the close that follows.
+  PumpResult pump(Relay& r, bool other_shut, std::uint32_t src_event,
+                  std::atomic<std::uint64_t>& bytes, std::atomic<std::uint64_t>& pkts,
+                  bool& progress, bool& more);
+  bool borrow_pipe(Relay& r);
+  void run_repumps();
   void release_pipe(Relay& r);
   void move_to(TcpConn& c, TimerClass t);
   void close_conn(TcpConn& c, bool reset);
@@ -205,6 +237,8 @@ class Worker {
   UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
   UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
   bool udp_flow_stale(const UdpFlow& f) const;
+  void relay_request(ListenerReg& reg, const sockaddr_storage& from,
+                     const std::optional<core::IpAddress>* local, char* data, std::size_t n);
   void kill_udp_flow(UdpFlow& f);
 
   std::size_t index_ = 0;
@@ -231,7 +265,10 @@ class Worker {
   std::vector<std::unique_ptr<UdpFlow>> dead_flows_{};
   std::vector<std::unique_ptr<ListenerReg>> dead_regs_{};
   std::vector<PipePair> pipes_{};
-  std::vector<char> udp_buf_{};
+  std::vector<TcpConn*> repump_{};     // connections that stopped pumping with work left
+  std::unique_ptr<char[]> scratch_{};  // kScratch bytes: TCP copy-mode reads
+  UdpBatch requests_{};                // datagrams read from a listener
+  UdpBatch replies_{};                 // datagrams from a realserver
   LogLimiter log_connect_{};
   LogLimiter log_refuse_{};
 };

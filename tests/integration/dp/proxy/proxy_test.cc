@@ -127,6 +127,34 @@ INSTANTIATE_TEST_SUITE_P(SpliceAndBuffer, ProxyBulk,
                                   (std::get<1>(p.param) ? "HalfCloseFirst" : "BothWaysAtOnce");
                          });
 
+// One-page pipes: pumps stop at their round limit long before the stream ends and are carried
+// on by later edges or the re-pump after the loop turn; bulk both ways, then half-close, still
+// byte-identical.
+TEST(ProxyTcp, TinyPipesStillCarryABulkStreamToTheEnd) {
+  constexpr std::uint64_t kSize = 8ULL << 20U;
+  core::Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const SockAddr sa = to_sockaddr(*core::Endpoint::parse("127.0.0.2:0"));
+  ASSERT_EQ(::bind(listener.get(), sa.get(), sa.len), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  const auto real = *local_endpoint(listener.get());
+  Harness h({.workers = 1, .pipe_size = 4096});
+  const auto vip = h.add(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {real}));
+  auto server = std::async(std::launch::async, [&] {
+    pollfd p{.fd = listener.get(), .events = POLLIN, .revents = 0};
+    if (::poll(&p, 1, testing::kWaitMs) <= 0) return testing::TransferResult{};
+    core::Fd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    return testing::transfer(c.get(), kSize, 2, true);
+  });
+  auto client = testing::connect_tcp(vip);
+  ASSERT_TRUE(client.valid());
+  const auto mine = testing::transfer(client.get(), kSize, 1, false);
+  const auto theirs = server.get();
+  ASSERT_TRUE(mine.ok);
+  ASSERT_TRUE(theirs.ok);
+  EXPECT_EQ(theirs.received_hash, mine.sent_hash);
+  EXPECT_EQ(mine.received_hash, theirs.sent_hash);
+}
+
 // A realserver killed mid-stream: its clients get a reset, the others keep working.
 TEST(ProxyTcp, KilledRealserverResetsOnlyItsOwnClients) {
   NameServer a("A", "127.0.0.2"), b("B", "127.0.0.3");
