@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   ctl::Director director(**proxy, std::move(dopts));
   if (file) {
     ctl::HealthRunnerOptions hopts{};
+    hopts.monitor.jitter_percent = cfg->check_jitter_percent;
     if (cfg->rise != 0 || cfg->fall != 0) {
       // HAProxy-style: both counted from start-up, no fail-fast first probe.
       hopts.monitor.counts = health::RiseFallCounts{.rise = cfg->rise != 0 ? cfg->rise : 1,

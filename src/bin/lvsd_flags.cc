@@ -344,6 +344,15 @@ const std::vector<Flag>& flags() {
          st.cfg.fall = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--check-jitter", "", "PERCENT",
+       "health: spread each delay_loop uniformly over +-PERCENT of itself so probes of many "
+       "realservers do not fire together (default 0: keepalived's exact schedule)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "check jitter", 50);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.check_jitter_percent = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
       {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.syslog = true;

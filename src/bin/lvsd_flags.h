@@ -30,6 +30,8 @@ struct LvsdConfig {
   // fall retry+1, no retries at start-up).
   std::uint32_t rise = 0;
   std::uint32_t fall = 0;
+  // --check-jitter: each delay_loop spread over +-this percent of itself (0 = exact).
+  std::uint32_t check_jitter_percent = 0;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

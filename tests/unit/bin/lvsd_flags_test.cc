@@ -87,6 +87,16 @@ TEST(LvsdFlags, ProxyProtocolPerRealserver) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "-r", "127.0.0.2,proxy=v3"}).ok());
 }
 
+TEST(LvsdFlags, RelayMemoryBudgetInMebibytesAndCheckJitterInPercent) {
+  auto cfg = parse({"--relay-memory", "64", "--check-jitter", "10"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->proxy.relay_memory_budget, std::uint64_t{64} << 20U);
+  EXPECT_EQ(cfg->check_jitter_percent, 10U);
+  EXPECT_EQ(parse({"--check-jitter", "80"}).error().message,
+            "check jitter '80' is not a number in 0..50");
+  EXPECT_FALSE(parse({"--relay-memory", "lots"}).ok());
+}
+
 TEST(LvsdFlags, ConnectionCapPerService) {
   auto cfg = parse({"-t", "127.0.0.1:80", "--max-conns", "100", "-t", "127.0.0.1:81"});
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
