@@ -81,8 +81,9 @@ ctl::Reply test_hook(dp::fixture::TestDataPlane* fixture, const ctl::Request& re
   }
   if (req.argv.size() != 2) {
     return ctl::Reply{.exit_code = 1,
-                      .err = "lvsd: --test-hook takes no arguments: the injection text is the "
-                             "request's input\n"};
+                      .err =
+                          "lvsd: --test-hook takes no arguments: the injection text is the "
+                          "request's input\n"};
   }
   if (auto r = fixture->inject(req.input); !r) {
     return ctl::Reply{.exit_code = 1, .err = "lvsd: " + r.error().message + "\n"};

@@ -46,9 +46,8 @@ class InjectedGolden : public ::testing::Test {
   // The test hook: a control request whose argv is {prog, "--test-hook"} and whose input is
   // the injection text.
   ctl::Reply hook(const std::string& text) {
-    auto r = ctl::call_control(d.socket(),
-                               ctl::Request{.argv = {"injected_golden_test", "--test-hook"},
-                                            .input = text});
+    auto r = ctl::call_control(
+        d.socket(), ctl::Request{.argv = {"injected_golden_test", "--test-hook"}, .input = text});
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.ok() ? *r : ctl::Reply{.exit_code = -1};
   }
@@ -219,7 +218,13 @@ TEST_F(InjectedGolden, BadInjectionIsRefusedWhole) {
   EXPECT_EQ(r.err,
             "lvsd: test hook: service UDP 192.168.1.100:80 is not in the table; add it with "
             "lvsadm -A first\n");
-  // Nothing of the refused texts was applied (the first one's load line, the last one's tick).
+  // Counters the estimator could not take (its arithmetic is signed) are refused at the tick.
+  r = hook("counters tcp:192.168.1.100:80 10.0.0.11:80 4503599627370497 0 0 0 0\ntick\n");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "lvsd: test hook: a counter of realserver 10.0.0.11:80 is 4503599627370497, above "
+            "4503599627370496; inject smaller values\n");
+  // Nothing of the refused texts was applied (the first one's load line, the ticks).
   EXPECT_EQ(ok({"-L", "-n"}),
             "IP Virtual Server version 1.2.1 (size=4096)\n"
             "Prot LocalAddress:Port Scheduler Flags\n"
@@ -232,9 +237,9 @@ TEST_F(InjectedGolden, BadInjectionIsRefusedWhole) {
 TEST(InjectedGoldenHooksOff, HookIsRefusedWithoutTestHooks) {
   const Lvsd plain;
   ASSERT_TRUE(plain.ready());
-  auto r = ctl::call_control(plain.socket(),
-                             ctl::Request{.argv = {"injected_golden_test", "--test-hook"},
-                                          .input = "tick\n"});
+  auto r = ctl::call_control(
+      plain.socket(),
+      ctl::Request{.argv = {"injected_golden_test", "--test-hook"}, .input = "tick\n"});
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->exit_code, 1);
   EXPECT_EQ(r->err,

@@ -39,8 +39,7 @@ TEST(Listing, Case27EmptyTableIsThreeHeaderLines) {
 
 // Case 28, default block: services sorted, flags, persistence mask, ops, trailing spaces.
 TEST(Listing, Case28DefaultBlock) {
-  EXPECT_EQ(list(default_block_input(), {}),
-            spec::kDefaultBlock);
+  EXPECT_EQ(list(default_block_input(), {}), spec::kDefaultBlock);
 }
 
 ListingInput one_service(const std::vector<std::string>& lines) {
@@ -63,15 +62,13 @@ ListingInput stats_input() {
 
 // Case 28, --stats block: the K/M suffixes on large counters.
 TEST(Listing, Case28StatsBlock) {
-  EXPECT_EQ(list(stats_input(), {.stats = true}),
-            spec::kStatsBlock);
+  EXPECT_EQ(list(stats_input(), {.stats = true}), spec::kStatsBlock);
 }
 
 // Case 28, --stats --exact: the service line with full digits.
 TEST(Listing, Case28StatsExactServiceLine) {
   const auto out = list(stats_input(), {.stats = true, .exact = true});
-  EXPECT_NE(out.find("\n" + std::string(spec::kStatsExactServiceLine)), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("\n" + std::string(spec::kStatsExactServiceLine)), std::string::npos) << out;
 }
 
 // Case 28, --rate block: dest CPS/PPS columns are plain numbers, BPS use the number field.
@@ -81,8 +78,7 @@ TEST(Listing, Case28RateBlock) {
       .cps = 12, .inpps = 340, .outpps = 310, .inbps = 45210, .outbps = 390112};
   dest_view(in, kVip80, "10.0.0.11:80").rates = {
       .cps = 6, .inpps = 170, .outpps = 155, .inbps = 22605, .outbps = 195056};
-  EXPECT_EQ(list(in, {.rate = true}),
-            spec::kRateBlock);
+  EXPECT_EQ(list(in, {.rate = true}), spec::kRateBlock);
 }
 
 // Case 28, --thresholds block.
@@ -92,8 +88,7 @@ TEST(Listing, Case28ThresholdsBlock) {
   auto& d = dest_view(in, kVip80, "10.0.0.11:80");
   d.active = 3;
   d.inactive = 12;
-  EXPECT_EQ(list(in, {.thresholds = true}),
-            spec::kThresholdsBlock);
+  EXPECT_EQ(list(in, {.thresholds = true}), spec::kThresholdsBlock);
 }
 
 // Case 28, --persistent-conn block.
@@ -103,8 +98,7 @@ TEST(Listing, Case28PersistentConnBlock) {
   d.persist = 4;
   d.active = 3;
   d.inactive = 12;
-  EXPECT_EQ(list(in, {.persistent_conn = true}),
-            spec::kPersistentConnBlock);
+  EXPECT_EQ(list(in, {.persistent_conn = true}), spec::kPersistentConnBlock);
 }
 
 // Case 28, --tun-info block: gue:PORT:CS for tunnels, n/a for the rest.
@@ -112,8 +106,7 @@ TEST(Listing, Case28TunInfoBlock) {
   auto in = one_service({"-A -t 192.168.1.100:80 -s rr",
                          "-a -t 192.168.1.100:80 -r 10.0.0.31:80 -i --tun-type gue --tun-port 6080",
                          "-a -t 192.168.1.100:80 -r 10.0.0.32:80"});
-  EXPECT_EQ(list(in, {.tun_info = true}),
-            spec::kTunInfoBlock);
+  EXPECT_EQ(list(in, {.tun_info = true}), spec::kTunInfoBlock);
 }
 
 ListingInput connections_input() {
@@ -157,8 +150,7 @@ ListingInput connections_input() {
 
 // Case 28, -c block: connection entries and templates (IP for fwmark templates), no version.
 TEST(Listing, Case28ConnectionBlock) {
-  EXPECT_EQ(list(connections_input(), {.connection = true}),
-            spec::kConnectionBlock);
+  EXPECT_EQ(list(connections_input(), {.connection = true}), spec::kConnectionBlock);
 }
 
 // -c --persistent-conn adds the "pe name" and "pe_data" columns (destination padded to 18).
