@@ -27,6 +27,7 @@
 #include "ctl/director.h"
 #include "ctl/health_runner.h"
 #include "ctl/supervisor.h"
+#include "dp/fixture/fixture.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
 #include "health/rise_fall.h"
@@ -67,6 +68,29 @@ void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
   }
 }
 
+// `--test-hook` requests (docs/CONTROL-PROTOCOL.md, "Test hooks"): stdin is an injection text
+// for the TestDataPlane; refused unless lvsd runs with --test-hooks.
+constexpr std::string_view kTestHook = "--test-hook";
+
+ctl::Reply test_hook(dp::fixture::TestDataPlane* fixture, const ctl::Request& req) {
+  if (fixture == nullptr) {
+    return ctl::Reply{.exit_code = 1,
+                      .err =
+                          "lvsd: --test-hook refused: this lvsd was not started with "
+                          "--test-hooks (a hook for the test suite only)\n"};
+  }
+  if (req.argv.size() != 2) {
+    return ctl::Reply{.exit_code = 1,
+                      .err =
+                          "lvsd: --test-hook takes no arguments: the injection text is the "
+                          "request's input\n"};
+  }
+  if (auto r = fixture->inject(req.input); !r) {
+    return ctl::Reply{.exit_code = 1, .err = "lvsd: " + r.error().message + "\n"};
+  }
+  return ctl::Reply{};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,11 +128,22 @@ int main(int argc, char** argv) {
 
   const std::uint64_t nofile = dp::proxy::raise_nofile_limit();
   const core::SteadyClock clock;
-  auto proxy = dp::proxy::Proxy::create(cfg->proxy, clock);
-  if (!proxy) {
-    std::fprintf(stderr, "lvsd: %s\n", proxy.error().message.c_str());
-    return 1;
+  // --test-hooks (the test suite only): a data plane that forwards nothing and reports what the
+  // tests inject; otherwise the full-NAT proxy.
+  std::unique_ptr<dp::proxy::Proxy> proxy;
+  std::unique_ptr<dp::fixture::TestDataPlane> fixture;
+  if (cfg->test_hooks) {
+    fixture = std::make_unique<dp::fixture::TestDataPlane>();
+    core::log().warn("lvsd: --test-hooks: forwarding nothing, for the test suite only");
+  } else {
+    auto created = dp::proxy::Proxy::create(cfg->proxy, clock);
+    if (!created) {
+      std::fprintf(stderr, "lvsd: %s\n", created.error().message.c_str());
+      return 1;
+    }
+    proxy = std::move(created).value();
   }
+  dp::DataPlane& plane = proxy ? static_cast<dp::DataPlane&>(*proxy) : *fixture;
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
@@ -117,6 +152,11 @@ int main(int argc, char** argv) {
                              .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
                                           .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
                                           .udp = seconds(cfg->proxy.udp_timeout)}};
+  if (fixture) {
+    dopts.served_methods = {model::ForwardMethod::kMasq, model::ForwardMethod::kLocal,
+                            model::ForwardMethod::kTunnel, model::ForwardMethod::kRoute,
+                            model::ForwardMethod::kFullNat};
+  }
   if (file) {
     dopts.reload = [&supervisor]() -> ctl::Outcome {
       bin::sd_notify("RELOADING=1");
@@ -128,7 +168,7 @@ int main(int argc, char** argv) {
       return ctl::Outcome{.out = "lvsd: reloaded: " + *r + "\n"};
     };
   }
-  ctl::Director director(**proxy, std::move(dopts));
+  ctl::Director director(plane, std::move(dopts));
   if (file) {
     ctl::HealthRunnerOptions hopts{};
     hopts.monitor.jitter_percent = cfg->check_jitter_percent;
@@ -148,7 +188,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto server = ctl::ControlServer::start(
-      ctl::control_socket_path(cfg->socket_path), [&director](const ctl::Request& req) {
+      ctl::control_socket_path(cfg->socket_path), [&director, &fixture](const ctl::Request& req) {
+        if (req.argv.size() >= 2 && req.argv[1] == kTestHook) return test_hook(fixture.get(), req);
         const auto o = director.run(req.argv, req.input);
         return ctl::Reply{.exit_code = o.exit_code, .out = o.out, .err = o.err};
       });
@@ -159,7 +200,7 @@ int main(int argc, char** argv) {
   }
   const auto table = director.table();
   core::log().info("lvsd: {} workers, {} services, file descriptor limit {}, control socket {}",
-                   (*proxy)->workers(), table.services.size(), nofile, (*server)->path());
+                   proxy ? proxy->workers() : 0, table.services.size(), nofile, (*server)->path());
   for (const auto& svc : table.services) {
     core::log().info("{} {} with {} realservers", svc.key.to_string(), svc.scheduler,
                      svc.dests.size());
@@ -192,7 +233,7 @@ int main(int argc, char** argv) {
   }
   if (supervisor) supervisor->stop(true);  // omega notifiers
   (*server)->stop();
-  (*proxy)->stop();
+  if (proxy) proxy->stop();
   core::log().info("lvsd: stopped");
   return 0;
 }

@@ -358,6 +358,12 @@ const std::vector<Flag>& flags() {
          st.cfg.syslog = true;
          return {};
        }},
+      {"--test-hooks", "", "",
+       "FOR THE TEST SUITE ONLY: forward nothing, report injected counters and entries",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.test_hooks = true;
+         return {};
+       }},
       {"--help", "-h", "", "show this help",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.help = true;

@@ -26,6 +26,9 @@ struct LvsdConfig {
   bool config_test = false;          // -t without a value (keepalived's -t): check -f and exit
   std::uint32_t grace_seconds = 10;  // --grace: how long a stop waits for connections
   bool syslog = false;               // --syslog: log to syslog instead of stderr
+  // --test-hooks (for the test suite only): run dp::fixture::TestDataPlane instead of the
+  // proxy and accept `--test-hook` injection requests (docs/CONTROL-PROTOCOL.md).
+  bool test_hooks = false;
   // --rise/--fall: HAProxy-style thresholds for every checker (0 = keepalived's: rise 1,
   // fall retry+1, no retries at start-up).
   std::uint32_t rise = 0;

@@ -54,17 +54,21 @@ Rates shown(const dp::Rates& r) {
       .cps = r.cps, .inpps = r.inpps, .outpps = r.outpps, .inbps = r.inbps, .outbps = r.outbps};
 }
 
-// Entries as `-L -c` shows them, ordered by service, then client, then realserver, templates
-// after the connections they control (ipvsadm prints hash order; a fixed order reads better).
+// Entries as `-L -c` shows them: connections first, then address templates, then fwmark
+// templates (the order of spec §4.6's example); within each, by protocol, service, client,
+// realserver (ipvsadm prints hash order; a fixed order reads better).
 std::vector<ConnView> connection_views(std::vector<dp::ConnEntry> entries) {
   std::sort(entries.begin(), entries.end(), [](const dp::ConnEntry& a, const dp::ConnEntry& b) {
-    return std::tie(a.protocol, a.virt, a.is_template, a.client, a.dest) <
-           std::tie(b.protocol, b.virt, b.is_template, b.client, b.dest);
+    const bool afw = a.fwmark != 0;
+    const bool bfw = b.fwmark != 0;
+    return std::tie(a.is_template, afw, a.protocol, a.virt, a.client, a.dest) <
+           std::tie(b.is_template, bfw, b.protocol, b.virt, b.client, b.dest);
   });
   std::vector<ConnView> out;
   out.reserve(entries.size());
   for (const auto& e : entries) {
     out.push_back(ConnView{.protocol = e.protocol,
+                           .fwmark_template = e.is_template && e.fwmark != 0,
                            .expire_seconds = e.expire_seconds,
                            .state = std::string(dp::conn_state_name(e.state)),
                            .client = e.client,

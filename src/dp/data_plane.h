@@ -115,6 +115,9 @@ struct ConnEntry {
   core::Endpoint virt{};
   core::Endpoint dest{};
   std::uint32_t expire_seconds = 0;  // until the idle timer fires, rounded up
+  // Non-zero: a template of fwmark service `fwmark`; `virt` is then the mark as 0.0.0.MARK:0
+  // and -L -c shows the protocol as IP.
+  std::uint32_t fwmark = 0;
 
   bool operator==(const ConnEntry&) const = default;
 };

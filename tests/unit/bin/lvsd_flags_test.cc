@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace lvs::bin {
@@ -116,6 +117,18 @@ TEST(LvsdFlags, UnknownFlagIsAnErrorAndNoServiceIsAnEmptyTable) {
 }
 
 // keepalived's `-t`: alone or before another option it is the config test, not a service.
+// --test-hooks is off unless given, and --help says it is for the test suite only.
+TEST(LvsdFlags, TestHooksAreOffByDefaultAndDocumented) {
+  auto plain = parse({});
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_FALSE(plain->test_hooks);
+  auto hooks = parse({"--test-hooks"});
+  ASSERT_TRUE(hooks.ok()) << hooks.error().message;
+  EXPECT_TRUE(hooks->test_hooks);
+  EXPECT_NE(lvsd_usage().find("--test-hooks"), std::string::npos);
+  EXPECT_NE(lvsd_usage().find("FOR THE TEST SUITE ONLY"), std::string::npos);
+}
+
 TEST(LvsdFlags, DashTAloneIsTheConfigTest) {
   auto cfg = parse({"-t", "-f", "lvsd.conf"});
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;

@@ -122,8 +122,8 @@ TEST_F(DirectorTest, DrainQuiescesAndSetStoresTimeouts) {
   EXPECT_EQ(dp.timeouts[0], (dp::IdleTimeouts{.tcpfin = std::chrono::seconds(30)}));
 }
 
-// -L -c lists the data plane's entries in IPVS's state names, ordered by service, then
-// connections before templates, then client (spec §4.6 layout).
+// -L -c lists the data plane's entries in IPVS's state names: connections, then templates, each
+// ordered by protocol, service, client (the order of spec §4.6's example).
 TEST_F(DirectorTest, ConnectionListingComesFromTheDataPlane) {
   const auto ep = [](const char* s) { return *core::Endpoint::parse(s); };
   dp.conns = {
@@ -159,8 +159,8 @@ TEST_F(DirectorTest, ConnectionListingComesFromTheDataPlane) {
             "pro expire state       source             virtual            destination\n"
             "TCP 14:57  ESTABLISHED 203.0.113.7:51514  192.168.1.100:80   10.0.0.11:80\n"
             "TCP 00:54  SYN_RECV    203.0.113.8:40000  192.168.1.100:80   10.0.0.12:8080\n"
-            "TCP 05:58  NONE        203.0.113.0:0      192.168.1.100:443  10.0.0.11:443\n"
-            "UDP 04:59  UDP         203.0.113.9:5353   192.168.1.100:53   10.0.0.21:53\n");
+            "UDP 04:59  UDP         203.0.113.9:5353   192.168.1.100:53   10.0.0.21:53\n"
+            "TCP 05:58  NONE        203.0.113.0:0      192.168.1.100:443  10.0.0.11:443\n");
 }
 
 // --rate and --persistent-conn show the data plane's estimates and template counts; -Z

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/spec_listings.h"
 #include "ctl/ipvsadm_args.h"
 #include "ctl/listing.h"
 #include "ctl/save.h"
@@ -79,15 +80,6 @@ inline const model::ServiceKey kVip80 =
 inline ListOptions numeric() { return ListOptions{.numeric = true}; }
 
 // The §4.7 block: the configuration the §4.6 default listing shows.
-inline const std::string kSavedDefaultConfig =
-    "-A -t 192.168.1.100:80 -s wlc\n"
-    "-a -t 192.168.1.100:80 -r 10.0.0.11:80 -m -w 1\n"
-    "-a -t 192.168.1.100:80 -r 10.0.0.12:8080 -m -w 2\n"
-    "-A -t 192.168.1.100:443 -s rr -p 360 -M 255.255.255.0\n"
-    "-a -t 192.168.1.100:443 -r 10.0.0.11:443 -g -w 1\n"
-    "-A -u 192.168.1.100:53 -s sh -o -b sh-fallback,sh-port\n"
-    "-a -u 192.168.1.100:53 -r 10.0.0.21:53 -i -w 5 --tun-type ipip\n"
-    "-A -f 7 -s wrr\n"
-    "-a -f 7 -r 10.0.0.41:0 -g -w 1\n";
+inline const std::string kSavedDefaultConfig{lvs::testing::spec::kSavedDefaultConfig};
 
 }  // namespace lvs::ctl::testing
