@@ -222,9 +222,9 @@ void Worker::start_lingering(TcpConn& c, Linger kind) {
   const auto timeout = kind == Linger::kTimeWait ? opts_.linger_time_wait : opts_.linger_close;
   if (lingering_[0].size() + lingering_[1].size() >= opts_.linger_max) {
     // Full: the record nearest its expiry goes now.
-    const bool first = lingering_[1].empty() ||
-                       (!lingering_[0].empty() &&
-                        lingering_[0].front().expires <= lingering_[1].front().expires);
+    const bool first =
+        lingering_[1].empty() ||
+        (!lingering_[0].empty() && lingering_[0].front().expires <= lingering_[1].front().expires);
     drop_lingering(first ? Linger::kTimeWait : Linger::kClose);
   }
   auto vip = local_endpoint(c.client.get());

@@ -54,7 +54,8 @@ TEST(ProxyLinger, WlcSpreadsSequentialShortConnections) {
     ++seen[one_request(vip)];
     ASSERT_TRUE(eventually([&] {
       return total_active(h, reals) == 0 && total_inactive(h, reals) == i;
-    })) << "connection " << i << " not counted as inactive once closed";
+    })) << "connection "
+        << i << " not counted as inactive once closed";
   }
   EXPECT_EQ(seen, (std::map<std::string, int>{{"A", 3}, {"B", 3}, {"C", 3}}));
   for (const auto& r : reals) EXPECT_EQ(h.dest_stats(r).inactive, 3U);
