@@ -247,6 +247,23 @@ const std::vector<Flag>& flags() {
        duration_into("tcpfin timeout", &ProxyOptions::tcp_fin_timeout)},
       {"--udp-timeout", "", "DURATION", "idle timeout of a UDP flow (default 300s)",
        duration_into("udp timeout", &ProxyOptions::udp_timeout)},
+      {"--time-wait-linger", "", "DURATION",
+       "how long a TCP connection ended by FINs stays listed as TIME_WAIT, counted inactive "
+       "(default 120s)",
+       duration_into("time-wait linger", &ProxyOptions::linger_time_wait)},
+      {"--close-linger", "", "DURATION",
+       "how long a TCP connection ended by a reset stays listed as CLOSE, counted inactive "
+       "(default 10s)",
+       duration_into("close linger", &ProxyOptions::linger_close)},
+      {"--linger-max", "", "N",
+       "most ended connections each worker keeps as TIME_WAIT/CLOSE; the one nearest expiry "
+       "goes first (default 262144, 0 = none)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "linger max", 1U << 26U);
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.proxy.linger_max = static_cast<std::size_t>(*n);
+         return {};
+       }},
       {"--pipe-size", "", "BYTES", "splice pipe size per direction (default 1048576)",
        [](State& st, std::string_view v) -> Result<void> {
          auto n = parse_uint(v, "pipe size", 1U << 24U);

@@ -81,6 +81,7 @@ enum class ConnState : std::uint8_t {
   kFinWait,
   kCloseWait,
   kTimeWait,
+  kClose,
   kUdp,
 };
 
@@ -98,6 +99,8 @@ constexpr std::string_view conn_state_name(ConnState s) {
       return "CLOSE_WAIT";
     case ConnState::kTimeWait:
       return "TIME_WAIT";
+    case ConnState::kClose:
+      return "CLOSE";
     case ConnState::kUdp:
       return "UDP";
   }

@@ -81,6 +81,14 @@ void FlowHandle::hold(std::shared_ptr<ServiceLoad> service) {
   service_ = std::move(service);
 }
 
+void FlowHandle::linger() {
+  if (service_) {
+    service_->open.fetch_sub(1, std::memory_order_relaxed);
+    service_.reset();
+  }
+  set_count(Count::kInactive);
+}
+
 void FlowHandle::release() {
   if (service_) {
     service_->open.fetch_sub(1, std::memory_order_relaxed);

@@ -73,6 +73,9 @@ class FlowHandle {
   explicit operator bool() const { return dest_ != nullptr; }
   // Moves the flow between the active and inactive counts (and updates the overload flag).
   void set_count(Count count);
+  // The connection ended but IPVS keeps its entry (TIME_WAIT/CLOSE): counted as inactive from
+  // now on, no longer an open flow of its service; realserver and template stay held.
+  void linger();
   // Un-counts the flow and drops the realserver.
   void release();
 

@@ -12,6 +12,9 @@
 //   the client sent FIN, the realserver not CLOSE_WAIT
 //   the realserver sent FIN, the client not FIN_WAIT
 //   both sent FIN, bytes still draining    TIME_WAIT
+//   ended after both FINs                  TIME_WAIT  (lingering, inactive, 120 s)
+//   ended by a reset from either side or   CLOSE      (lingering, inactive, 10 s)
+//     an I/O error, or a failed connect
 //   a UDP flow                             UDP
 //   a persistence template                 NONE (client network, port 0)
 // Expiry is the time left on the entry's idle timer, rounded up to whole seconds; a template
@@ -136,6 +139,18 @@ void Worker::list_connections(std::vector<ConnEntry>& out) const {
                               .virt = vip ? *vip : core::Endpoint{},
                               .dest = c->flow.dest()->addr,
                               .expire_seconds = seconds_left(c->last + timeouts[t], now_)});
+    }
+  }
+  for (std::size_t k = 0; k < kLingerKinds; ++k) {
+    const ConnState state =
+        static_cast<Linger>(k) == Linger::kTimeWait ? ConnState::kTimeWait : ConnState::kClose;
+    for (const auto& l : lingering_[k]) {
+      out.push_back(ConnEntry{.protocol = model::Protocol::kTcp,
+                              .state = state,
+                              .client = l.client,
+                              .virt = l.virt,
+                              .dest = l.flow.dest()->addr,
+                              .expire_seconds = seconds_left(l.expires, now_)});
     }
   }
   for (const auto& [svc, reg] : regs_) {

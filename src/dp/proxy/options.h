@@ -2,6 +2,7 @@
 // Settings of the user-space full-NAT proxy. Timeouts default to IPVS's (spec §3).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace lvs::dp::proxy {
@@ -21,6 +22,13 @@ struct ProxyOptions {
   std::chrono::milliseconds tcp_established_timeout = 900s;
   std::chrono::milliseconds tcp_fin_timeout = 120s;
   std::chrono::milliseconds udp_timeout = 300s;
+  // How long an ended TCP connection stays listed and counted as inactive (IPVS's TIME_WAIT
+  // after both FINs, CLOSE after a reset or failed connect; not changed by --set).
+  std::chrono::milliseconds linger_time_wait = 120s;
+  std::chrono::milliseconds linger_close = 10s;
+  // Most lingering records a worker keeps (104 bytes each: 27 MiB at the default); past it
+  // the one nearest its expiry goes early. 0 = ended connections vanish at once.
+  std::size_t linger_max = 262144;
   // Bytes per splice pipe: the most a direction holds in lvsd (kernel pipe pages, filled only
   // while bytes wait). 1 MiB measured 0.78x of direct on tcp-bulk against 0.57x for 64 KiB.
   int pipe_size = 1024 * 1024;

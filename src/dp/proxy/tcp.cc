@@ -145,12 +145,12 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   if (!epoll_add(c.client.get(), kSocketEvents, &c.client_tag) ||
       !epoll_add(c.upstream.get(), kSocketEvents, &c.upstream_tag)) {
     core::log().error("worker {}: epoll_ctl: {}", index_, std::strerror(errno));
-    return close_conn(c, true);
+    return close_conn(c, true, Linger::kNone);
   }
   if (rc == 0) on_connected(c, 0);
 }
 
-void Worker::connect_failed(TcpConn& c, int err) {
+void Worker::connect_failed(TcpConn& c, int err, Linger linger) {
   DestRuntime* d = c.flow.dest();
   WorkerCounters::add(d->counters.at(index_).failed, 1);
   std::uint64_t skipped = 0;
@@ -158,7 +158,7 @@ void Worker::connect_failed(TcpConn& c, int err) {
     core::log().warn("realserver {} failed for client {}: {} ({} more not logged)",
                      d->addr.to_string(), c.client_addr.to_string(), std::strerror(err), skipped);
   }
-  close_conn(c, true);
+  close_conn(c, true, linger);
 }
 
 void Worker::on_connected(TcpConn& c, std::uint32_t upstream_events) {
@@ -194,8 +194,9 @@ void Worker::move_to(TcpConn& c, TimerClass t) {
   c.last = now_;
 }
 
-void Worker::close_conn(TcpConn& c, bool reset) {
+void Worker::close_conn(TcpConn& c, bool reset, Linger linger) {
   if (c.timer == TimerClass::kDead) return;
+  if (linger != Linger::kNone) start_lingering(c, linger);
   // No EPOLL_CTL_DEL: closing a descriptor nobody duplicated removes it from the epoll set.
   if (c.repump) std::erase(repump_, &c);  // it dies at the end of this turn
   c.repump = false;
@@ -208,9 +209,40 @@ void Worker::close_conn(TcpConn& c, bool reset) {
   }
   release_pipe(c.up);
   release_pipe(c.down);
-  c.flow.release();
+  c.flow.release();  // nothing left when it lingers: start_lingering() took the handle
   c.lease.reset();
   move_to(c, TimerClass::kDead);
+}
+
+// IPVS moves the entry to TIME_WAIT or CLOSE, inactive, and it expires later (spec §3.1): the
+// realserver keeps counting it in InActConn, so lc/wlc/sed/nq spread even sequential clients.
+void Worker::start_lingering(TcpConn& c, Linger kind) {
+  if (opts_.linger_max == 0 || !c.flow) return;
+  auto& list = lingering_[static_cast<std::size_t>(kind)];
+  const auto timeout = kind == Linger::kTimeWait ? opts_.linger_time_wait : opts_.linger_close;
+  if (lingering_[0].size() + lingering_[1].size() >= opts_.linger_max) {
+    // Full: the record nearest its expiry goes now.
+    const bool first =
+        lingering_[1].empty() ||
+        (!lingering_[0].empty() && lingering_[0].front().expires <= lingering_[1].front().expires);
+    drop_lingering(first ? Linger::kTimeWait : Linger::kClose);
+  }
+  auto vip = local_endpoint(c.client.get());
+  try {
+    list.push_back(Lingering{.client = c.client_addr,
+                             .virt = vip ? *vip : core::Endpoint{},
+                             .flow = {},
+                             .expires = now_ + timeout});
+  } catch (const std::bad_alloc&) {
+    return;  // out of memory: the connection is just forgotten, as before
+  }
+  list.back().flow = std::move(c.flow);
+  list.back().flow.linger();
+}
+
+void Worker::drop_lingering(Linger kind) {
+  auto& list = lingering_[static_cast<std::size_t>(kind)];
+  list.pop_front();  // its handle un-counts the realserver's inactive connection
 }
 
 void Worker::release_pipe(Relay& r) {
@@ -381,7 +413,7 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   }
   if ((events & EPOLLERR) != 0) {
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
-    if (socket_error(fd) != 0) return close_conn(c, true);
+    if (socket_error(fd) != 0) return close_conn(c, true, Linger::kClose);
   }
   // Which directions this event concerns: the one reading this socket when it is readable,
   // the one writing it when it is writable and bytes wait for it. 0 = both (after connect,
@@ -400,17 +432,17 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
     const std::uint32_t src_event = upstream_side ? 0 : events;
     if (pump(c.up, c.down.shut, src_event, counters.inbytes, counters.inpkts, progress, more) !=
         PumpResult::kOk) {
-      return close_conn(c, true);
+      return close_conn(c, true, Linger::kClose);
     }
   }
   if (wanted(c.down, upstream_side)) {
     const std::uint32_t src_event = upstream_side ? events : 0;
     if (pump(c.down, c.up.shut, src_event, counters.outbytes, counters.outpkts, progress, more) !=
         PumpResult::kOk) {
-      return close_conn(c, true);
+      return close_conn(c, true, Linger::kClose);
     }
   }
-  if (c.up.shut && c.down.shut) return close_conn(c, false);
+  if (c.up.shut && c.down.shut) return close_conn(c, false, Linger::kTimeWait);
   if (more && !c.repump) {
     c.repump = true;
     repump_.push_back(&c);

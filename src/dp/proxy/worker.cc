@@ -97,6 +97,9 @@ int Worker::wait_timeout_ms() const {
     if (!tcp_[t].empty()) next = std::min(next, tcp_[t].front()->last + timeouts[t]);
   }
   if (!udp_lru_.empty()) next = std::min(next, udp_lru_.front()->last + opts_.udp_timeout);
+  for (const auto& list : lingering_) {
+    if (!list.empty()) next = std::min(next, list.front().expires);
+  }
   if (index_ == 0) next = std::min(next, next_tick_);
   if (next <= now_ || !repump_.empty()) return 0;
   // Round up so a wake-up never lands just before the deadline.
@@ -153,9 +156,10 @@ void Worker::run() {
   // Shutting down: close everything this worker owns while the thread still runs.
   for (std::size_t t = 0; t < kTimerClasses; ++t) {
     if (t == static_cast<std::size_t>(TimerClass::kDead)) continue;
-    while (!tcp_[t].empty()) close_conn(*tcp_[t].front(), true);
+    while (!tcp_[t].empty()) close_conn(*tcp_[t].front(), true, Linger::kNone);
   }
   for (auto& list : tcp_) list.clear();
+  for (auto& list : lingering_) list.clear();
   for (auto& [svc, reg] : regs_) {
     epoll_del(reg->fd);
     // Stop listening now rather than when the last connection lets go of the Service: SYNs
@@ -217,12 +221,17 @@ void Worker::expire() {
     auto& list = tcp_[t];
     while (!list.empty() && list.front()->last + timeouts[t] <= now_) {
       TcpConn& c = *list.front();
+      // An IPVS entry whose timer runs out is gone: nothing lingers.
       if (c.timer == TimerClass::kConnecting) {
-        connect_failed(c, ETIMEDOUT);
+        connect_failed(c, ETIMEDOUT, Linger::kNone);
       } else {
-        close_conn(c, true);
+        close_conn(c, true, Linger::kNone);
       }
     }
+  }
+  for (std::size_t k = 0; k < kLingerKinds; ++k) {
+    auto& list = lingering_[k];
+    while (!list.empty() && list.front().expires <= now_) drop_lingering(static_cast<Linger>(k));
   }
   while (!udp_lru_.empty() && udp_lru_.front()->last + opts_.udp_timeout <= now_) {
     kill_udp_flow(*udp_lru_.front());

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -107,6 +108,20 @@ struct TcpConn {
   bool repump = false;            // queued in Worker::repump_
   std::uint32_t client_seen = 0;  // the client's epoll events while connecting
   BudgetLease lease{};            // its share of the relay memory budget
+};
+
+// How an ended TCP connection is remembered (spec §3.1): IPVS keeps its entry, counted as
+// inactive, in TIME_WAIT after both FINs and in CLOSE after a reset.
+enum class Linger : std::uint8_t { kTimeWait, kClose, kNone };
+inline constexpr std::size_t kLingerKinds = 2;
+
+// One ended connection still listed by `-L -c` and counted in its realserver's InActConn until
+// `expires`. The handle keeps the realserver (and its template) alive: deleting either is safe.
+struct Lingering {
+  core::Endpoint client{};
+  core::Endpoint virt{};
+  FlowHandle flow{};
+  core::TimePoint expires{};
 };
 
 struct ListenerReg;
@@ -217,7 +232,8 @@ class Worker {
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
   // `upstream_events`: the epoll events that showed the connect done (0: connect() returned 0).
   void on_connected(TcpConn& c, std::uint32_t upstream_events);
-  void connect_failed(TcpConn& c, int err);
+  // A failed connect ends as IPVS's CLOSE; one that timed out (expire()) leaves nothing.
+  void connect_failed(TcpConn& c, int err, Linger linger = Linger::kClose);
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
   // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
   // (0: unknown, so src is read until EAGAIN). Sets `more` when it stopped with work left.
@@ -229,7 +245,10 @@ class Worker {
   void run_repumps();
   void release_pipe(Relay& r);
   void move_to(TcpConn& c, TimerClass t);
-  void close_conn(TcpConn& c, bool reset);
+  // Closes c's sockets (reset: with RST) and keeps a lingering record of kind `linger`.
+  void close_conn(TcpConn& c, bool reset, Linger linger);
+  void start_lingering(TcpConn& c, Linger kind);
+  void drop_lingering(Linger kind);
 
   // UDP (udp.cc)
   void on_udp_datagram(ListenerReg& reg);
@@ -261,6 +280,8 @@ class Worker {
   std::shared_ptr<const Snapshot> snapshot_{};
   std::unordered_map<const Service*, std::unique_ptr<ListenerReg>> regs_{};
   std::array<TcpList, kTimerClasses> tcp_{};
+  // Ended connections by kind (Linger); one timeout per kind keeps each in expiry order.
+  std::array<std::deque<Lingering>, kLingerKinds> lingering_{};
   std::list<UdpFlow*> udp_lru_{};
   std::vector<std::unique_ptr<UdpFlow>> dead_flows_{};
   std::vector<std::unique_ptr<ListenerReg>> dead_regs_{};

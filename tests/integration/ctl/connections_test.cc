@@ -126,7 +126,9 @@ class Connections : public ::testing::Test {
     return out;
   }
 
-  Lvsd d{};
+  // Ended connections linger (TIME_WAIT 120 s, CLOSE 10 s by default, spec §3.1); shortened
+  // here so the tests can watch them expire.
+  Lvsd d{{"--time-wait-linger", "3s", "--close-linger", "2s"}};
   const std::uint16_t port = free_port("127.0.0.1");
   const std::string vip = fmt::format("127.0.0.1:{}", port);
 };
@@ -188,8 +190,8 @@ TEST_F(Connections, PersistenceTemplatesAndHeldConnections) {
 
 // Case 22 adapted to the proxy: an established connection is ESTABLISHED with 15:00 and counts
 // as active; the client's FIN makes it CLOSE_WAIT (tcpfin timeout, inactive); the
-// realserver's FIN then ends it, and both counters return to 0. A realserver FIN first is
-// FIN_WAIT.
+// realserver's FIN then ends it: TIME_WAIT, still inactive, until the linger time passes and
+// both counters return to 0. A realserver FIN first is FIN_WAIT.
 TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
   ManualServer rs{"127.0.0.13"};
   const std::string ra = rs.addr().to_string();
@@ -206,7 +208,7 @@ TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
                        inactive);
   };
   const std::map<std::string, int> nominal{
-      {"ESTABLISHED", 900}, {"CLOSE_WAIT", 120}, {"FIN_WAIT", 120}};
+      {"ESTABLISHED", 900}, {"CLOSE_WAIT", 120}, {"FIN_WAIT", 120}, {"TIME_WAIT", 3}, {"CLOSE", 2}};
 
   auto client = connect_tcp(to);
   ASSERT_TRUE(client);
@@ -224,7 +226,10 @@ TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
   EXPECT_EQ(settled(out, nominal), kConnTitle + entry("TCP", 120, "CLOSE_WAIT", cl, vip, ra));
   EXPECT_EQ(ok({"-L", "-n"}), counts(0, 1));
 
-  server.reset();  // realserver FIN: both halves closed, the proxy drops the entry
+  server.reset();  // realserver FIN: both halves closed, the entry lingers as TIME_WAIT
+  out = wait_listing([](const std::string& s) { return s.find("TIME_WAIT") != std::string::npos; });
+  EXPECT_EQ(settled(out, nominal), kConnTitle + entry("TCP", 3, "TIME_WAIT", cl, vip, ra));
+  EXPECT_EQ(ok({"-L", "-n"}), counts(0, 1));
   out = wait_listing([](const std::string& s) { return s == kConnTitle; });
   EXPECT_EQ(out, kConnTitle);
   EXPECT_EQ(ok({"-L", "-n"}), counts(0, 0));
@@ -247,8 +252,8 @@ TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
   EXPECT_EQ(testing::wait_closed(client2.get()), 0);           // the realserver's FIN came through
   EXPECT_EQ(testing::wait_closed(server2.get()), ECONNRESET);  // the timeout resets
 
-  // Case 25 adapted: a client RST on an established connection ends the entry at once (the
-  // proxy has no CLOSE state to wait in) and resets the realserver side.
+  // Case 25 adapted: a client RST on an established connection resets the realserver side and
+  // leaves a CLOSE entry (inactive) until the close linger passes.
   auto client3 = connect_tcp(to);
   ASSERT_TRUE(client3);
   auto server3 = rs.accept();
@@ -256,15 +261,20 @@ TEST_F(Connections, TcpStatesFollowTheHalfCloses) {
   out =
       wait_listing([](const std::string& s) { return s.find("ESTABLISHED") != std::string::npos; });
   EXPECT_EQ(ok({"-L", "-n"}), counts(1, 0));
+  const std::string cl3 = local(client3.get());
   dp::proxy::abort_fd(client3);
+  out = wait_listing([](const std::string& s) { return s.find("CLOSE ") != std::string::npos; });
+  EXPECT_EQ(settled(out, nominal), kConnTitle + entry("TCP", 2, "CLOSE", cl3, vip, ra));
+  EXPECT_EQ(ok({"-L", "-n"}), counts(0, 1));
   out = wait_listing([](const std::string& s) { return s == kConnTitle; });
   EXPECT_EQ(out, kConnTitle);
   EXPECT_EQ(ok({"-L", "-n"}), counts(0, 0));
   EXPECT_EQ(testing::wait_closed(server3.get()), ECONNRESET);
 }
 
-// Case 18 with -p 1: a template whose connections closed is gone after its timeout (its
-// network is scheduled by rr again), while one controlling an established connection stays.
+// Case 18 with -p 1: a template whose connections closed is gone after its timeout (counted
+// from the end of its connection's TIME_WAIT linger, as in IPVS; its network is then
+// scheduled by rr again), while one controlling an established connection stays.
 TEST_F(Connections, TemplateExpiryAndTemplatesKeptAliveByConnections) {
   NameServer s2{"s2", "127.0.0.12"};
   NameServer s1{"s1", "127.0.0.11"};
@@ -315,7 +325,8 @@ TEST_F(Connections, QuiesceKeepsTemplateDeletionMovesTheNetwork) {
   EXPECT_EQ(ask("127.0.2.1"), "s2");
   ok({"-d", "-t", vip, "-r", a1});
   EXPECT_EQ(ask("127.0.1.7"), "s2");
-  // Both networks' templates now point at S2 (closing connections drain from the counts).
+  // Both networks' templates now point at S2 (closed connections drain from the counts once
+  // their TIME_WAIT linger has passed).
   const std::string expected =
       "IP Virtual Server version 1.2.1 (size=4096)\n"
       "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n"

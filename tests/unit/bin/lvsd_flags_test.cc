@@ -55,6 +55,24 @@ TEST(LvsdFlags, DurationsTakeSecondsOrMilliseconds) {
   EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--tcp-timeout", "soon"}).ok());
 }
 
+// Ended TCP connections linger (spec §3.1): TIME_WAIT 120 s, CLOSE 10 s, 262144 records per
+// worker by default; each can be set, and a bad value is named.
+TEST(LvsdFlags, LingerTimesAndCap) {
+  auto def = parse({"-t", "127.0.0.1:80"});
+  ASSERT_TRUE(def.ok()) << def.error().message;
+  EXPECT_EQ(def->proxy.linger_time_wait, std::chrono::seconds(120));
+  EXPECT_EQ(def->proxy.linger_close, std::chrono::seconds(10));
+  EXPECT_EQ(def->proxy.linger_max, 262144U);
+  auto cfg = parse({"-t", "127.0.0.1:80", "--time-wait-linger", "3s", "--close-linger=500ms",
+                    "--linger-max", "0"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->proxy.linger_time_wait, std::chrono::seconds(3));
+  EXPECT_EQ(cfg->proxy.linger_close, std::chrono::milliseconds(500));
+  EXPECT_EQ(cfg->proxy.linger_max, 0U);
+  EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--linger-max", "many"}).ok());
+  EXPECT_FALSE(parse({"-t", "127.0.0.1:80", "--close-linger", "soon"}).ok());
+}
+
 // -p takes an optional timeout (ipvsadm's 360 s without one); -M a mask or an IPv6 prefix.
 TEST(LvsdFlags, PersistenceAndNetmask) {
   auto cfg = parse({"-t", "127.0.0.1:80", "-p", "-M", "255.255.255.0", "-r", "127.0.0.2", "-u",

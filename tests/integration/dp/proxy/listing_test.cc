@@ -52,8 +52,14 @@ TEST(ProxyListing, EveryWorkerListsItsConnections) {
     EXPECT_GE(e.expire_seconds, 890U);
     EXPECT_NE(std::find(clients.begin(), clients.end(), e.client), clients.end());
   }
+  // Closed by both sides: each stays listed as TIME_WAIT (spec §3.1), 120 s rounded up.
   held.clear();
-  EXPECT_TRUE(eventually([&] { return h.proxy->connections().empty(); }));
+  EXPECT_TRUE(eventually([&] {
+    entries = h.proxy->connections();
+    return entries.size() == static_cast<std::size_t>(kHeld) &&
+           count_state(entries, ConnState::kTimeWait) == kHeld;
+  }));
+  for (const auto& e : entries) EXPECT_LE(e.expire_seconds, 120U);
 }
 
 // A persistent service lists one template per client network (port 0, NONE, the realserver

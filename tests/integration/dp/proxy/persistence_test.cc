@@ -69,10 +69,11 @@ TEST(ProxyPersistence, QuiesceKeepsTemplatesAndDeletionInvalidatesThem) {
 }
 
 // A template outlives its last connection by the persistence timeout, then the periodic sweep
-// drops it (persistconns falls to 0 without new traffic).
+// drops it (persistconns falls to 0 without new traffic). As in IPVS, the ended connection's
+// TIME_WAIT entry still controls the template, so its linger is made short here.
 TEST(ProxyPersistence, TemplateExpiresAfterTheTimeout) {
   NameServer a("A", "127.0.0.2");
-  Harness h;
+  Harness h({.workers = 1, .linger_time_wait = std::chrono::seconds(1)});
   const auto vip =
       h.add(persistent(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}), 1));
   EXPECT_EQ(ask_from(vip, "127.0.9.1"), "A");

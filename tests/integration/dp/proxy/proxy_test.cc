@@ -227,12 +227,18 @@ TEST(ProxyTcp, ThousandsOfConcurrentConnectionsHeldAndClosed) {
   EXPECT_EQ(active, static_cast<std::uint32_t>(kConns));
   clients.clear();
   EXPECT_TRUE(eventually([&] { return a.open() + b.open() + c.open() == 0; }));
+  // Every connection ended with both FINs: none open, each lingering as TIME_WAIT (inactive).
   EXPECT_TRUE(eventually([&] {
-    std::uint64_t left = 0;
+    std::uint64_t still_active = 0;
+    std::uint64_t inactive = 0;
     for (const auto& s : h.proxy->stats().services) {
-      for (const auto& d : s.dests) left += d.active + d.inactive;
+      for (const auto& d : s.dests) {
+        still_active += d.active;
+        inactive += d.inactive;
+      }
     }
-    return left == 0;
+    return h.proxy->open_connections() == 0 && still_active == 0 &&
+           inactive == static_cast<std::uint64_t>(kConns);
   }));
 }
 
