@@ -29,6 +29,17 @@ struct Counters {
   std::uint64_t inbytes = 0;   // payload bytes towards the realserver
   std::uint64_t outbytes = 0;  // payload bytes towards the client
 
+  // Field-wise sum: a service's counters are its realservers' summed, the total is the services'.
+  Counters& operator+=(const Counters& c) {
+    conns += c.conns;
+    failed += c.failed;
+    inpkts += c.inpkts;
+    outpkts += c.outpkts;
+    inbytes += c.inbytes;
+    outbytes += c.outbytes;
+    return *this;
+  }
+
   bool operator==(const Counters&) const = default;
 };
 

@@ -214,14 +214,6 @@ core::Result<core::Endpoint> Proxy::bound(const model::ServiceKey& key) const {
 Stats Proxy::stats() const {
   Stats s;
   s.refused = refused_.load(std::memory_order_relaxed);
-  const auto add = [](Counters& to, const Counters& c) {
-    to.conns += c.conns;
-    to.failed += c.failed;
-    to.inpkts += c.inpkts;
-    to.outpkts += c.outpkts;
-    to.inbytes += c.inbytes;
-    to.outbytes += c.outbytes;
-  };
   RateSums total_est{};
   for (const auto& [key, svc] : services_) {
     ServiceStats ss{.key = key};
@@ -235,12 +227,12 @@ Stats Proxy::stats() const {
       const RateSums est = d->rates.read();
       ds.rates = rates_of(est);
       add_to(service_est, est);
-      add(ss.counters, ds.counters);
+      ss.counters += ds.counters;
       ss.dests.push_back(ds);
     }
     ss.rates = rates_of(service_est);
     add_to(total_est, service_est);
-    add(s.total, ss.counters);
+    s.total += ss.counters;
     s.services.push_back(std::move(ss));
   }
   s.rates = rates_of(total_est);
