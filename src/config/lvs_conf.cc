@@ -328,7 +328,30 @@ constexpr Variable kVariables[] = {
        }
        return {};
      }},
+    {"CHECK_INTERVAL",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       unsigned v = 0;
+       const auto [p, ec] = std::from_chars(w.text.data(), w.text.data() + w.text.size(), v);
+       if (ec != std::errc{} || p != w.text.data() + w.text.size() || v < 1 || v > 86400) {
+         return located_error(w.where, "invalid CHECK_INTERVAL", w.text,
+                              "seconds between two pings of a realserver, 1..86400");
+       }
+       c.check_interval = Millis{std::int64_t{v} * 1000};
+       return {};
+     }},
 };
+
+// The PING_CHECK timing: CHECK_INTERVAL between rounds, and a ping waits at most that long
+// (never more than the default 5 s), so a realserver that stopped answering goes within about
+// three intervals (keepalived's fall: the failure and one retry after 1 s).
+CheckTiming ping_timing(Millis interval) {
+  CheckTiming t;
+  t.delay_loop = interval;
+  t.connect_timeout = std::min(t.connect_timeout, interval);
+  return t;
+}
 
 // Builds the services the way the article's script does (see the header).
 Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
@@ -389,8 +412,10 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
         h.reals.push_back(RealServerHealth{
             .addr = addr,
             .where = where_of("RIPS"),
-            .checkers = {CheckerSpec{
-                .kind = CheckerKind::kPing, .where = where_of("RIPS"), .target = addr}}});
+            .checkers = {CheckerSpec{.kind = CheckerKind::kPing,
+                                     .where = where_of("RIPS"),
+                                     .timing = ping_timing(c.check_interval),
+                                     .target = addr}}});
       }
       c.config.health.push_back(std::move(h));
     }

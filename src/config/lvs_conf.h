@@ -19,6 +19,9 @@
 // proxy) serves only full NAT, so an lvs.conf meant to run under lvsd sets LVS_FORWARD=fullnat
 // (or the loader's forwarding override, ctl::LoadOptions::forward, is used).
 //
+// lvsd extension: CHECK_INTERVAL=SECONDS (1..86400, default 60, keepalived's delay_loop) is the
+// time between two pings of a realserver; a ping waits at most min(5 s, CHECK_INTERVAL).
+//
 // Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
 // NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables
 // are warnings; the first error stops parsing and names FILE:LINE:COL, the word and what would
@@ -61,6 +64,7 @@ struct LvsConf {
   std::vector<std::uint16_t> udp_ports{};
   std::vector<core::IpAddress> rips{};
   model::ForwardMethod forward = model::ForwardMethod::kMasq;  // LVS_FORWARD (extension)
+  Millis check_interval{60'000};  // CHECK_INTERVAL (extension): seconds between pings
   Config config{};  // the services, health checks and warnings
 };
 

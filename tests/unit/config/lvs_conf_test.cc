@@ -169,6 +169,36 @@ TEST(LvsConfErrors, DuplicateRealserver) {
             "realserver once in RIPS");
 }
 
+// CHECK_INTERVAL (lvsd extension): every realserver's ping runs that often and waits at most
+// that long (never more than the default 5 s); without it, keepalived's 60 s and 5 s.
+TEST(LvsConf, CheckIntervalSetsThePingTiming) {
+  const auto timing_of = [](const std::string& text) {
+    auto r = parse_lvs_conf(text, "lvs.conf", fake_lookups());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r->config.health.at(0).reals.at(0).checkers.at(0).timing;
+  };
+  const std::string base = "VIP=10.0.0.100\nTPORTS=23\nRIPS=10.0.0.1\n";
+  const auto fast = timing_of(base + "CHECK_INTERVAL=2\n");
+  EXPECT_EQ(fast.delay_loop, Millis{2000});
+  EXPECT_EQ(fast.connect_timeout, Millis{2000});
+  const auto slow = timing_of(base + "CHECK_INTERVAL=30\n");
+  EXPECT_EQ(slow.delay_loop, Millis{30'000});
+  EXPECT_EQ(slow.connect_timeout, Millis{5000});
+  const auto unset = timing_of(base);
+  EXPECT_EQ(unset.delay_loop, Millis{60'000});
+  EXPECT_EQ(unset.connect_timeout, Millis{5000});
+}
+
+TEST(LvsConfErrors, BadCheckInterval) {
+  for (const char* bad : {"0", "86401", "2s", "-1"}) {
+    EXPECT_EQ(error_of(std::string("VIP=10.0.0.100\nTPORTS=23\nRIPS=10.0.0.1\nCHECK_INTERVAL=") +
+                       bad + "\n"),
+              std::string("lvs.conf:4:16: invalid CHECK_INTERVAL: '") + bad +
+                  "'; expected seconds between two pings of a realserver, 1..86400")
+        << bad;
+  }
+}
+
 // The file loader reads a real file (written under a mkdtemp directory).
 TEST(LvsConf, LoadsFromAFile) {
   testing::TempDir dir;

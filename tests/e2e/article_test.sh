@@ -1,0 +1,427 @@
+#!/usr/bin/env bash
+# The article's cluster end to end (tests/e2e/article_test.sh): one subnet (192.0.2.0/24 on a
+# bridge in a "switch" namespace), two clients, the director (192.0.2.1, VIP 192.0.2.100 on the
+# alias eth0:110) running lvsd from the build tree with the article's lvs.conf (telnet over TCP,
+# XDMCP over UDP, masquerading), and realservers 192.0.2.21-.24 whose default route is the
+# director and whose subnet route is removed. Real services on every realserver: Debian's
+# telnetd under xinetd and xdm; real clients: Debian's telnet driven by expect and Xvfb asking
+# the VIP for a login window over XDMCP.
+#
+# Each check is a named step printing PASS or FAIL with its evidence; the exit code is 1 when a
+# step failed, 77 (skip) when a tool or kernel feature is missing or not root.
+# Usage: article_test.sh [BIN_DIR [SCRIPTS_DIR]]   (BIN_DIR holds lvsd, lvsadm, lvs-realserver)
+set -uo pipefail # so no "producer | grep -q": the producer may die of SIGPIPE
+here=$(cd "$(dirname "$0")" && pwd)
+bin=$(cd "${1:-$here/../../build/dev/bin}" && pwd)
+scripts=$(cd "${2:-$here/../../scripts}" && pwd)
+
+skip() { echo "article_test: SKIPPED: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, a transparent proxy, raw ICMP)"
+for tool in ip unshare nsenter mount hostname timeout expect telnet xinetd xdm Xvfb xwininfo ss \
+  nft sed; do
+  command -v "$tool" >/dev/null || skip "'$tool' missing (scripts/install-deps.sh installs it)"
+done
+[ -x /usr/sbin/telnetd ] || skip "/usr/sbin/telnetd missing (Debian package inetutils-telnetd)"
+for b in lvsd lvsadm lvs-realserver; do
+  [ -x "$bin/$b" ] || skip "$bin/$b missing: build it first"
+done
+P=lvsart$$ # namespace prefix: unique per run
+ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
+ip netns del "$P-probe"
+
+# Each lab host gets its own /tmp, so everything the hosts run comes from the lab directory
+# (under /var/tmp): the build tree or this checkout may well live under /tmp.
+lab=$(mktemp -d /var/tmp/lvs-article.XXXXXX)
+mkdir "$lab/bin"
+cp "$bin/lvsd" "$bin/lvsadm" "$bin/lvs-realserver" "$lab/bin/"
+cp -r "$here/article" "$lab/art"
+mkdir "$lab/scripts"
+for s in lvs-director lvs-route; do
+  [ ! -x "$scripts/$s" ] || cp "$scripts/$s" "$lab/scripts/"
+done
+scripts=$lab/scripts
+bin=$lab/bin
+art=$lab/art
+export LVSD_SOCKET=$lab/lvsd.sock
+vip=192.0.2.100
+declare -A addr=([dir]=192.0.2.1 [cl1]=192.0.2.11 [cl2]=192.0.2.12 [rs1]=192.0.2.21
+  [rs2]=192.0.2.22 [rs3]=192.0.2.23 [rs4]=192.0.2.24)
+hosts="dir cl1 cl2 rs1 rs2 rs3 rs4"
+reals="rs1 rs2 rs3 rs4"
+pids=()
+failures=0
+
+cleanup() {
+  local pid h
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for h in $hosts sw; do
+    # Anything still running inside the lab (telnetd, login, xdm's children) goes with it.
+    for pid in $(ip netns pids "$P-$h" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$P-$h" 2>/dev/null || true
+  done
+  rm -rf "$lab"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+pass() { echo "PASS: $1: $2"; }
+fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
+die() {
+  echo "FAIL: $1: $2"
+  echo "--- lvsd log (last 30 lines)"
+  lvsd_log | tail -n 30 2>/dev/null
+  exit 1
+}
+# on HOST CMD...: CMD inside HOST's network namespace with its hostname, /run, /tmp, /var/log.
+on() {
+  local h=$1
+  shift
+  ip netns exec "$P-$h" unshare --uts --mount --propagation private \
+    sh "$art/host.sh" "$h" "$lab/h/$h" "$lab/etc" "$@"
+}
+# daemon HOST NAME CMD...: CMD in HOST in the background (output in $lab/NAME.log), under a
+# timeout guard in case this script is killed; its pid is stopped by the EXIT trap.
+daemon() {
+  local h=$1 name=$2
+  shift 2
+  timeout -k 5 300 ip netns exec "$P-$h" unshare --uts --mount --propagation private \
+    sh "$art/host.sh" "$h" "$lab/h/$h" "$lab/etc" "$@" >"$lab/$name.log" 2>&1 &
+  pids+=("$!")
+}
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds or SECONDS pass.
+wait_for() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+listing() { "$bin/lvsadm" -L -n "$@"; }
+# reals_of PROTO PORT: the realserver addresses lvsadm lists for the service on the VIP.
+reals_of() {
+  listing | awk -v svc="$1  $vip:$2" '
+    /^(TCP|UDP|FWM)/ { cur = $1 "  " $2 }
+    /->/ && $2 != "RemoteAddress:Port" && cur == svc { split($2, a, ":"); print a[1] }' | sort |
+    tr '\n' ' ' | sed 's/ $//'
+}
+has_reals() { [ "$(reals_of "$1" "$2")" = "$3" ]; }
+
+# ---------------------------------------------------------------------------------------------
+# The lab: a bridge in the switch namespace, one veth per host, 192.0.2.0/24.
+# Two client namespaces rather than one with two addresses: each client is a whole host (its
+# own source address without binding tricks, its own /tmp for the X server's socket).
+build_lab() {
+  local h
+  # The lab's /etc/hosts names every host (telnetd's and login's reverse lookups are answered
+  # at once); its resolver asks 127.0.0.1, which refuses at once: no 5 s DNS timeouts.
+  mkdir -p "$lab/etc"
+  for h in $hosts; do echo "${addr[$h]} $h"; done >"$lab/etc/hosts"
+  echo "$vip cluster" >>"$lab/etc/hosts"
+  echo "127.0.0.1 localhost" >>"$lab/etc/hosts"
+  echo "nameserver 127.0.0.1" >"$lab/etc/resolv.conf"
+  ip netns add "$P-sw"
+  ip -n "$P-sw" link add br0 type bridge stp_state 0 forward_delay 0
+  ip -n "$P-sw" link set br0 up
+  for h in $hosts; do
+    mkdir -p "$lab/h/$h/run" "$lab/h/$h/tmp" "$lab/h/$h/log"
+    chmod 1777 "$lab/h/$h/tmp"
+    ip netns add "$P-$h"
+    ip link add eth0 netns "$P-$h" type veth peer name "$h" netns "$P-sw"
+    ip -n "$P-sw" link set "$h" master br0 up
+    ip -n "$P-$h" link set lo up
+    ip -n "$P-$h" addr add "${addr[$h]}/24" dev eth0
+    ip -n "$P-$h" link set eth0 up
+  done
+  for h in $reals; do
+    ip -n "$P-$h" route add default via "${addr[dir]}" dev eth0
+    realserver_routes "$h"
+  done
+}
+
+# Realserver routing, the article's Listing 3: `lvs-route start` (scripts/lvs-route) drops the
+# subnet route so that only the default route through the director remains (replies to clients
+# on the same subnet must go through the director). Without the script (a tree before it was
+# merged), the same by hand.
+realserver_routes() {
+  if [ -x "$scripts/lvs-route" ]; then
+    on "$1" env NET_INTERFACE=eth0 DIRECTOR="${addr[dir]}" "$scripts/lvs-route" start \
+      >>"$lab/lvs-route.log" 2>&1
+  else
+    ip -n "$P-$1" route replace default via "${addr[dir]}" dev eth0 onlink
+    ip -n "$P-$1" route del 192.0.2.0/24 dev eth0 2>/dev/null || true
+  fi
+}
+
+start_services() {
+  local h
+  for h in $reals; do
+    mkdir -p "$lab/h/$h/xdm"
+    cp "$art/Xaccess" "$art/Xservers" "$lab/h/$h/xdm/"
+    sed "s|@DIR@|$lab/h/$h/xdm|" "$art/xdm-config" >"$lab/h/$h/xdm/xdm-config"
+    daemon "$h" "$h-xinetd" xinetd -f "$art/xinetd.conf" -dontfork -stayalive \
+      -pidfile /run/xinetd.pid
+    daemon "$h" "$h-xdm" xdm -nodaemon -config "$lab/h/$h/xdm/xdm-config"
+  done
+  for h in $reals; do
+    wait_for 10 listens "$h" t 23 ||
+      die "services" "xinetd on $h does not listen on tcp 23: $(tail -n 5 "$lab/$h-xinetd.log")"
+    wait_for 10 listens "$h" u 177 ||
+      die "services" "xdm on $h does not listen on udp 177: $(tail -n 5 "$lab/h/$h/log/xdm.log")"
+  done
+}
+# listens HOST t|u PORT: a socket of HOST listens on PORT.
+listens() { [ -n "$(ip netns exec "$P-$1" ss -Hn"$2"l "sport = :$3")" ]; }
+
+# The article's /etc/lvs.conf for the lab (Listing 2's variables, LVS_FORWARD left at its
+# default: masquerading). CHECK_INTERVAL (lvsd extension) makes the health checker's pings
+# every 2 s instead of 60 s so that the suite stays short.
+write_conf() { # write_conf RIPS...
+  {
+    echo "VIP=$vip"
+    echo "VIP_IF=eth0:110"
+    echo 'LVS_IF="eth0"'
+    echo 'TPORTS="telnet"'
+    echo 'UPORTS="xdmcp"'
+    printf 'RIPS="%s"\n' "$*"
+    echo "CHECK_INTERVAL=2"
+  } >"$lab/lvs.conf"
+}
+
+# The director: `lvs-director start|reload|update|stop` (scripts/lvs-director) with lvsd and
+# lvsadm from the build, its state, pid file and log in the director's own /run and /var/log.
+# Without the script (a tree before it was merged): what it does, by hand.
+director() {
+  if [ -x "$scripts/lvs-director" ]; then
+    on dir env LVS_CONF="$lab/lvs.conf" LVSD="$bin/lvsd" LVSADM="$bin/lvsadm" \
+      LVSD_SOCKET="$LVSD_SOCKET" LVSD_ARGS="--workers 1" LVSD_LOG=/var/log/lvsd.log \
+      "$scripts/lvs-director" "$1" >>"$lab/lvs-director.log" 2>&1
+    return
+  fi
+  local ip
+  case $1 in
+    start)
+      ip -n "$P-dir" addr add "$vip/32" dev eth0 label eth0:110
+      ip netns exec "$P-dir" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+        net.ipv4.conf.eth0.send_redirects=0
+      daemon dir lvsd-daemon "$bin/lvsd" --workers 1 -f "$lab/lvs.conf"
+      director_guard=${pids[-1]}
+      ln -sf "$lab/lvsd-daemon.log" "$lab/h/dir/log/lvsd.log"
+      wait_for 10 "$bin/lvsadm" -L -n
+      ;;
+    reload) "$bin/lvsadm" --reload ;;
+    update)
+      for ip in $(sed -n 's/^RIPS="\(.*\)"/\1/p' "$lab/lvs.conf"); do
+        if ip netns exec "$P-dir" ping -c 1 -W 1 "$ip" >/dev/null 2>&1; then
+          "$bin/lvsadm" -a -t "$vip:23" -r "$ip:23" -m 2>/dev/null
+          "$bin/lvsadm" -a -u "$vip:177" -r "$ip:177" -m 2>/dev/null
+        else
+          "$bin/lvsadm" -d -t "$vip:23" -r "$ip:23" 2>/dev/null
+          "$bin/lvsadm" -d -u "$vip:177" -r "$ip:177" 2>/dev/null
+        fi
+      done
+      return 0
+      ;;
+    stop)
+      kill -TERM "$director_guard"
+      wait "$director_guard" 2>/dev/null
+      ip -n "$P-dir" addr del "$vip/32" dev eth0 label eth0:110
+      ;;
+  esac
+}
+lvsd_log() { cat "$lab/h/dir/log/lvsd.log" 2>/dev/null; }
+
+# session NAME CLIENT: a telnet session from CLIENT through the VIP (telnet.exp), held open;
+# ctl NAME ping|quit drives it. banner NAME waits for and prints the host that answered.
+session() { daemon "$2" "s-$1" expect -f "$art/telnet.exp" "$vip" "$lab/ctl-$1"; }
+ctl() { touch "$lab/ctl-$1.$2"; }
+banner() {
+  wait_for 20 grep -q '^BANNER\|^FAILED' "$lab/s-$1.log"
+  sed -n 's/^BANNER //p' "$lab/s-$1.log"
+}
+# open_sessions PREFIX CLIENT...: one session per CLIENT, each opened once the previous one has
+# its banner (so wlc sees it as active); prints the banners sorted.
+open_sessions() {
+  local prefix=$1 n=0 c
+  shift
+  for c in "$@"; do
+    n=$((n + 1))
+    session "$prefix$n" "$c"
+    [ -n "$(banner "$prefix$n")" ] || echo "none($c)"
+  done
+  for ((i = 1; i <= n; i++)); do banner "$prefix$i"; done | sort | tr '\n' ' ' | sed 's/ $//'
+}
+close_sessions() { # close_sessions PREFIX COUNT
+  local i
+  for ((i = 1; i <= $2; i++)); do ctl "$1$i" quit; done
+}
+# stat_of PROTO PORT: "Conns InPkts OutPkts" of the service on the VIP from lvsadm --stats.
+stat_of() {
+  listing --stats | awk -v p="$1" -v a="$vip:$2" '$1 == p && $2 == a { print $3, $4, $5 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+echo "article_test: lab $P in $lab"
+build_lab
+start_services
+write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}"
+director start
+all3="${addr[rs1]} ${addr[rs2]} ${addr[rs3]}"
+wait_for 15 has_reals TCP 23 "$all3" && wait_for 5 has_reals UDP 177 "$all3" ||
+  die "director start" "lvsd does not list the 3 realservers: $(listing 2>&1)"
+if grep -q 'Masq' <<<"$(listing)"; then
+  pass "director start" "lvsadm -L -n lists tcp 23 and udp 177 with 3 Masq realservers each"
+else
+  fail "director start" "realservers are not listed as Masq: $(listing)"
+fi
+listing
+
+# 1. Telnet from both clients, three sessions held at once: wlc gives one to each realserver.
+got=$(open_sessions a cl1 cl2 cl1)
+if [ "$got" = "rs1 rs2 rs3" ]; then
+  pass "telnet spread (wlc)" "3 sessions held open from cl1, cl2, cl1 got login prompts from $got"
+else
+  fail "telnet spread (wlc)" "want rs1 rs2 rs3, got '$got'"
+fi
+
+# 2. Each realserver saw the client's own address (xinetd's log), never the director's.
+for i in 1 2 3; do
+  client=$([ "$i" = 2 ] && echo cl2 || echo cl1)
+  rs=$(banner "a$i")
+  [ -n "$rs" ] || continue
+  line=$(grep 'START: telnet' "$lab/h/$rs/log/xinetd.log" | tail -n 1)
+  if grep -q "from=\(::ffff:\)\?${addr[$client]}\$" <<<"$line" &&
+    ! grep -q "from=\(::ffff:\)\?${addr[dir]}\$" "$lab/h/$rs/log/xinetd.log"; then
+    pass "client address on $rs" "xinetd.log: $line"
+  else
+    fail "client address on $rs" "want from=${addr[$client]} ($client), xinetd.log: $(cat "$lab/h/$rs/log/xinetd.log")"
+  fi
+done
+close_sessions a 3
+
+# 3. Another port on the VIP answers from the director itself.
+daemon dir local "$bin/lvs-realserver" --name director-local --tcp "$vip:2323"
+wait_for 10 grep -q '^ready' "$lab/local.log"
+reply=$(ip netns exec "$P-cl1" timeout 5 bash -c \
+  "exec 3<>/dev/tcp/$vip/2323; read -r line <&3; echo \"\$line\"" 2>&1)
+if [[ $reply == director-local* ]]; then
+  pass "local port on the VIP" "tcp $vip:2323 answered '$reply' (a server on the director)"
+else
+  fail "local port on the VIP" "tcp $vip:2323 answered '$reply'"
+fi
+
+# 4. XDMCP: Xvfb on cl2 asks the VIP and must show xdm's login window; the realserver's X11
+#    connection goes to the client's own address (through the director as a router).
+daemon cl2 xvfb Xvfb :1 -query "$vip" -from "${addr[cl2]}" -listen tcp -ac -screen 0 800x600x16
+greeter() { grep -qi 'login' <<<"$(on cl2 env DISPLAY=:1 xwininfo -root -tree)"; }
+if wait_for 30 greeter; then
+  pass "XDMCP greeter" "$(on cl2 env DISPLAY=:1 xwininfo -root -tree | grep -i 'login' | head -n 2 | tr -s ' ')"
+else
+  fail "XDMCP greeter" "no login window on cl2's :1 within 30 s: $(on cl2 env DISPLAY=:1 xwininfo -root -tree 2>&1 | head -n 20)"
+fi
+x11=""
+for rs in rs1 rs2 rs3; do
+  c=$(ip netns exec "$P-$rs" ss -Htn state established "dst ${addr[cl2]}:6001")
+  [ -n "$c" ] && x11="$rs: $(tr -s ' ' <<<"$c")"
+done
+if [ -n "$x11" ]; then
+  pass "XDMCP X11 connection" "$x11"
+else
+  fail "XDMCP X11 connection" "no realserver holds a connection to ${addr[cl2]}:6001"
+fi
+kill -TERM "${pids[-1]}"
+
+# 5. The director's counters moved for both services.
+tcp=$(stat_of TCP 23)
+udp=$(stat_of UDP 177)
+if [ "${tcp%% *}" -ge 3 ] 2>/dev/null && [ "${udp%% *}" -ge 1 ] 2>/dev/null; then
+  pass "director counters" "tcp 23: Conns/InPkts/OutPkts $tcp; udp 177: $udp"
+else
+  fail "director counters" "tcp 23: '$tcp', udp 177: '$udp'"
+  listing --stats
+fi
+
+# 6. A realserver goes down (link down): lvsd's PING_CHECK removes it, `update` agrees, new
+#    sessions go to the others. Back up (link up, re-run the route script): it returns.
+ip -n "$P-rs3" link set eth0 down
+two="${addr[rs1]} ${addr[rs2]}"
+if wait_for 20 has_reals TCP 23 "$two"; then
+  pass "health check removes rs3" "$(lvsd_log | grep -m 1 'is DOWN')"
+else
+  fail "health check removes rs3" "tcp 23 still lists $(reals_of TCP 23)"
+fi
+director update
+if has_reals TCP 23 "$two" && has_reals UDP 177 "$two"; then
+  pass "update without rs3" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
+else
+  fail "update without rs3" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
+fi
+got=$(open_sessions b cl1 cl2 cl1 cl2)
+close_sessions b 4
+if [ "$got" = "rs1 rs1 rs2 rs2" ]; then
+  pass "sessions avoid rs3" "4 sessions got $got"
+else
+  fail "sessions avoid rs3" "want rs1 rs1 rs2 rs2, got '$got'"
+fi
+ip -n "$P-rs3" link set eth0 up
+realserver_routes rs3
+director update
+if wait_for 20 has_reals TCP 23 "$all3" && wait_for 5 has_reals UDP 177 "$all3"; then
+  pass "rs3 returns" "tcp 23: $(reals_of TCP 23)"
+else
+  fail "rs3 returns" "tcp 23: $(reals_of TCP 23); route on rs3: $(ip -n "$P-rs3" route)"
+fi
+
+# 7. reload after adding a fourth realserver to lvs.conf: it joins, an open session survives.
+session c1 cl1
+held=$(banner c1)
+write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}" "${addr[rs4]}"
+director reload
+all4="${addr[rs1]} ${addr[rs2]} ${addr[rs3]} ${addr[rs4]}"
+if wait_for 15 has_reals TCP 23 "$all4" && wait_for 5 has_reals UDP 177 "$all4"; then
+  pass "reload adds rs4" "tcp 23: $(reals_of TCP 23)"
+else
+  fail "reload adds rs4" "tcp 23: $(reals_of TCP 23)"
+fi
+session c2 cl2
+new=$(banner c2)
+[ "$new" = rs4 ] && pass "new session after reload" "went to $new (least loaded)" ||
+  fail "new session after reload" "want rs4, got '$new'"
+ctl c1 ping
+if [ -n "$held" ] && wait_for 10 grep -q '^ALIVE\|^DEAD' "$lab/s-c1.log" &&
+  grep -q '^ALIVE' "$lab/s-c1.log"; then
+  pass "session survives reload" "the session opened before the reload on $held still answers"
+else
+  fail "session survives reload" "session on '$held': $(cat "$lab/s-c1.log")"
+fi
+close_sessions c 2
+
+# 8. stop leaves nothing behind on the director.
+director stop
+left=""
+grep -q "$vip" <<<"$(ip -n "$P-dir" addr)" && left+=" VIP address;"
+tables=$(ip netns exec "$P-dir" nft list tables)
+[ -n "$tables" ] && left+=" nft: $tables;"
+rules=$(ip -n "$P-dir" rule | grep -v -e 'lookup local' -e 'lookup main' -e 'lookup default')
+[ -n "$rules" ] && left+=" ip rule: $rules;"
+rules6=$(ip -n "$P-dir" -6 rule | grep -v -e 'lookup local' -e 'lookup main' -e 'lookup default')
+[ -n "$rules6" ] && left+=" ip -6 rule: $rules6;"
+routes=$({
+  ip -n "$P-dir" route show table all
+  ip -n "$P-dir" -6 route show table all
+} | grep 'table' | grep -v 'table local')
+[ -n "$routes" ] && left+=" routes: $routes;"
+if [ -z "$left" ]; then
+  pass "stop cleans up" "no VIP, no nft table, no ip rule, no extra route on the director"
+else
+  fail "stop cleans up" "left behind:$left"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "article_test: $failures step(s) FAILED"
+  echo "--- lvsd log (last 30 lines)"
+  lvsd_log | tail -n 30
+  exit 1
+fi
+echo "article_test: all steps passed"
