@@ -12,6 +12,17 @@ packages=(
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
   libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
 )
+# The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
+# realservers and real clients. Their daemons are never started on this host (see below).
+packages+=(
+  inetutils-telnetd         # the realservers' telnet daemon, /usr/sbin/telnetd
+  xinetd                    # runs telnetd and logs each client's address
+  xdm                       # the realservers' XDMCP display manager (udp 177)
+  telnet expect             # the scripted telnet client
+  xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
+  iputils-ping procps       # lvs-director update's ping; pgrep
+  nftables                  # nft, to check that lvsd left no table behind
+)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,5 +43,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# xinetd and xdm are services: keep apt from starting them on this host (the e2e suite runs its
+# own, inside network namespaces) with a temporary policy-rc.d when there is none.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod 755 /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

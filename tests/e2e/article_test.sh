@@ -261,21 +261,70 @@ stat_of() {
   listing --stats | awk -v p="$1" -v a="$vip:$2" '$1 == p && $2 == a { print $3, $4, $5 }'
 }
 
+# flow_of CLIENT_ADDR: the realserver address of the UDP 177 flow lvsadm -L -c lists for it.
+flow_of() {
+  listing -c | awk -v c="$1:" -v v="$vip:177" \
+    '$1 == "UDP" && index($4, c) == 1 && $5 == v { split($6, a, ":"); print a[1]; exit }'
+}
+name_of() { # name_of ADDR: the lab host with that address
+  local h
+  for h in $hosts; do [ "${addr[$h]}" != "$1" ] || echo "$h"; done
+}
+route_script() { [ -x "$scripts/lvs-route" ]; }
+director_script() { [ -x "$scripts/lvs-director" ]; }
+# xdmcp_client CLIENT DISPLAY: Xvfb on CLIENT asks the VIP for a login window (XDMCP Query).
+xdmcp_client() {
+  daemon "$1" "xvfb-$1-$2" Xvfb ":$2" -query "$vip" -from "${addr[$1]}" -listen tcp -ac \
+    -screen 0 800x600x16
+  xvfb_pid=${pids[-1]}
+}
+greeter() { grep -q 'xlogin' <<<"$(on "$1" env DISPLAY=":$2" xwininfo -root -tree)"; }
+# x11_from CLIENT DISPLAY: the realserver(s) holding an X11 connection to CLIENT's display.
+x11_from() {
+  local rs
+  for rs in $reals; do
+    [ -z "$(ip netns exec "$P-$rs" ss -Htn state established "dst ${addr[$1]}:$((6000 + $2))")" ] ||
+      echo "$rs"
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
-echo "article_test: lab $P in $lab"
+echo "article_test: lab $P in $lab ($(director_script && echo "scripts/lvs-director" ||
+  echo "director by hand"), $(route_script && echo "scripts/lvs-route" || echo "routes by hand"))"
 build_lab
 start_services
+
+# 0. The realservers' routing: only the default route through the director.
+bad=""
+for rs in $reals; do
+  r=$(ip -n "$P-$rs" -4 route show table main)
+  [[ $r =~ ^"default via ${addr[dir]} dev eth0"( onlink)?" "*$ ]] || bad+=" $rs: '$r';"
+done
+[ -z "$bad" ] && pass "realserver routes" "rs1-rs4: only the default route via ${addr[dir]}" ||
+  fail "realserver routes" "$bad"
+
 write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}"
 director start
 all3="${addr[rs1]} ${addr[rs2]} ${addr[rs3]}"
 wait_for 15 has_reals TCP 23 "$all3" && wait_for 5 has_reals UDP 177 "$all3" ||
-  die "director start" "lvsd does not list the 3 realservers: $(listing 2>&1)"
-if grep -q 'Masq' <<<"$(listing)"; then
-  pass "director start" "lvsadm -L -n lists tcp 23 and udp 177 with 3 Masq realservers each"
+  die "director start" "lvsd does not list the 3 realservers: $(listing 2>&1) $(cat "$lab/lvs-director.log" 2>/dev/null)"
+masq=$(listing | grep -c 'Masq')
+alias=$(ip -n "$P-dir" -4 -o addr show label eth0:110 | awk '{ print $4 }')
+fwd=$(ip netns exec "$P-dir" sysctl -n net.ipv4.ip_forward)
+redir=$(ip netns exec "$P-dir" sysctl -n net.ipv4.conf.eth0.send_redirects)
+if [ "$masq" = 6 ] && [[ $alias == "$vip/"* ]] && [ "$fwd" = 1 ] && [ "$redir" = 0 ]; then
+  pass "director start" "VIP $alias on eth0:110, ip_forward=$fwd, eth0 send_redirects=$redir, tcp 23 and udp 177 with 3 Masq realservers each"
 else
-  fail "director start" "realservers are not listed as Masq: $(listing)"
+  fail "director start" "Masq lines: $masq (want 6), alias '$alias', ip_forward=$fwd, send_redirects=$redir"
 fi
 listing
+if director_script; then
+  if director status && grep -q Masq "$lab/lvs-director.log"; then
+    pass "lvs-director status" "exit 0, prints the table"
+  else
+    fail "lvs-director status" "exit non-zero or no table: $(tail -n 5 "$lab/lvs-director.log")"
+  fi
+fi
 
 # 1. Telnet from both clients, three sessions held at once: wlc gives one to each realserver.
 got=$(open_sessions a cl1 cl2 cl1)
@@ -311,66 +360,109 @@ else
   fail "local port on the VIP" "tcp $vip:2323 answered '$reply'"
 fi
 
-# 4. XDMCP: Xvfb on cl2 asks the VIP and must show xdm's login window; the realserver's X11
-#    connection goes to the client's own address (through the director as a router).
-daemon cl2 xvfb Xvfb :1 -query "$vip" -from "${addr[cl2]}" -listen tcp -ac -screen 0 800x600x16
-greeter() { grep -qi 'login' <<<"$(on cl2 env DISPLAY=:1 xwininfo -root -tree)"; }
-if wait_for 30 greeter; then
-  pass "XDMCP greeter" "$(on cl2 env DISPLAY=:1 xwininfo -root -tree | grep -i 'login' | head -n 2 | tr -s ' ')"
+# 4. XDMCP: Xvfb on cl2 asks the VIP and must show xdm's login window. The director lists the
+#    UDP flow from cl2's own address, and that realserver holds the X11 connection to cl2's own
+#    address (it crosses the director as a router, one direction only).
+xdmcp_client cl2 1
+if wait_for 30 greeter cl2 1; then
+  pass "XDMCP greeter" "cl2's :1 shows$(on cl2 env DISPLAY=:1 xwininfo -root -tree | grep -m 1 'xlogin' | tr -s ' ')"
 else
   fail "XDMCP greeter" "no login window on cl2's :1 within 30 s: $(on cl2 env DISPLAY=:1 xwininfo -root -tree 2>&1 | head -n 20)"
 fi
-x11=""
-for rs in rs1 rs2 rs3; do
-  c=$(ip netns exec "$P-$rs" ss -Htn state established "dst ${addr[cl2]}:6001")
-  [ -n "$c" ] && x11="$rs: $(tr -s ' ' <<<"$c")"
-done
-if [ -n "$x11" ]; then
-  pass "XDMCP X11 connection" "$x11"
+xrs=$(name_of "$(flow_of "${addr[cl2]}")")
+x11=$(x11_from cl2 1 | sort -u | tr '\n' ' ' | sed 's/ $//')
+if [ -n "$xrs" ] && [ "$x11" = "$xrs" ]; then
+  pass "XDMCP through the director" "lvsadm -L -c: UDP ${addr[cl2]}:* -> $vip:177 -> $xrs; $xrs holds the X11 connection to ${addr[cl2]}:6001"
 else
-  fail "XDMCP X11 connection" "no realserver holds a connection to ${addr[cl2]}:6001"
+  fail "XDMCP through the director" "UDP flow to '$xrs', X11 connection from '$x11'; $(listing -c)"
 fi
-kill -TERM "${pids[-1]}"
+kill -TERM "$xvfb_pid"
 
 # 5. The director's counters moved for both services.
 tcp=$(stat_of TCP 23)
 udp=$(stat_of UDP 177)
 if [ "${tcp%% *}" -ge 3 ] 2>/dev/null && [ "${udp%% *}" -ge 1 ] 2>/dev/null; then
-  pass "director counters" "tcp 23: Conns/InPkts/OutPkts $tcp; udp 177: $udp"
+  pass "director counters" "lvsadm -L -n --stats: tcp 23 Conns/InPkts/OutPkts $tcp; udp 177 $udp"
 else
   fail "director counters" "tcp 23: '$tcp', udp 177: '$udp'"
   listing --stats
 fi
 
 # 6. A realserver goes down (link down): lvsd's PING_CHECK removes it, `update` agrees, new
-#    sessions go to the others. Back up (link up, re-run the route script): it returns.
-ip -n "$P-rs3" link set eth0 down
-two="${addr[rs1]} ${addr[rs2]}"
-if wait_for 20 has_reals TCP 23 "$two"; then
-  pass "health check removes rs3" "$(lvsd_log | grep -m 1 'is DOWN')"
+#    telnet sessions and a new XDMCP client go to the others, and an XDMCP client that keeps
+#    querying on the same UDP flow (as X servers retransmit their Query) is answered by another
+#    realserver: the flow did not stay stuck on the dead one. Back up (link up, re-run
+#    lvs-route: the kernel dropped the default route and restored the subnet route): it returns.
+daemon cl1 xq bash "$art/xdmcp_query.sh" "$vip" "$lab/ctl-xq"
+wait_for 10 grep -q '^ANSWER' "$lab/xq.log"
+down=$(sed -n 's/^ANSWER //p' "$lab/xq.log")
+case $down in
+  rs1 | rs2 | rs3) ;;
+  *)
+    fail "XDMCP query" "no Willing from a realserver: '$down'"
+    down=rs3
+    ;;
+esac
+up=""
+for rs in rs1 rs2 rs3; do [ "$rs" = "$down" ] || up+="${addr[$rs]} "; done
+up=${up% }
+ip -n "$P-$down" link set eth0 down
+if wait_for 20 has_reals TCP 23 "$up"; then
+  pass "health check removes $down" "$(lvsd_log | grep -m 1 'is DOWN' | cut -c 1-160)"
 else
-  fail "health check removes rs3" "tcp 23 still lists $(reals_of TCP 23)"
+  fail "health check removes $down" "tcp 23 still lists $(reals_of TCP 23)"
 fi
 director update
-if has_reals TCP 23 "$two" && has_reals UDP 177 "$two"; then
-  pass "update without rs3" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
+if has_reals TCP 23 "$up" && has_reals UDP 177 "$up"; then
+  pass "update without $down" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
 else
-  fail "update without rs3" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
+  fail "update without $down" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
 fi
+ctl xq again
+wait_for 10 test "$(grep -c '^ANSWER' "$lab/xq.log")" -ge 2
+again=$(sed -n '2s/^ANSWER //p' "$lab/xq.log")
+if [[ $again == rs[123] ]] && [ "$again" != "$down" ]; then
+  pass "UDP flow leaves $down" "the same XDMCP flow from cl1 was answered by $down, now by $again"
+else
+  fail "UDP flow leaves $down" "first answer $down, then '$again'; $(listing -c | grep UDP)"
+fi
+ctl xq quit
 got=$(open_sessions b cl1 cl2 cl1 cl2)
 close_sessions b 4
-if [ "$got" = "rs1 rs1 rs2 rs2" ]; then
-  pass "sessions avoid rs3" "4 sessions got $got"
+want=$(for rs in rs1 rs2 rs3; do [ "$rs" = "$down" ] || echo "$rs $rs"; done | tr '\n' ' ' | sed 's/ $//')
+if [ "$got" = "$want" ]; then
+  pass "sessions avoid $down" "4 sessions got $got"
 else
-  fail "sessions avoid rs3" "want rs1 rs1 rs2 rs2, got '$got'"
+  fail "sessions avoid $down" "want $want, got '$got'"
 fi
-ip -n "$P-rs3" link set eth0 up
-realserver_routes rs3
+xdmcp_client cl1 2
+if wait_for 30 greeter cl1 2 && x2=$(x11_from cl1 2 | sort -u) && [ -n "$x2" ] && [ "$x2" != "$down" ]; then
+  pass "XDMCP avoids $down" "cl1's :2 got a login window from $x2"
+else
+  fail "XDMCP avoids $down" "greeter: $(greeter cl1 2 && echo yes || echo no), X11 from '$(x11_from cl1 2)'"
+fi
+kill -TERM "$xvfb_pid"
+ip -n "$P-$down" link set eth0 up
+if route_script; then
+  if on "$down" env NET_INTERFACE=eth0 "$scripts/lvs-route" status >"$lab/route-status.out" 2>&1; then
+    fail "lvs-route status after link up" "exit 0, want 3: $(cat "$lab/route-status.out")"
+  else
+    pass "lvs-route status after link up" "$(grep -m 1 'NOT' "$lab/route-status.out")"
+  fi
+fi
+realserver_routes "$down"
 director update
 if wait_for 20 has_reals TCP 23 "$all3" && wait_for 5 has_reals UDP 177 "$all3"; then
-  pass "rs3 returns" "tcp 23: $(reals_of TCP 23)"
+  pass "$down returns" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
 else
-  fail "rs3 returns" "tcp 23: $(reals_of TCP 23); route on rs3: $(ip -n "$P-rs3" route)"
+  fail "$down returns" "tcp 23: $(reals_of TCP 23); route on $down: $(ip -n "$P-$down" route)"
+fi
+# The health checker must see it up again too (else a reload keeps it out as dead).
+health_up() { grep -q "\[${addr[$down]}\]:tcp:23 of VS .* is UP" <<<"$(lvsd_log)"; }
+if wait_for 20 health_up; then
+  pass "health check sees $down up" "$(lvsd_log | grep "\[${addr[$down]}\]:tcp:23 of VS .* is UP" | tail -n 1 | cut -c 1-140)"
+else
+  fail "health check sees $down up" "no 'is UP' line for ${addr[$down]} in lvsd's log"
 fi
 
 # 7. reload after adding a fourth realserver to lvs.conf: it joins, an open session survives.
@@ -380,18 +472,21 @@ write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}" "${addr[rs4]}"
 director reload
 all4="${addr[rs1]} ${addr[rs2]} ${addr[rs3]} ${addr[rs4]}"
 if wait_for 15 has_reals TCP 23 "$all4" && wait_for 5 has_reals UDP 177 "$all4"; then
-  pass "reload adds rs4" "tcp 23: $(reals_of TCP 23)"
+  pass "reload adds rs4" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
 else
   fail "reload adds rs4" "tcp 23: $(reals_of TCP 23)"
 fi
 session c2 cl2
 new=$(banner c2)
-[ "$new" = rs4 ] && pass "new session after reload" "went to $new (least loaded)" ||
+if [ "$new" = rs4 ]; then
+  pass "new session after reload" "went to $new (the least loaded)"
+else
   fail "new session after reload" "want rs4, got '$new'"
+fi
 ctl c1 ping
 if [ -n "$held" ] && wait_for 10 grep -q '^ALIVE\|^DEAD' "$lab/s-c1.log" &&
   grep -q '^ALIVE' "$lab/s-c1.log"; then
-  pass "session survives reload" "the session opened before the reload on $held still answers"
+  pass "session survives reload" "the session opened on $held before the reload still answers"
 else
   fail "session survives reload" "session on '$held': $(cat "$lab/s-c1.log")"
 fi
@@ -413,9 +508,16 @@ routes=$({
 } | grep 'table' | grep -v 'table local')
 [ -n "$routes" ] && left+=" routes: $routes;"
 if [ -z "$left" ]; then
-  pass "stop cleans up" "no VIP, no nft table, no ip rule, no extra route on the director"
+  pass "stop cleans up" "no VIP, no nft table, no ip rule, no route outside main/local on the director"
 else
   fail "stop cleans up" "left behind:$left"
+fi
+if director_script; then
+  if director status; then
+    fail "lvs-director status after stop" "exit 0"
+  else
+    pass "lvs-director status after stop" "exit non-zero: $(tail -n 1 "$lab/lvs-director.log")"
+  fi
 fi
 
 if [ "$failures" -ne 0 ]; then
