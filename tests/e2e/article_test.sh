@@ -199,7 +199,7 @@ director() {
       "$scripts/lvs-director" "$1" >>"$lab/lvs-director.log" 2>&1
     return
   fi
-  local ip
+  local ip rips
   case $1 in
     start)
       ip -n "$P-dir" addr add "$vip/32" dev eth0 label eth0:110
@@ -212,7 +212,8 @@ director() {
       ;;
     reload) "$bin/lvsadm" --reload ;;
     update)
-      for ip in $(sed -n 's/^RIPS="\(.*\)"/\1/p' "$lab/lvs.conf"); do
+      read -r -a rips <<<"$(sed -n 's/^RIPS="\(.*\)"/\1/p' "$lab/lvs.conf")"
+      for ip in "${rips[@]}"; do
         if ip netns exec "$P-dir" ping -c 1 -W 1 "$ip" >/dev/null 2>&1; then
           "$bin/lvsadm" -a -t "$vip:23" -r "$ip:23" -m 2>/dev/null
           "$bin/lvsadm" -a -u "$vip:177" -r "$ip:177" -m 2>/dev/null
@@ -300,13 +301,17 @@ for rs in $reals; do
   r=$(ip -n "$P-$rs" -4 route show table main)
   [[ $r =~ ^"default via ${addr[dir]} dev eth0"( onlink)?" "*$ ]] || bad+=" $rs: '$r';"
 done
-[ -z "$bad" ] && pass "realserver routes" "rs1-rs4: only the default route via ${addr[dir]}" ||
+if [ -z "$bad" ]; then
+  pass "realserver routes" "rs1-rs4: only the default route via ${addr[dir]}"
+else
   fail "realserver routes" "$bad"
+fi
 
 write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}"
 director start
 all3="${addr[rs1]} ${addr[rs2]} ${addr[rs3]}"
-wait_for 15 has_reals TCP 23 "$all3" && wait_for 5 has_reals UDP 177 "$all3" ||
+wait_for 15 has_reals TCP 23 "$all3" || die "director start" "tcp 23 lists '$(reals_of TCP 23)'"
+wait_for 5 has_reals UDP 177 "$all3" ||
   die "director start" "lvsd does not list the 3 realservers: $(listing 2>&1) $(cat "$lab/lvs-director.log" 2>/dev/null)"
 masq=$(listing | grep -c 'Masq')
 alias=$(ip -n "$P-dir" -4 -o addr show label eth0:110 | awk '{ print $4 }')
