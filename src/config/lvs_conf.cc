@@ -409,13 +409,13 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
                                fmt::format("realserver rejected: {}", ok.error().message),
                                rip.to_string(), "a unicast realserver address");
         }
-        h.reals.push_back(RealServerHealth{
-            .addr = addr,
-            .where = where_of("RIPS"),
-            .checkers = {CheckerSpec{.kind = CheckerKind::kPing,
-                                     .where = where_of("RIPS"),
-                                     .timing = ping_timing(c.check_interval),
-                                     .target = addr}}});
+        h.reals.push_back(
+            RealServerHealth{.addr = addr,
+                             .where = where_of("RIPS"),
+                             .checkers = {CheckerSpec{.kind = CheckerKind::kPing,
+                                                      .where = where_of("RIPS"),
+                                                      .timing = ping_timing(c.check_interval),
+                                                      .target = addr}}});
       }
       c.config.health.push_back(std::move(h));
     }

@@ -65,7 +65,7 @@ struct LvsConf {
   std::vector<core::IpAddress> rips{};
   model::ForwardMethod forward = model::ForwardMethod::kMasq;  // LVS_FORWARD (extension)
   Millis check_interval{60'000};  // CHECK_INTERVAL (extension): seconds between pings
-  Config config{};  // the services, health checks and warnings
+  Config config{};                // the services, health checks and warnings
 };
 
 core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& file,
