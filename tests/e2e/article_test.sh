@@ -381,6 +381,15 @@ if [ -n "$xrs" ] && [ "$x11" = "$xrs" ]; then
 else
   fail "XDMCP through the director" "UDP flow to '$xrs', X11 connection from '$x11'; $(listing -c)"
 fi
+# An idle X server sends its XDMCP KeepAlive after about 180 s: the UDP flow must outlive that
+# (IPVS keeps UDP entries 300 s), so the KeepAlive reaches the same realserver.
+expire=$(listing -c | awk -v c="${addr[cl2]}:" -v v="$vip:177" \
+  '$1 == "UDP" && index($4, c) == 1 && $5 == v { split($2, t, ":"); print t[1] * 60 + t[2]; exit }')
+if [ "${expire:-0}" -gt 180 ]; then
+  pass "XDMCP flow outlives a KeepAlive" "the UDP flow of cl2 expires in ${expire} s (> 180 s)"
+else
+  fail "XDMCP flow outlives a KeepAlive" "expires in '${expire}' s: $(listing -c | grep UDP)"
+fi
 kill -TERM "$xvfb_pid"
 
 # 5. The director's counters moved for both services.
