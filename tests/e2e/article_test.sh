@@ -12,10 +12,10 @@
 # Usage: article_test.sh [BIN_DIR [SCRIPTS_DIR]]   (BIN_DIR holds lvsd, lvsadm, lvs-realserver)
 set -uo pipefail # so no "producer | grep -q": the producer may die of SIGPIPE
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$(cd "${1:-$here/../../build/dev/bin}" && pwd)
-scripts=$(cd "${2:-$here/../../scripts}" && pwd)
-
 skip() { echo "article_test: SKIPPED: $*"; exit 77; }
+bin=$(cd "${1:-$here/../../build/dev/bin}" 2>/dev/null && pwd) ||
+  skip "no build directory ${1:-$here/../../build/dev/bin}: build lvsd, lvsadm, lvs-realserver"
+scripts=$(cd "${2:-$here/../../scripts}" 2>/dev/null && pwd) || scripts=/nonexistent
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, a transparent proxy, raw ICMP)"
 for tool in ip unshare nsenter mount hostname timeout expect telnet xinetd xdm Xvfb xwininfo ss \
   nft sed; do
