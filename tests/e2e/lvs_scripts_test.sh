@@ -304,6 +304,19 @@ fi
 cp "$work/good.conf" "$LVS_CONF"
 ok "reload: a broken file gives FILE:LINE (exit 6), a changed VIP asks for a restart (exit 1); nothing changes"
 
+expect_rc 0 "restart" director restart
+new_pid=$(cat "$work/state/lvsd.pid")
+if [ "$new_pid" = "$pid" ] || ! running "$new_pid"; then fail "restart: lvsd pid $pid -> $new_pid"; fi
+! running "$pid" || fail "restart left the old lvsd (pid $pid) running"
+vip_line | grep -q 'scope global eth0:110' || fail "VIP after restart: $(vip_line)"
+[ "$(sysctls)" = "0 0 0 1" ] || fail "sysctls after restart: $(sysctls)"
+[ "$(reals)" = "$listed" ] || fail "table after restart: $(reals)"
+ok "restart: a new lvsd (pid $pid -> $new_pid), VIP, sysctls and table as before"
+pid=$new_pid
+
+expect_rc 1 "start with a missing lvsd" env LVSD="$work/no-lvsd" \
+  ip netns exec "$dir" "$scripts/lvs-director" start
+contains "start with a missing lvsd" "$work/no-lvsd is not an executable: set LVSD"
 expect_rc 0 "stop" director stop
 echo "$out"
 [ -z "$(vip_line)" ] || fail "stop left the VIP: $(vip_line)"
