@@ -294,6 +294,9 @@ echo 'RIPS rs1' >>"$LVS_CONF"
 expect_rc 6 "reload with a broken lvs.conf" director reload
 contains "reload with a broken lvs.conf" "$LVS_CONF:11:1: not a variable assignment"
 [ "$(reals)" = "$listed" ] || fail "broken reload changed the table: $(reals)"
+expect_rc 6 "restart with a broken lvs.conf" director restart
+contains "restart with a broken lvs.conf" "$LVS_CONF:11:1: not a variable assignment"
+if ! running "$pid" || [ "$(reals)" != "$listed" ]; then fail "broken restart stopped the director"; fi
 cp "$work/good.conf" "$LVS_CONF"
 sed -i 's/^VIP=lvs-vip/VIP=192.0.2.101/' "$LVS_CONF"
 expect_rc 1 "reload with another VIP" director reload
@@ -302,7 +305,7 @@ if [ -z "$(vip_line)" ] || [ "$(reals)" != "$listed" ]; then
   fail "reload with another VIP changed things"
 fi
 cp "$work/good.conf" "$LVS_CONF"
-ok "reload: a broken file gives FILE:LINE (exit 6), a changed VIP asks for a restart (exit 1); nothing changes"
+ok "reload/restart: a broken file gives FILE:LINE (exit 6) and keeps lvsd running, a changed VIP asks for a restart (exit 1); nothing changes"
 
 expect_rc 0 "restart" director restart
 new_pid=$(cat "$work/state/lvsd.pid")
