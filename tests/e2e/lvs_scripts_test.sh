@@ -5,6 +5,7 @@
 # client (192.0.2.50). lvsd, lvsadm and lvs-realserver come from BIN_DIR, the scripts from
 # SCRIPTS_DIR. Exit 77 (skip) where it cannot run (not root, a tool or kernel feature missing).
 # Usage: lvs_scripts_test.sh BIN_DIR SCRIPTS_DIR
+# LVS_SCRIPTS_FORWARD=masq|fullnat picks lvs.conf's LVS_FORWARD (default fullnat).
 # shellcheck disable=SC2016  # the single-quoted bash -c programs expand inside the namespaces
 set -euo pipefail
 bin=$(cd "${1:?BIN_DIR}" && pwd)
@@ -21,6 +22,12 @@ if ! getent services telnet/tcp >/dev/null || ! getent services xdmcp/udp >/dev/
   skip "/etc/services lacks telnet/tcp or xdmcp/udp"
 fi
 
+forward=${LVS_SCRIPTS_FORWARD:-fullnat}
+case $forward in
+  masq) method=Masq ;;
+  fullnat) method=FullNat ;;
+  *) echo "lvs_scripts_test: LVS_SCRIPTS_FORWARD=$forward: want masq or fullnat" >&2; exit 2 ;;
+esac
 p=lvsb$$
 sw=${p}sw dir=${p}dir rs1=${p}rs1 rs2=${p}rs2 rs3=${p}rs3 cl=${p}cl
 work=$(mktemp -d /tmp/lvs-scripts.XXXXXX)
@@ -166,12 +173,24 @@ TPORTS="telnet"
 UPORTS="xdmcp"
 RIPS="rs1 \\
 192.0.2.12${1:-}"
-# lvsd extension: the user-space proxy's full NAT until masquerading is merged.
-LVS_FORWARD=fullnat
+LVS_FORWARD=$forward
 EOF
+}
+# Everything start may add and stop must take away again: addresses, rules, routes, nft tables
+# (without the link-local IPv6 address, which the kernel adds on its own once DAD completes).
+net_state() {
+  {
+    ip -n "$dir" addr show
+    ip -n "$dir" -4 rule show
+    ip -n "$dir" -6 rule show
+    ip -n "$dir" route show table all
+    ip -n "$dir" -6 route show table all
+    if command -v nft >/dev/null; then ip netns exec "$dir" nft list tables; fi
+  } | grep -v 'fe80::'
 }
 write_conf
 before=$(sysctls)
+before_net=$(net_state)
 
 expect_rc 3 "status before start" director status
 contains "status before start" "not running"
@@ -206,6 +225,7 @@ ok "lvsd failing at start: its error shown, exit 1, VIP and sysctls undone"
 expect_rc 0 "start" director start
 echo "$out"
 contains "start" "TCP  192.0.2.100:23 wlc"
+contains "start" "192.0.2.11:23                $method"
 vip_line | grep -q 'scope global eth0:110' || fail "VIP label: $(vip_line)"
 [ "$(sysctls)" = "0 0 0 1" ] || fail "sysctls after start (all default eth0 redirects, forward): $(sysctls)"
 [ "$(reals)" = "192.0.2.11:177 192.0.2.11:23 192.0.2.12:177 192.0.2.12:23 " ] ||
@@ -267,6 +287,13 @@ held_pid=$!
 pids+=("$held_pid")
 for _ in $(seq 100); do grep -q '^banner' "$work/held" 2>/dev/null && break; sleep 0.05; done
 grep -q '^banner rs[12]$' "$work/held" || fail "held session: $(cat "$work/held" 2>/dev/null)"
+# The realserver's side of the held session: the client's own address with masq, the
+# director's with full NAT.
+held_rs=$(sed -n 's/^banner rs//p' "$work/held")
+if [ "$forward" = masq ]; then peer=192.0.2.50; else peer=192.0.2.1; fi
+ip netns exec "${p}rs$held_rs" ss -Htn state established "( sport = :23 )" | grep -q " $peer:" ||
+  fail "rs$held_rs's session peer is not $peer: $(ip netns exec "${p}rs$held_rs" ss -Htn)"
+ok "rs$held_rs sees the held session from $peer ($forward)"
 write_conf " rs3"
 expect_rc 0 "reload with rs3 added" director reload
 echo "$out"
@@ -290,12 +317,13 @@ ok "new sessions reach rs3: $(tr '\n' ' ' <"$work/three")"
 
 listed=$(reals)
 cp "$LVS_CONF" "$work/good.conf"
+bad_line=$(($(wc -l <"$LVS_CONF") + 1))
 echo 'RIPS rs1' >>"$LVS_CONF"
 expect_rc 6 "reload with a broken lvs.conf" director reload
-contains "reload with a broken lvs.conf" "$LVS_CONF:11:1: not a variable assignment"
+contains "reload with a broken lvs.conf" "$LVS_CONF:$bad_line:1: not a variable assignment"
 [ "$(reals)" = "$listed" ] || fail "broken reload changed the table: $(reals)"
 expect_rc 6 "restart with a broken lvs.conf" director restart
-contains "restart with a broken lvs.conf" "$LVS_CONF:11:1: not a variable assignment"
+contains "restart with a broken lvs.conf" "$LVS_CONF:$bad_line:1: not a variable assignment"
 if ! running "$pid" || [ "$(reals)" != "$listed" ]; then fail "broken restart stopped the director"; fi
 cp "$work/good.conf" "$LVS_CONF"
 sed -i 's/^VIP=lvs-vip/VIP=192.0.2.101/' "$LVS_CONF"
@@ -329,5 +357,7 @@ echo "$out"
 expect_rc 3 "status after stop" director status
 expect_rc 0 "stop again" director stop
 contains "stop again" "nothing to stop"
+[ "$(net_state)" = "$before_net" ] ||
+  fail "stop left addresses, rules, routes or nft tables behind:"$'\n'"$(diff <(echo "$before_net") <(net_state))"
 ok "stop: lvsd gone, VIP removed, sysctls restored ($before), status 3, second stop exit 0"
 echo "lvs_scripts_test: lvs-route and lvs-director work"
