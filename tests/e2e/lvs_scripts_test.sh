@@ -5,7 +5,8 @@
 # client (192.0.2.50). lvsd, lvsadm and lvs-realserver come from BIN_DIR, the scripts from
 # SCRIPTS_DIR. Exit 77 (skip) where it cannot run (not root, a tool or kernel feature missing).
 # Usage: lvs_scripts_test.sh BIN_DIR SCRIPTS_DIR
-# LVS_SCRIPTS_FORWARD=masq|fullnat picks lvs.conf's LVS_FORWARD (default fullnat).
+# LVS_SCRIPTS_FORWARD=masq|fullnat picks lvs.conf's LVS_FORWARD (default: masq when this lvsd
+# has masquerading, i.e. `lvsd --cleanup`, else fullnat).
 # shellcheck disable=SC2016  # the single-quoted bash -c programs expand inside the namespaces
 set -euo pipefail
 bin=$(cd "${1:?BIN_DIR}" && pwd)
@@ -22,7 +23,11 @@ if ! getent services telnet/tcp >/dev/null || ! getent services xdmcp/udp >/dev/
   skip "/etc/services lacks telnet/tcp or xdmcp/udp"
 fi
 
-forward=${LVS_SCRIPTS_FORWARD:-fullnat}
+forward=${LVS_SCRIPTS_FORWARD:-}
+if [ -z "$forward" ]; then
+  if [[ $("$bin/lvsd" --help 2>&1) == *--cleanup* ]]; then forward=masq; else forward=fullnat; fi
+fi
+echo "lvs_scripts_test: LVS_FORWARD=$forward"
 case $forward in
   masq) method=Masq ;;
   fullnat) method=FullNat ;;
@@ -129,7 +134,7 @@ expect_rc 0 "lvs-route start repairs" route "$rs1" "$scripts/lvs-route" start
   fail "rs1 routes after repair: $(routes "$rs1")"
 ok "link down/up: status says to re-run start (exit 3); start (director remembered) repairs both routes"
 expect_rc 0 "lvs-route stop" route "$rs1" "$scripts/lvs-route" stop
-routes "$rs1" | grep -q '^192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.11' ||
+[[ $(routes "$rs1") == *"192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.11"* ]] ||
   fail "rs1 routes after stop: $(routes "$rs1")"
 expect_rc 0 "lvs-route stop again" route "$rs1" "$scripts/lvs-route" stop
 contains "lvs-route stop again" "nothing to restore"
@@ -226,7 +231,7 @@ expect_rc 0 "start" director start
 echo "$out"
 contains "start" "TCP  192.0.2.100:23 wlc"
 contains "start" "192.0.2.11:23                $method"
-vip_line | grep -q 'scope global eth0:110' || fail "VIP label: $(vip_line)"
+[[ $(vip_line) == *"scope global eth0:110"* ]] || fail "VIP label: $(vip_line)"
 [ "$(sysctls)" = "0 0 0 1" ] || fail "sysctls after start (all default eth0 redirects, forward): $(sysctls)"
 [ "$(reals)" = "192.0.2.11:177 192.0.2.11:23 192.0.2.12:177 192.0.2.12:23 " ] ||
   fail "realservers after start: $(reals)"
@@ -291,7 +296,7 @@ grep -q '^banner rs[12]$' "$work/held" || fail "held session: $(cat "$work/held"
 # director's with full NAT.
 held_rs=$(sed -n 's/^banner rs//p' "$work/held")
 if [ "$forward" = masq ]; then peer=192.0.2.50; else peer=192.0.2.1; fi
-ip netns exec "${p}rs$held_rs" ss -Htn state established "( sport = :23 )" | grep -q " $peer:" ||
+[[ $(ip netns exec "${p}rs$held_rs" ss -Htn state established "( sport = :23 )") == *" $peer:"* ]] ||
   fail "rs$held_rs's session peer is not $peer: $(ip netns exec "${p}rs$held_rs" ss -Htn)"
 ok "rs$held_rs sees the held session from $peer ($forward)"
 write_conf " rs3"
@@ -339,7 +344,7 @@ expect_rc 0 "restart" director restart
 new_pid=$(cat "$work/state/lvsd.pid")
 if [ "$new_pid" = "$pid" ] || ! running "$new_pid"; then fail "restart: lvsd pid $pid -> $new_pid"; fi
 ! running "$pid" || fail "restart left the old lvsd (pid $pid) running"
-vip_line | grep -q 'scope global eth0:110' || fail "VIP after restart: $(vip_line)"
+[[ $(vip_line) == *"scope global eth0:110"* ]] || fail "VIP after restart: $(vip_line)"
 [ "$(sysctls)" = "0 0 0 1" ] || fail "sysctls after restart: $(sysctls)"
 [ "$(reals)" = "$listed" ] || fail "table after restart: $(reals)"
 ok "restart: a new lvsd (pid $pid -> $new_pid), VIP, sysctls and table as before"
