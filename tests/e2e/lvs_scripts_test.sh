@@ -365,4 +365,20 @@ contains "stop again" "nothing to stop"
 [ "$(net_state)" = "$before_net" ] ||
   fail "stop left addresses, rules, routes or nft tables behind:"$'\n'"$(diff <(echo "$before_net") <(net_state))"
 ok "stop: lvsd gone, VIP removed, sysctls restored ($before), status 3, second stop exit 0"
+
+# lvsd killed: status says it is dead (exit 1); stop cleans up what it left (lvsd --cleanup for
+# the masquerading rules, the VIP, the sysctls).
+expect_rc 0 "start for the crash" director start
+pid=$(cat "$work/state/lvsd.pid")
+kill -KILL "$pid"
+for _ in $(seq 100); do running "$pid" || break; sleep 0.05; done
+expect_rc 1 "status after lvsd was killed" director status
+contains "status after lvsd was killed" "lvsd is dead but its pid file"
+expect_rc 0 "stop after lvsd was killed" director stop
+echo "$out"
+contains "stop after lvsd was killed" "was not running any more"
+[ "$(sysctls)" = "$before" ] || fail "stop after a crash: sysctls $(sysctls), before $before"
+[ "$(net_state)" = "$before_net" ] ||
+  fail "stop after a crash left state behind:"$'\n'"$(diff <(echo "$before_net") <(net_state))"
+ok "lvsd killed: status exit 1 (dead, pid file remains); stop cleans up everything it left"
 echo "lvs_scripts_test: lvs-route and lvs-director work"
