@@ -179,6 +179,7 @@ UPORTS="xdmcp"
 RIPS="rs1 \\
 192.0.2.12${1:-}"
 LVS_FORWARD=$forward
+LAB=lvs-scripts-test
 EOF
 }
 # Everything start may add and stop must take away again: addresses, rules, routes, nft tables
@@ -231,6 +232,7 @@ expect_rc 0 "start" director start
 echo "$out"
 contains "start" "TCP  192.0.2.100:23 wlc"
 contains "start" "192.0.2.11:23                $method"
+contains "start" "lvs.conf:10:1: warning: ignoring unknown variable LAB"
 [[ $(vip_line) == *"scope global eth0:110"* ]] || fail "VIP label: $(vip_line)"
 [ "$(sysctls)" = "0 0 0 1" ] || fail "sysctls after start (all default eth0 redirects, forward): $(sysctls)"
 [ "$(reals)" = "192.0.2.11:177 192.0.2.11:23 192.0.2.12:177 192.0.2.12:23 " ] ||
