@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
   libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
+  iputils-ping shellcheck   # lvs-director update pings realservers; CTest lints the scripts
 )
 
 missing=()
