@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
   libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
+  iputils-ping shellcheck   # lvs-director update pings realservers; CTest lints the scripts
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
 # realservers and real clients. Their daemons are never started on this host (see below).
@@ -20,7 +21,7 @@ packages+=(
   xdm                       # the realservers' XDMCP display manager (udp 177)
   telnet expect             # the scripted telnet client
   xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
-  iputils-ping procps       # lvs-director update's ping; pgrep
+  procps                    # pgrep
   nftables                  # nft, to check that lvsd left no table behind
 )
 

@@ -1,5 +1,5 @@
 // lvsd: the director daemon. Configured by a keepalived-style file (-f; health checks run on
-// their own thread, ctl/supervisor.h) or by flags (bin/lvsd_flags.h; none: an empty table),
+// their own thread, daemon/supervisor.h) or by flags (bin/lvsd_flags.h; none: an empty table),
 // running the user-space full-NAT data plane in the foreground, administered by lvsadm over the
 // control socket (ctl/control_socket.h). The Director is internally synchronized: the control
 // thread, the health thread and this main thread (signals) all call it.
@@ -25,8 +25,8 @@
 #include "ctl/config_apply.h"
 #include "ctl/control_socket.h"
 #include "ctl/director.h"
-#include "ctl/health_runner.h"
-#include "ctl/supervisor.h"
+#include "daemon/health_runner.h"
+#include "daemon/supervisor.h"
 #include "dp/fixture/fixture.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
@@ -39,7 +39,7 @@ using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpe
 
 // `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing.
 int config_test(const std::string& path) {
-  auto cfg = ctl::read_config_file(path);
+  auto cfg = daemon::read_config_file(path);
   if (cfg) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
   }
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
 
   std::optional<config::Config> file;
   if (!cfg->config_file.empty()) {
-    auto loaded = ctl::read_config_file(cfg->config_file);
+    auto loaded = daemon::read_config_file(cfg->config_file);
     if (!loaded) {
       std::fprintf(stderr, "lvsd: %s\n", loaded.error().message.c_str());
       return 1;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
-  std::unique_ptr<ctl::Supervisor> supervisor;
+  std::unique_ptr<daemon::Supervisor> supervisor;
   ctl::DirectorOptions dopts{.scheduler_exists = sched::scheduler_exists,
                              .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
                                           .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   }
   ctl::Director director(plane, std::move(dopts));
   if (file) {
-    ctl::HealthRunnerOptions hopts{};
+    daemon::HealthRunnerOptions hopts{};
     hopts.monitor.jitter_percent = cfg->check_jitter_percent;
     if (cfg->rise != 0 || cfg->fall != 0) {
       // HAProxy-style: both counted from start-up, no fail-fast first probe.
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
                                                     .fall = cfg->fall != 0 ? cfg->fall : 1,
                                                     .fail_fast_at_start = false};
     }
-    supervisor = std::make_unique<ctl::Supervisor>(director, cfg->config_file, hopts);
+    supervisor = std::make_unique<daemon::Supervisor>(director, cfg->config_file, hopts);
     if (auto r = supervisor->start(*file); !r) {
       std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
       return 1;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "bin/long_flag.h"
 #include "model/table_ops.h"
 #include "sched/registry.h"
 
@@ -395,14 +396,9 @@ const std::vector<Flag>& flags() {
 Result<LvsdConfig> parse_lvsd_flags(std::span<const std::string_view> args) {
   State st;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view name = args[i];
-    std::optional<std::string_view> inline_value;
-    if (name.starts_with("--")) {
-      if (const auto eq = name.find('='); eq != std::string_view::npos) {
-        inline_value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      }
-    }
+    const FlagArg arg = split_long_flag(args[i]);
+    const std::string_view name = arg.name;
+    const std::optional<std::string_view> inline_value = arg.inline_value;
     const Flag* flag = nullptr;
     for (const auto& f : flags()) {
       if (name == f.long_name || (!f.short_name.empty() && name == f.short_name)) flag = &f;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "bin/long_flag.h"
+
 namespace lvs::bin {
 
 namespace {
@@ -79,14 +81,9 @@ Result<RealserverConfig> parse_realserver_flags(std::span<const std::string_view
   RealserverConfig cfg;
   Seen seen;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view flag = args[i];
-    std::optional<std::string_view> inline_value;
-    if (flag.starts_with("--")) {
-      if (const auto eq = flag.find('='); eq != std::string_view::npos) {
-        inline_value = flag.substr(eq + 1);
-        flag = flag.substr(0, eq);
-      }
-    }
+    const FlagArg arg = split_long_flag(args[i]);
+    const std::string_view flag = arg.name;
+    const std::optional<std::string_view> inline_value = arg.inline_value;
     const bool takes_value = flag == "--name" || flag == "--tcp" || flag == "--udp" ||
                              flag == "--query-udp" || flag == "--count" || flag == "--wait";
     const bool no_value = flag == "--http" || flag == "--help" || flag == "-h";

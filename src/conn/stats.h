@@ -5,28 +5,12 @@
 
 #include <cstdint>
 
+#include "model/stats.h"
+
 namespace lvs::conn {
 
-struct Counters {
-  std::uint64_t conns = 0;
-  std::uint64_t inpkts = 0;    // client -> server packets
-  std::uint64_t outpkts = 0;   // server -> client packets (NAT only sees them)
-  std::uint64_t inbytes = 0;   // full L3 length
-  std::uint64_t outbytes = 0;  // full L3 length
-
-  bool operator==(const Counters&) const = default;
-};
-
-// Rate estimates as ipvsadm --rate prints them: per second, bytes as bytes per second.
-struct Rates {
-  std::uint64_t cps = 0;
-  std::uint64_t inpps = 0;
-  std::uint64_t outpps = 0;
-  std::uint64_t inbps = 0;
-  std::uint64_t outbps = 0;
-
-  bool operator==(const Rates&) const = default;
-};
+using Counters = model::Counters;
+using Rates = model::Rates;
 
 // One counter's estimator. Every 2 s: delta = now - last; last = now; then
 // conns/packets: est += ((delta << 9) - est) >> 2, reported (est + 511) >> 10;

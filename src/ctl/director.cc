@@ -43,15 +43,11 @@ std::uint64_t since(std::uint64_t now, std::uint64_t base) { return now > base ?
 
 Stats relative(const dp::Counters& now, const dp::Counters& base) {
   return Stats{.conns = since(now.conns, base.conns),
+               .failed = since(now.failed, base.failed),
                .inpkts = since(now.inpkts, base.inpkts),
                .outpkts = since(now.outpkts, base.outpkts),
                .inbytes = since(now.inbytes, base.inbytes),
                .outbytes = since(now.outbytes, base.outbytes)};
-}
-
-Rates shown(const dp::Rates& r) {
-  return Rates{
-      .cps = r.cps, .inpps = r.inpps, .outpps = r.outpps, .inbps = r.inbps, .outbps = r.outbps};
 }
 
 // Entries as `-L -c` shows them: connections first, then address templates, then fwmark
@@ -215,7 +211,7 @@ ListingInput Director::listing_locked() const {
                                   [&](const dp::ServiceStats& s) { return s.key == key; });
     if (svc == live.services.end()) continue;
     view.stats = relative(svc->counters, lookup(service_zero_, key));
-    view.rates = shown(svc->rates);
+    view.rates = svc->rates;
     for (auto& d : view.dests) {
       const auto& addr = d.dest.addr;
       const auto ds = std::find_if(svc->dests.begin(), svc->dests.end(),
@@ -224,7 +220,7 @@ ListingInput Director::listing_locked() const {
       d.active = ds->active;
       d.inactive = ds->inactive;
       d.persist = ds->persistconns;
-      d.rates = shown(ds->rates);
+      d.rates = ds->rates;
       d.stats = relative(ds->counters, lookup(dest_zero_, DestKey{key, addr}));
     }
   }

@@ -13,30 +13,13 @@
 
 #include "ctl/ipvsadm_args.h"
 #include "model/service.h"
+#include "model/stats.h"
 
 namespace lvs::ctl {
 
-// Counters (spec §1.4), as shown: already relative to the last -Z.
-struct Stats {
-  std::uint64_t conns = 0;
-  std::uint64_t inpkts = 0;
-  std::uint64_t outpkts = 0;
-  std::uint64_t inbytes = 0;
-  std::uint64_t outbytes = 0;
-
-  bool operator==(const Stats&) const = default;
-};
-
-// Rate estimates as reported (per second).
-struct Rates {
-  std::uint64_t cps = 0;
-  std::uint64_t inpps = 0;
-  std::uint64_t outpps = 0;
-  std::uint64_t inbps = 0;
-  std::uint64_t outbps = 0;
-
-  bool operator==(const Rates&) const = default;
-};
+// Counters (spec §1.4), as shown: already relative to the last -Z. Rates per second.
+using Stats = model::Counters;
+using Rates = model::Rates;
 
 struct DestView {
   model::RealServer dest{};

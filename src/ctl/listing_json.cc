@@ -9,11 +9,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json stats_json(const Stats& s) {
-  return Json{{"conns", s.conns},
-              {"inpkts", s.inpkts},
-              {"outpkts", s.outpkts},
-              {"inbytes", s.inbytes},
-              {"outbytes", s.outbytes}};
+  return Json{{"conns", s.conns},     {"failed", s.failed},   {"inpkts", s.inpkts},
+              {"outpkts", s.outpkts}, {"inbytes", s.inbytes}, {"outbytes", s.outbytes}};
 }
 
 Json dest_json(const DestView& d) {

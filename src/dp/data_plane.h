@@ -17,42 +17,12 @@
 #include "core/endpoint.h"
 #include "core/result.h"
 #include "model/service.h"
+#include "model/stats.h"
 
 namespace lvs::dp {
 
-// Counters in IPVS terms (spec §1.4): in = client -> realserver, out = realserver -> client.
-struct Counters {
-  std::uint64_t conns = 0;     // connections (TCP) or flows (UDP) scheduled
-  std::uint64_t failed = 0;    // connections the realserver refused or let time out
-  std::uint64_t inpkts = 0;    // datagrams (UDP) or relay reads (TCP) towards the realserver
-  std::uint64_t outpkts = 0;   // the same towards the client
-  std::uint64_t inbytes = 0;   // payload bytes towards the realserver
-  std::uint64_t outbytes = 0;  // payload bytes towards the client
-
-  // Field-wise sum: a service's counters are its realservers' summed, the total is the services'.
-  Counters& operator+=(const Counters& c) {
-    conns += c.conns;
-    failed += c.failed;
-    inpkts += c.inpkts;
-    outpkts += c.outpkts;
-    inbytes += c.inbytes;
-    outbytes += c.outbytes;
-    return *this;
-  }
-
-  bool operator==(const Counters&) const = default;
-};
-
-// The 2 s rate estimates (spec §1.4) as ipvsadm --rate prints them.
-struct Rates {
-  std::uint64_t cps = 0;
-  std::uint64_t inpps = 0;
-  std::uint64_t outpps = 0;
-  std::uint64_t inbps = 0;  // bytes per second
-  std::uint64_t outbps = 0;
-
-  bool operator==(const Rates&) const = default;
-};
+using Counters = model::Counters;
+using Rates = model::Rates;
 
 struct DestStats {
   core::Endpoint addr{};

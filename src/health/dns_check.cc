@@ -57,13 +57,9 @@ class DnsChecker final : public Checker {
       : spec_(spec), ctx_(ctx), qtype_(qtype), qname_(std::move(qname)) {}
 
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
-    auto fd = open_socket(target, SOCK_DGRAM, 0, spec_);
+    auto fd = open_connected(target, SOCK_DGRAM, 0, spec_);
     if (!fd.ok())
       return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
-    if (const int err = start_connect(fd->get(), target); err != 0) {
-      return done(
-          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
-    }
     const auto id = static_cast<std::uint16_t>(ctx_.rng->next_u32());
     std::vector<std::uint8_t> q = {static_cast<std::uint8_t>(id >> 8U),
                                    static_cast<std::uint8_t>(id),

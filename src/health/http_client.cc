@@ -81,12 +81,9 @@ class HttpAttempt final : public Attempt {
 
   void start(const core::Endpoint& target, core::Duration timeout) {
     request_ = build_request(spec_, url_, target);
-    auto fd = open_socket(target, SOCK_STREAM, 0, spec_);
+    auto fd = open_connected(target, SOCK_STREAM, 0, spec_);
     if (!fd.ok()) return finish(Outcome::kFailure, fd.error().message);
     fd_ = std::move(*fd);
-    if (const int err = start_connect(fd_.get(), target); err != 0) {
-      return finish(Outcome::kFailure, "connect: " + errno_text(err));
-    }
     if (ctx_) {
       ssl_.reset(SSL_new(ctx_.get()));
       if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1)

@@ -51,6 +51,15 @@ int start_connect(int fd, const core::Endpoint& target) {
   return errno == EINPROGRESS ? 0 : errno;
 }
 
+core::Result<core::Fd> open_connected(const core::Endpoint& target, int type, int protocol,
+                                      const config::CheckerSpec& spec) {
+  auto fd = open_socket(target, type, protocol, spec);
+  if (!fd.ok()) return fd;
+  if (const int err = start_connect(fd->get(), target); err != 0)
+    return core::fail(err, "connect: " + errno_text(err));
+  return fd;
+}
+
 int socket_error(int fd) {
   int err = 0;
   socklen_t len = sizeof err;

@@ -23,6 +23,10 @@ core::Result<core::Fd> open_socket(const core::Endpoint& target, int type, int p
 
 // connect() on a non-blocking socket: 0 when connected or in progress, else errno.
 int start_connect(int fd, const core::Endpoint& target);
+// open_socket() then start_connect(): the socket whose connect is done or in progress, or the
+// error every checker reports ("connect: connection refused").
+core::Result<core::Fd> open_connected(const core::Endpoint& target, int type, int protocol,
+                                      const config::CheckerSpec& spec);
 // The pending error of a socket (SO_ERROR).
 int socket_error(int fd);
 

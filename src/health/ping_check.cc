@@ -37,14 +37,10 @@ class PingChecker final : public Checker {
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
     const bool v4 = target.addr.is_v4();
     core::Endpoint to{.addr = target.addr, .port = 0};
-    auto fd = open_socket(
+    auto fd = open_connected(
         to, type_, v4 ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6), spec_);
     if (!fd.ok())
       return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
-    if (const int err = start_connect(fd->get(), to); err != 0) {
-      return done(
-          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
-    }
     const auto id = static_cast<std::uint16_t>(ctx_.rng->next_u32());
     const std::uint16_t seq = ++seq_;
     std::vector<std::uint8_t> req = {v4 ? kEchoRequest4 : kEchoRequest6,

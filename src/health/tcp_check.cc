@@ -15,12 +15,9 @@ class TcpAttempt final : public Attempt {
       : Attempt(loop, std::move(done)), spec_(spec) {}
 
   void start(const core::Endpoint& target, core::Duration timeout) {
-    auto fd = open_socket(target, SOCK_STREAM, 0, spec_);
+    auto fd = open_connected(target, SOCK_STREAM, 0, spec_);
     if (!fd.ok()) return finish(Outcome::kFailure, fd.error().message);
     fd_ = std::move(*fd);
-    if (const int err = start_connect(fd_.get(), target); err != 0) {
-      return finish(Outcome::kFailure, "connect: " + errno_text(err));
-    }
     arm_timeout(timeout);
     watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) {
       const int err = socket_error(fd_.get());

@@ -36,13 +36,9 @@ class UdpChecker final : public Checker {
   UdpChecker(const config::CheckerSpec& spec, const CheckerContext& ctx) : spec_(spec), ctx_(ctx) {}
 
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
-    auto fd = open_socket(target, SOCK_DGRAM, 0, spec_);
+    auto fd = open_connected(target, SOCK_DGRAM, 0, spec_);
     if (!fd.ok())
       return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
-    if (const int err = start_connect(fd->get(), target); err != 0) {
-      return done(
-          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
-    }
     std::vector<std::uint8_t> payload = spec_.payload;
     if (payload.empty()) {
       for (int i = 0; i < 16; ++i)

@@ -29,13 +29,9 @@ class XdmcpChecker final : public Checker {
   void probe(const core::Endpoint& target, core::Duration timeout, ProbeDone done) override {
     core::Endpoint to = target;
     if (to.port == 0) to.port = kXdmcpPort;
-    auto fd = open_socket(to, SOCK_DGRAM, 0, spec_);
+    auto fd = open_connected(to, SOCK_DGRAM, 0, spec_);
     if (!fd.ok())
       return done(ProbeResult{.outcome = Outcome::kFailure, .reason = fd.error().message});
-    if (const int err = start_connect(fd->get(), to); err != 0) {
-      return done(
-          ProbeResult{.outcome = Outcome::kFailure, .reason = "connect: " + errno_text(err)});
-    }
     // version 1, opcode Query, length 1, zero authentication names.
     std::vector<std::uint8_t> query = {0, kXdmcpVersion, 0, kQuery, 0, 1, 0};
     DatagramExchange ex{.socket = std::move(*fd),

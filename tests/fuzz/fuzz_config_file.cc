@@ -6,13 +6,13 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "ctl/config_file.h"
+#include "daemon/config_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   // The first byte picks the format (auto most of the time) and whether to override forwarding.
   const auto pick = data[0];
-  lvs::ctl::LoadOptions options;
+  lvs::daemon::LoadOptions options;
   options.lex.allow_include = false;
   constexpr lvs::ctl::ConfigFormat kFormats[] = {
       lvs::ctl::ConfigFormat::kAuto, lvs::ctl::ConfigFormat::kAuto,

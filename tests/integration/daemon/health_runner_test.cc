@@ -3,7 +3,7 @@
 // thread would; the realserver going away and coming back shows in the table, and a stop with
 // omega runs the shutdown notifiers.
 
-#include "ctl/health_runner.h"
+#include "daemon/health_runner.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,7 +53,7 @@ TEST(HealthRunner, DrivesTheDirectorWhileTheControlThreadReadsIt) {
   ctl::Director director(dp, ctl::DirectorOptions{.resolver = ctl::numeric_resolver(),
                                                   .names = ctl::numeric_names(),
                                                   .scheduler_exists = sched::scheduler_exists});
-  auto runner = ctl::HealthRunner::create(
+  auto runner = daemon::HealthRunner::create(
       *cfg, [&](const std::vector<health::Action>& a) { director.apply_health(a); });
   ASSERT_TRUE(runner.ok()) << runner.error().message;
   ASSERT_TRUE(director.load(*cfg, (*runner)->start_actions()).ok());

@@ -2,12 +2,12 @@
 // HealthRunner: lvsd's health thread. It owns an EventLoop, a Monitor (checkers from the
 // registry) and one health::Effects per configured service, and runs them on its own thread.
 // Realserver transitions become Effects actions: table actions go to the `apply` callback (the
-// Director), commands run through health's run_script with a timeout (a hung notify script is
+// ctl::Director), commands run through health's run_script with a timeout (a hung notify script is
 // killed, the loop never waits for it), FIFO lines go to global_defs' notify_fifo. Each
 // transition is logged once, with its reason.
 //
 // Lifecycle: create() builds everything from a Config and returns the start-up actions (what
-// the table must hold now); the caller applies them (Director::load), then start() runs the
+// the table must hold now); the caller applies them (ctl::Director::load), then start() runs the
 // thread. stop() ends it and returns every realserver's state, so a reload can carry it over
 // (ctl::carry_health); with `shutdown` it first runs the omega notifiers and waits (bounded by
 // the script timeout) for them.
@@ -30,7 +30,7 @@
 #include "health/monitor.h"
 #include "health/monitor_driver.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
 struct HealthRunnerOptions {
   // notify_up/down and quorum_up/down scripts are killed after this long.
@@ -42,7 +42,7 @@ class HealthRunner {
  public:
   using Apply = std::function<void(const std::vector<health::Action>&)>;
 
-  // `cfg.health` as given (carry_health already applied by the caller for a reload).
+  // `cfg.health` as given (ctl::carry_health already applied by the caller for a reload).
   static core::Result<std::unique_ptr<HealthRunner>> create(const config::Config& cfg, Apply apply,
                                                             HealthRunnerOptions options = {});
   ~HealthRunner();
@@ -53,7 +53,7 @@ class HealthRunner {
   const std::vector<health::Action>& start_actions() const { return start_actions_; }
   void start();
   // Joins the thread (idempotent). Returns whether each configured realserver was alive.
-  AliveMap stop(bool shutdown);
+  ctl::AliveMap stop(bool shutdown);
 
  private:
   HealthRunner(Apply apply, HealthRunnerOptions options);
@@ -61,7 +61,7 @@ class HealthRunner {
   void dispatch(const std::vector<health::Action>& actions);
   void run_command(const health::Action& a);
   void write_fifo(const std::string& line);
-  AliveMap snapshot() const;
+  ctl::AliveMap snapshot() const;
 
   Apply apply_;
   HealthRunnerOptions options_;
@@ -76,8 +76,8 @@ class HealthRunner {
   std::size_t scripts_running_ = 0;
   std::atomic<int> stop_{0};  // 0 run, 1 stop, 2 stop after the omega notifiers
   core::Fd wake_{};           // eventfd: stop() wakes the loop at once
-  AliveMap final_{};
+  ctl::AliveMap final_{};
   std::thread thread_{};
 };
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

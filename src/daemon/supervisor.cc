@@ -1,23 +1,23 @@
-#include "ctl/supervisor.h"
+#include "daemon/supervisor.h"
 
 #include <fmt/format.h>
 
 #include "core/log.h"
-#include "ctl/config_file.h"
+#include "daemon/config_file.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
 core::Result<config::Config> read_config_file(const std::string& path) {
   return load_config_file(path, system_load_options());
 }
 
-Supervisor::Supervisor(Director& director, std::string path, HealthRunnerOptions options)
+Supervisor::Supervisor(ctl::Director& director, std::string path, HealthRunnerOptions options)
     : director_(director), path_(std::move(path)), options_(options) {}
 
 Supervisor::~Supervisor() { stop(false); }
 
 core::Result<void> Supervisor::run(const config::Config& cfg, const config::Config* old,
-                                   const AliveMap& alive) {
+                                   const ctl::AliveMap& alive) {
   config::Config eff = cfg;
   for (auto& h : eff.health) {
     const config::ServiceHealth* before = nullptr;
@@ -26,7 +26,7 @@ core::Result<void> Supervisor::run(const config::Config& cfg, const config::Conf
         if (o.key == h.key) before = &o;
       }
     }
-    h = carry_health(h, before, alive);
+    h = ctl::carry_health(h, before, alive);
   }
   auto runner = HealthRunner::create(
       eff, [this](const std::vector<health::Action>& a) { director_.apply_health(a); }, options_);
@@ -53,15 +53,15 @@ core::Result<std::string> Supervisor::reload() {
                       next.error().message);
     return core::Unexpected{next.error()};
   }
-  if (auto r = check_served_methods(*next, DirectorOptions{}.served_methods); !r) {
+  if (auto r = ctl::check_served_methods(*next, ctl::DirectorOptions{}.served_methods); !r) {
     core::log().error("reload of {} failed, the running configuration stays: {}", path_,
                       r.error().message);
     return core::Unexpected{r.error()};
   }
   for (const auto& w : next->warnings) core::log().warn("{}", w.to_string());
-  const AliveMap alive = runner_ ? runner_->stop(false) : AliveMap{};
+  const ctl::AliveMap alive = runner_ ? runner_->stop(false) : ctl::AliveMap{};
   runner_.reset();
-  const ReloadPlan plan = plan_reload(current_, *next);
+  const ctl::ReloadPlan plan = ctl::plan_reload(current_, *next);
   if (auto r = run(*next, &current_, alive); !r) {
     core::log().error("reload of {} failed, the running configuration stays: {}", path_,
                       r.error().message);
@@ -72,7 +72,7 @@ core::Result<std::string> Supervisor::reload() {
     return core::Unexpected{r.error()};
   }
   current_ = std::move(next).value();
-  std::string text = describe(plan);
+  std::string text = ctl::describe(plan);
   core::log().info("reloaded {}: {}", path_, text);
   return text;
 }
@@ -83,4 +83,4 @@ void Supervisor::stop(bool omega) {
   runner_.reset();
 }
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

@@ -1,4 +1,4 @@
-#include "ctl/config_file.h"
+#include "daemon/config_file.h"
 
 #include <algorithm>
 #include <array>
@@ -16,7 +16,7 @@
 #include "model/table_ops.h"
 #include "sched/registry.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
 namespace {
 
@@ -306,15 +306,15 @@ core::Unexpected rules_error(const std::string& file, const RulesLine& line,
                                message, o.text, o.expected);
 }
 
-bool changes_table(CommandKind k) {
+bool changes_table(ctl::CommandKind k) {
   switch (k) {
-    case CommandKind::kAddService:
-    case CommandKind::kEditService:
-    case CommandKind::kDeleteService:
-    case CommandKind::kAddServer:
-    case CommandKind::kEditServer:
-    case CommandKind::kDeleteServer:
-    case CommandKind::kFlush:
+    case ctl::CommandKind::kAddService:
+    case ctl::CommandKind::kEditService:
+    case ctl::CommandKind::kDeleteService:
+    case ctl::CommandKind::kAddServer:
+    case ctl::CommandKind::kEditServer:
+    case ctl::CommandKind::kDeleteServer:
+    case ctl::CommandKind::kFlush:
       return true;
     default:
       return false;
@@ -393,7 +393,7 @@ std::optional<ConfigFormat> parse_format_name(std::string_view name) {
 LoadOptions system_load_options() {
   LoadOptions o;
   o.lookups = config::system_lookups();
-  o.resolver = system_resolver();
+  o.resolver = ctl::system_resolver();
   return o;
 }
 
@@ -406,32 +406,33 @@ ConfigFormat detect_format(std::string_view text) {
 }
 
 Result<Config> parse_rules(std::string_view text, const std::string& file,
-                           const Resolver& resolver) {
+                           const ctl::Resolver& resolver) {
   Config cfg;
   std::vector<std::pair<model::ServiceKey, SourceLocation>> service_at;
   std::vector<std::pair<std::pair<model::ServiceKey, core::Endpoint>, SourceLocation>> dest_at;
   for (const auto& line : rules_lines(text)) {
-    RestoreLine rl{.number = line.number, .argv = {"ipvsadm"}};
+    ctl::RestoreLine rl{.number = line.number, .argv = {"ipvsadm"}};
     for (const auto& w : line.words) rl.argv.push_back(w.text);
-    const auto cmd = parse_restore_line(rl, resolver);
+    const auto cmd = ctl::parse_restore_line(rl, resolver);
     if (!cmd) return rules_error(file, line, cmd.error().text);
     if (!changes_table(cmd->kind)) {
       return config::located_error(
           SourceLocation{.file = file, .line = line.number, .col = line.words.front().col},
-          fmt::format("the '{}' command does not belong in a rules file", command_name(cmd->kind)),
+          fmt::format("the '{}' command does not belong in a rules file",
+                      ctl::command_name(cmd->kind)),
           line.words.front().text, "-A, -E, -D, -a, -e, -d or -C (what ipvsadm -S writes)");
     }
-    const auto outcome = apply_to_table(cfg.table, *cmd, sched::scheduler_exists);
+    const auto outcome = ctl::apply_to_table(cfg.table, *cmd, sched::scheduler_exists);
     if (outcome.exit_code != 0) {
       auto message = outcome.err;
       while (!message.empty() && message.back() == '\n') message.pop_back();
       return rules_error(file, line, message);
     }
     const SourceLocation at{.file = file, .line = line.number, .col = line.words.front().col};
-    if (cmd->kind == CommandKind::kAddService || cmd->kind == CommandKind::kEditService) {
+    if (cmd->kind == ctl::CommandKind::kAddService || cmd->kind == ctl::CommandKind::kEditService) {
       remember(service_at, cmd->service.key, at);
     }
-    if (cmd->kind == CommandKind::kAddServer || cmd->kind == CommandKind::kEditServer) {
+    if (cmd->kind == ctl::CommandKind::kAddServer || cmd->kind == ctl::CommandKind::kEditServer) {
       remember(dest_at, std::pair(cmd->service.key, cmd->dest.addr), at);
     }
   }
@@ -520,4 +521,4 @@ Result<Config> load_config_file(const std::string& path, const LoadOptions& opti
   return parse_config_text(*text, path, options);
 }
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

@@ -1,4 +1,4 @@
-#include "ctl/health_runner.h"
+#include "daemon/health_runner.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -15,7 +15,7 @@
 #include "health/registry.h"
 #include "health/script.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
 namespace {
 
@@ -105,7 +105,7 @@ void HealthRunner::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-AliveMap HealthRunner::stop(bool shutdown) {
+ctl::AliveMap HealthRunner::stop(bool shutdown) {
   if (!thread_.joinable()) return final_;
   stop_.store(shutdown ? 2 : 1);
   const std::uint64_t one = 1;
@@ -116,11 +116,11 @@ AliveMap HealthRunner::stop(bool shutdown) {
   return final_;
 }
 
-AliveMap HealthRunner::snapshot() const {
-  AliveMap out;
+ctl::AliveMap HealthRunner::snapshot() const {
+  ctl::AliveMap out;
   for (const auto& sh : health_) {
     for (const auto& rs : sh.reals) {
-      out[DestKey{sh.key, rs.addr}] =
+      out[ctl::DestKey{sh.key, rs.addr}] =
           rs.checkers.empty() ||
           monitor_->alive(health::RealId{.service = sh.key, .real = rs.addr});
     }
@@ -179,4 +179,4 @@ void HealthRunner::write_fifo(const std::string& line) {
   }
 }
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

@@ -2,7 +2,7 @@
 // comments promise, the format is detected from content (or forced), rules files are checked
 // line by line with ipvsadm's messages located at file:line:col, and forwarding can be rewritten
 // to run a masquerading file on lvsd's full-NAT proxy.
-#include "ctl/config_file.h"
+#include "daemon/config_file.h"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +10,12 @@
 
 #include "ctl/save.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 namespace {
 
 using config::CheckerKind;
+using ctl::format_save;
+using ctl::numeric_names;
 using model::ForwardMethod;
 using model::Protocol;
 
@@ -250,4 +252,4 @@ TEST(ConfigFile, MissingFileIsNamed) {
 }
 
 }  // namespace
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

@@ -11,7 +11,7 @@
 // A file whose later lines belong to another format gets that format's precise error.
 //
 // Rules files are read with lvsadm's own parser (ctl::parse_restore_line) and applied with
-// apply_to_table(), so every line is checked exactly as `ipvsadm -R` would. Unlike -R, loading
+// ctl::apply_to_table(), so every line is checked exactly as `ipvsadm -R` would. Unlike -R, loading
 // is all-or-nothing and two lvsd extensions apply: lines starting with `#` are comments, and
 // only table commands (-A -E -D -a -e -d -C) are allowed. Errors read
 //   FILE:LINE:COL: <ipvsadm's message>: '<offending option and value>'; expected <what is valid>
@@ -35,7 +35,7 @@
 #include "ctl/ipvsadm_args.h"
 #include "model/service.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
 enum class ConfigFormat : std::uint8_t { kAuto, kKeepalived, kLvsConf, kIpvsadmRules };
 std::string_view format_name(ConfigFormat f);  // "auto", "keepalived", "lvs.conf", "ipvsadm"
@@ -47,7 +47,7 @@ struct LoadOptions {
   std::optional<model::ForwardMethod> forward{};  // unset: as written in the file
   config::LexOptions lex{};                       // keepalived: includes, size limit
   config::LvsConfOptions lookups{};               // lvs.conf: /etc/services and resolver
-  Resolver resolver{};  // rules files: host and service names (unset: numeric only)
+  ctl::Resolver resolver{};  // rules files: host and service names (unset: numeric only)
 };
 
 // LoadOptions with the machine's lookups (/etc/services, the resolver) for lvsd itself.
@@ -65,11 +65,11 @@ core::Result<config::Config> parse_config_text(std::string_view text, const std:
 
 // Rules files alone (`ipvsadm -S` output): see the header comment.
 core::Result<config::Config> parse_rules(std::string_view text, const std::string& file,
-                                         const Resolver& resolver);
+                                         const ctl::Resolver& resolver);
 
 // Every realserver and sorry server forwarded by `method`; the table is rebuilt (and so
 // validated) through model::table_ops. Errors name the service and the realserver.
 core::Result<config::Config> override_forwarding(const config::Config& cfg,
                                                  model::ForwardMethod method);
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon

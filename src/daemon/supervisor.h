@@ -1,9 +1,9 @@
 #pragma once
-// Supervisor: lvsd's configuration life cycle around the Director. It loads the -f file (through
-// one function, read_config_file), starts the health thread for it, and on reload (SIGHUP,
+// Supervisor: lvsd's configuration life cycle around the ctl::Director. It loads the -f file
+// (through one function, read_config_file), starts the health thread for it, and on reload (SIGHUP,
 // `lvsadm --reload`) re-reads the file: on any error the old configuration keeps running and the
 // error (FILE:LINE:COL ...) is returned; on success the health thread is restarted with the
-// realservers' states carried over (ctl::carry_health) and the Director applies the new table,
+// realservers' states carried over (ctl::carry_health) and the ctl::Director applies the new table,
 // which changes only what differs (the data plane keeps unchanged services and realservers and
 // their connections). Reloads are serialized; any thread may call them.
 
@@ -15,17 +15,17 @@
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/director.h"
-#include "ctl/health_runner.h"
+#include "daemon/health_runner.h"
 
-namespace lvs::ctl {
+namespace lvs::daemon {
 
-// The one place lvsd reads a configuration file: ctl::load_config_file with the machine's
+// The one place lvsd reads a configuration file: daemon::load_config_file with the machine's
 // lookups (keepalived-style, the article's lvs.conf or an ipvsadm -S rules file, detected).
 core::Result<config::Config> read_config_file(const std::string& path);
 
 class Supervisor {
  public:
-  Supervisor(Director& director, std::string path, HealthRunnerOptions options = {});
+  Supervisor(ctl::Director& director, std::string path, HealthRunnerOptions options = {});
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -39,9 +39,9 @@ class Supervisor {
 
  private:
   core::Result<void> run(const config::Config& cfg, const config::Config* old,
-                         const AliveMap& alive);
+                         const ctl::AliveMap& alive);
 
-  Director& director_;
+  ctl::Director& director_;
   std::string path_;
   HealthRunnerOptions options_;
   std::mutex mu_;
@@ -49,4 +49,4 @@ class Supervisor {
   std::unique_ptr<HealthRunner> runner_{};
 };
 
-}  // namespace lvs::ctl
+}  // namespace lvs::daemon
