@@ -69,9 +69,14 @@ pass() { echo "PASS: $1: $2"; }
 fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
 die() {
   echo "FAIL: $1: $2"
-  echo "--- lvsd log (last 30 lines)"
-  lvsd_log | tail -n 30 2>/dev/null
+  show_logs
   exit 1
+}
+show_logs() {
+  echo "--- lvs-director output (last 20 lines)"
+  tail -n 20 "$lab/lvs-director.log" 2>/dev/null
+  echo "--- lvsd log (last 30 lines)"
+  lvsd_log | tail -n 30
 }
 # on HOST CMD...: CMD inside HOST's network namespace with its hostname, /run, /tmp, /var/log.
 on() {
@@ -98,7 +103,7 @@ wait_for() {
     sleep 0.1
   done
 }
-listing() { "$bin/lvsadm" -L -n "$@"; }
+listing() { "$bin/lvsadm" -L -n "$@" 2>&1; }
 # reals_of PROTO PORT: the realserver addresses lvsadm lists for the service on the VIP.
 reals_of() {
   listing | awk -v svc="$1  $vip:$2" '
@@ -536,8 +541,7 @@ fi
 
 if [ "$failures" -ne 0 ]; then
   echo "article_test: $failures step(s) FAILED"
-  echo "--- lvsd log (last 30 lines)"
-  lvsd_log | tail -n 30
+  show_logs
   exit 1
 fi
 echo "article_test: all steps passed"
