@@ -41,7 +41,7 @@ class Proxy final : public DataPlane {
 
   // Masquerading (-m): apply() calls `ensure(family)` for every family that has a Masq
   // realserver before anything changes; its error fails the apply. Unset: Masq is refused.
-  // Control thread, before the first apply().
+  // Control thread (the one that calls apply()).
   using MasqEnsure = std::function<core::Result<void>(core::Family)>;
   void set_masq(MasqEnsure ensure) { masq_ensure_ = std::move(ensure); }
 

@@ -73,7 +73,6 @@ TEST(RealserverFlags, ErrorsNameTheFlagAndTheFix) {
             "--count and --wait apply to --query-udp only");
 }
 
-
 // --report-peer: answers name the client as the realserver saw it; not with --http or queries.
 TEST(RealserverFlags, ReportPeer) {
   auto cfg = parse({"--name", "rs1", "--report-peer", "--tcp", "192.0.2.21:23"});

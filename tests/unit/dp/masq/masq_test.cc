@@ -63,8 +63,9 @@ TEST(MasqErrors, NftFailuresSayWhatToFix) {
       "Error: Could not process rule: No such file or directory\n"
       "    meta l4proto { tcp, udp } socket transparent 1 meta mark set 0x4c56 accept\n"
       "                              ^^^^^^^^^^^^^^^^^^\n");
-  EXPECT_TRUE(contains(missing, "cannot install the nftables table inet lvsd: Error: Could not "
-                                "process rule: No such file or directory"))
+  EXPECT_TRUE(contains(missing,
+                       "cannot install the nftables table inet lvsd: Error: Could not "
+                       "process rule: No such file or directory"))
       << missing;
   EXPECT_TRUE(contains(missing, "CONFIG_NFT_SOCKET")) << missing;
   EXPECT_TRUE(contains(missing, "modprobe nft_socket")) << missing;
@@ -81,9 +82,9 @@ TEST(MasqErrors, NetlinkFailuresNameTheKernelOption) {
             "masquerading (-m): cannot install `ip rule fwmark 0x4c56 lookup 19542 (IPv4)`: "
             "Address family not supported by protocol; the kernel needs policy routing "
             "(CONFIG_IP_MULTIPLE_TABLES)");
-  EXPECT_TRUE(contains(
-      explain_netlink_error(rule_text(s, Family::kInet6), EOPNOTSUPP, Family::kInet6),
-      "CONFIG_IPV6_MULTIPLE_TABLES"));
+  EXPECT_TRUE(
+      contains(explain_netlink_error(rule_text(s, Family::kInet6), EOPNOTSUPP, Family::kInet6),
+               "CONFIG_IPV6_MULTIPLE_TABLES"));
   EXPECT_TRUE(contains(explain_netlink_error("x", EPERM, Family::kInet4), "CAP_NET_ADMIN"));
 }
 
