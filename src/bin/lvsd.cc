@@ -62,6 +62,12 @@ int config_test(const std::string& path) {
 
 // `lvsd --cleanup`: removes the masquerading state, says what it removed.
 int cleanup(const dp::masq::Settings& settings) {
+  if (!dp::masq::has_net_admin()) {
+    std::fprintf(stderr,
+                 "lvsd: --cleanup needs CAP_NET_ADMIN to look at and remove nftables tables, "
+                 "ip rules and routes: run it as root\n");
+    return 1;
+  }
   auto removed = dp::masq::remove_all(settings);
   if (!removed) {
     std::fprintf(stderr, "lvsd: --cleanup: %s\n", removed.error().message.c_str());

@@ -239,6 +239,36 @@ echo "not root: exit $rc: $out"
 [ "$rc" -eq 1 ] || fail "lvsd as nobody with a Masq realserver exited $rc"
 grep -q 'needs CAP_NET_ADMIN' <<<"$out" || fail "lvsd as nobody said: $out"
 state_absent "after the refusal as nobody"
+# lvsd running as nobody: lvsadm -a -m is refused with the reason; the table is unchanged.
+mkdir -m 777 "$work/nobody"
+ip netns exec "$dir" setpriv --reuid=65534 --regid=65534 --clear-groups \
+  "$bin/lvsd" --workers 1 --socket "$work/nobody/lvsd.sock" >"$work/nobody.out" 2>"$work/nobody.log" &
+nobody_pid=$!
+pids+=("$nobody_pid")
+for _ in $(seq 200); do
+  LVSD_SOCKET=$work/nobody/lvsd.sock lvsadm -L -n >/dev/null 2>&1 && break
+  sleep 0.05
+done
+LVSD_SOCKET=$work/nobody/lvsd.sock lvsadm -A -t 192.0.2.100:2300 || fail "lvsd as nobody: -A failed"
+set +e
+out=$(LVSD_SOCKET=$work/nobody/lvsd.sock lvsadm -a -t 192.0.2.100:2300 -r 192.0.2.21:2323 -m 2>&1)
+rc=$?
+set -e
+echo "lvsadm -a -m on lvsd as nobody: exit $rc: $out"
+[ "$rc" -eq 255 ] || fail "lvsadm -a -m on lvsd as nobody exited $rc"
+[ "$out" = "lvsadm: lvsd cannot apply the change: masquerading (-m) needs CAP_NET_ADMIN to install its nftables table and policy routing: run lvsd as root, or use full-NAT (--fullnat) realservers" ] ||
+  fail "lvsadm -a -m on lvsd as nobody said: $out"
+listing=$(LVSD_SOCKET=$work/nobody/lvsd.sock lvsadm -L -n)
+! grep -q -- '->  *192' <<<"$listing" || fail "the refused realserver is listed: $listing"
+kill -TERM "$nobody_pid"
+wait "$nobody_pid" || fail "lvsd as nobody did not stop cleanly"
+state_absent "after lvsd as nobody"
+set +e
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$bin/lvsd" --cleanup 2>&1)
+rc=$?
+set -e
+echo "lvsd --cleanup as nobody: exit $rc: $out"
+[ "$rc" -eq 1 ] && grep -q 'needs CAP_NET_ADMIN' <<<"$out" || fail "--cleanup as nobody: exit $rc: $out"
 set +e
 out=$(ip netns exec "$dir" "$bin/lvsd" --socket "$work/mixed.sock" -t 192.0.2.100:2300 \
   -r '[2001:db8::21]:2323,masq' 2>&1)

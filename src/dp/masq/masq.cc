@@ -343,7 +343,15 @@ core::Result<Removed> remove_all(const Settings& s) {
   Removed removed;
   // The nft table: `list` says whether it is there (so the report is honest), then delete.
   const std::string table = fmt::format("table inet {}", kNftTable);
-  if (nft_run(fmt::format("list {}\n", table)).rc == 0) {
+  const NftResult listed = nft_run(fmt::format("list {}\n", table));
+  // Absent: "No such file or directory"; no nf_tables at all: nothing of ours can be there.
+  const bool absent = listed.error.find("No such file or directory") != std::string::npos ||
+                      listed.error.find("not supported") != std::string::npos;
+  if (listed.rc != 0 && !absent) {
+    return core::fail(EIO, fmt::format("cannot look for the nftables {}: {}", table,
+                                       explain_nft_error(listed.error)));
+  }
+  if (listed.rc == 0) {
     if (auto r = nft_run(fmt::format("delete {}\n", table)); r.rc != 0) {
       return core::fail(EIO, fmt::format("cannot delete the nftables {}: {}", table, r.error));
     }
