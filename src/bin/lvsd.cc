@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bin/lvsd_flags.h"
 #include "bin/sd_notify.h"
 #include "config/config.h"
@@ -154,6 +156,15 @@ int main(int argc, char** argv) {
   const core::SteadyClock clock;
   // Declared before the proxy so it is destroyed after it: the state goes once no worker runs.
   dp::masq::Routing masq(cfg->masq);
+  if (!cfg->test_hooks && dp::masq::has_net_admin()) {
+    // A crashed lvsd's masquerading state goes now, even if this run has no Masq realserver.
+    if (auto old = dp::masq::remove_leftovers(cfg->masq); !old) {
+      core::log().warn("lvsd: masquerading leftovers: {}", old.error().message);
+    } else if (!old->items.empty()) {
+      core::log().info("lvsd: removed masquerading leftovers of an earlier run: {}",
+                       fmt::join(old->items, "; "));
+    }
+  }
   // --test-hooks (the test suite only): a data plane that forwards nothing and reports what the
   // tests inject; otherwise the full-NAT proxy.
   std::unique_ptr<dp::proxy::Proxy> proxy;

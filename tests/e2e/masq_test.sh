@@ -5,7 +5,8 @@
 # serves TCP and UDP with Masq realservers (lvs-realserver --report-peer says whom it saw).
 # Checks: the realserver saw the client's own address and port; replies came from VIP:port;
 # lvsadm lists Masq and counts; SIGTERM removes the nftables table, the ip rules and the routes;
-# after SIGKILL the next start replaces the leftovers and `lvsd --cleanup` removes them;
+# after SIGKILL the next start replaces the leftovers (also without Masq realservers) and
+# `lvsd --cleanup` removes them;
 # refusals: not root (setpriv), a realserver of the other family.
 # Exit 77 (skip) when not root or namespaces/nftables are unavailable.
 # Usage: masq_test.sh BIN_DIR
@@ -228,6 +229,16 @@ grep -q 'removed ip route local 0.0.0.0/0 dev lo table 19542 (IPv4)' <<<"$out" |
 state_absent "after --cleanup"
 out=$(nsx "$dir" "$bin/lvsd" --cleanup) || fail "a second lvsd --cleanup failed"
 [ "$out" = "lvsd: no masquerading state to remove" ] || fail "second --cleanup said: $out"
+# A killed lvsd's state also goes when the next lvsd starts without any Masq realserver.
+start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:2323,masq
+has 'table inet lvsd' nsx "$dir" nft list tables || fail "no nftables table after start"
+stop_lvsd KILL
+start_lvsd
+state_absent "after a start following SIGKILL"
+grep -q 'removed masquerading leftovers of an earlier run: nftables table inet lvsd' "$work/lvsd.log" ||
+  fail "lvsd did not log the leftovers it removed"
+stop_lvsd TERM
+echo "SIGKILL: the next start and --cleanup remove the leftovers"
 
 # --- 3. refusals ---------------------------------------------------------------------------
 set +e

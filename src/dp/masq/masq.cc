@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,7 @@ int af_of(core::Family f) { return f == core::Family::kInet4 ? AF_INET : AF_INET
 struct NftResult {
   int rc = 0;
   std::string error{};
+  std::string output{};
 };
 
 NftResult nft_run(const std::string& script) {
@@ -45,7 +47,8 @@ NftResult nft_run(const std::string& script) {
   nft_ctx_buffer_error(ctx);
   const int rc = nft_run_cmd_from_buffer(ctx, script.c_str());
   const char* err = nft_ctx_get_error_buffer(ctx);
-  NftResult r{.rc = rc, .error = err != nullptr ? err : ""};
+  const char* out = nft_ctx_get_output_buffer(ctx);
+  NftResult r{.rc = rc, .error = err != nullptr ? err : "", .output = out != nullptr ? out : ""};
   nft_ctx_free(ctx);
   return r;
 }
@@ -366,6 +369,24 @@ core::Result<Removed> remove_all(const Settings& s) {
   return removed;
 }
 
+core::Result<Removed> remove_leftovers(const Settings& s) {
+  const NftResult listed = nft_run(fmt::format("list table inet {}\n", kNftTable));
+  if (listed.rc == 0) {
+    if (const auto owner = nft_owner(listed.output);
+        owner && *owner != static_cast<long>(::getpid())) {
+      // A running lvsd keeps its state; /proc/PID/comm tells lvsd from a recycled pid.
+      std::ifstream comm(fmt::format("/proc/{}/comm", *owner));
+      std::string name;
+      if (comm >> name && name == "lvsd") {
+        return core::fail(EBUSY, fmt::format("the nftables table inet {} belongs to a running "
+                                             "lvsd (pid {}); its masquerading state is left alone",
+                                             kNftTable, *owner));
+      }
+    }
+  }
+  return remove_all(s);
+}
+
 Routing::~Routing() {
   if (!installed()) return;
   auto r = remove();
@@ -382,7 +403,7 @@ core::Result<void> Routing::ensure(core::Family family) {
   }
   if (auto r = probe_transparent(family); !r) return r;
   if (!nft_) {
-    if (auto r = nft_run(nft_install_script(settings_)); r.rc != 0) {
+    if (auto r = nft_run(nft_install_script(settings_, static_cast<long>(::getpid()))); r.rc != 0) {
       return core::fail(EOPNOTSUPP, explain_nft_error(r.error));
     }
     nft_ = true;

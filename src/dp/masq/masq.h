@@ -22,6 +22,7 @@
 // libnftables already depends on: no other library for two message types).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,8 +51,11 @@ struct Settings {
 // main, local). Errors name the flag and the value.
 core::Result<void> validate(const Settings& s);
 
-// Pure: the nft script that replaces any table inet lvsd by ours in one transaction.
-std::string nft_install_script(const Settings& s);
+// Pure: the nft script that replaces any table inet lvsd by ours in one transaction. The
+// table's comment names the lvsd that owns it ("lvsd pid 1234").
+std::string nft_install_script(const Settings& s, long owner_pid);
+// Pure: the owner's pid from `nft list table inet lvsd` output, if its comment names one.
+std::optional<long> nft_owner(std::string_view listing);
 // The text `ip rule` / `ip route` would print, for messages and --cleanup's report.
 std::string rule_text(const Settings& s, core::Family family);
 std::string route_text(const Settings& s, core::Family family);
@@ -74,6 +78,11 @@ struct Removed {
 // Removes every piece of the state above for `s` (both families): the nft table, every rule
 // with this mark and table, every route in the table. Nothing there is not an error.
 core::Result<Removed> remove_all(const Settings& s);
+
+// At lvsd's start: removes what a crashed lvsd left (as remove_all), unless the table's owner
+// is a running lvsd (another instance in this network namespace): then nothing is touched and
+// the error (EBUSY) names it.
+core::Result<Removed> remove_leftovers(const Settings& s);
 
 // Does the process hold CAP_NET_ADMIN in its effective set?
 bool has_net_admin();

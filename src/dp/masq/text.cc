@@ -26,19 +26,35 @@ core::Result<void> validate(const Settings& s) {
   return {};
 }
 
-std::string nft_install_script(const Settings& s) {
+std::string nft_install_script(const Settings& s, long owner_pid) {
   // `add` then `delete` makes the delete succeed whether or not a table was there; the whole
   // buffer is one transaction, so no moment exists without the rule once it was installed.
   return fmt::format(
       "add table inet {0}\n"
       "delete table inet {0}\n"
       "table inet {0} {{\n"
+      "  comment \"lvsd pid {2}\"\n"
       "  chain prerouting {{\n"
       "    type filter hook prerouting priority mangle; policy accept;\n"
       "    meta l4proto {{ tcp, udp }} socket transparent 1 meta mark set {1:#x} accept\n"
       "  }}\n"
       "}}\n",
-      kNftTable, s.fwmark);
+      kNftTable, s.fwmark, owner_pid);
+}
+
+std::optional<long> nft_owner(std::string_view listing) {
+  constexpr std::string_view kTag = "comment \"lvsd pid ";
+  const auto at = listing.find(kTag);
+  if (at == std::string_view::npos) return std::nullopt;
+  long pid = 0;
+  std::size_t i = at + kTag.size();
+  const std::size_t start = i;
+  while (i < listing.size() && listing[i] >= '0' && listing[i] <= '9' && pid < 100'000'000) {
+    pid = pid * 10 + (listing[i] - '0');
+    ++i;
+  }
+  if (i == start || i >= listing.size() || listing[i] != '"' || pid == 0) return std::nullopt;
+  return pid;
 }
 
 std::string rule_text(const Settings& s, core::Family family) {

@@ -3,12 +3,16 @@
 
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -97,6 +101,42 @@ TEST_F(MasqRouting, SettingsSelectWhatIsRemoved) {
                              "ip rule fwmark 0x7 lookup 100 (IPv4) priority 19542",
                              "ip route local 0.0.0.0/0 dev lo table 100 (IPv4)",
                          }));
+}
+
+// At start, lvsd removes a dead lvsd's state but leaves a running one's alone (the table's
+// comment names its owner). The owner here is a child process named lvsd, killed like a crash.
+TEST_F(MasqRouting, LeftoversOfADeadLvsdGoAtStartALiveOnesStay) {
+  std::array<int, 2> ready{};
+  ASSERT_EQ(::pipe(ready.data()), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::prctl(PR_SET_NAME, "lvsd");
+    Routing r(Settings{});
+    const char ok = r.ensure(Family::kInet4).ok() ? 'y' : 'n';
+    (void)::write(ready[1], &ok, 1);
+    for (;;) ::pause();  // until SIGKILL: the destructor never runs
+  }
+  ::close(ready[1]);
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(ok, 'y');
+  auto busy = remove_leftovers(Settings{});
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().message, "the nftables table inet lvsd belongs to a running lvsd (pid " +
+                                      std::to_string(child) +
+                                      "); its masquerading state is left alone");
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  auto removed = remove_leftovers(Settings{});
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->items, (std::vector<std::string>{
+                                "nftables table inet lvsd",
+                                "ip rule fwmark 0x4c56 lookup 19542 (IPv4) priority 19542",
+                                "ip route local 0.0.0.0/0 dev lo table 19542 (IPv4)",
+                            }));
 }
 
 }  // namespace

@@ -37,15 +37,26 @@ TEST(MasqSettings, RefusesMarkZeroAndKernelTables) {
 
 // One transaction replaces whatever table inet lvsd was there (a crashed run's) with ours.
 TEST(MasqNftScript, ReplacesTheTableInOneTransaction) {
-  EXPECT_EQ(nft_install_script(Settings{.fwmark = 0x10, .table = 100}),
+  EXPECT_EQ(nft_install_script(Settings{.fwmark = 0x10, .table = 100}, 4321),
             "add table inet lvsd\n"
             "delete table inet lvsd\n"
             "table inet lvsd {\n"
+            "  comment \"lvsd pid 4321\"\n"
             "  chain prerouting {\n"
             "    type filter hook prerouting priority mangle; policy accept;\n"
             "    meta l4proto { tcp, udp } socket transparent 1 meta mark set 0x10 accept\n"
             "  }\n"
             "}\n");
+}
+
+// The owner's pid comes back from nft's listing of the table; anything else is no owner.
+TEST(MasqNftScript, OwnerPidIsReadFromTheListing) {
+  EXPECT_EQ(nft_owner("table inet lvsd {\n\tcomment \"lvsd pid 4321\"\n\tchain prerouting {"),
+            4321);
+  EXPECT_EQ(nft_owner("table inet lvsd {\n\tchain prerouting {"), std::nullopt);
+  EXPECT_EQ(nft_owner("comment \"lvsd pid \""), std::nullopt);
+  EXPECT_EQ(nft_owner("comment \"lvsd pid 12x\""), std::nullopt);
+  EXPECT_EQ(nft_owner("comment \"lvsd pid 0\""), std::nullopt);
 }
 
 // Rules and routes are described as `ip` prints them, with the family.
