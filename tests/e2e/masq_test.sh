@@ -94,10 +94,12 @@ start_lvsd() {
   for _ in $(seq 200); do lvsadm -L -n >/dev/null 2>&1 && return 0; sleep 0.05; done
   fail "lvsd did not start"
 }
-stop_lvsd() {  # SIGNAL
+stop_lvsd() {  # SIGNAL; after TERM lvsd must exit 0 (sanitizer reports make it fail)
+  local rc=0
   kill "-$1" "$lvsd_pid"
-  wait "$lvsd_pid" 2>/dev/null || true
+  wait "$lvsd_pid" 2>/dev/null || rc=$?
   lvsd_pid=
+  [ "$1" != TERM ] || [ "$rc" -eq 0 ] || fail "lvsd exited $rc after SIGTERM"
 }
 
 # tcp_probe VIP PORT: prints "LOCAL GREETING" (the client's own address:port, the first line).
