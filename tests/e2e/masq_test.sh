@@ -3,6 +3,7 @@
 # (192.0.2.1, VIP 192.0.2.100) and two realservers (192.0.2.21/.22, default route via the
 # director, subnet route removed) on one bridge, IPv4 and IPv6 (2001:db8::/64). The real lvsd
 # serves TCP and UDP with Masq realservers (lvs-realserver --report-peer says whom it saw).
+# Services come from lvsadm -a -m, lvsd's -r ADDR,masq and the article's lvs.conf as written.
 # Checks: the realserver saw the client's own address and port; replies came from VIP:port;
 # lvsadm lists Masq and counts; SIGTERM removes the nftables table, the ip rules and the routes;
 # after SIGKILL the next start replaces the leftovers (also without Masq realservers) and
@@ -75,7 +76,7 @@ for n in 1 2; do
   for a in "192.0.2.2$n" "[2001:db8::2$n]"; do
     tag=$n-$(echo "$a" | tr -d '[]:.')
     timeout -k 5 120 ip netns exec "$ns" "$bin/lvs-realserver" --name "rs$n" --report-peer \
-      --tcp "$a:2323" --udp "$a:1177" >"$work/rs$tag.out" 2>"$work/rs$tag.log" &
+      --tcp "$a:23" --udp "$a:177" >"$work/rs$tag.out" 2>"$work/rs$tag.log" &
     pids+=("$!")
     for _ in $(seq 100); do grep -qs '^ready' "$work/rs$tag.out" && break; sleep 0.05; done
     grep -qs '^ready' "$work/rs$tag.out" || fail "realserver rs$n on $a did not start"
@@ -176,16 +177,16 @@ state_absent() {  # $1: when
 
 add_services() {
   lvsadm -A -t 192.0.2.100:23 -s rr
-  lvsadm -a -t 192.0.2.100:23 -r 192.0.2.21:2323 -m
-  lvsadm -a -t 192.0.2.100:23 -r 192.0.2.22:2323 -m
+  lvsadm -a -t 192.0.2.100:23 -r 192.0.2.21:23 -m
+  lvsadm -a -t 192.0.2.100:23 -r 192.0.2.22:23 -m
   lvsadm -A -u 192.0.2.100:177 -s rr
-  lvsadm -a -u 192.0.2.100:177 -r 192.0.2.21:1177 -m
-  lvsadm -a -u 192.0.2.100:177 -r 192.0.2.22:1177 -m
+  lvsadm -a -u 192.0.2.100:177 -r 192.0.2.21:177 -m
+  lvsadm -a -u 192.0.2.100:177 -r 192.0.2.22:177 -m
   lvsadm -A -t '[2001:db8::100]:23' -s rr
-  lvsadm -a -t '[2001:db8::100]:23' -r '[2001:db8::21]:2323' -m
-  lvsadm -a -t '[2001:db8::100]:23' -r '[2001:db8::22]:2323' -m
+  lvsadm -a -t '[2001:db8::100]:23' -r '[2001:db8::21]:23' -m
+  lvsadm -a -t '[2001:db8::100]:23' -r '[2001:db8::22]:23' -m
   lvsadm -A -u '[2001:db8::100]:177' -s rr
-  lvsadm -a -u '[2001:db8::100]:177' -r '[2001:db8::21]:1177' -m
+  lvsadm -a -u '[2001:db8::100]:177' -r '[2001:db8::21]:177' -m
 }
 
 # --- 1. traffic, listing, counters, stop -------------------------------------------------------
@@ -211,13 +212,35 @@ grep -q 'removed nftables table inet lvsd' "$work/lvsd.log" || fail "lvsd did no
 state_absent "after SIGTERM"
 echo "SIGTERM: nothing left behind"
 
+# --- 1b. the article's lvs.conf as written (LVS_FORWARD defaults to masq) -----------------------
+cat >"$work/lvs.conf" <<'CONF'
+VIP=192.0.2.100
+VIP_IF=eth0:110
+LVS_IF="eth0"
+TPORTS="23"
+UPORTS="177"
+RIPS="192.0.2.21 192.0.2.22"
+CONF
+start_lvsd -f "$work/lvs.conf"
+for _ in $(seq 200); do
+  [ "$(lvsadm -L -n | grep -c -- '-> .* Masq ')" -eq 4 ] && break
+  sleep 0.05
+done
+echo "\$ lvsd -f lvs.conf; lvsadm -L -n"
+lvsadm -L -n | tee "$work/list.txt"
+[ "$(grep -c -- '-> .* Masq ' "$work/list.txt")" -eq 4 ] || fail "lvs.conf: 4 Masq realservers expected"
+check_tcp 192.0.2.100 2
+check_udp 192.0.2.100 2
+stop_lvsd TERM
+state_absent "after lvsd -f lvs.conf stopped"
+
 # --- 2. SIGKILL leftovers: the next start replaces them, --cleanup removes them ----------------
-start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:2323,masq -r 192.0.2.22:2323,masq
+start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:23,masq -r 192.0.2.22:23,masq
 has 'table inet lvsd' nsx "$dir" nft list tables || fail "no nftables table after start"
 check_tcp 192.0.2.100 2
 stop_lvsd KILL
 has 'table inet lvsd' nsx "$dir" nft list tables || fail "SIGKILL: expected the table to stay"
-start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:2323,masq -r 192.0.2.22:2323,masq
+start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:23,masq -r 192.0.2.22:23,masq
 rules=$(nsx "$dir" ip rule)
 [ "$(grep -c 'fwmark 0x4c56' <<<"$rules")" -eq 1 ] || fail "restart: the IPv4 rule is not there exactly once"
 check_tcp 192.0.2.100 2
@@ -232,7 +255,7 @@ state_absent "after --cleanup"
 out=$(nsx "$dir" "$bin/lvsd" --cleanup) || fail "a second lvsd --cleanup failed"
 [ "$out" = "lvsd: no masquerading state to remove" ] || fail "second --cleanup said: $out"
 # A killed lvsd's state also goes when the next lvsd starts without any Masq realserver.
-start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:2323,masq
+start_lvsd -t 192.0.2.100:23 -s rr -r 192.0.2.21:23,masq
 has 'table inet lvsd' nsx "$dir" nft list tables || fail "no nftables table after start"
 stop_lvsd KILL
 start_lvsd
