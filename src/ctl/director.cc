@@ -85,7 +85,7 @@ dp::Counters lookup(const Map& m, const Key& k) {
 std::string unserved_method_text(const model::RealServer& dest) {
   return fmt::format(
       "lvsadm: forwarding method {} ({}) for {} needs the packet engine, which this lvsd does "
-      "not run yet; use --fullnat",
+      "not run yet; use -m (masquerading) or --fullnat",
       model::forward_name(dest.forward), method_option(dest.forward), dest.addr.to_string());
 }
 
