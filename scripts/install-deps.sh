@@ -12,6 +12,8 @@ packages=(
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
   libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
   iputils-ping shellcheck   # lvs-director update pings realservers; CTest lints the scripts
+  libnftables-dev libmnl-dev  # masquerading (-m): lvsd's nftables table and rtnetlink rules/routes
+  nftables util-linux       # masq e2e test: `nft list tables`, setpriv (the refusal as nobody)
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
 # realservers and real clients. Their daemons are never started on this host (see below).

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/result.h"
+#include "dp/masq/masq.h"
 #include "dp/proxy/options.h"
 #include "model/service.h"
 
@@ -35,6 +36,10 @@ struct LvsdConfig {
   std::uint32_t fall = 0;
   // --check-jitter: each delay_loop spread over +-this percent of itself (0 = exact).
   std::uint32_t check_jitter_percent = 0;
+  // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
+  dp::masq::Settings masq{};
+  // --cleanup: remove the masquerading state (of these settings), report it, exit.
+  bool cleanup = false;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

@@ -15,9 +15,11 @@
 // silent ones) becomes one PING_CHECK per realserver.
 //
 // lvsd extension: LVS_FORWARD=masq|fullnat picks the realservers' forwarding method. The
-// default is masq, as the article's script (ipvsadm -m); lvsd's running engine (the user-space
-// proxy) serves only full NAT, so an lvs.conf meant to run under lvsd sets LVS_FORWARD=fullnat
-// (or the loader's forwarding override, ctl::LoadOptions::forward, is used).
+// default is masq, as the article's script (ipvsadm -m), and lvsd runs it as written: its
+// user-space engine masquerades with transparent sockets (needs root; dp/masq installs the
+// director's nftables table and policy routing). LVS_FORWARD=fullnat (or the loader's
+// forwarding override, ctl::LoadOptions::forward) runs the same cluster on full NAT, without
+// root, the realservers then seeing the director's address.
 //
 // lvsd extension: CHECK_INTERVAL=SECONDS (1..86400, default 60, keepalived's delay_loop) is the
 // time between two pings of a realserver; a ping waits at most min(5 s, CHECK_INTERVAL).
