@@ -23,8 +23,7 @@ packages+=(
   xdm                       # the realservers' XDMCP display manager (udp 177)
   telnet expect             # the scripted telnet client
   xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
-  procps                    # pgrep
-  nftables                  # nft, to check that lvsd left no table behind
+  procps                    # ps, kill (process handling in the suite)
 )
 
 missing=()
