@@ -23,7 +23,7 @@ packages+=(
   xdm                       # the realservers' XDMCP display manager (udp 177)
   telnet expect             # the scripted telnet client
   xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
-  procps                    # ps, kill (process handling in the suite)
+  procps                    # sysctl: the suite reads the director's ip_forward, send_redirects
 )
 
 missing=()
