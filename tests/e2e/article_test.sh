@@ -17,7 +17,7 @@ bin=$(cd "${1:-$here/../../build/dev/bin}" 2>/dev/null && pwd) ||
   skip "no build directory ${1:-$here/../../build/dev/bin}: build lvsd, lvsadm, lvs-realserver"
 scripts=$(cd "${2:-$here/../../scripts}" 2>/dev/null && pwd) || scripts=/nonexistent
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, a transparent proxy, raw ICMP)"
-for tool in ip unshare nsenter mount hostname timeout expect telnet xinetd xdm Xvfb xwininfo ss \
+for tool in ip unshare mount hostname timeout sysctl ping expect telnet xinetd xdm Xvfb xwininfo ss \
   nft sed; do
   command -v "$tool" >/dev/null || skip "'$tool' missing (scripts/install-deps.sh installs it)"
 done
