@@ -531,6 +531,13 @@ if [ -z "$left" ]; then
 else
   fail "stop cleans up" "left behind:$left"
 fi
+# A sanitizer build (build/dev) reports leaks and undefined behaviour at exit, into lvsd's log.
+san=$(lvsd_log | grep -m 3 -e 'ERROR: [A-Za-z]*Sanitizer' -e 'runtime error:')
+if [ -z "$san" ] && grep -q 'stopped' <<<"$(lvsd_log)"; then
+  pass "lvsd exits clean" "lvsd logged 'stopped' and no sanitizer report"
+else
+  fail "lvsd exits clean" "${san:-no 'stopped' line}"
+fi
 if director_script; then
   if director status; then
     fail "lvs-director status after stop" "exit 0"
