@@ -12,7 +12,11 @@
 # Usage: article_test.sh [BIN_DIR [SCRIPTS_DIR]]   (BIN_DIR holds lvsd, lvsadm, lvs-realserver)
 set -uo pipefail # so no "producer | grep -q": the producer may die of SIGPIPE
 here=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "article_test: SKIPPED: $*"; exit 77; }
+skip() {
+  [ -z "${P:-}" ] || ip netns del "$P-probe" 2>/dev/null
+  echo "article_test: SKIPPED: $*"
+  exit 77
+}
 bin=$(cd "${1:-$here/../../build/dev/bin}" 2>/dev/null && pwd) ||
   skip "no build directory ${1:-$here/../../build/dev/bin}: build lvsd, lvsadm, lvs-realserver"
 scripts=$(cd "${2:-$here/../../scripts}" 2>/dev/null && pwd) || scripts=/nonexistent
@@ -26,7 +30,27 @@ for b in lvsd lvsadm lvs-realserver; do
   [ -x "$bin/$b" ] || skip "$bin/$b missing: build it first"
 done
 P=lvsart$$ # namespace prefix: unique per run
-ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
+# The kernel features the lab and lvsd's masquerading need, probed in a scratch namespace.
+probe_kernel() {
+  ip netns add "$P-probe" 2>/dev/null || skip "cannot create network namespaces"
+  ip -n "$P-probe" link add probe-br type bridge 2>/dev/null ||
+    skip "the kernel has no bridge (CONFIG_BRIDGE)"
+  ip -n "$P-probe" link add probe-a type veth peer name probe-b 2>/dev/null ||
+    skip "the kernel has no veth (CONFIG_VETH)"
+  ip netns exec "$P-probe" nft -f - 2>/dev/null <<'NFT' ||
+table inet probe {
+  chain pre {
+    type filter hook prerouting priority mangle;
+    meta l4proto tcp socket transparent 1 meta mark set 1 accept
+  }
+}
+NFT
+    skip "the kernel lacks nf_tables' inet family or socket expression (CONFIG_NF_TABLES_INET," \
+      "CONFIG_NFT_SOCKET), which lvsd's masquerading needs"
+  ip -n "$P-probe" rule add fwmark 1 lookup 100 2>/dev/null ||
+    skip "the kernel has no policy routing (CONFIG_IP_MULTIPLE_TABLES)"
+}
+probe_kernel
 ip netns del "$P-probe"
 
 # Each lab host gets its own /tmp, so everything the hosts run comes from the lab directory
