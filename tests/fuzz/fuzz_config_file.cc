@@ -14,16 +14,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto pick = data[0];
   lvs::daemon::LoadOptions options;
   options.lex.allow_include = false;
-  constexpr lvs::ctl::ConfigFormat kFormats[] = {
-      lvs::ctl::ConfigFormat::kAuto, lvs::ctl::ConfigFormat::kAuto,
-      lvs::ctl::ConfigFormat::kKeepalived, lvs::ctl::ConfigFormat::kLvsConf,
-      lvs::ctl::ConfigFormat::kIpvsadmRules};
+  constexpr lvs::daemon::ConfigFormat kFormats[] = {
+      lvs::daemon::ConfigFormat::kAuto, lvs::daemon::ConfigFormat::kAuto,
+      lvs::daemon::ConfigFormat::kKeepalived, lvs::daemon::ConfigFormat::kLvsConf,
+      lvs::daemon::ConfigFormat::kIpvsadmRules};
   options.format = kFormats[pick % 5];
   if ((pick & 0x80U) != 0) options.forward = lvs::model::ForwardMethod::kFullNat;
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  const auto detected = lvs::ctl::detect_format(text);
-  if (detected == lvs::ctl::ConfigFormat::kAuto) std::abort();
-  auto r = lvs::ctl::parse_config_text(text, "fuzz.conf", options);
+  const auto detected = lvs::daemon::detect_format(text);
+  if (detected == lvs::daemon::ConfigFormat::kAuto) std::abort();
+  auto r = lvs::daemon::parse_config_text(text, "fuzz.conf", options);
   if (!r.ok()) {
     const auto& m = r.error().message;
     const bool located = m.rfind("fuzz.conf:", 0) == 0;
