@@ -29,6 +29,10 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint
   httplib::Server& srv = *s->server_;
   srv.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   srv.set_payload_max_length(kMaxBody);
+  // A connection holds a pool thread while it waits: idle or slow clients let go of it soon.
+  srv.set_read_timeout(2, 0);
+  srv.set_write_timeout(2, 0);
+  srv.set_keep_alive_timeout(2);
   const auto handle = [self = s.get()](const httplib::Request& req, httplib::Response& res) {
     const HttpResponse r = respond(req.method, req.path, self->sources_);
     res.status = r.status;

@@ -3,8 +3,8 @@
 // its own accept thread with a pool of kThreads request threads (never a data-plane worker),
 // answering every request through web::respond(). Requests read the Director, which is
 // internally synchronized. Limits: headers up to cpp-httplib's 8 KiB (more: 400 or closed),
-// 5 s read/write timeouts, at most 5 requests per kept-alive connection, no request body
-// read beyond 64 KiB (the API takes none).
+// 2 s read/write and keep-alive timeouts (a waiting connection holds a pool thread), at most 5
+// requests per kept-alive connection, no request body beyond 64 KiB (the API takes none).
 
 #include <memory>
 #include <thread>

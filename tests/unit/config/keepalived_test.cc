@@ -639,7 +639,7 @@ TEST(KeepalivedHttpListen, BadValuesAreLocatedErrors) {
             "t.conf:2:15: invalid http_listen: '127.0.0.1:70000'; expected ADDRESS:PORT, "
             "[IPv6]:PORT or ADDRESS PORT");
   EXPECT_EQ(err("global_defs {\n  http_listen 127.0.0.1 0\n}\n"),
-            "t.conf:2:25: http_listen port is out of range: '0'; expected 1..65535");
+            "t.conf:2:25: http_listen port is out of range: '0'; expected an integer 1..65535");
 }
 
 }  // namespace
