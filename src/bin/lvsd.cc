@@ -204,22 +204,22 @@ int main(int argc, char** argv) {
   // Director. Bound once: a reload that changes http_listen logs that a restart is needed.
   std::unique_ptr<web::HttpServer> http;
   if (cfg->http_listen) {
-    web::Sources sources{
-        .listing = [&director] { return director.listing(); },
-        .process = []() -> std::optional<web::ProcessStats> {
-          auto p = web::read_process_stats();
-          return p ? std::optional<web::ProcessStats>(*p) : std::nullopt;
-        },
-        .reloads = [&supervisor]() -> std::optional<web::ReloadStats> {
-          if (!supervisor) return std::nullopt;
-          const auto r = supervisor->reload_stats();
-          const std::chrono::duration<double> since_epoch = r.loaded_at.time_since_epoch();
-          return web::ReloadStats{.success = r.success,
-                                  .failure = r.failure,
-                                  .last_successful = r.last_successful,
-                                  .last_success_seconds = since_epoch.count()};
-        },
-        .version = std::string(web::lvsd_version())};
+    web::Sources sources{.listing = [&director] { return director.listing(); },
+                         .process = []() -> std::optional<web::ProcessStats> {
+                           auto p = web::read_process_stats();
+                           return p ? std::optional<web::ProcessStats>(*p) : std::nullopt;
+                         },
+                         .reloads = [&supervisor]() -> std::optional<web::ReloadStats> {
+                           if (!supervisor) return std::nullopt;
+                           const auto r = supervisor->reload_stats();
+                           const std::chrono::duration<double> since_epoch =
+                               r.loaded_at.time_since_epoch();
+                           return web::ReloadStats{.success = r.success,
+                                                   .failure = r.failure,
+                                                   .last_successful = r.last_successful,
+                                                   .last_success_seconds = since_epoch.count()};
+                         },
+                         .version = std::string(web::lvsd_version())};
     auto started = web::HttpServer::start(*cfg->http_listen, std::move(sources));
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());

@@ -319,8 +319,9 @@ const std::vector<Flag>& flags() {
          auto ep = core::Endpoint::parse(v);
          if (!ep) return fail(EINVAL, fmt::format("--http-listen '{}': {}", v, ep.error().message));
          if (ep->port == 0) {
-           return fail(EINVAL,
-                       fmt::format("--http-listen '{}' needs a port 1..65535, e.g. 127.0.0.1:9100", v));
+           return fail(
+               EINVAL,
+               fmt::format("--http-listen '{}' needs a port 1..65535, e.g. 127.0.0.1:9100", v));
          }
          st.cfg.http_listen = *ep;
          return {};

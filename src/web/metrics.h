@@ -24,9 +24,9 @@ struct ProcessStats {
   std::uint64_t resident_memory_bytes = 0;
   std::uint64_t virtual_memory_bytes = 0;
   std::uint64_t open_fds = 0;
-  std::uint64_t max_fds = 0;            // the soft RLIMIT_NOFILE
-  double cpu_seconds = 0;               // user + system
-  double start_time_seconds = 0;        // since the Unix epoch
+  std::uint64_t max_fds = 0;      // the soft RLIMIT_NOFILE
+  double cpu_seconds = 0;         // user + system
+  double start_time_seconds = 0;  // since the Unix epoch
 
   bool operator==(const ProcessStats&) const = default;
 };

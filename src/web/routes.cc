@@ -58,7 +58,8 @@ std::variant<Selector, HttpResponse> parse_selector(const std::vector<std::strin
   };
   if (p.size() == 5 && p[3] == "fwmark") {
     const auto mark = parse_number<std::uint32_t>(p[4]);
-    if (!mark || *mark == 0) return bad(fmt::format("fwmark '{}' is not a number 1..4294967295", p[4]));
+    if (!mark || *mark == 0)
+      return bad(fmt::format("fwmark '{}' is not a number 1..4294967295", p[4]));
     return Selector{.fwmark = *mark, .text = fmt::format("FWM {}", *mark)};
   }
   if (p.size() != 6) return bad("expected tcp|udp/VIP/PORT or fwmark/MARK");
@@ -71,15 +72,17 @@ std::variant<Selector, HttpResponse> parse_selector(const std::vector<std::strin
     return bad(fmt::format("protocol '{}' is not tcp, udp or fwmark", p[3]));
   }
   std::string_view vip = p[4];
-  if (vip.size() >= 2 && vip.front() == '[' && vip.back() == ']') vip = vip.substr(1, vip.size() - 2);
+  if (vip.size() >= 2 && vip.front() == '[' && vip.back() == ']')
+    vip = vip.substr(1, vip.size() - 2);
   auto addr = core::IpAddress::parse(vip);
   if (!addr) return bad(fmt::format("'{}' is not an IPv4 or IPv6 address", p[4]));
   const auto port = parse_number<std::uint16_t>(p[5]);
   if (!port) return bad(fmt::format("port '{}' is not a number 0..65535", p[5]));
   const core::Endpoint ep{.addr = *addr, .port = *port};
   const auto key = model::ServiceKey::address(proto, ep);
-  return Selector{.key = key, .text = fmt::format("{} {}", p[3] == "tcp" || p[3] == "TCP" ? "TCP" : "UDP",
-                                                 ep.to_string())};
+  return Selector{
+      .key = key,
+      .text = fmt::format("{} {}", p[3] == "tcp" || p[3] == "TCP" ? "TCP" : "UDP", ep.to_string())};
 }
 
 HttpResponse one_service(const Selector& sel, const Sources& src) {
@@ -102,8 +105,8 @@ std::string_view lvsd_version() { return LVSD_VERSION; }
 HttpResponse respond(std::string_view method, std::string_view path, const Sources& sources) {
   const auto parts = split_path(path);
   const bool is_metrics = parts.size() == 1 && parts[0] == "metrics";
-  const bool is_api = parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" &&
-                      parts[2] == "services";
+  const bool is_api =
+      parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "services";
   if (!is_metrics && !is_api) {
     return error(404, fmt::format("no such path {} (known: /metrics, /api/v1/services)",
                                   path.substr(0, 200)));
@@ -122,9 +125,9 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     if (sources.reloads) in.reloads = sources.reloads();
     r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
   } else if (parts.size() == 3) {
-    r = HttpResponse{.content_type = std::string(kJson),
-                     .body = ctl::format_json(sources.listing ? sources.listing() : ctl::ListingInput{},
-                                              false)};
+    r = HttpResponse{
+        .content_type = std::string(kJson),
+        .body = ctl::format_json(sources.listing ? sources.listing() : ctl::ListingInput{}, false)};
   } else {
     auto sel = parse_selector(parts);
     if (auto* e = std::get_if<HttpResponse>(&sel)) return *e;

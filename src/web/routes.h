@@ -6,8 +6,8 @@
 //   GET /api/v1/services                       the JSON of `lvsadm -L -n --json`
 //   GET /api/v1/services/tcp|udp/VIP/PORT      the same shape holding that one service
 //   GET /api/v1/services/fwmark/MARK           the fwmark service(s) of that mark (IPv4, IPv6)
-// HEAD is answered like GET (the server leaves the body out). Any other method on a known path: 405 with
-// `Allow: GET, HEAD`; an unknown path: 404. Errors are JSON bodies {"error": "..."} naming
+// HEAD is answered like GET (the server leaves the body out). Any other method on a known path: 405
+// with `Allow: GET, HEAD`; an unknown path: 404. Errors are JSON bodies {"error": "..."} naming
 // what was not found or not allowed. Sources are called only for the path that needs them.
 
 #include <functional>

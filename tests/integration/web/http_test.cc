@@ -189,8 +189,7 @@ TEST_F(HttpListener, MetricsMatchTheListingAndPassPromtool) {
   EXPECT_EQ(s.at(fmt::format("lvsd_service_connections_total{{{}}}", svc)), kRequests);
   for (const auto& dst : listing["services"][0]["dests"]) {
     const std::string real = fmt::format("{},real=\"{}:{}\"", svc,
-                                         dst["address"].get<std::string>(),
-                                         dst["port"].get<int>());
+                                         dst["address"].get<std::string>(), dst["port"].get<int>());
     const auto& st = dst["stats"];
     EXPECT_EQ(s.at(fmt::format("lvsd_real_server_connections_total{{{}}}", real)),
               st["conns"].get<double>());
@@ -207,8 +206,8 @@ TEST_F(HttpListener, MetricsMatchTheListingAndPassPromtool) {
   EXPECT_GT(s.at("process_resident_memory_bytes"), 0);
   EXPECT_GT(s.at("process_open_fds"), 0);
   if (!have("/usr/bin/promtool")) GTEST_SKIP() << "promtool missing (Debian package prometheus)";
-  const auto check = run_program("/usr/bin/promtool", {"promtool", "check", "metrics"}, d.socket(),
-                                 m.body);
+  const auto check =
+      run_program("/usr/bin/promtool", {"promtool", "check", "metrics"}, d.socket(), m.body);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
@@ -225,9 +224,10 @@ TEST_F(HttpListener, ServicesApiEqualsLvsadmJson) {
   const auto missing = get(http, "/api/v1/services/udp/127.0.0.1/9");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(nlohmann::json::parse(missing.body)["error"], "no service UDP 127.0.0.1:9");
-  const auto post = parse_reply(http_exchange(
-      http, "POST /api/v1/services HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
-            "Connection: close\r\n\r\n{}"));
+  const auto post =
+      parse_reply(http_exchange(http,
+                                "POST /api/v1/services HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                                "Connection: close\r\n\r\n{}"));
   EXPECT_EQ(post.status, 405);
   EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos) << post.head;
   EXPECT_EQ(get(http, "/nothing").status, 404);
@@ -246,8 +246,8 @@ TEST_F(HttpListener, PrometheusScrapesTheSeries) {
       "scrape_configs:\n  - job_name: lvsd\n    static_configs:\n"
       "      - targets: ['{}']\n",
       http.to_string());
-  Child p({"/usr/bin/prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + d.dir() + "/tsdb",
-           "--web.listen-address=" + prom.to_string()},
+  Child p({"/usr/bin/prometheus", "--config.file=" + cfg,
+           "--storage.tsdb.path=" + d.dir() + "/tsdb", "--web.listen-address=" + prom.to_string()},
           d.dir() + "/prometheus.log");
   ASSERT_TRUE(p.started());
   nlohmann::json result;
@@ -301,6 +301,44 @@ TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
   }
   EXPECT_EQ(d.lvsadm({"-L", "-n"}).exit_code, 0);
   EXPECT_EQ(get(http, "/metrics").status, 200);
+  EXPECT_TRUE(d.signal(SIGTERM));
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+}
+
+// global_defs http_listen turns the listener on; reloads are counted by result, and a reload
+// that changes http_listen keeps the bound address and logs that a restart is needed.
+TEST(HttpListenerConfig, GlobalDefsAndReloadCounters) {
+  TempDir dir;
+  const std::string http_text = fmt::format("127.0.0.1:{}", free_port("127.0.0.1"));
+  const auto http = *core::Endpoint::parse(http_text);
+  const std::string conf = dir.path() + "/lvsd.conf";
+  const auto write_conf = [&](const std::string& listen, const std::string& extra) {
+    std::ofstream(conf) << fmt::format(
+        "global_defs {{\n  http_listen {}\n}}\nvirtual_server 127.0.0.1 {} {{\n"
+        "  lvs_sched rr\n  lvs_method FNAT\n  protocol TCP\n{}}}\n",
+        listen, free_port("127.0.0.1"), extra);
+  };
+  write_conf(http_text, "");
+  Lvsd d({"-f", conf});
+  ASSERT_TRUE(d.ready()) << d.log();
+  const auto value = [&](const std::string& series) {
+    const auto s = samples(get(http, "/metrics").body);
+    const auto it = s.find(series);
+    return it == s.end() ? -1.0 : it->second;
+  };
+  EXPECT_EQ(value(R"(lvsd_config_reloads_total{result="success"})"), 0);
+  EXPECT_EQ(value("lvsd_config_last_reload_successful"), 1);
+  EXPECT_GT(value("lvsd_config_last_reload_success_timestamp_seconds"), 1.0e9);
+
+  write_conf(fmt::format("127.0.0.1:{}", free_port("127.0.0.1")), "");
+  ASSERT_EQ(d.lvsadm({"--reload"}).exit_code, 0);
+  EXPECT_EQ(value(R"(lvsd_config_reloads_total{result="success"})"), 1);
+  EXPECT_NE(d.log().find("it takes effect when lvsd restarts"), std::string::npos) << d.log();
+
+  write_conf(http_text, "  no_such_keyword\n");
+  EXPECT_NE(d.lvsadm({"--reload"}).exit_code, 0);
+  EXPECT_EQ(value(R"(lvsd_config_reloads_total{result="failure"})"), 1);
+  EXPECT_EQ(value("lvsd_config_last_reload_successful"), 0);
   EXPECT_TRUE(d.signal(SIGTERM));
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }

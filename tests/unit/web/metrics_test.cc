@@ -16,32 +16,36 @@ MetricsInput fixed_input() {
       .service = {.key = model::ServiceKey::address(model::Protocol::kUdp, ep("192.0.2.1:53")),
                   .scheduler = "rr"},
       .dests = {ctl::DestView{
-          .dest = {.addr = ep("198.51.100.11:53"), .forward = model::ForwardMethod::kFullNat,
+          .dest = {.addr = ep("198.51.100.11:53"),
+                   .forward = model::ForwardMethod::kFullNat,
                    .weight = 3},
           .active = 0,
           .inactive = 2,
           .persist = 0,
-          .stats = {.conns = 5, .failed = 1, .inpkts = 10, .outpkts = 9, .inbytes = 400,
+          .stats = {.conns = 5,
+                    .failed = 1,
+                    .inpkts = 10,
+                    .outpkts = 9,
+                    .inbytes = 400,
                     .outbytes = 1200},
           .rates = {.cps = 1, .inpps = 2, .outpps = 2, .inbps = 80, .outbps = 240}}},
-      .stats = {.conns = 5, .failed = 1, .inpkts = 10, .outpkts = 9, .inbytes = 400,
-                .outbytes = 1200},
+      .stats =
+          {.conns = 5, .failed = 1, .inpkts = 10, .outpkts = 9, .inbytes = 400, .outbytes = 1200},
       .rates = {.cps = 1, .inpps = 2, .outpps = 2, .inbps = 80, .outbps = 240}};
   ctl::ServiceView marked{
       .service = {.key = model::ServiceKey::mark(7, core::Family::kInet6), .scheduler = "wlc"}};
-  return MetricsInput{
-      .listing = {.services = {marked, dns}},
-      .version = "0.1.0",
-      .process = ProcessStats{.resident_memory_bytes = 4096,
-                              .virtual_memory_bytes = 8192,
-                              .open_fds = 12,
-                              .max_fds = 1024,
-                              .cpu_seconds = 1.5,
-                              .start_time_seconds = 1700000000.25},
-      .reloads = ReloadStats{.success = 2,
-                             .failure = 1,
-                             .last_successful = false,
-                             .last_success_seconds = 1700000100.5}};
+  return MetricsInput{.listing = {.services = {marked, dns}},
+                      .version = "0.1.0",
+                      .process = ProcessStats{.resident_memory_bytes = 4096,
+                                              .virtual_memory_bytes = 8192,
+                                              .open_fds = 12,
+                                              .max_fds = 1024,
+                                              .cpu_seconds = 1.5,
+                                              .start_time_seconds = 1700000000.25},
+                      .reloads = ReloadStats{.success = 2,
+                                             .failure = 1,
+                                             .last_successful = false,
+                                             .last_success_seconds = 1700000100.5}};
 }
 
 constexpr const char* kExpected = R"(# HELP lvsd_build_info lvsd's version; the value is always 1.
@@ -192,8 +196,7 @@ TEST(Metrics, LabelValuesAreEscaped) {
 // IPv6 realservers are labelled in their bracketed form.
 TEST(Metrics, Ipv6RealserverLabel) {
   ctl::ServiceView v{
-      .service = {.key = model::ServiceKey::address(model::Protocol::kTcp,
-                                                    ep("[2001:db8::1]:80"))},
+      .service = {.key = model::ServiceKey::address(model::Protocol::kTcp, ep("[2001:db8::1]:80"))},
       .dests = {ctl::DestView{.dest = {.addr = ep("[2001:db8::11]:8080")}}}};
   const std::string text = format_metrics(MetricsInput{.listing = {.services = {v}}});
   EXPECT_NE(text.find(R"(lvsd_real_server_weight{protocol="tcp",vip="2001:db8::1",port="80",)"

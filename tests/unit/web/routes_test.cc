@@ -18,9 +18,9 @@ ctl::ListingInput table() {
   in.services.push_back(ctl::ServiceView{
       .service = {.key = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.1:80"))},
       .dests = {ctl::DestView{.dest = {.addr = ep("198.51.100.11:80")}, .active = 3}}});
-  in.services.push_back(ctl::ServiceView{
-      .service = {.key = model::ServiceKey::address(model::Protocol::kUdp,
-                                                    ep("[2001:db8::1]:53"))}});
+  in.services.push_back(
+      ctl::ServiceView{.service = {.key = model::ServiceKey::address(model::Protocol::kUdp,
+                                                                     ep("[2001:db8::1]:53"))}});
   in.services.push_back(ctl::ServiceView{.service = {.key = model::ServiceKey::mark(7)}});
   return in;
 }
