@@ -3,6 +3,8 @@
 // JSON bodies naming what was wrong.
 #include "web/routes.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -115,6 +117,30 @@ TEST(Routes, InvalidUtf8InPathIsStillJson) {
   const auto r = respond("GET", "/\xff\xfe", sources());
   EXPECT_EQ(r.status, 404);
   EXPECT_TRUE(nlohmann::json::accept(r.body));
+}
+
+// Property: any path built from path-like pieces gets 200, 404 or 405 and a well-formed body.
+TEST(Routes, RandomPathsAlwaysGetAWellFormedAnswer) {
+  const std::vector<std::string> pieces = {
+      "/",       "api",       "v1", "services",      "tcp",         "udp", "fwmark",
+      "metrics", "192.0.2.1", "80", "[2001:db8::1]", "2001:db8::1", "53",  "7",
+      "0",       "65536",     "%",  "\xff",          "..",          "",    "//",
+      "x"};
+  std::mt19937 rng(7);  // fixed seed: the same 5000 paths every run
+  std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
+  std::uniform_int_distribution<int> len(0, 8);
+  for (int i = 0; i < 5000; ++i) {
+    std::string path;
+    for (int n = len(rng); n > 0; --n) path += "/" + pieces[pick(rng)];
+    const char* method = i % 7 == 0 ? "DELETE" : "GET";
+    const auto r = respond(method, path, sources());
+    ASSERT_TRUE(r.status == 200 || r.status == 404 || r.status == 405) << path;
+    if (r.content_type == "application/json") {
+      ASSERT_TRUE(nlohmann::json::accept(r.body)) << path;
+    } else {
+      ASSERT_EQ(r.content_type, "text/plain; version=0.0.4; charset=utf-8") << path;
+    }
+  }
 }
 
 }  // namespace
