@@ -219,6 +219,10 @@ int main(int argc, char** argv) {
                                                    .last_successful = r.last_successful,
                                                    .last_success_seconds = since_epoch.count()};
                          },
+                         .health = [&supervisor]() -> std::optional<ctl::HealthMap> {
+                           if (!supervisor) return std::nullopt;
+                           return supervisor->health();
+                         },
                          .version = std::string(web::lvsd_version())};
     auto started = web::HttpServer::start(*cfg->http_listen, std::move(sources));
     if (!started) {

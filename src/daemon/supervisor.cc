@@ -12,7 +12,9 @@ core::Result<config::Config> read_config_file(const std::string& path) {
 }
 
 Supervisor::Supervisor(ctl::Director& director, std::string path, HealthRunnerOptions options)
-    : director_(director), path_(std::move(path)), options_(options) {}
+    : director_(director), path_(std::move(path)), options_(options) {
+  options_.board = &board_;
+}
 
 Supervisor::~Supervisor() { stop(false); }
 

@@ -51,6 +51,8 @@ class Supervisor {
   void stop(bool omega);
   // Any thread; never waits for a reload in progress.
   ReloadStats reload_stats() const;
+  // Every configured realserver's health (any thread; never waits for a reload).
+  ctl::HealthMap health() const { return board_.read(); }
 
  private:
   core::Result<std::string> reload_locked();
@@ -63,6 +65,7 @@ class Supervisor {
   std::mutex mu_;
   config::Config current_{};
   std::unique_ptr<HealthRunner> runner_{};
+  HealthBoard board_{};
   mutable std::mutex stats_mu_;
   ReloadStats stats_{};
 };

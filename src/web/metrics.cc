@@ -181,6 +181,20 @@ std::string format_metrics(const MetricsInput& in) {
   print(out, weight);
   print(out, persist);
 
+  if (in.health) {
+    Family up{"lvsd_real_server_healthy", Kind::kGauge,
+              "1 if the realserver's health checks pass (no checker: always 1), else 0."};
+    Family transitions{"lvsd_real_server_health_transitions_total", Kind::kCounter,
+                       "Health state changes (UP/DOWN) of the realserver since lvsd started."};
+    for (const auto& [key, state] : *in.health) {
+      const std::string rl = join(service_labels(key.first), label("real", key.second.to_string()));
+      up.add(rl, state.up ? 1 : 0);
+      transitions.add(rl, state.transitions);
+    }
+    print(out, up);
+    print(out, transitions);
+  }
+
   if (in.reloads) {
     const auto& r = *in.reloads;
     Family reloads{"lvsd_config_reloads_total", Kind::kCounter,

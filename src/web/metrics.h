@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "ctl/config_apply.h"
 #include "ctl/listing.h"
 
 namespace lvs::web {
@@ -51,6 +52,9 @@ struct MetricsInput {
   std::string version{};
   std::optional<ProcessStats> process{};  // unset: no process_* series
   std::optional<ReloadStats> reloads{};   // unset (no -f): no lvsd_config_* series
+  // The configured realservers' health (lvsd -f); unset: no health series. A realserver that
+  // health took out of the table is here (up 0) though the listing no longer shows it.
+  std::optional<ctl::HealthMap> health{};
 
   bool operator==(const MetricsInput&) const = default;
 };

@@ -24,6 +24,7 @@ struct Sources {
   std::function<ctl::ListingInput()> listing{};
   std::function<std::optional<ProcessStats>()> process{};
   std::function<std::optional<ReloadStats>()> reloads{};
+  std::function<std::optional<ctl::HealthMap>()> health{};
   std::string version{};
 };
 

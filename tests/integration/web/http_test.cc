@@ -305,6 +305,42 @@ TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }
 
+// Health: a realserver whose TCP_CHECK fails is healthy 0 with one transition (and gone from
+// the listing), one whose check passes is healthy 1.
+TEST(HttpListenerConfig, HealthStateOfConfiguredRealservers) {
+  TempDir dir;
+  NameServer live{"live", "127.0.0.11"};
+  const std::uint16_t dead_port = free_port("127.0.0.12");
+  const auto http = *core::Endpoint::parse(fmt::format("127.0.0.1:{}", free_port("127.0.0.1")));
+  const std::uint16_t vport = free_port("127.0.0.1");
+  const std::string conf = dir.path() + "/lvsd.conf";
+  std::ofstream(conf) << fmt::format(
+      "global_defs {{\n  http_listen {}\n}}\n"
+      "virtual_server 127.0.0.1 {} {{\n  delay_loop 1\n  lvs_sched rr\n  lvs_method FNAT\n"
+      "  protocol TCP\n"
+      "  real_server 127.0.0.11 {} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n"
+      "  real_server 127.0.0.12 {} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n"
+      "}}\n",
+      http.to_string(), vport, live.addr().port, dead_port);
+  Lvsd d({"-f", conf});
+  ASSERT_TRUE(d.ready()) << d.log();
+  const std::string svc = fmt::format(R"(protocol="tcp",vip="127.0.0.1",port="{}")", vport);
+  const std::string live_l = fmt::format("{},real=\"127.0.0.11:{}\"", svc, live.addr().port);
+  const std::string dead_l = fmt::format("{},real=\"127.0.0.12:{}\"", svc, dead_port);
+  std::map<std::string, double> s;
+  const bool down = eventually([&] {
+    s = samples(get(http, "/metrics").body);
+    const auto it = s.find(fmt::format("lvsd_real_server_healthy{{{}}}", dead_l));
+    return it != s.end() && it->second == 0;
+  });
+  ASSERT_TRUE(down) << d.log();
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_health_transitions_total{{{}}}", dead_l)), 1);
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_healthy{{{}}}", live_l)), 1);
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_health_transitions_total{{{}}}", live_l)), 0);
+  EXPECT_EQ(s.count(fmt::format("lvsd_real_server_weight{{{}}}", dead_l)), 0U);
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_weight{{{}}}", live_l)), 1);
+}
+
 // global_defs http_listen turns the listener on; reloads are counted by result, and a reload
 // that changes http_listen keeps the bound address and logs that a restart is needed.
 TEST(HttpListenerConfig, GlobalDefsAndReloadCounters) {

@@ -205,6 +205,32 @@ TEST(Metrics, Ipv6RealserverLabel) {
       << text;
 }
 
+// Health series come from the configured realservers, including one health took out of the
+// table (it is absent from the listing).
+TEST(Metrics, HealthOfConfiguredRealservers) {
+  const auto svc = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.1:80"));
+  const MetricsInput in{
+      .health = ctl::HealthMap{{{svc, ep("198.51.100.11:80")}, {.up = true, .transitions = 2}},
+                               {{svc, ep("198.51.100.12:80")}, {.up = false, .transitions = 1}}}};
+  const std::string text = format_metrics(in);
+  const std::string want =
+      "# HELP lvsd_real_server_healthy 1 if the realserver's health checks pass (no checker: "
+      "always 1), else 0.\n"
+      "# TYPE lvsd_real_server_healthy gauge\n"
+      "lvsd_real_server_healthy{protocol=\"tcp\",vip=\"192.0.2.1\",port=\"80\",real=\"198.51.100."
+      "11:80\"} 1\n"
+      "lvsd_real_server_healthy{protocol=\"tcp\",vip=\"192.0.2.1\",port=\"80\",real=\"198.51.100."
+      "12:80\"} 0\n"
+      "# HELP lvsd_real_server_health_transitions_total Health state changes (UP/DOWN) of the "
+      "realserver since lvsd started.\n"
+      "# TYPE lvsd_real_server_health_transitions_total counter\n"
+      "lvsd_real_server_health_transitions_total{protocol=\"tcp\",vip=\"192.0.2.1\",port=\"80\","
+      "real=\"198.51.100.11:80\"} 2\n"
+      "lvsd_real_server_health_transitions_total{protocol=\"tcp\",vip=\"192.0.2.1\",port=\"80\","
+      "real=\"198.51.100.12:80\"} 1\n";
+  EXPECT_NE(text.find(want), std::string::npos) << text;
+}
+
 // /proc/self gives this process's own numbers.
 TEST(ProcessStats, ReadsThisProcess) {
   const auto p = read_process_stats();
