@@ -141,6 +141,13 @@ class HttpListener : public ::testing::Test {
     }
   }
 
+  // lvsd stops cleanly: exit 0 (a leak under ASan or a race under TSan would change it).
+  void TearDown() override {
+    if (d.signal(SIGTERM)) {
+      EXPECT_EQ(d.wait_exit(), 0) << d.log();
+    }
+  }
+
   // kRequests connections through the VIP, each reading its realserver's name, then closed;
   // waits until lvsd counted them all and none is open.
   void traffic() {
@@ -339,6 +346,8 @@ TEST(HttpListenerConfig, HealthStateOfConfiguredRealservers) {
   EXPECT_EQ(s.at(fmt::format("lvsd_real_server_health_transitions_total{{{}}}", live_l)), 0);
   EXPECT_EQ(s.count(fmt::format("lvsd_real_server_weight{{{}}}", dead_l)), 0U);
   EXPECT_EQ(s.at(fmt::format("lvsd_real_server_weight{{{}}}", live_l)), 1);
+  EXPECT_TRUE(d.signal(SIGTERM));
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }
 
 // global_defs http_listen turns the listener on; reloads are counted by result, and a reload
