@@ -4,6 +4,10 @@
 // control socket (ctl/control_socket.h). The Director is internally synchronized: the control
 // thread, the health thread and this main thread (signals) all call it.
 //
+// Masquerading (-m): the first Masq realserver makes lvsd install its nftables table and policy
+// routing (dp/masq); every exit after that (stop, error) removes them again, and `lvsd
+// --cleanup` removes what a killed lvsd left.
+//
 // Signals (read with sigwait on the main thread): SIGHUP re-reads -f; SIGTERM/SIGINT stop
 // gracefully: listeners close (new connections are refused), established connections get
 // --grace seconds to finish, the omega notifiers run, exit 0. With $NOTIFY_SOCKET set (systemd
@@ -17,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "bin/lvsd_flags.h"
 #include "bin/sd_notify.h"
 #include "config/config.h"
@@ -28,6 +34,7 @@
 #include "daemon/health_runner.h"
 #include "daemon/supervisor.h"
 #include "dp/fixture/fixture.h"
+#include "dp/masq/masq.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
 #include "health/rise_fall.h"
@@ -53,6 +60,24 @@ int config_test(const std::string& path) {
   }
   std::printf("lvsd: configuration %s is valid: %zu services, %zu warnings\n", path.c_str(),
               cfg->table.services.size(), cfg->warnings.size());
+  return 0;
+}
+
+// `lvsd --cleanup`: removes the masquerading state, says what it removed.
+int cleanup(const dp::masq::Settings& settings) {
+  if (!dp::masq::has_net_admin()) {
+    std::fprintf(stderr,
+                 "lvsd: --cleanup needs CAP_NET_ADMIN to look at and remove nftables tables, "
+                 "ip rules and routes: run it as root\n");
+    return 1;
+  }
+  auto removed = dp::masq::remove_all(settings);
+  if (!removed) {
+    std::fprintf(stderr, "lvsd: --cleanup: %s\n", removed.error().message.c_str());
+    return 1;
+  }
+  if (removed->items.empty()) std::printf("lvsd: no masquerading state to remove\n");
+  for (const auto& item : removed->items) std::printf("lvsd: removed %s\n", item.c_str());
   return 0;
 }
 
@@ -107,6 +132,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cfg->config_test) return config_test(cfg->config_file);
+  if (cfg->cleanup) return cleanup(cfg->masq);
 
   std::optional<config::Config> file;
   if (!cfg->config_file.empty()) {
@@ -130,6 +156,17 @@ int main(int argc, char** argv) {
 
   const std::uint64_t nofile = dp::proxy::raise_nofile_limit();
   const core::SteadyClock clock;
+  // Declared before the proxy so it is destroyed after it: the state goes once no worker runs.
+  dp::masq::Routing masq(cfg->masq);
+  if (!cfg->test_hooks && dp::masq::has_net_admin()) {
+    // A crashed lvsd's masquerading state goes now, even if this run has no Masq realserver.
+    if (auto old = dp::masq::remove_leftovers(cfg->masq); !old) {
+      core::log().warn("lvsd: masquerading leftovers: {}", old.error().message);
+    } else if (!old->items.empty()) {
+      core::log().info("lvsd: removed masquerading leftovers of an earlier run: {}",
+                       fmt::join(old->items, "; "));
+    }
+  }
   // --test-hooks (the test suite only): a data plane that forwards nothing and reports what the
   // tests inject; otherwise the full-NAT proxy.
   std::unique_ptr<dp::proxy::Proxy> proxy;
@@ -144,6 +181,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     proxy = std::move(created).value();
+    proxy->set_masq([&masq](core::Family family) { return masq.ensure(family); });
   }
   dp::DataPlane& plane = proxy ? static_cast<dp::DataPlane&>(*proxy) : *fixture;
   const auto seconds = [](std::chrono::milliseconds d) {
@@ -270,6 +308,13 @@ int main(int argc, char** argv) {
   if (http) http->stop();
   (*server)->stop();
   if (proxy) proxy->stop();
+  if (masq.installed()) {
+    if (auto removed = masq.remove(); !removed) {
+      core::log().error("lvsd: masquerading state: {}", removed.error().message);
+    } else {
+      for (const auto& item : removed->items) core::log().info("lvsd: removed {}", item);
+    }
+  }
   core::log().info("lvsd: stopped");
   return 0;
 }

@@ -103,7 +103,10 @@ Result<void> add_real(State& st, std::string_view value) {
     const auto eq = opt.find('=');
     const std::string_view key = opt.substr(0, eq);
     const std::string_view val = eq == std::string_view::npos ? "" : opt.substr(eq + 1);
-    if (key == "weight" || key == "w") {
+    if ((key == "masq" || key == "m" || key == "fullnat") && eq == std::string_view::npos) {
+      real.forward =
+          key == "fullnat" ? model::ForwardMethod::kFullNat : model::ForwardMethod::kMasq;
+    } else if (key == "weight" || key == "w") {
       auto w = parse_uint(val, "weight", 65535);
       if (!w) return bad(w.error());
       real.weight = static_cast<std::int32_t>(*w);
@@ -129,7 +132,8 @@ Result<void> add_real(State& st, std::string_view value) {
       }
     } else {
       return bad(core::Error{
-          EINVAL, fmt::format("unknown option '{}' (known: weight=, x=, y=, proxy=)", opt)});
+          EINVAL,
+          fmt::format("unknown option '{}' (known: masq, fullnat, weight=, x=, y=, proxy=)", opt)});
     }
   }
   if (auto r = model::add_dest(st.cfg.table, (*svc)->key, real); !r) return bad(r.error());
@@ -176,6 +180,24 @@ Result<void> set_netmask(State& st, std::string_view value) {
   }
   (*svc)->netmask = static_cast<std::uint32_t>(*prefix);
   return {};
+}
+
+// A 32-bit number in decimal or 0x hex (marks are usually written in hex).
+Result<std::uint32_t> parse_mark(std::string_view text, std::string_view flag) {
+  std::string_view digits = text;
+  int base = 10;
+  if (digits.starts_with("0x") || digits.starts_with("0X")) {
+    digits.remove_prefix(2);
+    base = 16;
+  }
+  std::uint64_t v = 0;
+  const auto* end = digits.data() + digits.size();
+  const auto [ptr, ec] = std::from_chars(digits.data(), end, v, base);
+  if (digits.empty() || ec != std::errc{} || ptr != end || v > 0xFFFFFFFFU) {
+    return fail(EINVAL, fmt::format("{} '{}' is not a number in 1..4294967295 (decimal or 0x hex)",
+                                    flag, text));
+  }
+  return static_cast<std::uint32_t>(v);
 }
 
 template <typename F>
@@ -230,8 +252,9 @@ const std::vector<Flag>& flags() {
          (*svc)->conn_limit = static_cast<std::uint32_t>(*n);
          return {};
        }},
-      {"--real-server", "-r", "ADDR:PORT[,weight=N][,x=N][,y=N][,proxy=v1|v2]",
-       "add a realserver to the preceding service (full-NAT)", add_real},
+      {"--real-server", "-r", "ADDR:PORT[,masq][,weight=N][,x=N][,y=N][,proxy=v1|v2]",
+       "add a realserver to the preceding service (full-NAT; ,masq: masquerading, needs root)",
+       add_real},
       {"--workers", "-w", "N", "worker threads (default: one per core)",
        [](State& st, std::string_view v) -> Result<void> {
          auto n = parse_uint(v, "workers", 256);
@@ -385,6 +408,30 @@ const std::vector<Flag>& flags() {
          st.cfg.check_jitter_percent = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--masq-fwmark", "", "N",
+       "masquerading: the fwmark lvsd's nftables rule sets and its ip rule matches "
+       "(default 0x4c56; decimal or 0x hex)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_mark(v, "--masq-fwmark");
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.masq.fwmark = *n;
+         return dp::masq::validate(st.cfg.masq);
+       }},
+      {"--masq-table", "", "N",
+       "masquerading: the routing table holding lvsd's local default route (default 19542)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_mark(v, "--masq-table");
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.masq.table = *n;
+         return dp::masq::validate(st.cfg.masq);
+       }},
+      {"--cleanup", "", "",
+       "remove the masquerading state (nftables table inet lvsd, its ip rules and routes, IPv4 "
+       "and IPv6) a crashed lvsd left, print what was removed, exit",
+       [](State& st, std::string_view) -> Result<void> {
+         st.cfg.cleanup = true;
+         return {};
+       }},
       {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.syslog = true;
@@ -461,10 +508,13 @@ std::string lvsd_usage() {
   std::string out =
       "usage: lvsd [--workers N] [--socket PATH] [-t|-u VIP:PORT [-s SCHED] [-o] [-p [S]] [-M "
       "MASK]\n"
-      "            [-r ADDR:PORT[,weight=N]]...]...\n"
+      "            [-r ADDR:PORT[,masq][,weight=N]]...]...\n"
       "       lvsd [-t] -f FILE [--workers N] [--socket PATH] [--grace SECONDS] [--syslog]\n"
+      "       lvsd --cleanup [--masq-fwmark N] [--masq-table N]\n"
       "\n"
-      "Runs the lvsd director in the foreground with the user-space full-NAT data plane.\n"
+      "Runs the lvsd director in the foreground with the user-space data plane: full NAT, and\n"
+      "masquerading (-m, ,masq) with transparent sockets, which needs root and installs an\n"
+      "nftables table and policy routing that lvsd removes when it stops.\n"
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"

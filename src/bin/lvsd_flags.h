@@ -13,6 +13,7 @@
 #include "core/endpoint.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "dp/masq/masq.h"
 #include "dp/proxy/options.h"
 #include "model/service.h"
 
@@ -40,6 +41,10 @@ struct LvsdConfig {
   // --http-listen ADDR:PORT: the HTTP listener (/metrics, /api/v1/services); overrides
   // global_defs' http_listen. Unset: global_defs decides (off by default).
   std::optional<core::Endpoint> http_listen{};
+  // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
+  dp::masq::Settings masq{};
+  // --cleanup: remove the masquerading state (of these settings), report it, exit.
+  bool cleanup = false;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

@@ -115,6 +115,11 @@ class Server {
   Result<void> watch(int fd, std::uint32_t events, int op);
   void accept_all();
   void serve_udp();
+  // NAME, or "NAME peer=ADDR:PORT" with --report-peer.
+  std::string answer_name(const dp::proxy::SockAddr& peer) const {
+    if (!cfg_.report_peer) return cfg_.name;
+    return fmt::format("{} peer={}", cfg_.name, dp::proxy::from_sockaddr(peer.storage).to_string());
+  }
   // Reads, answers and writes for one connection; false when it was closed.
   bool on_conn(Conn& c, std::uint32_t events);
   bool read_some(Conn& c);
@@ -200,11 +205,13 @@ Result<void> Server::run() {
 
 void Server::accept_all() {
   for (;;) {
-    core::Fd fd(::accept4(tcp_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    dp::proxy::SockAddr peer;
+    peer.len = sizeof(peer.storage);
+    core::Fd fd(::accept4(tcp_.get(), peer.get(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;  // EAGAIN, or a connection that died in the queue: nothing to do
     const int key = fd.get();
     Conn c{.fd = std::move(fd)};
-    if (cfg_.tcp_protocol == TcpProtocol::kEcho) c.out = cfg_.name + "\n";
+    if (cfg_.tcp_protocol == TcpProtocol::kEcho) c.out = answer_name(peer) + "\n";
     auto [it, inserted] = conns_.emplace(key, std::move(c));
     if (!inserted) continue;  // impossible: the kernel reuses a number only after close
     it->second.events = EPOLLIN | EPOLLRDHUP;
@@ -222,7 +229,7 @@ void Server::serve_udp() {
     peer.len = sizeof(peer.storage);
     const ssize_t n = ::recvfrom(udp_.get(), buf_.data(), buf_.size(), 0, peer.get(), &peer.len);
     if (n < 0) return;  // EAGAIN; other errors concern one peer only
-    std::string reply = cfg_.name + ": ";
+    std::string reply = answer_name(peer) + ": ";
     reply.append(buf_.data(), static_cast<std::size_t>(n));
     // Best effort like any UDP server: a full socket buffer drops the answer.
     ::sendto(udp_.get(), reply.data(), reply.size(), MSG_DONTWAIT, peer.get(), peer.len);

@@ -86,7 +86,8 @@ Result<RealserverConfig> parse_realserver_flags(std::span<const std::string_view
     const std::optional<std::string_view> inline_value = arg.inline_value;
     const bool takes_value = flag == "--name" || flag == "--tcp" || flag == "--udp" ||
                              flag == "--query-udp" || flag == "--count" || flag == "--wait";
-    const bool no_value = flag == "--http" || flag == "--help" || flag == "-h";
+    const bool no_value =
+        flag == "--http" || flag == "--report-peer" || flag == "--help" || flag == "-h";
     if (!takes_value && !no_value) {
       if (flag.starts_with("-") && flag != "-") {
         return fail(EINVAL,
@@ -130,6 +131,8 @@ Result<RealserverConfig> parse_realserver_flags(std::span<const std::string_view
     } else if (flag == "--http") {
       cfg.tcp_protocol = TcpProtocol::kHttp;
       seen.http = true;
+    } else if (flag == "--report-peer") {
+      cfg.report_peer = true;
     } else if (flag == "--query-udp") {
       auto ep = parse_endpoint(flag, value);
       if (!ep) return core::Unexpected{ep.error()};
@@ -153,8 +156,10 @@ Result<RealserverConfig> parse_realserver_flags(std::span<const std::string_view
   }
 
   if (seen.query) {
-    if (seen.name || cfg.tcp || cfg.udp || seen.http) {
-      return fail(EINVAL, "--query-udp is a client: it takes no --name, --tcp, --udp or --http");
+    if (seen.name || cfg.tcp || cfg.udp || seen.http || cfg.report_peer) {
+      return fail(EINVAL,
+                  "--query-udp is a client: it takes no --name, --tcp, --udp, --http or "
+                  "--report-peer");
     }
     return cfg;
   }
@@ -166,6 +171,9 @@ Result<RealserverConfig> parse_realserver_flags(std::span<const std::string_view
     return fail(EINVAL, "nothing to serve: give --tcp ADDR:PORT and/or --udp ADDR:PORT");
   }
   if (seen.http && !cfg.tcp) return fail(EINVAL, "--http needs --tcp ADDR:PORT");
+  if (seen.http && cfg.report_peer) {
+    return fail(EINVAL, "--report-peer works with the echo greeting and UDP, not with --http");
+  }
   return cfg;
 }
 
@@ -182,6 +190,8 @@ std::string realserver_usage() {
          "  --http               TCP speaks HTTP/1.x instead: every request gets 200 and "
          "'NAME\\n'\n"
          "  --udp ADDR:PORT      UDP: answers each datagram with 'NAME: <payload>'\n"
+         "  --report-peer        name the client as seen here: 'NAME peer=ADDR:PORT' in the TCP\n"
+         "                       greeting, 'NAME peer=ADDR:PORT: <payload>' over UDP\n"
          "  Port 0 picks a free port. Once listening it prints one line on stdout, e.g.\n"
          "  'ready tcp=127.0.0.2:41234 udp=127.0.0.2:40000'. SIGINT/SIGTERM stop it.\n"
          "\n"

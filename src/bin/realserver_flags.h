@@ -28,6 +28,9 @@ struct RealserverConfig {
   std::optional<core::Endpoint> tcp{};
   std::optional<core::Endpoint> udp{};
   TcpProtocol tcp_protocol = TcpProtocol::kEcho;
+  // --report-peer: answers carry the address:port the realserver saw the client at
+  // ("NAME peer=ADDR:PORT"), to check masquerading keeps the client's own address.
+  bool report_peer = false;
   // query
   core::Endpoint target{};
   std::uint32_t count = 1;  // datagrams, each from a fresh socket (a new flow for a director)

@@ -15,9 +15,11 @@
 // silent ones) becomes one PING_CHECK per realserver.
 //
 // lvsd extension: LVS_FORWARD=masq|fullnat picks the realservers' forwarding method. The
-// default is masq, as the article's script (ipvsadm -m); lvsd's running engine (the user-space
-// proxy) serves only full NAT, so an lvs.conf meant to run under lvsd sets LVS_FORWARD=fullnat
-// (or the loader's forwarding override, ctl::LoadOptions::forward, is used).
+// default is masq, as the article's script (ipvsadm -m), and lvsd runs it as written: its
+// user-space engine masquerades with transparent sockets (needs root; dp/masq installs the
+// director's nftables table and policy routing). LVS_FORWARD=fullnat (or the loader's
+// forwarding override, ctl::LoadOptions::forward) runs the same cluster on full NAT, without
+// root, the realservers then seeing the director's address.
 //
 // Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
 // NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables

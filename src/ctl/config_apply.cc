@@ -123,7 +123,7 @@ core::Result<void> check_served_methods(const config::Config& cfg,
     return core::fail(
         EINVAL,
         fmt::format("{}: {} {} uses lvs_method {}, which this lvsd does not serve yet "
-                    "(it runs the full-NAT proxy); expected lvs_method FNAT",
+                    "(it runs the user-space proxy); expected lvs_method NAT or FNAT",
                     where.to_string(), what, d.addr.to_string(), lvs_method_name(d.forward)));
   };
   for (const auto& svc : cfg.table.services) {

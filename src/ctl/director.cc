@@ -85,7 +85,7 @@ dp::Counters lookup(const Map& m, const Key& k) {
 std::string unserved_method_text(const model::RealServer& dest) {
   return fmt::format(
       "lvsadm: forwarding method {} ({}) for {} needs the packet engine, which this lvsd does "
-      "not run yet; use --fullnat",
+      "not run yet; use -m (masquerading) or --fullnat",
       model::forward_name(dest.forward), method_option(dest.forward), dest.addr.to_string());
 }
 
@@ -232,8 +232,7 @@ Outcome Director::execute(const Command& cmd, std::string_view prog, std::string
     case CommandKind::kList: {
       auto in = listing_locked();
       if (cmd.list.connection) in.connections = connection_views(dp_.connections());
-      const std::optional<model::ServiceKey> only =
-          cmd.has(Option::kServiceAddress) ? std::optional(cmd.service.key) : std::nullopt;
+      const std::optional<model::ServiceKey> only = listed_service(cmd);
       if (cmd.list.json) {
         if (only && table_.find(*only) == nullptr) {
           return Outcome{.err = "No such service\n", .exit_code = 1};
@@ -262,9 +261,8 @@ Outcome Director::execute(const Command& cmd, std::string_view prog, std::string
     case CommandKind::kZero:
       return zero(cmd);
     case CommandKind::kHelp:
-      return Outcome{.out = help_text(prog)};
     case CommandKind::kVersion:
-      return Outcome{.out = version_line() + "\n"};
+      return *informational(cmd, prog);
     case CommandKind::kStartDaemon:
     case CommandKind::kStopDaemon:
       return Outcome{.err = fmt::format("not supported yet: connection synchronisation (--{}) is "

@@ -11,9 +11,11 @@
 // file, health and lvsadm is in ctl/config_apply.h.
 //
 // lvsd-specific answers (documented in docs/CONTROL-PROTOCOL.md):
-// * A realserver whose forwarding method the data plane cannot serve (the proxy: FullNat only)
-//   is refused, exit 255, naming what is missing. ipvsadm's default method stays -g (Route), so
-//   `-a` or `-e` without --fullnat is refused the same way.
+// * A realserver whose forwarding method the data plane cannot serve (the proxy: FullNat and
+//   Masq) is refused, exit 255, naming what is missing. ipvsadm's default method stays -g
+//   (Route), so `-a` or `-e` without -m or --fullnat is refused the same way. A Masq realserver
+//   needs the director's routing state (dp/masq); if the data plane cannot install it (not
+//   root, kernel features missing), its apply() fails and the error says what to fix.
 // * A data-plane failure (e.g. the VIP cannot be bound) is an engine error: exit 255.
 // * --start-daemon/--stop-daemon: "not supported yet", exit 1.
 // * --drain: sets the realserver's weight to 0 keeping its other fields; lvsadm then polls
@@ -46,8 +48,10 @@ struct DirectorOptions {
   Resolver resolver = system_resolver();
   Names names = system_names();
   model::SchedulerExists scheduler_exists{};
-  // Forwarding methods the data plane serves; a realserver with any other is refused.
-  std::vector<model::ForwardMethod> served_methods{model::ForwardMethod::kFullNat};
+  // Forwarding methods the data plane serves; a realserver with any other is refused. The
+  // default is the proxy's: full NAT and masquerading (transparent sockets, dp/masq).
+  std::vector<model::ForwardMethod> served_methods{model::ForwardMethod::kFullNat,
+                                                   model::ForwardMethod::kMasq};
   Timeouts timeouts{.tcp = 900, .tcpfin = 120, .udp = 300};
   // `lvsadm --reload`: called without the Director's lock held (it calls load() itself).
   // Unset: the answer is "lvsd was started without -f", exit 1.
@@ -116,7 +120,7 @@ class Director {
 
 // The refusal text for a realserver the data plane cannot serve, e.g. "lvsadm: forwarding
 // method Route (-g) for 10.0.0.1:80 needs the packet engine, which this lvsd does not run
-// yet; use --fullnat".
+// yet; use -m (masquerading) or --fullnat".
 std::string unserved_method_text(const model::RealServer& dest);
 
 }  // namespace lvs::ctl

@@ -84,6 +84,17 @@ Outcome run_restore(std::string_view text, std::string_view prog, const Resolver
   return total;
 }
 
+std::optional<Outcome> informational(const Command& cmd, std::string_view prog) {
+  if (cmd.kind == CommandKind::kHelp) return Outcome{.out = help_text(prog)};
+  if (cmd.kind == CommandKind::kVersion) return Outcome{.out = version_line() + "\n"};
+  return std::nullopt;
+}
+
+std::optional<model::ServiceKey> listed_service(const Command& cmd) {
+  if (!cmd.has(Option::kServiceAddress)) return std::nullopt;
+  return cmd.service.key;
+}
+
 Outcome OfflineDirector::restore(std::string_view text, std::string_view prog) {
   return run_restore(text, prog, resolver_,
                      [&](const Command& cmd) { return execute(cmd, prog, {}); });
@@ -95,8 +106,7 @@ Outcome OfflineDirector::execute(const Command& cmd, std::string_view prog,
     case CommandKind::kList: {
       auto in = listing_input(table_);
       in.timeouts = timeouts_;
-      const std::optional<model::ServiceKey> only =
-          cmd.has(Option::kServiceAddress) ? std::optional(cmd.service.key) : std::nullopt;
+      const std::optional<model::ServiceKey> only = listed_service(cmd);
       const auto text = format_listing(in, cmd.list, only, numeric_names());
       if (!text) return failed(text.error());
       return Outcome{.out = *text};
@@ -115,9 +125,8 @@ Outcome OfflineDirector::execute(const Command& cmd, std::string_view prog,
       }
       return {};  // no counters here
     case CommandKind::kHelp:
-      return Outcome{.out = help_text(prog)};
     case CommandKind::kVersion:
-      return Outcome{.out = version_line() + "\n"};
+      return *informational(cmd, prog);
     case CommandKind::kStartDaemon:
     case CommandKind::kStopDaemon:
     case CommandKind::kDrain:

@@ -4,6 +4,7 @@
 // Director (later) uses apply_to_table() for its table and adds live numbers and the data path.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,11 @@ Outcome apply_to_table(model::ServiceTable& table, const Command& cmd,
 // runs; the exit status is the last line's. `execute` runs one parsed command.
 Outcome run_restore(std::string_view text, std::string_view prog, const Resolver& resolver,
                     const std::function<Outcome(const Command&)>& execute);
+
+// What every director answers the same way: -h/--help and -v/--version (nothing else).
+std::optional<Outcome> informational(const Command& cmd, std::string_view prog);
+// The one service a listing is limited to (`-L -t V:P`), or none.
+std::optional<model::ServiceKey> listed_service(const Command& cmd);
 
 // `--set`: each non-zero value replaces the current one.
 Timeouts apply_timeouts(const Timeouts& current, const Timeouts& set);

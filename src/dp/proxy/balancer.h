@@ -38,6 +38,9 @@ struct DestRuntime {
   std::atomic<std::uint32_t> u_threshold{0};
   std::atomic<std::uint32_t> l_threshold{0};
   std::atomic<model::ProxyProtocol> proxy_protocol{model::ProxyProtocol::kNone};
+  // Masq (-m): upstream sockets are bound (IP_TRANSPARENT) to the client's address and port,
+  // so the realserver sees the client; false: full NAT (the director's own address).
+  std::atomic<bool> masq{false};
   model::DestLoad load;
   CounterSlots counters;
   RateState rates{};  // ticked by worker 0 under its Service's mutex

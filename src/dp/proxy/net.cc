@@ -89,6 +89,33 @@ core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, in
   return fd;
 }
 
+core::Result<core::Fd> make_upstream(SockType type, const core::Endpoint& dest,
+                                     const core::Endpoint* as_client) {
+  const int kind = type == SockType::kStream ? SOCK_STREAM : SOCK_DGRAM;
+  core::Fd fd(::socket(family_of(dest), kind | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    return core::fail(errno, fmt::format("cannot create a socket for realserver {}: {}",
+                                         dest.to_string(), std::strerror(errno)));
+  }
+  if (as_client == nullptr) return fd;
+  const int one = 1;
+  const bool v4 = dest.addr.is_v4();
+  if ((v4 ? ::setsockopt(fd.get(), SOL_IP, IP_TRANSPARENT, &one, sizeof(one))
+          : ::setsockopt(fd.get(), SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))) != 0) {
+    return core::fail(errno, fmt::format("{} refused for realserver {}: {}",
+                                         v4 ? "IP_TRANSPARENT" : "IPV6_TRANSPARENT",
+                                         dest.to_string(), std::strerror(errno)));
+  }
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const SockAddr sa = to_sockaddr(*as_client);
+  if (::bind(fd.get(), sa.get(), sa.len) != 0) {
+    return core::fail(
+        errno, fmt::format("cannot bind to client {} for realserver {}: {}", as_client->to_string(),
+                           dest.to_string(), std::strerror(errno)));
+  }
+  return fd;
+}
+
 core::Result<core::Endpoint> local_endpoint(int fd) {
   SockAddr sa;
   sa.len = sizeof(sa.storage);

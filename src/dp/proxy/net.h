@@ -32,6 +32,13 @@ enum class SockType : std::uint8_t { kStream, kDatagram };
 // and set TCP_NODELAY, which their accepted sockets inherit.
 core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, int backlog);
 
+// A non-blocking socket for talking to realserver `dest`. With `as_client` (Masq) it is
+// transparent (IP_TRANSPARENT / IPV6_TRANSPARENT) with SO_REUSEADDR and bound to that address
+// and port, so the realserver sees the client; the director's policy routing (dp/masq) brings
+// the replies back to it. Errors name the step and the endpoints.
+core::Result<core::Fd> make_upstream(SockType type, const core::Endpoint& dest,
+                                     const core::Endpoint* as_client);
+
 // The address a socket is bound to (getsockname).
 core::Result<core::Endpoint> local_endpoint(int fd);
 

@@ -23,11 +23,20 @@ core::Result<void> check_service(const model::VirtualService& svc) {
         EOPNOTSUPP, fmt::format("service {}: the proxy data plane serves TCP and UDP only", name));
   }
   for (const auto& d : svc.dests) {
-    if (d.forward != model::ForwardMethod::kFullNat) {
+    if (d.forward != model::ForwardMethod::kFullNat && d.forward != model::ForwardMethod::kMasq) {
       return core::fail(EOPNOTSUPP,
                         fmt::format("realserver {} of service {} uses {} forwarding; "
-                                    "the proxy data plane does full-NAT only",
+                                    "the proxy data plane does full-NAT and Masq only",
                                     d.addr.to_string(), name, model::forward_name(d.forward)));
+    }
+    if (d.forward == model::ForwardMethod::kMasq &&
+        d.addr.addr.family() != svc.key.vip.addr.family()) {
+      // The upstream socket is bound to the client's address, which is in the VIP's family.
+      return core::fail(EAFNOSUPPORT,
+                        fmt::format("realserver {} of service {}: a Masq (-m) realserver must "
+                                    "be in the VIP's address family (the realserver sees the "
+                                    "client's own address); use --fullnat to cross families",
+                                    d.addr.to_string(), name));
     }
     if (d.proxy_protocol == model::ProxyProtocol::kV1 &&
         svc.key.protocol == model::Protocol::kUdp) {
@@ -92,8 +101,24 @@ core::Result<std::shared_ptr<Service>> Proxy::make_service(const model::VirtualS
 }
 
 core::Result<void> Proxy::apply(const model::ServiceTable& table) {
+  bool masq4 = false;
+  bool masq6 = false;
   for (const auto& svc : table.services) {
     if (auto r = check_service(svc); !r) return r;
+    for (const auto& d : svc.dests) {
+      if (d.forward != model::ForwardMethod::kMasq) continue;
+      (d.addr.addr.is_v4() ? masq4 : masq6) = true;
+    }
+  }
+  // The director's routing state for Masq goes in before anything else changes (and stays
+  // until lvsd stops: removing it would strand running Masq connections).
+  for (const auto& [needed, family] :
+       {std::pair{masq4, core::Family::kInet4}, std::pair{masq6, core::Family::kInet6}}) {
+    if (!needed) continue;
+    if (!masq_ensure_) {
+      return core::fail(EOPNOTSUPP, "masquerading (-m) is not available in this data plane");
+    }
+    if (auto r = masq_ensure_(family); !r) return r;
   }
   // Prepare everything that can fail; nothing visible changes until the commit below.
   struct Prepared {
@@ -150,6 +175,7 @@ core::Result<void> Proxy::apply(const model::ServiceTable& table) {
       const std::uint32_t old_u = rt.u_threshold.exchange(r.u_threshold);
       rt.l_threshold.store(r.l_threshold, std::memory_order_relaxed);
       rt.proxy_protocol.store(r.proxy_protocol, std::memory_order_relaxed);
+      rt.masq.store(r.forward == model::ForwardMethod::kMasq, std::memory_order_relaxed);
       rt.load.set_overloaded(
           model::overload_after_edit(rt.load.overloaded_now(), old_u, r.u_threshold));
       rt.available.store(true, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 // snapshot and wakes the workers. See service.h for how scheduling works across workers.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -38,6 +39,12 @@ class Proxy final : public DataPlane {
   void stop_accepting() override;
   std::uint64_t open_connections() const override;
 
+  // Masquerading (-m): apply() calls `ensure(family)` for every family that has a Masq
+  // realserver before anything changes; its error fails the apply. Unset: Masq is refused.
+  // Control thread (the one that calls apply()).
+  using MasqEnsure = std::function<core::Result<void>(core::Family)>;
+  void set_masq(MasqEnsure ensure) { masq_ensure_ = std::move(ensure); }
+
   std::size_t workers() const { return workers_.size(); }
   // The address the service's listeners are bound to (the real port when the VIP said 0).
   core::Result<core::Endpoint> bound(const model::ServiceKey& key) const;
@@ -57,10 +64,11 @@ class Proxy final : public DataPlane {
   std::map<model::ServiceKey, std::shared_ptr<Service>> services_{};
   std::uint64_t generation_ = 0;
   std::vector<std::shared_ptr<Service>> draining_{};  // after stop_accepting()
+  MasqEnsure masq_ensure_{};
 };
 
 // Checks that the proxy can serve `svc` (TCP/UDP, an address service with a port, full-NAT
-// realservers), naming what is wrong.
+// realservers, or Masq ones in the VIP's family), naming what is wrong.
 core::Result<void> check_service(const model::VirtualService& svc);
 
 }  // namespace lvs::dp::proxy

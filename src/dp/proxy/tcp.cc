@@ -109,11 +109,14 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
                                     : "no realserver available");
   }
   const core::Endpoint dest = flow->dest()->addr;
-  core::Fd upstream(::socket(family_of(dest), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!upstream) {
+  // Masq: the realserver sees the client's own address and port (net.h, make_upstream).
+  const bool masq = flow->dest()->masq.load(std::memory_order_relaxed);
+  auto made = make_upstream(SockType::kStream, dest, masq ? &client_addr : nullptr);
+  if (!made) {
     WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
-    return refuse(std::strerror(errno));
+    return refuse(made.error().message.c_str());
   }
+  core::Fd upstream = std::move(made).value();
   tune(client.get(), opts_.socket_buffer, false);
   tune(upstream.get(), opts_.socket_buffer, true);
   const SockAddr sa = to_sockaddr(dest);

@@ -35,18 +35,26 @@ bool Worker::udp_flow_stale(const UdpFlow& f) const {
 
 UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle) {
   const core::Endpoint dest = handle.dest()->addr;
-  core::Fd up(::socket(family_of(dest), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  // Masq: bound to the client's own address and port (net.h, make_upstream).
+  const bool masq = handle.dest()->masq.load(std::memory_order_relaxed);
+  auto made = make_upstream(SockType::kDatagram, dest, masq ? &key.client : nullptr);
   const SockAddr sa = to_sockaddr(dest);
-  if (!up || ::connect(up.get(), sa.get(), sa.len) != 0) {
+  std::string why;
+  if (!made) {
+    why = made.error().message;
+  } else if (::connect(made->get(), sa.get(), sa.len) != 0) {
+    why = std::strerror(errno);
+  }
+  if (!why.empty()) {
     WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
     std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
-                       reg.svc->key().to_string(), key.client.to_string(), std::strerror(errno),
-                       skipped);
+                       reg.svc->key().to_string(), key.client.to_string(), why, skipped);
     }
     return nullptr;
   }
+  core::Fd up = std::move(made).value();
   std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
   if (!flow) {
     std::uint64_t skipped = 0;  // the caller counts the datagram as refused

@@ -191,3 +191,43 @@ TEST(LvsdFlags, FileAndFlagServicesExcludeEachOther) {
 
 }  // namespace
 }  // namespace lvs::bin
+
+namespace lvs::bin {
+namespace {
+
+// `-r ADDR,masq` makes a Masq realserver; `,fullnat` is the default spelled out.
+TEST(LvsdFlags, RealserverMasqOption) {
+  auto cfg = parse({"-t", "192.0.2.100:23", "-r", "192.0.2.21:2323,masq,weight=3", "-r",
+                    "192.0.2.22:2323,fullnat"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  const auto& dests = cfg->table.services.at(0).dests;
+  ASSERT_EQ(dests.size(), 2U);
+  EXPECT_EQ(dests[1].forward, model::ForwardMethod::kMasq);
+  EXPECT_EQ(dests[1].weight, 3);
+  EXPECT_EQ(dests[0].forward, model::ForwardMethod::kFullNat);
+  EXPECT_EQ(parse({"-t", "192.0.2.100:23", "-r", "192.0.2.21,masq=1"}).error().message,
+            "realserver '192.0.2.21,masq=1': unknown option 'masq=1' (known: masq, fullnat, "
+            "weight=, x=, y=, proxy=)");
+}
+
+// --masq-fwmark takes decimal or hex, --masq-table refuses the kernel's tables, --cleanup.
+TEST(LvsdFlags, MasqSettingsAndCleanup) {
+  auto cfg = parse({"--masq-fwmark", "0x10", "--masq-table=100", "--cleanup"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->masq, (dp::masq::Settings{.fwmark = 16, .table = 100}));
+  EXPECT_TRUE(cfg->cleanup);
+  EXPECT_EQ(parse({}).value().masq, dp::masq::Settings{});
+  EXPECT_FALSE(parse({}).value().cleanup);
+  EXPECT_EQ(parse({"--masq-fwmark", "0"}).error().message,
+            "--masq-fwmark 0 is not a mark: use a number in 1..4294967295");
+  EXPECT_EQ(parse({"--masq-fwmark", "0xZZ"}).error().message,
+            "--masq-fwmark '0xZZ' is not a number in 1..4294967295 (decimal or 0x hex)");
+  EXPECT_EQ(parse({"--masq-table", "4294967296"}).error().message,
+            "--masq-table '4294967296' is not a number in 1..4294967295 (decimal or 0x hex)");
+  EXPECT_EQ(parse({"--masq-table", "255"}).error().message,
+            "--masq-table 255 is a table the kernel owns (0 unspec, 253 default, 254 main, 255 "
+            "local): use another number");
+}
+
+}  // namespace
+}  // namespace lvs::bin

@@ -31,15 +31,17 @@ expect 2 "lvs-realserver: --count '0' is not a number in 1..1000000" --query-udp
 # A live realserver on kernel-chosen ports; stopped by pid on every exit path.
 work=$(mktemp -d)
 pid=""
+pidP=""
 cleanup() {
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$pidP" ] && kill -TERM "$pidP" 2>/dev/null && wait "$pidP" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 "$tool" --name rsT --tcp 127.0.0.1:0 --udp 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
 for _ in $(seq 200); do
-  grep -q '^ready ' "$work/out" && break
+  grep -qs '^ready ' "$work/out" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
@@ -65,6 +67,30 @@ read -r -t 5 echoed <&3
 exec 3<&-
 [ "$greeting" = "rsT" ] || fail "echo greeting: '$greeting'"
 [ "$echoed" = "ping" ] || fail "echo: '$echoed'"
+
+# --report-peer: the answers name the client's address and port as the realserver saw them.
+expect 2 "lvs-realserver: --report-peer works with the echo greeting and UDP, not with --http" \
+  --name a --tcp 127.0.0.1:0 --http --report-peer
+"$tool" --name rsP --report-peer --tcp 127.0.0.1:0 --udp 127.0.0.1:0 >"$work/outP" 2>"$work/errP" &
+pidP=$!
+for _ in $(seq 200); do grep -qs '^ready ' "$work/outP" && break; sleep 0.05; done
+lineP=$(head -n1 "$work/outP")
+tcpP=${lineP#*tcp=} tcpP=${tcpP%% *} udpP=${lineP#*udp=}
+got=$("$tool" --query-udp "$udpP" --wait 2s "hi" 2>&1)
+case $got in
+  "rsP peer=127.0.0.1:"[0-9]*": hi") ;;
+  *) fail "udp reply with --report-peer: '$got'" ;;
+esac
+exec 3<>"/dev/tcp/${tcpP%:*}/${tcpP##*:}"
+read -r -t 5 greeting <&3
+exec 3<&-
+case $greeting in
+  "rsP peer=127.0.0.1:"[0-9]*) ;;
+  *) fail "tcp greeting with --report-peer: '$greeting'" ;;
+esac
+kill -TERM "$pidP"
+wait "$pidP"
+pidP=""
 
 # Stops on SIGTERM with status 0.
 kill -TERM "$pid"

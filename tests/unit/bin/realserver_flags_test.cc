@@ -68,9 +68,21 @@ TEST(RealserverFlags, ErrorsNameTheFlagAndTheFix) {
   EXPECT_EQ(error_of({"--query-udp", "127.0.0.10:53", "--wait", "soon"}),
             "--wait 'soon' is not a duration like 2, 2s or 250ms (at most 1h)");
   EXPECT_EQ(error_of({"--query-udp", "127.0.0.10:53", "--name", "rs1"}),
-            "--query-udp is a client: it takes no --name, --tcp, --udp or --http");
+            "--query-udp is a client: it takes no --name, --tcp, --udp, --http or --report-peer");
   EXPECT_EQ(error_of({"--name", "rs1", "--tcp", "127.0.0.2:1", "--count", "2"}),
             "--count and --wait apply to --query-udp only");
+}
+
+// --report-peer: answers name the client as the realserver saw it; not with --http or queries.
+TEST(RealserverFlags, ReportPeer) {
+  auto cfg = parse({"--name", "rs1", "--report-peer", "--tcp", "192.0.2.21:23"});
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_TRUE(cfg->report_peer);
+  EXPECT_FALSE(parse({"--name", "rs1", "--tcp", "192.0.2.21:23"}).value().report_peer);
+  EXPECT_EQ(error_of({"--name", "rs1", "--report-peer", "--http", "--tcp", "192.0.2.21:80"}),
+            "--report-peer works with the echo greeting and UDP, not with --http");
+  EXPECT_EQ(error_of({"--query-udp", "192.0.2.100:53", "--report-peer"}),
+            "--query-udp is a client: it takes no --name, --tcp, --udp, --http or --report-peer");
 }
 
 // A request head is complete only at its blank line; HTTP/1.1 keeps the connection open.

@@ -92,17 +92,17 @@ TEST(ApplyHealthAction, IsIdempotent) {
   EXPECT_FALSE(apply_health_action(table, cmd, {}).value());
 }
 
-// The proxy serves full-NAT only: a NAT realserver is refused at its file:line, naming FNAT.
+// The proxy serves full-NAT and NAT: a DR realserver is refused at its file:line, naming both.
 TEST(CheckServedMethods, NamesTheRealserverAndTheFix) {
   const auto cfg = parse(
-      "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lvs_sched rr\n  lvs_method NAT\n"
+      "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lvs_sched rr\n  lvs_method DR\n"
       "  real_server 10.0.0.11 80 {\n  }\n}\n");
-  const std::vector served{model::ForwardMethod::kFullNat};
+  const std::vector served{model::ForwardMethod::kFullNat, model::ForwardMethod::kMasq};
   auto r = check_served_methods(cfg, served);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message,
-            "lvsd.conf:5:3: real_server 10.0.0.11:80 uses lvs_method NAT, which this lvsd does "
-            "not serve yet (it runs the full-NAT proxy); expected lvs_method FNAT");
+            "lvsd.conf:5:3: real_server 10.0.0.11:80 uses lvs_method DR, which this lvsd does "
+            "not serve yet (it runs the user-space proxy); expected lvs_method NAT or FNAT");
   EXPECT_TRUE(check_served_methods(parse(kTwoReals), served).ok());
 }
 

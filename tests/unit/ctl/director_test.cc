@@ -64,7 +64,7 @@ TEST_F(DirectorTest, UnservedMethodLeavesTheTableRunning) {
   EXPECT_EQ(o.exit_code, 255);
   EXPECT_EQ(o.err,
             "lvsadm: forwarding method Route (-g) for 10.0.0.11:80 needs the packet engine, which "
-            "this lvsd does not run yet; use --fullnat\n");
+            "this lvsd does not run yet; use -m (masquerading) or --fullnat\n");
   EXPECT_EQ(director.table(), before);
   EXPECT_EQ(dp.applied.size(), 1U);
 }

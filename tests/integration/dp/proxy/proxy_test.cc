@@ -302,7 +302,36 @@ TEST(ProxyApply, RejectsNonFullNatWithoutChangingAnything) {
   bad.services.push_back(extra);
   const auto r = h.proxy->apply(bad);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("full-NAT only"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("full-NAT and Masq only"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(h.proxy->stats().services.size(), 1U);
+  auto fd = testing::connect_tcp(vip);
+  EXPECT_EQ(testing::read_line(fd.get()), "A");
+}
+
+// Masq needs the director's routing state: a proxy nobody gave it to (Proxy::set_masq), or
+// whose installer fails, refuses the whole table and keeps the running one.
+TEST(ProxyApply, MasqWithoutRoutingStateChangesNothing) {
+  NameServer a("A", "127.0.0.2");
+  Harness h;
+  const auto vip = h.add(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}));
+  auto bad = h.table;
+  auto extra = make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()});
+  extra.key.vip.addr = *core::IpAddress::parse("127.0.0.9");
+  extra.dests[0].forward = model::ForwardMethod::kMasq;
+  bad.services.push_back(extra);
+  auto r = h.proxy->apply(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "masquerading (-m) is not available in this data plane");
+  std::vector<core::Family> asked;
+  h.proxy->set_masq([&asked](core::Family f) -> core::Result<void> {
+    asked.push_back(f);
+    return core::fail(EPERM, "masquerading (-m) needs CAP_NET_ADMIN");
+  });
+  r = h.proxy->apply(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "masquerading (-m) needs CAP_NET_ADMIN");
+  EXPECT_EQ(asked, std::vector<core::Family>{core::Family::kInet4});
   EXPECT_EQ(h.proxy->stats().services.size(), 1U);
   auto fd = testing::connect_tcp(vip);
   EXPECT_EQ(testing::read_line(fd.get()), "A");
