@@ -12,6 +12,8 @@ packages=(
   curl iproute2 coreutils   # the demo: HTTP client, ss (port checks), timeout
   libssl-dev                # HTTP_GET digests (libcrypto), SSL_GET (libssl)
   iputils-ping shellcheck   # lvs-director update pings realservers; CTest lints the scripts
+  libcpp-httplib-dev zlib1g-dev libbrotli-dev  # lvsd's HTTP listener (/metrics, JSON API); its pkg-config needs zlib, brotli
+  prometheus                # the /metrics tests: promtool check metrics, a real Prometheus scraping lvsd
   libnftables-dev libmnl-dev  # masquerading (-m): lvsd's nftables table and rtnetlink rules/routes
   nftables util-linux       # masq e2e test: `nft list tables`, setpriv (the refusal as nobody)
 )

@@ -39,6 +39,7 @@
 #include "dp/proxy/proxy.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
+#include "web/http_server.h"
 
 namespace {
 
@@ -84,6 +85,7 @@ int cleanup(const dp::masq::Settings& settings) {
 void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
   if (!flags.workers_set) flags.proxy.workers = g.workers;
   if (!flags.log_level_set) flags.log_level = g.log_level;
+  if (!flags.http_listen) flags.http_listen = g.http_listen;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up
   const char* env = std::getenv("LVSD_SOCKET");
   const bool env_set = env != nullptr && *env != '\0';
@@ -236,6 +238,39 @@ int main(int argc, char** argv) {
     if (supervisor) supervisor->stop(false);  // the health thread calls the Director
     return 1;
   }
+  // The HTTP listener (--http-listen / global_defs http_listen): its own threads, reading the
+  // Director. Bound once: a reload that changes http_listen logs that a restart is needed.
+  std::unique_ptr<web::HttpServer> http;
+  if (cfg->http_listen) {
+    web::Sources sources{.listing = [&director] { return director.listing(); },
+                         .process = []() -> std::optional<web::ProcessStats> {
+                           auto p = web::read_process_stats();
+                           return p ? std::optional<web::ProcessStats>(*p) : std::nullopt;
+                         },
+                         .reloads = [&supervisor]() -> std::optional<web::ReloadStats> {
+                           if (!supervisor) return std::nullopt;
+                           const auto r = supervisor->reload_stats();
+                           const std::chrono::duration<double> since_epoch =
+                               r.loaded_at.time_since_epoch();
+                           return web::ReloadStats{.success = r.success,
+                                                   .failure = r.failure,
+                                                   .last_successful = r.last_successful,
+                                                   .last_success_seconds = since_epoch.count()};
+                         },
+                         .health = [&supervisor]() -> std::optional<ctl::HealthMap> {
+                           if (!supervisor) return std::nullopt;
+                           return supervisor->health();
+                         },
+                         .version = std::string(web::lvsd_version())};
+    auto started = web::HttpServer::start(*cfg->http_listen, std::move(sources));
+    if (!started) {
+      std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
+      (*server)->stop();
+      if (supervisor) supervisor->stop(false);
+      return 1;
+    }
+    http = std::move(started).value();
+  }
   const auto table = director.table();
   core::log().info("lvsd: {} workers, {} services, file descriptor limit {}, control socket {}",
                    proxy ? proxy->workers() : 0, table.services.size(), nofile, (*server)->path());
@@ -270,6 +305,7 @@ int main(int argc, char** argv) {
     core::log().warn("lvsd: grace period over, closing {} open connections", open);
   }
   if (supervisor) supervisor->stop(true);  // omega notifiers
+  if (http) http->stop();
   (*server)->stop();
   if (proxy) proxy->stop();
   if (masq.installed()) {

@@ -335,6 +335,20 @@ const std::vector<Flag>& flags() {
          st.cfg.socket_path = std::string(v);
          return {};
        }},
+      {"--http-listen", "", "ADDR:PORT",
+       "serve /metrics (Prometheus) and the read-only JSON API /api/v1/services on this "
+       "address (IPv6: [addr]:port); overrides global_defs http_listen (default: off)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto ep = core::Endpoint::parse(v);
+         if (!ep) return fail(EINVAL, fmt::format("--http-listen '{}': {}", v, ep.error().message));
+         if (ep->port == 0) {
+           return fail(
+               EINVAL,
+               fmt::format("--http-listen '{}' needs a port 1..65535, e.g. 127.0.0.1:9100", v));
+         }
+         st.cfg.http_listen = *ep;
+         return {};
+       }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
        [](State& st, std::string_view v) -> Result<void> {
          auto l = core::parse_log_level(v);
@@ -505,7 +519,7 @@ std::string lvsd_usage() {
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
       "re-reads -f.\n"
-      "Flags override the file's global_defs (workers, control_socket, log_level).\n"
+      "Flags override the file's global_defs (workers, control_socket, log_level, http_listen).\n"
       "\n"
       "options:\n";
   for (const auto& f : flags()) {

@@ -5,10 +5,12 @@
 // nothing or by another option is keepalived's config test (--config-test), not a service:
 // a VIP never starts with '-'.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "core/endpoint.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "dp/masq/masq.h"
@@ -36,6 +38,9 @@ struct LvsdConfig {
   std::uint32_t fall = 0;
   // --check-jitter: each delay_loop spread over +-this percent of itself (0 = exact).
   std::uint32_t check_jitter_percent = 0;
+  // --http-listen ADDR:PORT: the HTTP listener (/metrics, /api/v1/services); overrides
+  // global_defs' http_listen. Unset: global_defs decides (off by default).
+  std::optional<core::Endpoint> http_listen{};
   // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.

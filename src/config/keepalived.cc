@@ -406,9 +406,14 @@ Result<core::Endpoint> parse_listen(const Stmt& s, std::uint16_t default_port) {
   return *e;
 }
 
+// `http_listen 127.0.0.1:9100` (or `[::1]:9100`, or `ADDRESS PORT`): the port is required.
 Result<void> global_http_listen(Parser& p, const Stmt& s) {
   auto e = parse_listen(s, 0);
   if (!e) return core::Unexpected{e.error()};
+  if (e->port == 0) {
+    return located_error(s.args[0]->where, "http_listen needs a port", s.args[0]->text,
+                         "ADDRESS:PORT with a port 1..65535, e.g. 127.0.0.1:9100");
+  }
   p.cfg_.global.http_listen = *e;
   return {};
 }

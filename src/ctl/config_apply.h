@@ -32,6 +32,14 @@ namespace lvs::ctl {
 using DestKey = std::pair<model::ServiceKey, core::Endpoint>;
 using WeightOverrides = std::map<DestKey, std::int32_t>;
 using AliveMap = std::map<DestKey, bool>;
+// One configured realserver's health for /metrics: up as its checkers see it (none: always up)
+// and how many UP/DOWN transitions it had since lvsd started (reloads keep the count).
+struct HealthState {
+  bool up = true;
+  std::uint64_t transitions = 0;
+  bool operator==(const HealthState&) const = default;
+};
+using HealthMap = std::map<DestKey, HealthState>;
 
 // The config's table with the realservers of every health-managed service removed: the
 // services' Effects::start() actions put them back (alive ones, inhibited dead ones, or the

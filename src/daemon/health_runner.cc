@@ -70,6 +70,9 @@ core::Result<std::unique_ptr<HealthRunner>> HealthRunner::create(const config::C
       [self, effects_of](const health::RealId& id, bool up, const std::string& reason) {
         core::log().info("health: {} of VS {} is {}: {}", health::render_real(id.service, id.real),
                          health::render_service(id.service), up ? "UP" : "DOWN", reason);
+        if (self->options_.board != nullptr) {
+          self->options_.board->changed(ctl::DestKey{id.service, id.real}, up);
+        }
         if (auto* e = effects_of(id.service); e != nullptr) {
           self->dispatch(e->set_alive(id.real, up, reason));
         }
@@ -97,7 +100,31 @@ core::Result<std::unique_ptr<HealthRunner>> HealthRunner::create(const config::C
   }
   h->driver_ = std::make_unique<health::MonitorDriver>(*h->loop_, *h->monitor_);
   h->driver_->arm();
+  if (options.board != nullptr) options.board->reset(h->snapshot());
   return h;
+}
+
+void HealthBoard::reset(const ctl::AliveMap& now) {
+  const std::lock_guard lock(mu_);
+  ctl::HealthMap next;
+  for (const auto& [key, up] : now) {
+    const auto old = map_.find(key);
+    next[key] =
+        ctl::HealthState{.up = up, .transitions = old != map_.end() ? old->second.transitions : 0};
+  }
+  map_ = std::move(next);
+}
+
+void HealthBoard::changed(const ctl::DestKey& real, bool up) {
+  const std::lock_guard lock(mu_);
+  auto& s = map_[real];
+  if (s.up != up) ++s.transitions;
+  s.up = up;
+}
+
+ctl::HealthMap HealthBoard::read() const {
+  const std::lock_guard lock(mu_);
+  return map_;
 }
 
 void HealthRunner::start() {

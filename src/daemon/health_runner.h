@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,10 +33,25 @@
 
 namespace lvs::daemon {
 
+// The realservers' health as the health thread last saw it, readable from any thread (/metrics).
+// Owned by the Supervisor, so transition counts survive the runner a reload replaces.
+class HealthBoard {
+ public:
+  // A new configuration's realservers and their state now; counts of those kept are kept.
+  void reset(const ctl::AliveMap& now);
+  void changed(const ctl::DestKey& real, bool up);
+  ctl::HealthMap read() const;
+
+ private:
+  mutable std::mutex mu_;
+  ctl::HealthMap map_{};
+};
+
 struct HealthRunnerOptions {
   // notify_up/down and quorum_up/down scripts are killed after this long.
   std::chrono::milliseconds script_timeout{30'000};
   health::MonitorOptions monitor{};
+  HealthBoard* board = nullptr;  // unset: nobody reads the states
 };
 
 class HealthRunner {

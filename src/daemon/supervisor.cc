@@ -12,7 +12,9 @@ core::Result<config::Config> read_config_file(const std::string& path) {
 }
 
 Supervisor::Supervisor(ctl::Director& director, std::string path, HealthRunnerOptions options)
-    : director_(director), path_(std::move(path)), options_(options) {}
+    : director_(director), path_(std::move(path)), options_(options) {
+  options_.board = &board_;
+}
 
 Supervisor::~Supervisor() { stop(false); }
 
@@ -42,11 +44,31 @@ core::Result<void> Supervisor::start(const config::Config& cfg) {
   for (const auto& w : cfg.warnings) core::log().warn("{}", w.to_string());
   if (auto r = run(cfg, nullptr, {}); !r) return r;
   current_ = cfg;
+  const std::lock_guard stats_lock(stats_mu_);
+  stats_.loaded_at = std::chrono::system_clock::now();
   return {};
 }
 
 core::Result<std::string> Supervisor::reload() {
   const std::lock_guard lock(mu_);
+  auto r = reload_locked();
+  const std::lock_guard stats_lock(stats_mu_);
+  stats_.last_successful = r.ok();
+  if (r) {
+    ++stats_.success;
+    stats_.loaded_at = std::chrono::system_clock::now();
+  } else {
+    ++stats_.failure;
+  }
+  return r;
+}
+
+ReloadStats Supervisor::reload_stats() const {
+  const std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+core::Result<std::string> Supervisor::reload_locked() {
   auto next = read_config_file(path_);
   if (!next) {
     core::log().error("reload of {} failed, the running configuration stays: {}", path_,
@@ -70,6 +92,15 @@ core::Result<std::string> Supervisor::reload() {
                         back.error().message);
     }
     return core::Unexpected{r.error()};
+  }
+  // The HTTP listener is bound once, at start-up (lvsd.cc): a changed address needs a restart.
+  if (next->global.http_listen != current_.global.http_listen) {
+    const auto shown = [](const std::optional<core::Endpoint>& e) {
+      return e ? e->to_string() : std::string("off");
+    };
+    core::log().warn(
+        "reload of {}: http_listen changed from {} to {}; it takes effect when lvsd restarts",
+        path_, shown(current_.global.http_listen), shown(next->global.http_listen));
   }
   current_ = std::move(next).value();
   std::string text = ctl::describe(plan);

@@ -7,6 +7,8 @@
 // which changes only what differs (the data plane keeps unchanged services and realservers and
 // their connections). Reloads are serialized; any thread may call them.
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +25,17 @@ namespace lvs::daemon {
 // lookups (keepalived-style, the article's lvs.conf or an ipvsadm -S rules file, detected).
 core::Result<config::Config> read_config_file(const std::string& path);
 
+// Reload outcomes, for /metrics. `loaded_at`: when the running configuration was loaded
+// (start-up or the last successful reload), wall-clock time.
+struct ReloadStats {
+  std::uint64_t success = 0;
+  std::uint64_t failure = 0;
+  bool last_successful = true;
+  std::chrono::system_clock::time_point loaded_at{};
+
+  bool operator==(const ReloadStats&) const = default;
+};
+
 class Supervisor {
  public:
   Supervisor(ctl::Director& director, std::string path, HealthRunnerOptions options = {});
@@ -36,8 +49,13 @@ class Supervisor {
   core::Result<std::string> reload();
   // Stops the health thread; with `omega`, runs the omega shutdown notifiers first.
   void stop(bool omega);
+  // Any thread; never waits for a reload in progress.
+  ReloadStats reload_stats() const;
+  // Every configured realserver's health (any thread; never waits for a reload).
+  ctl::HealthMap health() const { return board_.read(); }
 
  private:
+  core::Result<std::string> reload_locked();
   core::Result<void> run(const config::Config& cfg, const config::Config* old,
                          const ctl::AliveMap& alive);
 
@@ -47,6 +65,9 @@ class Supervisor {
   std::mutex mu_;
   config::Config current_{};
   std::unique_ptr<HealthRunner> runner_{};
+  HealthBoard board_{};
+  mutable std::mutex stats_mu_;
+  ReloadStats stats_{};
 };
 
 }  // namespace lvs::daemon

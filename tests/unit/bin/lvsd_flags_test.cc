@@ -12,6 +12,23 @@ core::Result<LvsdConfig> parse(std::vector<std::string_view> args) {
   return parse_lvsd_flags(args);
 }
 
+// --http-listen takes ADDR:PORT (IPv6 bracketed); no port, port 0 or a name is refused.
+TEST(LvsdFlags, HttpListen) {
+  EXPECT_FALSE(parse({}).value().http_listen.has_value());
+  EXPECT_EQ(parse({"--http-listen", "127.0.0.1:9100"}).value().http_listen,
+            core::Endpoint::parse("127.0.0.1:9100").value());
+  EXPECT_EQ(parse({"--http-listen=[::1]:9100"}).value().http_listen,
+            core::Endpoint::parse("[::1]:9100").value());
+  EXPECT_EQ(parse({"--http-listen", "127.0.0.1"}).error().message,
+            "--http-listen '127.0.0.1' needs a port 1..65535, e.g. 127.0.0.1:9100");
+  EXPECT_EQ(parse({"--http-listen", "127.0.0.1:0"}).error().message,
+            "--http-listen '127.0.0.1:0' needs a port 1..65535, e.g. 127.0.0.1:9100");
+  EXPECT_TRUE(parse({"--http-listen", "localhost:9100"})
+                  .error()
+                  .message.starts_with("--http-listen 'localhost:9100': "));
+  EXPECT_EQ(parse({"--http-listen"}).error().message, "--http-listen needs a value: ADDR:PORT");
+}
+
 // Service options apply to the preceding -t/-u; realservers are full-NAT, newest first.
 TEST(LvsdFlags, ServiceOptionsApplyToThePrecedingService) {
   auto cfg =

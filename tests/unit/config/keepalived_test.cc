@@ -605,3 +605,42 @@ TEST(KeepalivedInclude, DisabledIncludesAreAnError) {
 
 }  // namespace
 }  // namespace lvs::config
+
+namespace lvs::config {
+namespace {
+
+// http_listen turns the HTTP listener on: IPv4, bracketed IPv6, or ADDRESS PORT.
+TEST(KeepalivedHttpListen, AcceptsEndpointForms) {
+  const auto v4 = parse_keepalived("global_defs {\n  http_listen 127.0.0.1:9100\n}\n", "t.conf");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->global.http_listen, core::Endpoint::parse("127.0.0.1:9100").value());
+  const auto v6 = parse_keepalived("global_defs {\n  http_listen [::1]:9100\n}\n", "t.conf");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->global.http_listen, core::Endpoint::parse("[::1]:9100").value());
+  const auto two = parse_keepalived("global_defs {\n  http_listen 127.0.0.1 9100\n}\n", "t.conf");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->global.http_listen, core::Endpoint::parse("127.0.0.1:9100").value());
+  EXPECT_FALSE(parse_keepalived("global_defs {\n}\n", "t.conf")->global.http_listen.has_value());
+}
+
+// Bad values name the file, line and column, the word and what would be valid.
+TEST(KeepalivedHttpListen, BadValuesAreLocatedErrors) {
+  const auto err = [](const std::string& text) {
+    auto r = parse_keepalived(text, "t.conf");
+    return r.ok() ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(err("global_defs {\n  http_listen 127.0.0.1\n}\n"),
+            "t.conf:2:15: http_listen needs a port: '127.0.0.1'; expected ADDRESS:PORT with a "
+            "port 1..65535, e.g. 127.0.0.1:9100");
+  EXPECT_EQ(err("global_defs {\n  http_listen localhost:9100\n}\n"),
+            "t.conf:2:15: invalid http_listen: 'localhost:9100'; expected ADDRESS:PORT, "
+            "[IPv6]:PORT or ADDRESS PORT");
+  EXPECT_EQ(err("global_defs {\n  http_listen 127.0.0.1:70000\n}\n"),
+            "t.conf:2:15: invalid http_listen: '127.0.0.1:70000'; expected ADDRESS:PORT, "
+            "[IPv6]:PORT or ADDRESS PORT");
+  EXPECT_EQ(err("global_defs {\n  http_listen 127.0.0.1 0\n}\n"),
+            "t.conf:2:25: http_listen port is out of range: '0'; expected an integer 1..65535");
+}
+
+}  // namespace
+}  // namespace lvs::config

@@ -1,0 +1,67 @@
+#include "web/http_server.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "core/log.h"
+
+namespace lvs::web {
+
+namespace {
+
+constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
+
+}  // namespace
+
+HttpServer::HttpServer(const core::Endpoint& listen, Sources sources)
+    : listen_(listen), sources_(std::move(sources)), server_(std::make_unique<httplib::Server>()) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint& listen,
+                                                            Sources sources) {
+  std::unique_ptr<HttpServer> s(new HttpServer(listen, std::move(sources)));
+  httplib::Server& srv = *s->server_;
+  srv.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  srv.set_payload_max_length(kMaxBody);
+  // A connection holds a pool thread while it waits: idle or slow clients let go of it soon.
+  srv.set_read_timeout(2, 0);
+  srv.set_write_timeout(2, 0);
+  srv.set_keep_alive_timeout(2);
+  const auto handle = [self = s.get()](const httplib::Request& req, httplib::Response& res) {
+    const HttpResponse r = respond(req.method, req.path, self->sources_);
+    res.status = r.status;
+    if (!r.allow.empty()) res.set_header("Allow", r.allow);
+    res.set_content(r.body, r.content_type.c_str());
+  };
+  const std::string any = ".*";
+  srv.Get(any, handle);
+  srv.Post(any, handle);
+  srv.Put(any, handle);
+  srv.Patch(any, handle);
+  srv.Delete(any, handle);
+  srv.Options(any, handle);
+  errno = 0;
+  if (!srv.bind_to_port(listen.addr.to_string(), listen.port)) {
+    const int err = errno;
+    return core::fail(err != 0 ? err : EADDRNOTAVAIL,
+                      fmt::format("http_listen {}: cannot listen: {}", listen.to_string(),
+                                  err != 0 ? std::strerror(err) : "bind failed"));
+  }
+  s->thread_ = std::thread([srv_ptr = s->server_.get()] { srv_ptr->listen_after_bind(); });
+  core::log().info("lvsd: HTTP (/metrics, /api/v1/services) on {}", listen.to_string());
+  return s;
+}
+
+void HttpServer::stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+}  // namespace lvs::web

@@ -1,0 +1,293 @@
+#include "web/metrics.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace lvs::web {
+
+namespace {
+
+enum class Kind : std::uint8_t { kCounter, kGauge };
+
+// One metric family: its HELP/TYPE header and its sample lines, printed only when it has any.
+struct Family {
+  std::string name{};
+  Kind kind = Kind::kGauge;
+  std::string help{};
+  std::vector<std::string> samples{};
+
+  template <typename V>
+  void add(std::string_view labels, V value) {
+    if (labels.empty()) {
+      samples.push_back(fmt::format("{} {}", name, value));
+    } else {
+      samples.push_back(fmt::format("{}{{{}}} {}", name, labels, value));
+    }
+  }
+};
+
+std::string label(std::string_view name, std::string_view value) {
+  return fmt::format("{}=\"{}\"", name, escape_label_value(value));
+}
+
+std::string join(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  return fmt::format("{},{}", a, b);
+}
+
+std::string service_labels(const model::ServiceKey& k) {
+  if (k.is_fwmark()) {
+    return join(join(label("protocol", "fwmark"), label("fwmark", std::to_string(k.fwmark))),
+                label("af", k.af == core::Family::kInet6 ? "inet6" : "inet"));
+  }
+  const std::string proto = k.protocol == model::Protocol::kUdp ? "udp" : "tcp";
+  return join(join(label("protocol", proto), label("vip", k.vip.addr.to_string())),
+              label("port", std::to_string(k.vip.port)));
+}
+
+// The families shared by services and realservers: connections, packets and bytes each way,
+// active/inactive connections and the rate estimates.
+struct TrafficFamilies {
+  Family conns;
+  Family failed;
+  Family packets;
+  Family bytes;
+  Family active;
+  Family inactive;
+  Family cps;
+  Family pps;
+  Family bps;
+
+  explicit TrafficFamilies(const std::string& prefix, const std::string& what)
+      : conns{prefix + "_connections_total", Kind::kCounter,
+              fmt::format("Connections (TCP) or flows (UDP) scheduled to {}.", what)},
+        failed{prefix + "_failed_connections_total", Kind::kCounter,
+               fmt::format("Connections to {} that the realserver refused or let time out.", what)},
+        packets{prefix + "_packets_total", Kind::kCounter,
+                fmt::format("Packets relayed for {}; in = client to realserver.", what)},
+        bytes{prefix + "_bytes_total", Kind::kCounter,
+              fmt::format("Bytes relayed for {}; in = client to realserver.", what)},
+        active{prefix + "_active_connections", Kind::kGauge,
+               fmt::format("Active (established) connections of {}.", what)},
+        inactive{prefix + "_inactive_connections", Kind::kGauge,
+                 fmt::format("Inactive connections of {} (not established, or lingering).", what)},
+        cps{prefix + "_connections_per_second", Kind::kGauge,
+            fmt::format("New connections per second of {} (the 2 s estimator).", what)},
+        pps{prefix + "_packets_per_second", Kind::kGauge,
+            fmt::format("Packets per second of {} (the 2 s estimator).", what)},
+        bps{prefix + "_bytes_per_second", Kind::kGauge,
+            fmt::format("Bytes per second of {} (the 2 s estimator).", what)} {}
+
+  void add(const std::string& labels, const model::Counters& s, const model::Rates& r,
+           std::uint64_t act, std::uint64_t inact) {
+    const std::string in = join(labels, label("direction", "in"));
+    const std::string out = join(labels, label("direction", "out"));
+    conns.add(labels, s.conns);
+    failed.add(labels, s.failed);
+    packets.add(in, s.inpkts);
+    packets.add(out, s.outpkts);
+    bytes.add(in, s.inbytes);
+    bytes.add(out, s.outbytes);
+    active.add(labels, act);
+    inactive.add(labels, inact);
+    cps.add(labels, r.cps);
+    pps.add(in, r.inpps);
+    pps.add(out, r.outpps);
+    bps.add(in, r.inbps);
+    bps.add(out, r.outbps);
+  }
+
+  std::vector<Family*> all() {
+    return {&conns, &failed, &packets, &bytes, &active, &inactive, &cps, &pps, &bps};
+  }
+};
+
+void print(std::string& out, const Family& f) {
+  if (f.samples.empty()) return;
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name,
+                     f.kind == Kind::kCounter ? "counter" : "gauge");
+  for (const auto& s : f.samples) {
+    out += s;
+    out += '\n';
+  }
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string format_metrics(const MetricsInput& in) {
+  std::string out;
+  Family build{"lvsd_build_info", Kind::kGauge, "lvsd's version; the value is always 1."};
+  build.add(label("version", in.version), 1);
+  print(out, build);
+
+  Family services{"lvsd_services", Kind::kGauge, "Virtual services in the running table."};
+  services.add("", in.listing.services.size());
+  print(out, services);
+
+  TrafficFamilies svc("lvsd_service", "the virtual service");
+  TrafficFamilies real("lvsd_real_server", "the realserver");
+  Family weight{"lvsd_real_server_weight", Kind::kGauge,
+                "Realserver weight in the running table (0 = quiesced)."};
+  Family persist{"lvsd_real_server_persistent_connections", Kind::kGauge,
+                 "Persistence templates pointing at the realserver."};
+  for (const auto* v : ctl::sorted_services(in.listing)) {
+    const std::string sl = service_labels(v->service.key);
+    std::uint64_t act = 0;
+    std::uint64_t inact = 0;
+    for (const auto* d : ctl::sorted_dests(*v)) {
+      const std::string rl = join(sl, label("real", d->dest.addr.to_string()));
+      real.add(rl, d->stats, d->rates, d->active, d->inactive);
+      weight.add(rl, d->dest.weight);
+      persist.add(rl, d->persist);
+      act += d->active;
+      inact += d->inactive;
+    }
+    svc.add(sl, v->stats, v->rates, act, inact);
+  }
+  for (const auto* f : svc.all()) print(out, *f);
+  for (const auto* f : real.all()) print(out, *f);
+  print(out, weight);
+  print(out, persist);
+
+  if (in.health) {
+    Family up{"lvsd_real_server_healthy", Kind::kGauge,
+              "1 if the realserver's health checks pass (no checker: always 1), else 0."};
+    Family transitions{"lvsd_real_server_health_transitions_total", Kind::kCounter,
+                       "Health state changes (UP/DOWN) of the realserver since lvsd started."};
+    for (const auto& [key, state] : *in.health) {
+      const std::string rl = join(service_labels(key.first), label("real", key.second.to_string()));
+      up.add(rl, state.up ? 1 : 0);
+      transitions.add(rl, state.transitions);
+    }
+    print(out, up);
+    print(out, transitions);
+  }
+
+  if (in.reloads) {
+    const auto& r = *in.reloads;
+    Family reloads{"lvsd_config_reloads_total", Kind::kCounter,
+                   "Configuration reloads (SIGHUP, lvsadm --reload) by result."};
+    reloads.add(label("result", "success"), r.success);
+    reloads.add(label("result", "failure"), r.failure);
+    print(out, reloads);
+    Family last{"lvsd_config_last_reload_successful", Kind::kGauge,
+                "1 if the last reload (or the start-up load) succeeded, else 0."};
+    last.add("", r.last_successful ? 1 : 0);
+    print(out, last);
+    Family when{"lvsd_config_last_reload_success_timestamp_seconds", Kind::kGauge,
+                "When the running configuration was loaded, seconds since the Unix epoch."};
+    when.add("", fmt::format("{:.3f}", r.last_success_seconds));
+    print(out, when);
+  }
+
+  if (in.process) {
+    const auto& p = *in.process;
+    const std::pair<Family, std::string> proc[] = {
+        {{"process_cpu_seconds_total", Kind::kCounter, "User and system CPU time spent."},
+         fmt::format("{:.2f}", p.cpu_seconds)},
+        {{"process_resident_memory_bytes", Kind::kGauge, "Resident memory size."},
+         std::to_string(p.resident_memory_bytes)},
+        {{"process_virtual_memory_bytes", Kind::kGauge, "Virtual memory size."},
+         std::to_string(p.virtual_memory_bytes)},
+        {{"process_open_fds", Kind::kGauge, "Open file descriptors."}, std::to_string(p.open_fds)},
+        {{"process_max_fds", Kind::kGauge, "Limit on open file descriptors."},
+         std::to_string(p.max_fds)},
+        {{"process_start_time_seconds", Kind::kGauge,
+          "Start time of the process, seconds since the Unix epoch."},
+         fmt::format("{:.2f}", p.start_time_seconds)},
+    };
+    for (const auto& [family, value] : proc) {
+      Family f = family;
+      f.add("", value);
+      print(out, f);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+core::Result<std::string> read_file(const char* path) {
+  std::ifstream f(path);
+  if (!f) return core::fail(errno, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+core::Result<ProcessStats> read_process_stats() {
+  ProcessStats p;
+  auto stat = read_file("/proc/self/stat");
+  if (!stat) return core::Unexpected{stat.error()};
+  // The command name (field 2) may hold spaces and parentheses: fields restart after the last ')'.
+  const auto close = stat->rfind(')');
+  if (close == std::string::npos) return core::fail(EINVAL, "/proc/self/stat has no ')'");
+  std::istringstream fields(stat->substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string w; fields >> w;) f.push_back(w);
+  // After ')': f[0] is field 3 (state); utime 14, stime 15, starttime 22, vsize 23, rss 24.
+  if (f.size() < 22) return core::fail(EINVAL, "/proc/self/stat has too few fields");
+  const auto num = [&](std::size_t field) { return std::stoull(f[field - 3]); };
+  const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  p.cpu_seconds = static_cast<double>(num(14) + num(15)) / ticks;
+  p.virtual_memory_bytes = num(23);
+  p.resident_memory_bytes = num(24) * page;
+
+  auto boot = read_file("/proc/stat");
+  if (!boot) return core::Unexpected{boot.error()};
+  const auto btime = boot->find("\nbtime ");
+  if (btime == std::string::npos) return core::fail(EINVAL, "/proc/stat has no btime line");
+  const double boot_seconds = std::stod(boot->substr(btime + 7));
+  p.start_time_seconds = boot_seconds + static_cast<double>(num(22)) / ticks;
+
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) {
+    return core::fail(errno, fmt::format("cannot list /proc/self/fd: {}", std::strerror(errno)));
+  }
+  std::uint64_t n = 0;
+  while (const dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  p.open_fds = n > 0 ? n - 1 : 0;  // not counting the directory's own descriptor
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) p.max_fds = lim.rlim_cur;
+  return p;
+}
+
+}  // namespace lvs::web

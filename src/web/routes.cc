@@ -1,0 +1,141 @@
+#include "web/routes.h"
+
+#include <charconv>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "ctl/listing_json.h"
+
+namespace lvs::web {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+HttpResponse error(int status, const std::string& text) {
+  return HttpResponse{.status = status,
+                      .content_type = std::string(kJson),
+                      .body = nlohmann::json{{"error", text}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                              "\n"};
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const auto part = path.substr(0, slash);
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+template <typename T>
+std::optional<T> parse_number(std::string_view s) {
+  T v{};
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// The services a /api/v1/services/... path names, or an error response.
+struct Selector {
+  std::optional<model::ServiceKey> key{};  // an address service
+  std::optional<std::uint32_t> fwmark{};   // fwmark services of either family
+  std::string text{};                      // how the error messages name it
+};
+
+std::variant<Selector, HttpResponse> parse_selector(const std::vector<std::string_view>& p) {
+  // p = {"api", "v1", "services", ...rest}
+  const std::string given = fmt::format("/{}", fmt::join(p.begin() + 3, p.end(), "/"));
+  const auto bad = [&](const std::string& why) {
+    return error(404, fmt::format("no service path {}: {}", given, why));
+  };
+  if (p.size() == 5 && p[3] == "fwmark") {
+    const auto mark = parse_number<std::uint32_t>(p[4]);
+    if (!mark || *mark == 0)
+      return bad(fmt::format("fwmark '{}' is not a number 1..4294967295", p[4]));
+    return Selector{.fwmark = *mark, .text = fmt::format("FWM {}", *mark)};
+  }
+  if (p.size() != 6) return bad("expected tcp|udp/VIP/PORT or fwmark/MARK");
+  model::Protocol proto{};
+  if (p[3] == "tcp" || p[3] == "TCP") {
+    proto = model::Protocol::kTcp;
+  } else if (p[3] == "udp" || p[3] == "UDP") {
+    proto = model::Protocol::kUdp;
+  } else {
+    return bad(fmt::format("protocol '{}' is not tcp, udp or fwmark", p[3]));
+  }
+  std::string_view vip = p[4];
+  if (vip.size() >= 2 && vip.front() == '[' && vip.back() == ']')
+    vip = vip.substr(1, vip.size() - 2);
+  auto addr = core::IpAddress::parse(vip);
+  if (!addr) return bad(fmt::format("'{}' is not an IPv4 or IPv6 address", p[4]));
+  const auto port = parse_number<std::uint16_t>(p[5]);
+  if (!port) return bad(fmt::format("port '{}' is not a number 0..65535", p[5]));
+  const core::Endpoint ep{.addr = *addr, .port = *port};
+  const auto key = model::ServiceKey::address(proto, ep);
+  return Selector{
+      .key = key,
+      .text = fmt::format("{} {}", p[3] == "tcp" || p[3] == "TCP" ? "TCP" : "UDP", ep.to_string())};
+}
+
+HttpResponse one_service(const Selector& sel, const Sources& src) {
+  ctl::ListingInput all = src.listing();
+  ctl::ListingInput only = all;
+  only.services.clear();
+  for (auto& v : all.services) {
+    const auto& k = v.service.key;
+    const bool match = sel.key ? k == *sel.key : (k.is_fwmark() && k.fwmark == *sel.fwmark);
+    if (match) only.services.push_back(std::move(v));
+  }
+  if (only.services.empty()) return error(404, fmt::format("no service {}", sel.text));
+  return HttpResponse{.content_type = std::string(kJson), .body = ctl::format_json(only, false)};
+}
+
+}  // namespace
+
+std::string_view lvsd_version() { return LVSD_VERSION; }
+
+HttpResponse respond(std::string_view method, std::string_view path, const Sources& sources) {
+  const auto parts = split_path(path);
+  const bool is_metrics = parts.size() == 1 && parts[0] == "metrics";
+  const bool is_api =
+      parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "services";
+  if (!is_metrics && !is_api) {
+    return error(404, fmt::format("no such path {} (known: /metrics, /api/v1/services)",
+                                  path.substr(0, 200)));
+  }
+  if (method != "GET" && method != "HEAD") {
+    auto r = error(405, fmt::format("method {} is not allowed on {}: this API is read-only (GET)",
+                                    method.substr(0, 32), path.substr(0, 200)));
+    r.allow = "GET, HEAD";
+    return r;
+  }
+  HttpResponse r;
+  if (is_metrics) {
+    MetricsInput in{.listing = sources.listing ? sources.listing() : ctl::ListingInput{},
+                    .version = sources.version};
+    if (sources.process) in.process = sources.process();
+    if (sources.reloads) in.reloads = sources.reloads();
+    if (sources.health) in.health = sources.health();
+    r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
+  } else if (parts.size() == 3) {
+    r = HttpResponse{
+        .content_type = std::string(kJson),
+        .body = ctl::format_json(sources.listing ? sources.listing() : ctl::ListingInput{}, false)};
+  } else {
+    auto sel = parse_selector(parts);
+    if (auto* e = std::get_if<HttpResponse>(&sel)) return *e;
+    if (!sources.listing) return error(404, "no service table");
+    r = one_service(std::get<Selector>(sel), sources);
+  }
+  return r;  // for HEAD the server sends the headers only
+}
+
+}  // namespace lvs::web

@@ -1,0 +1,45 @@
+#pragma once
+// lvsd's HTTP endpoints as one pure function: a request (method, path) and the sources of
+// live values in, a response out. The HTTP server (web/http_server.h) only moves bytes.
+//
+//   GET /metrics                               Prometheus text (web/metrics.h)
+//   GET /api/v1/services                       the JSON of `lvsadm -L -n --json`
+//   GET /api/v1/services/tcp|udp/VIP/PORT      the same shape holding that one service
+//   GET /api/v1/services/fwmark/MARK           the fwmark service(s) of that mark (IPv4, IPv6)
+// HEAD is answered like GET (the server leaves the body out). Any other method on a known path: 405
+// with `Allow: GET, HEAD`; an unknown path: 404. Errors are JSON bodies {"error": "..."} naming
+// what was not found or not allowed. Sources are called only for the path that needs them.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ctl/listing.h"
+#include "web/metrics.h"
+
+namespace lvs::web {
+
+struct Sources {
+  std::function<ctl::ListingInput()> listing{};
+  std::function<std::optional<ProcessStats>()> process{};
+  std::function<std::optional<ReloadStats>()> reloads{};
+  std::function<std::optional<ctl::HealthMap>()> health{};
+  std::string version{};
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type{};
+  std::string body{};
+  std::string allow{};  // the Allow header of a 405; empty otherwise
+
+  bool operator==(const HttpResponse&) const = default;
+};
+
+// The project's version (CMake's PROJECT_VERSION), for lvsd_build_info.
+std::string_view lvsd_version();
+
+HttpResponse respond(std::string_view method, std::string_view path, const Sources& sources);
+
+}  // namespace lvs::web
