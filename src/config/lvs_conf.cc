@@ -328,6 +328,21 @@ constexpr Variable kVariables[] = {
        }
        return {};
      }},
+    {"LVS_CHECK",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       if (w.text == "ping") {
+         c.check = LvsConf::Check::kPing;
+       } else if (w.text == "service") {
+         c.check = LvsConf::Check::kService;
+       } else {
+         return located_error(w.where, "unknown health check in LVS_CHECK", w.text,
+                              "ping (the article's update, the default) or service (TCP connect, "
+                              "XDMCP query or UDP probe on each service's port)");
+       }
+       return {};
+     }},
     {"CHECK_INTERVAL",
      [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
        if (auto ok = one_word(a); !ok) return ok;
@@ -336,21 +351,37 @@ constexpr Variable kVariables[] = {
        const auto [p, ec] = std::from_chars(w.text.data(), w.text.data() + w.text.size(), v);
        if (ec != std::errc{} || p != w.text.data() + w.text.size() || v < 1 || v > 86400) {
          return located_error(w.where, "invalid CHECK_INTERVAL", w.text,
-                              "seconds between two pings of a realserver, 1..86400");
+                              "seconds between two checks of a realserver, 1..86400");
        }
        c.check_interval = Millis{std::int64_t{v} * 1000};
        return {};
      }},
 };
 
-// The PING_CHECK timing: CHECK_INTERVAL between rounds, and a ping waits at most that long
+// The checks' timing: CHECK_INTERVAL between rounds, and a probe waits at most that long
 // (never more than the default 5 s), so a realserver that stopped answering goes within about
 // three intervals (keepalived's fall: the failure and one retry after 1 s).
-CheckTiming ping_timing(Millis interval) {
+CheckTiming check_timing(Millis interval) {
   CheckTiming t;
   t.delay_loop = interval;
   t.connect_timeout = std::min(t.connect_timeout, interval);
   return t;
+}
+
+// The checker LVS_CHECK asks for, on the realserver's address for `proto`/`port`.
+CheckerSpec checker_for(LvsConf::Check check, model::Protocol proto, const core::Endpoint& addr,
+                        const SourceLocation& where, Millis interval) {
+  constexpr std::uint16_t kXdmcpPort = 177;
+  CheckerKind kind = CheckerKind::kPing;
+  if (check == LvsConf::Check::kService) {
+    if (proto == model::Protocol::kTcp) {
+      kind = CheckerKind::kTcp;
+    } else {
+      kind = addr.port == kXdmcpPort ? CheckerKind::kXdmcp : CheckerKind::kUdp;
+    }
+  }
+  return CheckerSpec{
+      .kind = kind, .where = where, .timing = check_timing(interval), .target = addr};
 }
 
 // Builds the services the way the article's script does (see the header).
@@ -409,13 +440,10 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
                                fmt::format("realserver rejected: {}", ok.error().message),
                                rip.to_string(), "a unicast realserver address");
         }
-        h.reals.push_back(
-            RealServerHealth{.addr = addr,
-                             .where = where_of("RIPS"),
-                             .checkers = {CheckerSpec{.kind = CheckerKind::kPing,
-                                                      .where = where_of("RIPS"),
-                                                      .timing = ping_timing(c.check_interval),
-                                                      .target = addr}}});
+        h.reals.push_back(RealServerHealth{
+            .addr = addr,
+            .where = where_of("RIPS"),
+            .checkers = {checker_for(c.check, proto, addr, where_of("RIPS"), c.check_interval)}});
       }
       c.config.health.push_back(std::move(h));
     }

@@ -22,7 +22,8 @@
 // root, the realservers then seeing the director's address.
 //
 // lvsd extension: CHECK_INTERVAL=SECONDS (1..86400, default 60, keepalived's delay_loop) is the
-// time between two pings of a realserver; a ping waits at most min(5 s, CHECK_INTERVAL).
+// time between two checks of a realserver; a probe waits at most min(5 s, CHECK_INTERVAL).
+// lvsd extension: LVS_CHECK=ping|service (default ping) picks what is checked (see LvsConf).
 //
 // Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
 // NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables
@@ -66,8 +67,14 @@ struct LvsConf {
   std::vector<std::uint16_t> udp_ports{};
   std::vector<core::IpAddress> rips{};
   model::ForwardMethod forward = model::ForwardMethod::kMasq;  // LVS_FORWARD (extension)
-  Millis check_interval{60'000};  // CHECK_INTERVAL (extension): seconds between pings
-  Config config{};                // the services, health checks and warnings
+  Millis check_interval{60'000};  // CHECK_INTERVAL (extension): seconds between checks
+  // LVS_CHECK (extension): what the health checker probes. kPing: the article's `update`, one
+  // ICMP echo per realserver. kService: the service itself, per service: TCP_CHECK (connect)
+  // on TCP ports, XDMCP_CHECK (Query, Willing) on udp/177, UDP_CHECK (no ICMP error) on other
+  // UDP ports; a realserver whose telnetd died leaves the telnet service only.
+  enum class Check : std::uint8_t { kPing, kService };
+  Check check = Check::kPing;
+  Config config{};  // the services, health checks and warnings
 };
 
 core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& file,

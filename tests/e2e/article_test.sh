@@ -536,6 +536,28 @@ else
 fi
 close_sessions c 2
 
+# 7b. LVS_CHECK=service (lvsd extension): the health checker probes the services themselves
+# (TCP connect on telnet, XDMCP Query on xdmcp) instead of pinging, so a realserver whose telnet
+# daemon died leaves the telnet service only, and comes back when the daemon does.
+write_conf "${addr[rs1]}" "${addr[rs2]}" "${addr[rs3]}" "${addr[rs4]}"
+echo "LVS_CHECK=service" >>"$lab/lvs.conf"
+director reload
+dead=rs3
+kill "$(cat "$lab/h/$dead/run/xinetd.pid")"
+without="${addr[rs1]} ${addr[rs2]} ${addr[rs4]}"
+if wait_for 20 has_reals TCP 23 "$without" && has_reals UDP 177 "$all4"; then
+  pass "service check: $dead's telnetd stopped" "tcp 23: $(reals_of TCP 23); udp 177 keeps it: $(reals_of UDP 177)"
+else
+  fail "service check: $dead's telnetd stopped" "tcp 23: $(reals_of TCP 23); udp 177: $(reals_of UDP 177)"
+fi
+daemon "$dead" "$dead-xinetd-again" xinetd -f "$art/xinetd.conf" -dontfork -stayalive \
+  -pidfile /run/xinetd.pid
+if wait_for 20 has_reals TCP 23 "$all4"; then
+  pass "service check: $dead's telnetd back" "tcp 23: $(reals_of TCP 23)"
+else
+  fail "service check: $dead's telnetd back" "tcp 23: $(reals_of TCP 23)"
+fi
+
 # 8. stop leaves nothing behind on the director.
 director stop
 left=""

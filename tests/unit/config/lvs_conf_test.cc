@@ -189,12 +189,40 @@ TEST(LvsConf, CheckIntervalSetsThePingTiming) {
   EXPECT_EQ(unset.connect_timeout, Millis{5000});
 }
 
+TEST(LvsConf, ServiceChecksProbeEachServiceItself) {
+  auto r = parse_lvs_conf(
+      "VIP=10.0.0.100\nTPORTS=23\nUPORTS=\"177 53\"\nRIPS=10.0.0.1\nLVS_CHECK=service\n",
+      "lvs.conf", fake_lookups());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& health = r->config.health;
+  ASSERT_EQ(health.size(), 3U);
+  const auto kind_of = [&](std::size_t service) {
+    const auto& checker = health.at(service).reals.at(0).checkers.at(0);
+    EXPECT_EQ(checker.target, health.at(service).reals.at(0).addr);
+    return checker.kind;
+  };
+  EXPECT_EQ(kind_of(0), CheckerKind::kTcp);    // telnet: a connect
+  EXPECT_EQ(kind_of(1), CheckerKind::kXdmcp);  // xdmcp: Query answered by Willing
+  EXPECT_EQ(kind_of(2), CheckerKind::kUdp);    // any other UDP port: no ICMP error
+  auto ping = parse_lvs_conf("VIP=10.0.0.100\nTPORTS=23\nRIPS=10.0.0.1\nLVS_CHECK=ping\n",
+                             "lvs.conf", fake_lookups());
+  ASSERT_TRUE(ping.ok());
+  EXPECT_EQ(ping->config.health.at(0).reals.at(0).checkers.at(0).kind, CheckerKind::kPing);
+}
+
+TEST(LvsConfErrors, UnknownCheck) {
+  EXPECT_EQ(error_of("VIP=10.0.0.100\nTPORTS=23\nRIPS=10.0.0.1\nLVS_CHECK=http\n"),
+            "lvs.conf:4:11: unknown health check in LVS_CHECK: 'http'; expected ping (the "
+            "article's update, the default) or service (TCP connect, XDMCP query or UDP probe on "
+            "each service's port)");
+}
+
 TEST(LvsConfErrors, BadCheckInterval) {
   for (const char* bad : {"0", "86401", "2s", "-1"}) {
     EXPECT_EQ(error_of(std::string("VIP=10.0.0.100\nTPORTS=23\nRIPS=10.0.0.1\nCHECK_INTERVAL=") +
                        bad + "\n"),
               std::string("lvs.conf:4:16: invalid CHECK_INTERVAL: '") + bad +
-                  "'; expected seconds between two pings of a realserver, 1..86400")
+                  "'; expected seconds between two checks of a realserver, 1..86400")
         << bad;
   }
 }
