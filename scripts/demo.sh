@@ -237,8 +237,9 @@ grep -q "FullNat" <("$bin/lvsadm" -L -n) || expect "lvsadm -L -n lists FullNat r
 say "What this was"
 echo "lvsd's user-space full-NAT engine: it terminates each client connection and opens its own to"
 echo "the realserver, and is administered with lvsadm (ipvsadm's commands) over its control socket."
-echo "Not there yet: configuration files, health checks, the LVS article's scripts, the NAT/DR/TUN"
-echo "packet engine, metrics."
+echo "Beyond this demo (README): configuration files with health checks (lvsd -f), masquerading"
+echo "(-m) with the clients' own addresses, the article's lvs-director and lvs-route, Prometheus"
+echo "/metrics. Not there yet: the NAT/DR/TUN packet engine (XDP) and the status page."
 
 [ "$failures" -eq 0 ] || die "$failures check(s) failed"
 [ "$check" -eq 1 ] && echo "demo.sh --check: all checks passed"
