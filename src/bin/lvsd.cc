@@ -26,6 +26,7 @@
 #include "bin/lvsd_flags.h"
 #include "bin/sd_notify.h"
 #include "config/config.h"
+#include "config/lvs_conf.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "ctl/config_apply.h"
@@ -81,6 +82,17 @@ int cleanup(const dp::masq::Settings& settings) {
   return 0;
 }
 
+// `lvsd --print-lvs-conf FILE`: the lvs.conf's variables as lvsd reads them (for lvs-director).
+int print_lvs_conf(const std::string& path) {
+  auto conf = config::load_lvs_conf(path, config::system_lookups());
+  if (!conf) {
+    std::fprintf(stderr, "lvsd: %s\n", conf.error().message.c_str());
+    return 1;
+  }
+  std::fputs(config::lvs_conf_variables(*conf).c_str(), stdout);
+  return 0;
+}
+
 // global_defs apply where no flag said otherwise.
 void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
   if (!flags.workers_set) flags.proxy.workers = g.workers;
@@ -133,6 +145,7 @@ int main(int argc, char** argv) {
   }
   if (cfg->config_test) return config_test(cfg->config_file);
   if (cfg->cleanup) return cleanup(cfg->masq);
+  if (!cfg->print_lvs_conf.empty()) return print_lvs_conf(cfg->print_lvs_conf);
 
   std::optional<config::Config> file;
   if (!cfg->config_file.empty()) {

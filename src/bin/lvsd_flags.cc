@@ -432,6 +432,13 @@ const std::vector<Flag>& flags() {
          st.cfg.cleanup = true;
          return {};
        }},
+      {"--print-lvs-conf", "", "FILE",
+       "print an lvs.conf's variables as lvsd reads them (NAME=words, names resolved, ports "
+       "as numbers; for lvs-director), exit",
+       [](State& st, std::string_view v) -> Result<void> {
+         st.cfg.print_lvs_conf = std::string(v);
+         return {};
+       }},
       {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.syslog = true;
@@ -511,6 +518,7 @@ std::string lvsd_usage() {
       "            [-r ADDR:PORT[,masq][,weight=N]]...]...\n"
       "       lvsd [-t] -f FILE [--workers N] [--socket PATH] [--grace SECONDS] [--syslog]\n"
       "       lvsd --cleanup [--masq-fwmark N] [--masq-table N]\n"
+      "       lvsd --print-lvs-conf FILE\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space data plane: full NAT, and\n"
       "masquerading (-m, ,masq) with transparent sockets, which needs root and installs an\n"

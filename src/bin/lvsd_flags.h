@@ -45,6 +45,8 @@ struct LvsdConfig {
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.
   bool cleanup = false;
+  // --print-lvs-conf FILE: print the lvs.conf's variables as lvsd reads them, exit.
+  std::string print_lvs_conf{};
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

@@ -455,6 +455,25 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
 
 }  // namespace
 
+std::string lvs_conf_variables(const LvsConf& c) {
+  const auto words = [](const auto& items, auto text) {
+    std::string out;
+    for (const auto& item : items) {
+      if (!out.empty()) out += ' ';
+      out += text(item);
+    }
+    return out;
+  };
+  const auto same = [](const std::string& s) { return s; };
+  const auto number = [](std::uint16_t p) { return std::to_string(p); };
+  const auto address = [](const core::IpAddress& a) { return a.to_string(); };
+  return fmt::format(
+      "VIP={}\nVIP_IF={}\nLVS_IF={}\nTPORTS={}\nUPORTS={}\nRIPS={}\nLVS_FORWARD={}\n",
+      c.vip.to_string(), c.vip_if, words(c.lvs_if, same), words(c.tcp_ports, number),
+      words(c.udp_ports, number), words(c.rips, address),
+      c.forward == model::ForwardMethod::kFullNat ? "fullnat" : "masq");
+}
+
 LvsConfOptions system_lookups() {
   LvsConfOptions o;
   o.lookup_service = [](std::string_view name,

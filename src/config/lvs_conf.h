@@ -81,4 +81,10 @@ core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& f
                                      const LvsConfOptions& options);
 core::Result<LvsConf> load_lvs_conf(const std::string& path, const LvsConfOptions& options);
 
+// The file's variables as lvsd understood them, one `NAME=word word ...` line each, names and
+// addresses resolved, ports as numbers (VIP, VIP_IF, LVS_IF, TPORTS, UPORTS, RIPS,
+// LVS_FORWARD): what `lvsd --print-lvs-conf FILE` prints for scripts (lvs-director), so no
+// script parses lvs.conf a second time.
+std::string lvs_conf_variables(const LvsConf& c);
+
 }  // namespace lvs::config

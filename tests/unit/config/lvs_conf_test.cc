@@ -228,6 +228,27 @@ TEST(LvsConfErrors, BadCheckInterval) {
 }
 
 // The file loader reads a real file (written under a mkdtemp directory).
+// What lvs-director reads instead of parsing lvs.conf itself: names resolved, ports numbers.
+TEST(LvsConf, VariablesAsLvsdUnderstoodThem) {
+  auto r = parse_lvs_conf(kArticle, "lvs.conf", fake_lookups());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(lvs_conf_variables(*r),
+            "VIP=10.1.90.8\n"
+            "VIP_IF=eth0:110\n"
+            "LVS_IF=eth0\n"
+            "TPORTS=23\n"
+            "UPORTS=177\n"
+            "RIPS=10.1.90.10 10.1.90.11 10.1.90.12 10.1.90.13 10.1.90.14 10.1.90.15\n"
+            "LVS_FORWARD=masq\n");
+  auto full =
+      parse_lvs_conf("VIP=10.0.0.100\nTPORTS=\"23 80\"\nRIPS=10.0.0.1\nLVS_FORWARD=fullnat\n",
+                     "lvs.conf", fake_lookups());
+  ASSERT_TRUE(full.ok()) << full.error().message;
+  EXPECT_EQ(lvs_conf_variables(*full),
+            "VIP=10.0.0.100\nVIP_IF=\nLVS_IF=\nTPORTS=23 80\nUPORTS=\nRIPS=10.0.0.1\n"
+            "LVS_FORWARD=fullnat\n");
+}
+
 TEST(LvsConf, LoadsFromAFile) {
   testing::TempDir dir;
   const auto path = dir.write("lvs.conf", kArticle);
