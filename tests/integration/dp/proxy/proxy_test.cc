@@ -290,16 +290,22 @@ TEST(ProxyUdp, OnePacketSchedulesEachDatagram) {
   EXPECT_EQ(seen, (std::map<std::string, int>{{"A:p", 5}, {"B:p", 5}}));
 }
 
+// `table` plus a TCP service on 127.0.0.9 whose one realserver `dest` uses `method`.
+model::ServiceTable with_second_service(model::ServiceTable table, const core::Endpoint& dest,
+                                        model::ForwardMethod method) {
+  auto extra = make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {dest});
+  extra.key.vip.addr = *core::IpAddress::parse("127.0.0.9");
+  extra.dests[0].forward = method;
+  table.services.push_back(extra);
+  return table;
+}
+
 // apply() is all-or-nothing: a bad service leaves the running table as it was.
 TEST(ProxyApply, RejectsNonFullNatWithoutChangingAnything) {
   NameServer a("A", "127.0.0.2");
   Harness h;
   const auto vip = h.add(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}));
-  auto bad = h.table;
-  auto extra = make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()});
-  extra.key.vip.addr = *core::IpAddress::parse("127.0.0.9");
-  extra.dests[0].forward = model::ForwardMethod::kRoute;
-  bad.services.push_back(extra);
+  const auto bad = with_second_service(h.table, a.addr(), model::ForwardMethod::kRoute);
   const auto r = h.proxy->apply(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("full-NAT and Masq only"), std::string::npos)
@@ -315,11 +321,7 @@ TEST(ProxyApply, MasqWithoutRoutingStateChangesNothing) {
   NameServer a("A", "127.0.0.2");
   Harness h;
   const auto vip = h.add(make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()}));
-  auto bad = h.table;
-  auto extra = make_service(model::Protocol::kTcp, "127.0.0.1:0", "rr", {a.addr()});
-  extra.key.vip.addr = *core::IpAddress::parse("127.0.0.9");
-  extra.dests[0].forward = model::ForwardMethod::kMasq;
-  bad.services.push_back(extra);
+  const auto bad = with_second_service(h.table, a.addr(), model::ForwardMethod::kMasq);
   auto r = h.proxy->apply(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "masquerading (-m) is not available in this data plane");
