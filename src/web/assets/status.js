@@ -65,10 +65,20 @@
                      text: fmt(value)});
   }
 
+  // A stopped (not dead) lvsd would leave a fetch waiting forever: give up after 5 s.
   async function getJson(url) {
-    const r = await fetch(url, {cache: 'no-store'});
-    if (!r.ok) throw new Error(url + ' answered HTTP ' + r.status);
-    return r.json();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 5000);
+    try {
+      const r = await fetch(url, {cache: 'no-store', signal: abort.signal});
+      if (!r.ok) throw new Error(url + ' answered HTTP ' + r.status);
+      return await r.json();
+    } catch (err) {
+      if (err.name === 'AbortError') throw new Error(url + ' did not answer within 5 s');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   function loadHistory(h) {
@@ -108,10 +118,11 @@
     return 'not checked';
   }
 
+  // Most-read first: on a phone the table scrolls sideways and these stay in view.
   const COLUMNS = [
-    ['Realserver', 'text'], ['Fwd', 'text'], ['Weight', ''], ['Health', 'text'],
-    ['ActiveConn', ''], ['InActConn', ''], ['Conns', ''], ['InPkts', ''], ['OutPkts', ''],
-    ['InBytes', ''], ['OutBytes', ''], ['CPS', ''], ['In/s', ''], ['Out/s', ''],
+    ['Realserver', 'text'], ['Health', 'text'], ['Weight', ''], ['ActiveConn', ''],
+    ['InActConn', ''], ['Conns', ''], ['CPS', ''], ['In/s', ''], ['Out/s', ''], ['InPkts', ''],
+    ['OutPkts', ''], ['InBytes', ''], ['OutBytes', ''], ['Fwd', 'text'],
   ];
 
   function destRow(label, d, color, health) {
@@ -122,20 +133,20 @@
     first.firstChild.style.background = color;
     const row = el('tr', {'data-real': real}, [
       first,
-      el('td', {class: 'text', 'data-field': 'forward', 'data-value': d.forward, text: d.forward}),
-      numCell('weight', d.weight, String),
       el('td', {class: 'text health ' + (h === 'not checked' ? 'unknown' : h),
                 'data-field': 'health', 'data-value': h, text: h}),
+      numCell('weight', d.weight, String),
       numCell('active', d.active, humanCount),
       numCell('inactive', d.inactive, humanCount),
       numCell('conns', d.stats.conns, humanCount),
+      numCell('cps', d.rates ? d.rates.cps : 0, humanCount),
+      numCell('inbps', d.rates ? d.rates.inbps : 0, (v) => humanBytes(v) + '/s'),
+      numCell('outbps', d.rates ? d.rates.outbps : 0, (v) => humanBytes(v) + '/s'),
       numCell('inpkts', d.stats.inpkts, humanCount),
       numCell('outpkts', d.stats.outpkts, humanCount),
       numCell('inbytes', d.stats.inbytes, humanBytes),
       numCell('outbytes', d.stats.outbytes, humanBytes),
-      numCell('cps', d.rates ? d.rates.cps : 0, humanCount),
-      numCell('inbps', d.rates ? d.rates.inbps : 0, (v) => humanBytes(v) + '/s'),
-      numCell('outbps', d.rates ? d.rates.outbps : 0, (v) => humanBytes(v) + '/s'),
+      el('td', {class: 'text', 'data-field': 'forward', 'data-value': d.forward, text: d.forward}),
     ]);
     if (d.weight === 0) row.classList.add('quiesced');
     return row;
@@ -166,13 +177,19 @@
       totals,
       el('div', {class: 'table-wrap'}, [table]),
       el('div', {class: 'chart-box'}, [canvas,
-        el('div', {class: 'chart-note', text: 'active connections, last ' +
+        el('div', {class: 'chart-note', text: 'active connections per realserver (stacked), up to the last ' +
                    Math.round(state.windowMs / 60000) + ' min'})]),
     ]);
     return {card, canvas, label, dests: s.dests};
   }
 
-  // A line per realserver: x = time over the window ending now, y = active connections.
+  function ago(ms) {
+    return ms >= 120000 ? Math.round(ms / 60000) + ' min' : Math.round(ms / 1000) + ' s';
+  }
+
+  // Stacked areas, one band per realserver (its active connections), so the top edge is the
+  // service's total and no realserver hides another. x: from the oldest sample (at least the
+  // last minute, at most lvsd's window) to now.
   function drawChart(canvas, label, dests) {
     const ratio = window.devicePixelRatio || 1;
     const w = Math.max(1, canvas.clientWidth);
@@ -182,15 +199,32 @@
     const g = canvas.getContext('2d');
     g.scale(ratio, ratio);
     const now = Date.now() + state.offsetMs;
-    const t0 = now - state.windowMs;
     const lines = dests.map((d) => state.series.get(label + '|' + endpoint(d.address, d.port)) || []);
-    let max = 1;
-    for (const pts of lines) for (const p of pts) max = Math.max(max, p[1]);
+    let oldest = now;
+    for (const pts of lines) if (pts.length) oldest = Math.min(oldest, pts[0][0]);
+    const span = Math.min(state.windowMs, Math.max(60000, now - oldest));
+    const t0 = now - span;
+    // Sample times of all realservers, and each one's value at those times (last known value).
+    const times = [...new Set(lines.flat().map((p) => p[0]))].filter((t) => t >= t0)
+      .sort((a, b) => a - b);
+    const valueAt = (pts, t) => {
+      let v = null;
+      for (const p of pts) { if (p[0] <= t) v = p[1]; else break; }
+      return v;
+    };
+    const stacks = [];
+    const base = times.map(() => 0);
+    for (const pts of lines) {
+      const lower = base.slice();
+      times.forEach((t, i) => { base[i] += valueAt(pts, t) || 0; });
+      stacks.push({lower, upper: base.slice(), n: pts.length});
+    }
+    const max = Math.max(1, ...base);
     const left = 34;
     const right = 6;
     const top = 8;
     const bottom = 18;
-    const x = (t) => left + (w - left - right) * (t - t0) / state.windowMs;
+    const x = (t) => left + (w - left - right) * (t - t0) / span;
     const y = (v) => top + (h - top - bottom) * (1 - v / max);
     g.font = '11px system-ui, sans-serif';
     g.fillStyle = '#5c6576';
@@ -206,21 +240,28 @@
     g.fillText(String(max), left - 4, y(max) + 4);
     g.fillText('0', left - 4, y(0) + 4);
     g.textAlign = 'left';
-    g.fillText('-' + Math.round(state.windowMs / 60000) + ' min', left, h - 4);
+    g.fillText('-' + ago(span), left, h - 4);
     g.textAlign = 'right';
     g.fillText('now', w - right, h - 4);
     let points = 0;
-    lines.forEach((pts, i) => {
-      g.strokeStyle = COLORS[i % COLORS.length];
-      g.lineWidth = 2;
+    stacks.forEach((s, i) => {
+      points += s.n;
+      if (!times.length) return;
+      const color = COLORS[i % COLORS.length];
       g.beginPath();
-      pts.forEach((p, j) => {
-        if (j === 0) g.moveTo(x(p[0]), y(p[1]));
-        else g.lineTo(x(p[0]), y(p[1]));
-      });
-      if (pts.length === 1) g.arc(x(pts[0][0]), y(pts[0][1]), 1.5, 0, 2 * Math.PI);
+      times.forEach((t, j) => (j ? g.lineTo : g.moveTo).call(g, x(t), y(s.upper[j])));
+      if (times.length === 1) g.lineTo(x(times[0]) - 2, y(s.upper[0]));
+      for (let j = times.length - 1; j >= 0; j--) g.lineTo(x(times[j]), y(s.lower[j]));
+      g.closePath();
+      g.globalAlpha = 0.35;
+      g.fillStyle = color;
+      g.fill();
+      g.globalAlpha = 1;
+      g.strokeStyle = color;
+      g.lineWidth = 1.5;
+      g.beginPath();
+      times.forEach((t, j) => (j ? g.lineTo : g.moveTo).call(g, x(t), y(s.upper[j])));
       g.stroke();
-      points += pts.length;
     });
     canvas.dataset.points = String(points);
   }
@@ -234,8 +275,9 @@
     const reals = listing.services.reduce((a, s) => a + s.dests.length, 0);
     const active = listing.services.reduce(
       (a, s) => a + s.dests.reduce((b, d) => b + d.active, 0), 0);
-    $('summary').textContent = listing.services.length + ' services \u00b7 ' + reals +
-      ' realservers \u00b7 ' + active + ' active connections';
+    const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');
+    $('summary').textContent = plural(listing.services.length, 'service') + ' \u00b7 ' +
+      plural(reals, 'realserver') + ' \u00b7 ' + plural(active, 'active connection');
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     state.renders += 1;
     document.body.dataset.renders = String(state.renders);
