@@ -285,7 +285,8 @@ def main():
                                                            "w"))
         port_file = os.path.join(profile, "DevToolsActivePort")
         devtools_port = wait_for("chromium's DevToolsActivePort",
-                                 lambda: open(port_file).read().split("\n")[0].strip())
+                                 lambda: open(port_file).read().split("\n")[0].strip(),
+                                 timeout=30)
 
         def page_target():
             with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list",
@@ -293,7 +294,7 @@ def main():
                 pages = [t for t in json.load(r) if t["type"] == "page"]
             return pages[0]["webSocketDebuggerUrl"] if pages else None
 
-        devtools = DevTools(wait_for("a chromium page target", page_target))
+        devtools = DevTools(wait_for("a chromium page target", page_target, timeout=30))
         devtools.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
                       deviceScaleFactor=1, mobile=False)
         devtools.call("Page.enable")
@@ -306,7 +307,7 @@ def main():
             p = read_page()
             return p if p["renders"] > n and not p["error"] else None
 
-        page = wait_for("the page's first render", lambda: rendered_after(0))
+        page = wait_for("the page's first render", lambda: rendered_after(0), timeout=30)
         log(f"rendered: {len(page['services'])} service(s), chart points "
             f"{[s['points'] for s in page['services']]}")
 

@@ -103,6 +103,27 @@ TEST(StatusPage, HealthListsEachConfiguredRealserver) {
       "\n");
 }
 
+// The page's rates columns: /api/v1/services (and lvsadm --json) carry the 2 s estimates.
+TEST(StatusPage, ServicesJsonCarriesRates) {
+  Sources s = sources();
+  s.listing = [] {
+    ctl::ListingInput in;
+    in.services.push_back(ctl::ServiceView{
+        .service = {.key = tcp80()},
+        .dests = {ctl::DestView{
+            .dest = {.addr = ep("198.51.100.11:80")},
+            .rates = {.cps = 5, .inpps = 6, .outpps = 7, .inbps = 800, .outbps = 900}}},
+        .rates = {.cps = 5, .inbps = 800}});
+    return in;
+  };
+  const auto j = nlohmann::json::parse(respond("GET", "/api/v1/services", s).body);
+  const auto& svc = j["services"][0];
+  EXPECT_EQ(svc["rates"],
+            nlohmann::json::parse(R"({"cps":5,"inpps":0,"outpps":0,"inbps":800,"outbps":0})"));
+  EXPECT_EQ(svc["dests"][0]["rates"],
+            nlohmann::json::parse(R"({"cps":5,"inpps":6,"outpps":7,"inbps":800,"outbps":900})"));
+}
+
 // /api/v1/history is whatever the history source holds; without one, an empty history.
 TEST(StatusPage, HistoryComesFromItsSource) {
   Sources s = sources();
