@@ -110,12 +110,27 @@
     }
   }
 
+  // "service|real" -> true (up) / false (down), from /api/v1/health.
+  function healthMap(health) {
+    const m = new Map();
+    if (health && health.checked) for (const r of health.reals) m.set(r.service + '|' + r.real, r.up);
+    return m;
+  }
+
   function healthOf(health, service, real) {
-    if (!health || !health.checked) return 'not checked';
-    for (const r of health.reals) {
-      if (r.service === service && r.real === real) return r.up ? 'up' : 'down';
-    }
-    return 'not checked';
+    const up = health.get(service + '|' + real);
+    return up === undefined ? 'not checked' : (up ? 'up' : 'down');
+  }
+
+  // A configured realserver its checkers took out of the table: not in the listing, so no
+  // numbers; the page still lists it as down.
+  function absentRow(real) {
+    const cells = [el('td', {'data-field': 'real', text: real}),
+                   el('td', {class: 'text health down', 'data-field': 'health',
+                             'data-value': 'down', text: 'down'}),
+                   el('td', {class: 'text', colspan: String(COLUMNS.length - 2),
+                             text: 'out of the table (health check failing)'})];
+    return el('tr', {'data-real': real, 'data-absent': '1', class: 'absent'}, cells);
   }
 
   // Most-read first: on a phone the table scrolls sideways and these stay in view.
@@ -169,6 +184,13 @@
     const head = el('tr', {}, COLUMNS.map(([name, cls]) => el('th', cls ? {class: cls, text: name}
                                                                         : {text: name})));
     const rows = s.dests.map((d, i) => destRow(label, d, COLORS[i % COLORS.length], health));
+    const listed = new Set(s.dests.map((d) => endpoint(d.address, d.port)));
+    for (const [key, up] of health) {
+      const cut = key.indexOf('|');
+      if (!up && key.slice(0, cut) === label && !listed.has(key.slice(cut + 1))) {
+        rows.push(absentRow(key.slice(cut + 1)));
+      }
+    }
     const table = el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]);
     const canvas = el('canvas', {class: 'chart', 'aria-label':
                                  'active connections per realserver, ' + label});
@@ -268,7 +290,8 @@
 
   function render(listing, health) {
     const main = $('services');
-    const cards = listing.services.map((s) => serviceCard(s, health));
+    const states = healthMap(health);
+    const cards = listing.services.map((s) => serviceCard(s, states));
     main.replaceChildren(...(cards.length ? cards.map((c) => c.card)
         : [el('p', {class: 'empty', text: 'No virtual services (lvsadm -A adds one).'})]));
     for (const c of cards) drawChart(c.canvas, c.label, c.dests);
@@ -326,7 +349,7 @@
       for (const c of document.querySelectorAll('section.service')) {
         const canvas = c.querySelector('canvas.chart');
         const label = c.dataset.service;
-        const dests = [...c.querySelectorAll('tr[data-real]')].map((r) => {
+        const dests = [...c.querySelectorAll('tr[data-real]:not([data-absent])')].map((r) => {
           const real = r.dataset.real;
           const i = real.lastIndexOf(':');
           return {address: real.slice(0, i).replace(/^\[|\]$/g, ''), port: real.slice(i + 1)};

@@ -113,8 +113,9 @@ class DevTools:
         self.ws.close()
 
 
-# Everything the page shows, read from its data-* attributes.
-READ_PAGE = """JSON.stringify({
+# Everything the page shows, read from its data-* attributes (nothing yet while the page loads).
+READ_PAGE = """!document.getElementById('banner')
+  ? '{"renders": 0, "error": false, "banner": "", "services": []}' : JSON.stringify({
   renders: Number(document.body.dataset.renders || 0),
   error: document.body.dataset.error === '1',
   banner: document.getElementById('banner').hidden ? '' :
