@@ -16,6 +16,7 @@ packages=(
   prometheus                # the /metrics tests: promtool check metrics, a real Prometheus scraping lvsd
   libnftables-dev libmnl-dev  # masquerading (-m): lvsd's nftables table and rtnetlink rules/routes
   nftables util-linux       # masq e2e test: `nft list tables`, setpriv (the refusal as nobody)
+  chromium python3 python3-websocket fonts-dejavu-core  # status page test: headless Chromium over DevTools
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
 # realservers and real clients. Their daemons are never started on this host (see below).

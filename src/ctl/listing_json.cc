@@ -13,6 +13,14 @@ Json stats_json(const Stats& s) {
               {"outpkts", s.outpkts}, {"inbytes", s.inbytes}, {"outbytes", s.outbytes}};
 }
 
+Json rates_json(const Rates& r) {
+  return Json{{"cps", r.cps},
+              {"inpps", r.inpps},
+              {"outpps", r.outpps},
+              {"inbps", r.inbps},
+              {"outbps", r.outbps}};
+}
+
 Json dest_json(const DestView& d) {
   return Json{{"address", d.dest.addr.addr.to_string()},
               {"port", d.dest.addr.port},
@@ -22,7 +30,8 @@ Json dest_json(const DestView& d) {
               {"l_threshold", d.dest.l_threshold},
               {"active", d.active},
               {"inactive", d.inactive},
-              {"stats", stats_json(d.stats)}};
+              {"stats", stats_json(d.stats)},
+              {"rates", rates_json(d.rates)}};
 }
 
 Json service_json(const ServiceView& v, bool nosort) {
@@ -47,6 +56,7 @@ Json service_json(const ServiceView& v, bool nosort) {
               {"pe", s.pe_name},
               {"ops", s.one_packet},
               {"stats", stats_json(v.stats)},
+              {"rates", rates_json(v.rates)},
               {"dests", std::move(dests)}};
 }
 

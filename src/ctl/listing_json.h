@@ -4,8 +4,9 @@
 //   {"timeouts": {"tcp", "tcpfin", "udp"},
 //    "services": [{"protocol", "address", "port", "fwmark", "af", "scheduler", "flags",
 //                  "persistent", "timeout", "netmask", "pe", "ops", "stats": {...},
-//                  "dests": [{"address", "port", "forward", "weight", "u_threshold",
-//                             "l_threshold", "active", "inactive", "stats": {...}}]}]}
+//                  "rates": {...}, "dests": [{"address", "port", "forward", "weight",
+//                  "u_threshold", "l_threshold", "active", "inactive", "stats": {...},
+//                  "rates": {"cps", "inpps", "outpps", "inbps", "outbps"}}]}]}
 // Services and dests come in listing order (sorted as -L, or creation order with --nosort).
 
 #include <string>

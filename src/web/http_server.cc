@@ -18,14 +18,20 @@ constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 
 }  // namespace
 
-HttpServer::HttpServer(const core::Endpoint& listen, Sources sources)
-    : listen_(listen), sources_(std::move(sources)), server_(std::make_unique<httplib::Server>()) {}
+HttpServer::HttpServer(const core::Endpoint& listen, Sources sources, HistoryOptions history)
+    : listen_(listen),
+      history_(std::make_unique<HistoryLog>(history)),
+      sources_(std::move(sources)),
+      server_(std::make_unique<httplib::Server>()) {
+  if (!sources_.history) sources_.history = [log = history_.get()] { return log->json(); };
+}
 
 HttpServer::~HttpServer() { stop(); }
 
 core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint& listen,
-                                                            Sources sources) {
-  std::unique_ptr<HttpServer> s(new HttpServer(listen, std::move(sources)));
+                                                            Sources sources,
+                                                            HistoryOptions history) {
+  std::unique_ptr<HttpServer> s(new HttpServer(listen, std::move(sources), history));
   httplib::Server& srv = *s->server_;
   srv.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   srv.set_payload_max_length(kMaxBody);
@@ -37,6 +43,7 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint
     const HttpResponse r = respond(req.method, req.path, self->sources_);
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);
+    for (const auto& [name, value] : r.headers) res.set_header(name, value);
     res.set_content(r.body, r.content_type.c_str());
   };
   const std::string any = ".*";
@@ -54,11 +61,17 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint
                                   err != 0 ? std::strerror(err) : "bind failed"));
   }
   s->thread_ = std::thread([srv_ptr = s->server_.get()] { srv_ptr->listen_after_bind(); });
-  core::log().info("lvsd: HTTP (/metrics, /api/v1/services) on {}", listen.to_string());
+  if (s->sources_.listing) {
+    s->sampler_ =
+        std::make_unique<Sampler>(*s->history_, s->sources_.listing, history.interval, unix_now_ms);
+  }
+  core::log().info("lvsd: HTTP (status page /, /metrics, /api/v1/services) on {}",
+                   listen.to_string());
   return s;
 }
 
 void HttpServer::stop() {
+  if (sampler_) sampler_->stop();
   if (!thread_.joinable()) return;
   server_->stop();
   thread_.join();

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/listing_json.h"
+#include "web/assets.h"
+#include "web/history.h"
 
 namespace lvs::web {
 
@@ -98,6 +100,37 @@ HttpResponse one_service(const Selector& sel, const Sources& src) {
   return HttpResponse{.content_type = std::string(kJson), .body = ctl::format_json(only, false)};
 }
 
+// The status page's files: only this origin's scripts, styles and fetches; always revalidated
+// (a new lvsd may serve a new page).
+HttpResponse asset_response(const Asset& a) {
+  return HttpResponse{
+      .content_type = std::string(a.content_type),
+      .body = std::string(a.body),
+      .headers = {{"Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"},
+                  {"Cache-Control", "no-cache"},
+                  {"X-Content-Type-Options", "nosniff"}}};
+}
+
+// {"checked": false, "reals": []} when no checker runs (lvsd without -f), else every configured
+// realserver: {"service": "TCP 127.0.0.1:80", "real": "127.0.0.2:80", "up": true,
+// "transitions": 0}. A realserver without checkers is up.
+HttpResponse health_response(const Sources& src) {
+  std::optional<ctl::HealthMap> map;
+  if (src.health) map = src.health();
+  nlohmann::ordered_json reals = nlohmann::ordered_json::array();
+  if (map) {
+    for (const auto& [key, state] : *map) {
+      reals.push_back(nlohmann::ordered_json{{"service", service_label(key.first)},
+                                             {"real", real_label(key.second)},
+                                             {"up", state.up},
+                                             {"transitions", state.transitions}});
+    }
+  }
+  const nlohmann::ordered_json out{{"checked", map.has_value()}, {"reals", std::move(reals)}};
+  return HttpResponse{.content_type = std::string(kJson), .body = out.dump() + "\n"};
+}
+
 }  // namespace
 
 std::string_view lvsd_version() { return LVSD_VERSION; }
@@ -107,8 +140,13 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
   const bool is_metrics = parts.size() == 1 && parts[0] == "metrics";
   const bool is_api =
       parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "services";
-  if (!is_metrics && !is_api) {
-    return error(404, fmt::format("no such path {} (known: /metrics, /api/v1/services)",
+  const bool is_v1 = parts.size() == 3 && parts[0] == "api" && parts[1] == "v1";
+  const bool is_health = is_v1 && parts[2] == "health";
+  const bool is_history = is_v1 && parts[2] == "history";
+  const auto asset = find_asset(path);
+  if (!is_metrics && !is_api && !is_health && !is_history && !asset) {
+    return error(404, fmt::format("no such path {} (known: /, /metrics, /api/v1/services, "
+                                  "/api/v1/health, /api/v1/history)",
                                   path.substr(0, 200)));
   }
   if (method != "GET" && method != "HEAD") {
@@ -118,7 +156,14 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     return r;
   }
   HttpResponse r;
-  if (is_metrics) {
+  if (asset) {
+    r = asset_response(*asset);
+  } else if (is_health) {
+    r = health_response(sources);
+  } else if (is_history) {
+    r = HttpResponse{.content_type = std::string(kJson),
+                     .body = sources.history ? sources.history() : history_json({}, {})};
+  } else if (is_metrics) {
     MetricsInput in{.listing = sources.listing ? sources.listing() : ctl::ListingInput{},
                     .version = sources.version};
     if (sources.process) in.process = sources.process();

@@ -6,6 +6,10 @@
 //   GET /api/v1/services                       the JSON of `lvsadm -L -n --json`
 //   GET /api/v1/services/tcp|udp/VIP/PORT      the same shape holding that one service
 //   GET /api/v1/services/fwmark/MARK           the fwmark service(s) of that mark (IPv4, IPv6)
+//   GET /api/v1/health                         realservers' health as the checkers see it
+//   GET /api/v1/history                        connections per realserver, last minutes
+//   GET /  /status.css  /status.js             the status page (web/assets.h), with
+//                                              Content-Security-Policy default-src 'self'
 // HEAD is answered like GET (the server leaves the body out). Any other method on a known path: 405
 // with `Allow: GET, HEAD`; an unknown path: 404. Errors are JSON bodies {"error": "..."} naming
 // what was not found or not allowed. Sources are called only for the path that needs them.
@@ -14,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "ctl/listing.h"
 #include "web/metrics.h"
@@ -26,6 +32,7 @@ struct Sources {
   std::function<std::optional<ReloadStats>()> reloads{};
   std::function<std::optional<ctl::HealthMap>()> health{};
   std::string version{};
+  std::function<std::string()> history{};  // the JSON of GET /api/v1/history (web/history.h)
 };
 
 struct HttpResponse {
@@ -33,6 +40,7 @@ struct HttpResponse {
   std::string content_type{};
   std::string body{};
   std::string allow{};  // the Allow header of a 405; empty otherwise
+  std::vector<std::pair<std::string, std::string>> headers{};  // any other headers
 
   bool operator==(const HttpResponse&) const = default;
 };

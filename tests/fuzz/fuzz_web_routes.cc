@@ -1,6 +1,7 @@
 // libFuzzer: any method and path given to lvsd's HTTP routing (the first line of the input is
 // the method, the rest the path, as cpp-httplib hands them over) give 200, 404 or 405 with a
-// body of the right kind (JSON parses; /metrics text), never a crash or a sanitizer report.
+// body of the right kind (JSON parses; /metrics text; the status page's files), never a crash or a
+// sanitizer report.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(r.status == 200 || r.status == 404 || r.status == 405);
   if (r.content_type == "application/json") {
     check(nlohmann::json::accept(r.body));
+  } else if (r.content_type.starts_with("text/html") || r.content_type.starts_with("text/css") ||
+             r.content_type.starts_with("text/javascript")) {
+    check(r.status == 200 && !r.body.empty() && !r.headers.empty());  // the status page
   } else {
     check(r.status == 200 && r.content_type == kMetricsContentType);
     check(r.body.starts_with("# HELP lvsd_build_info"));
