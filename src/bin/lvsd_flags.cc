@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bin/long_flag.h"
+#include "dp/connlog/conn_log.h"
 #include "model/table_ops.h"
 #include "sched/registry.h"
 
@@ -347,6 +348,26 @@ const std::vector<Flag>& flags() {
                fmt::format("--http-listen '{}' needs a port 1..65535, e.g. 127.0.0.1:9100", v));
          }
          st.cfg.http_listen = *ep;
+         return {};
+       }},
+      {"--conn-log", "", "PATH|syslog",
+       "one line per finished TCP connection or expired UDP flow, to this file or syslog; "
+       "overrides global_defs conn_log (default: off)",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--conn-log needs a file path or syslog");
+         st.cfg.conn_log = std::string(v);
+         return {};
+       }},
+      {"--conn-log-rate", "", "N",
+       "connection log lines per second, the rest counted and summarized (default 1000)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto r = dp::connlog::parse_rate(v);
+         if (!r) {
+           return fail(EINVAL, fmt::format("--conn-log-rate '{}' is not a number of lines per "
+                                           "second in 1..1000000",
+                                           v));
+         }
+         st.cfg.conn_log_rate = *r;
          return {};
        }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",

@@ -41,6 +41,10 @@ struct LvsdConfig {
   // --http-listen ADDR:PORT: the HTTP listener (/metrics, /api/v1/services); overrides
   // global_defs' http_listen. Unset: global_defs decides (off by default).
   std::optional<core::Endpoint> http_listen{};
+  // --conn-log PATH|syslog, --conn-log-rate N: the connection log (dp/connlog); override
+  // global_defs' conn_log / conn_log_rate. Unset: global_defs decides (off by default).
+  std::optional<std::string> conn_log{};
+  std::optional<std::uint32_t> conn_log_rate{};
   // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.

@@ -26,6 +26,7 @@ struct Sources {
   std::function<std::optional<ReloadStats>()> reloads{};
   std::function<std::optional<ctl::HealthMap>()> health{};
   std::string version{};
+  std::function<std::optional<dp::ErrorCounts>()> dataplane_errors{};
 };
 
 struct HttpResponse {
