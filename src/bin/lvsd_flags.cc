@@ -547,8 +547,9 @@ std::string lvsd_usage() {
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
-      "re-reads -f.\n"
-      "Flags override the file's global_defs (workers, control_socket, log_level, http_listen).\n"
+      "re-reads -f (and reopens the --conn-log file).\n"
+      "Flags override the file's global_defs (workers, control_socket, log_level, http_listen,\n"
+      "conn_log, conn_log_rate).\n"
       "\n"
       "options:\n";
   for (const auto& f : flags()) {
