@@ -148,6 +148,23 @@ TEST_F(ConnLogTest, RefusedConnectIsLoggedAndCountedByKind) {
   EXPECT_EQ(metric(http, R"(lvsd_dataplane_errors_total{kind="connect_timeout"})"), 0);
 }
 
+// A realserver that resets mid-stream: the client gets an RST, the line says real-reset and
+// /metrics counts real_reset.
+TEST_F(ConnLogTest, RealserverResetMidStream) {
+  add_tcp_service(vip_text, {a.addr().to_string()});
+  auto fd = connect_tcp(vip);
+  ASSERT_TRUE(fd);
+  ASSERT_EQ(read_line(fd.get()), "a");
+  a.kill();
+  EXPECT_EQ(wait_closed(fd.get()), ECONNRESET);
+  ASSERT_TRUE(eventually([&] { return lines_with(path, " end=real-reset").size() == 1; }))
+      << read_file(path);
+  EXPECT_NE(lines_with(path, " end=real-reset")[0].find(" in=0 out=2 "), std::string::npos);
+  EXPECT_TRUE(eventually(
+      [&] { return metric(http, R"(lvsd_dataplane_errors_total{kind="real_reset"})") == 1; }));
+  EXPECT_EQ(metric(http, R"(lvsd_dataplane_errors_total{kind="client_reset"})"), 0);
+}
+
 // A UDP flow is logged when it expires (udp timeout 1 s via --set): bytes each way.
 TEST_F(ConnLogTest, UdpFlowIsLoggedOnIdleExpiry) {
   UdpNameServer u{"u", "127.0.0.12"};
