@@ -203,6 +203,65 @@ TEST_F(ConnLogTest, RenameAndSighupReopen) {
   EXPECT_EQ(lines_with(path + ".1", " tcp ").size(), 1U);
 }
 
+// global_defs conn_log: a reload moves the log to the new file; a reload naming a file that
+// cannot be opened keeps the running one and says why.
+TEST(ConnLogReload, ReloadAppliesConnLogAndKeepsItOnError) {
+  TempDir dir;
+  NameServer a{"a", "127.0.0.11"};
+  const std::uint16_t vport = free_port("127.0.0.1");
+  const core::Endpoint vip = *core::Endpoint::parse(fmt::format("127.0.0.1:{}", vport));
+  const std::string conf = dir.path() + "/lvsd.conf";
+  const auto write_conf = [&](const std::string& log) {
+    std::ofstream(conf) << fmt::format(
+        "global_defs {{\n  conn_log {}\n}}\n"
+        "virtual_server 127.0.0.1 {} {{\n  lb_algo rr\n  lb_kind FNAT\n  protocol TCP\n"
+        "  real_server 127.0.0.11 {} {{\n  }}\n}}\n",
+        log, vport, a.addr().port);
+  };
+  const std::string one = dir.path() + "/one.log";
+  const std::string two = dir.path() + "/two.log";
+  write_conf(one);
+  Lvsd d{{"-f", conf}};
+  ASSERT_TRUE(d.ready()) << d.log();
+  const auto connection = [&] {
+    auto fd = connect_tcp(vip);
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(read_line(fd.get()), "a");
+    ::shutdown(fd.get(), SHUT_WR);
+    ASSERT_EQ(wait_closed(fd.get()), 0);
+  };
+  connection();
+  ASSERT_TRUE(eventually([&] { return lines_with(one, " tcp ").size() == 1; })) << d.log();
+  write_conf(two);
+  const auto r = d.lvsadm({"--reload"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  connection();
+  ASSERT_TRUE(eventually([&] { return lines_with(two, " tcp ").size() == 1; })) << d.log();
+  EXPECT_EQ(lines_with(one, " tcp ").size(), 1U);
+  write_conf(dir.path() + "/missing/x.log");
+  ASSERT_EQ(d.lvsadm({"--reload"}).exit_code, 0);
+  EXPECT_NE(d.log().find("conn_log: cannot open " + dir.path() + "/missing/x.log"),
+            std::string::npos)
+      << d.log();
+  connection();
+  ASSERT_TRUE(eventually([&] { return lines_with(two, " tcp ").size() == 2; })) << d.log();
+  ASSERT_TRUE(d.signal(SIGTERM));
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+}
+
+// A log file that cannot be opened at start-up: exit 1, naming the file and what to fix.
+TEST(ConnLogStart, UnopenableFileIsAStartError) {
+  TempDir dir;
+  const auto r = run_program(LVSD_BIN,
+                             {LVSD_BIN, "--workers", "1", "--socket", dir.path() + "/s",
+                              "--conn-log", dir.path() + "/missing/x.log"},
+                             dir.path() + "/s");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "lvsd: conn_log: cannot open " + dir.path() +
+                       "/missing/x.log for appending: No such file or directory; check that the "
+                       "directory exists and lvsd may write there\n");
+}
+
 // Past --conn-log-rate the lines are capped and a summary line says how many were suppressed.
 TEST(ConnLogRate, FloodIsCappedWithASummaryLine) {
   TempDir logs;
