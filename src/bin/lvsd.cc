@@ -189,7 +189,8 @@ int main(int argc, char** argv) {
   }
   // The connection log outlives the proxy (declared before it): workers push into its queues.
   dp::connlog::ConnLog conn_log;
-  if (auto r = conn_log.configure(conn_log_settings(*cfg, file ? file->global : config::GlobalDefs{}));
+  if (auto r =
+          conn_log.configure(conn_log_settings(*cfg, file ? file->global : config::GlobalDefs{}));
       !r) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;

@@ -173,8 +173,8 @@ void ConnLog::write_out(const std::string& text, core::TimePoint now) {
 
 // logrotate renamed or removed the file: the path now names another inode (or none).
 void ConnLog::check_rotation() {
-  struct stat open_st{};
-  struct stat path_st{};
+  struct stat open_st {};
+  struct stat path_st {};
   if (::fstat(file_.get(), &open_st) != 0) return;
   if (::stat(settings_.target.c_str(), &path_st) == 0 && path_st.st_dev == open_st.st_dev &&
       path_st.st_ino == open_st.st_ino) {

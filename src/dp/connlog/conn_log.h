@@ -31,7 +31,7 @@ inline constexpr std::uint32_t kDefaultRate = 1000;
 inline constexpr std::size_t kQueueCapacity = 4096;  // records per worker queue
 
 struct Settings {
-  std::string target{};            // "" = off, "syslog", or a file path
+  std::string target{};               // "" = off, "syslog", or a file path
   std::uint32_t rate = kDefaultRate;  // lines per second (the burst is one second's worth)
 
   bool operator==(const Settings&) const = default;

@@ -9,9 +9,9 @@ namespace lvs::dp::connlog {
 namespace {
 
 constexpr std::array<std::string_view, kEndReasons> kNames{
-    "client-fin",     "real-fin",        "client-reset", "real-reset",
-    "idle-timeout",   "connect-refused", "connect-timeout", "connect-error",
-    "real-deleted",   "service-removed", "shutdown",     "error"};
+    "client-fin",   "real-fin",        "client-reset",    "real-reset",
+    "idle-timeout", "connect-refused", "connect-timeout", "connect-error",
+    "real-deleted", "service-removed", "shutdown",        "error"};
 
 }  // namespace
 
@@ -33,11 +33,11 @@ std::string format_time(std::chrono::system_clock::time_point t) {
 std::string format_line(const ConnRecord& r, std::chrono::system_clock::time_point end_wall) {
   const auto d = r.end_time > r.start ? r.end_time - r.start : core::Duration::zero();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  return fmt::format("{} {} client={} vip={} real={} method={} in={} out={} duration={}.{:03} end={}",
-                     format_time(end_wall), r.proto == Proto::kUdp ? "udp" : "tcp",
-                     r.client.to_string(), r.vip.to_string(), r.real.to_string(),
-                     r.method == Method::kMasq ? "masq" : "fullnat", r.in_bytes, r.out_bytes,
-                     ms / 1000, ms % 1000, end_reason_name(r.end));
+  return fmt::format(
+      "{} {} client={} vip={} real={} method={} in={} out={} duration={}.{:03} end={}",
+      format_time(end_wall), r.proto == Proto::kUdp ? "udp" : "tcp", r.client.to_string(),
+      r.vip.to_string(), r.real.to_string(), r.method == Method::kMasq ? "masq" : "fullnat",
+      r.in_bytes, r.out_bytes, ms / 1000, ms % 1000, end_reason_name(r.end));
 }
 
 std::string suppressed_line(std::chrono::system_clock::time_point now, std::uint64_t suppressed) {

@@ -124,9 +124,9 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   if (!made) {
     WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
     const int err = made.error().code;
-    return refuse(made.error().message.c_str(),
-                  err == EMFILE || err == ENFILE ? ErrorKind::kDescriptors
-                                                 : ErrorKind::kConnectError);
+    return refuse(made.error().message.c_str(), err == EMFILE || err == ENFILE
+                                                    ? ErrorKind::kDescriptors
+                                                    : ErrorKind::kConnectError);
   }
   core::Fd upstream = std::move(made).value();
   tune(client.get(), opts_.socket_buffer, false);
@@ -439,9 +439,9 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
     if (socket_error(fd) != 0) {
       count(upstream_side ? ErrorKind::kRealReset : ErrorKind::kClientReset);
-      return close_conn(c, true, Linger::kClose,
-                        upstream_side ? connlog::EndReason::kRealReset
-                                      : connlog::EndReason::kClientReset);
+      return close_conn(
+          c, true, Linger::kClose,
+          upstream_side ? connlog::EndReason::kRealReset : connlog::EndReason::kClientReset);
     }
   }
   // Which directions this event concerns: the one reading this socket when it is readable,
@@ -472,9 +472,9 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   }
   if ((c.up.eof || c.down.eof) && c.timer != TimerClass::kFin) c.client_fin_first = c.up.eof;
   if (c.up.shut && c.down.shut) {
-    return close_conn(c, false, Linger::kTimeWait,
-                      c.client_fin_first ? connlog::EndReason::kClientFin
-                                         : connlog::EndReason::kRealFin);
+    return close_conn(
+        c, false, Linger::kTimeWait,
+        c.client_fin_first ? connlog::EndReason::kClientFin : connlog::EndReason::kRealFin);
   }
   if (more && !c.repump) {
     c.repump = true;
@@ -504,18 +504,18 @@ void Worker::log_tcp_end(const TcpConn& c, connlog::EndReason why) {
   if (log_queue_ == nullptr || !conn_log_->enabled() || !c.flow) return;
   const DestRuntime* d = c.flow.dest();
   auto vip = local_endpoint(c.client.get());  // the address the client connected to
-  log_queue_->push(connlog::ConnRecord{
-      .proto = connlog::Proto::kTcp,
-      .method = d->masq.load(std::memory_order_relaxed) ? connlog::Method::kMasq
-                                                        : connlog::Method::kFullNat,
-      .end = why,
-      .client = c.client_addr,
-      .vip = vip ? *vip : core::Endpoint{},
-      .real = d->addr,
-      .in_bytes = c.up.moved,
-      .out_bytes = c.down.moved,
-      .start = c.start,
-      .end_time = now_});
+  log_queue_->push(connlog::ConnRecord{.proto = connlog::Proto::kTcp,
+                                       .method = d->masq.load(std::memory_order_relaxed)
+                                                     ? connlog::Method::kMasq
+                                                     : connlog::Method::kFullNat,
+                                       .end = why,
+                                       .client = c.client_addr,
+                                       .vip = vip ? *vip : core::Endpoint{},
+                                       .real = d->addr,
+                                       .in_bytes = c.up.moved,
+                                       .out_bytes = c.down.moved,
+                                       .start = c.start,
+                                       .end_time = now_});
 }
 
 // Connections that hit the round limit get another full pump after this turn's events, so one

@@ -101,18 +101,18 @@ void Worker::log_udp_end(const UdpFlow& f, connlog::EndReason why) {
   const DestRuntime* d = f.flow.dest();
   core::Endpoint vip = f.owner->svc->key().vip;
   if (f.local) vip.addr = *f.local;
-  log_queue_->push(connlog::ConnRecord{
-      .proto = connlog::Proto::kUdp,
-      .method = d->masq.load(std::memory_order_relaxed) ? connlog::Method::kMasq
-                                                        : connlog::Method::kFullNat,
-      .end = why,
-      .client = f.client,
-      .vip = vip,
-      .real = d->addr,
-      .in_bytes = f.in_bytes,
-      .out_bytes = f.out_bytes,
-      .start = f.start,
-      .end_time = now_});
+  log_queue_->push(connlog::ConnRecord{.proto = connlog::Proto::kUdp,
+                                       .method = d->masq.load(std::memory_order_relaxed)
+                                                     ? connlog::Method::kMasq
+                                                     : connlog::Method::kFullNat,
+                                       .end = why,
+                                       .client = f.client,
+                                       .vip = vip,
+                                       .real = d->addr,
+                                       .in_bytes = f.in_bytes,
+                                       .out_bytes = f.out_bytes,
+                                       .start = f.start,
+                                       .end_time = now_});
 }
 
 // Counts why no realserver was found for a new flow of `svc`.

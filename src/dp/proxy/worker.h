@@ -66,10 +66,10 @@ struct Relay {
   std::unique_ptr<char[]> buf{};  // copy: the bytes dst did not take yet
   std::size_t buf_off = 0;
   std::size_t pending = 0;
-  bool bulk = false;       // splice from now on
-  bool no_splice = false;  // splice unavailable (disabled, no pipe, or refused): always copy
-  bool eof = false;        // src sent FIN
-  bool shut = false;       // FIN passed on to dst
+  bool bulk = false;        // splice from now on
+  bool no_splice = false;   // splice unavailable (disabled, no pipe, or refused): always copy
+  bool eof = false;         // src sent FIN
+  bool shut = false;        // FIN passed on to dst
   std::uint64_t moved = 0;  // bytes read from src (the connection log's byte count)
 };
 

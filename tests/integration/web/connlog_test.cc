@@ -271,8 +271,7 @@ TEST(ConnLogRate, FloodIsCappedWithASummaryLine) {
   NameServer a{"a", "127.0.0.11"};
   const std::string vip_text = fmt::format("127.0.0.1:{}", free_port("127.0.0.1"));
   ASSERT_EQ(d.lvsadm({"-A", "-t", vip_text, "-s", "rr"}).exit_code, 0);
-  ASSERT_EQ(d.lvsadm({"-a", "-t", vip_text, "-r", a.addr().to_string(), "--fullnat"}).exit_code,
-            0);
+  ASSERT_EQ(d.lvsadm({"-a", "-t", vip_text, "-r", a.addr().to_string(), "--fullnat"}).exit_code, 0);
   constexpr int kConns = 30;
   for (int i = 0; i < kConns; ++i) {
     auto fd = connect_tcp(*core::Endpoint::parse(vip_text));

@@ -79,7 +79,7 @@ TEST_F(ConnLogFile, RecordsBecomeLines) {
   const std::string text = read_all(path_);
   EXPECT_LT(text.find(" in=1 "), text.find(" in=2 "));
   EXPECT_LT(text.find(" in=2 "), text.find(" in=3 "));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640U);
 }
@@ -90,7 +90,8 @@ TEST_F(ConnLogFile, FloodIsCappedWithSummary) {
   RecordQueue* q = log.add_producer();
   ASSERT_TRUE(log.configure(Settings{.target = path_, .rate = 5}).ok());
   for (std::uint64_t i = 1; i <= 50; ++i) ASSERT_TRUE(q->push(record(i)));
-  ASSERT_TRUE(wait_for([&] { return read_all(path_).find("lines suppressed") != std::string::npos; }));
+  ASSERT_TRUE(
+      wait_for([&] { return read_all(path_).find("lines suppressed") != std::string::npos; }));
   const std::string text = read_all(path_);
   // The burst (5) plus at most what 1-2 s of refill allows; most of the 50 were suppressed.
   EXPECT_LE(count_of(text, " end="), 20U);

@@ -89,7 +89,8 @@ TEST(ConnLogFormat, NegativeDurationIsZero) {
 }
 
 TEST(ConnLogFormat, SummaryLines) {
-  EXPECT_EQ(suppressed_line(wall(), 1234), "2026-11-27T23:50:01.123Z conn_log: 1234 lines suppressed");
+  EXPECT_EQ(suppressed_line(wall(), 1234),
+            "2026-11-27T23:50:01.123Z conn_log: 1234 lines suppressed");
   EXPECT_EQ(dropped_line(wall(), 5),
             "2026-11-27T23:50:01.123Z conn_log: 5 records dropped (worker queue full)");
 }
