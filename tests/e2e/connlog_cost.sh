@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# lvsd CPU per proxied TCP connection with the connection log off, to a file, and to a file
-# past its rate (flooded), on loopback. Usage: connlog_cost.sh BIN_DIR N (not a CTest test: a
+# lvsd CPU per proxied TCP connection with the connection log off, to a file with every line
+# written (rate 1000000), and to a file past its rate (10 lines/s: the rest suppressed), on
+# loopback. Usage: connlog_cost.sh BIN_DIR N (not a CTest test: a
 # measurement, e.g. N=3000 on a release build). Each connection reads the realserver's greeting
 # and closes. CPU = the sum of lvsd's threads' schedstat run time (logger thread included).
 set -euo pipefail
@@ -16,7 +17,7 @@ for mode in off file flooded; do
   vport=$(port)
   args=(--workers 1 --socket "$dir/s" -t 127.0.0.1:$vport -r 127.0.0.21:$rport,fullnat)
   case $mode in
-    file) args+=(--conn-log "$dir/conn.log") ;;
+    file) args+=(--conn-log "$dir/conn.log" --conn-log-rate 1000000) ;;
     flooded) args+=(--conn-log "$dir/flood.log" --conn-log-rate 10) ;;
   esac
   "$bin/lvsd" "${args[@]}" >/dev/null 2>&1 &
@@ -28,6 +29,6 @@ for mode in off file flooded; do
   after=$(cpu_ns $pid); t1=$(date +%s%N)
   kill -TERM $pid; wait $pid || true
   lines=$(cat "$dir"/*.log 2>/dev/null | grep -c ' tcp ' || true)
-  echo "$mode: $n connections, lvsd CPU $(( (after - before) / n / 1000 )) us/conn, wall $(( (t1 - t0) / n / 1000 )) us/conn, log lines so far $lines"
+  echo "$mode: $n connections, lvsd CPU $(( (after - before) / n / 1000 )) us/conn, wall $(( (t1 - t0) / n / 1000 )) us/conn, lines written $lines"
   rm -f "$dir"/*.log
 done

@@ -80,14 +80,15 @@ core::Result<void> ConnLog::configure(const Settings& s) {
   return {};
 }
 
+// The last turn still writes: records pushed before the workers stopped are not lost.
 void ConnLog::stop() {
   {
     const std::lock_guard lock(mu_);
-    enabled_.store(false, std::memory_order_relaxed);
     stopping_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  enabled_.store(false, std::memory_order_relaxed);
 }
 
 void ConnLog::run() {
@@ -134,7 +135,7 @@ void ConnLog::turn(core::TimePoint now, std::chrono::system_clock::time_point wa
     }
     if (on) dropped_ += q->take_dropped();
   }
-  if (now >= next_summary_) {
+  if (now >= next_summary_ || stopping_) {
     next_summary_ = now + std::chrono::seconds(1);
     if (suppressed_ > 0) text += suppressed_line(wall, std::exchange(suppressed_, 0)) + '\n';
     if (dropped_ > 0) text += dropped_line(wall, std::exchange(dropped_, 0)) + '\n';

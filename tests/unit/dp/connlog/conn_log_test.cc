@@ -84,6 +84,19 @@ TEST_F(ConnLogFile, RecordsBecomeLines) {
   EXPECT_EQ(st.st_mode & 0777, 0640U);
 }
 
+// stop() drains what the producers pushed before it: no record is lost at shutdown.
+TEST_F(ConnLogFile, StopWritesWhatWasQueued) {
+  {
+    ConnLog log;
+    RecordQueue* q = log.add_producer();
+    ASSERT_TRUE(log.configure(Settings{.target = path_, .rate = 1000}).ok());
+    for (std::uint64_t i = 1; i <= 100; ++i) ASSERT_TRUE(q->push(record(i)));
+    log.stop();
+    EXPECT_FALSE(log.enabled());
+  }
+  EXPECT_EQ(count_of(read_all(path_), " end="), 100U);
+}
+
 // Past the rate, lines are dropped and a summary line counts them.
 TEST_F(ConnLogFile, FloodIsCappedWithSummary) {
   ConnLog log;
