@@ -110,8 +110,12 @@ void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
 
 // The connection log's settings: flags win over global_defs.
 dp::connlog::Settings conn_log_settings(const bin::LvsdConfig& flags, const config::GlobalDefs& g) {
+  // The keyword was checked by the parser: parse_facility cannot fail on it.
+  const auto facility = dp::connlog::parse_facility(g.conn_log_facility);
   return dp::connlog::Settings{.target = flags.conn_log.value_or(g.conn_log),
-                               .rate = flags.conn_log_rate.value_or(g.conn_log_rate)};
+                               .rate = flags.conn_log_rate.value_or(g.conn_log_rate),
+                               .facility = flags.conn_log_facility.value_or(
+                                   facility ? *facility : dp::connlog::Facility::kDaemon)};
 }
 
 // `--test-hook` requests (docs/CONTROL-PROTOCOL.md, "Test hooks"): stdin is an injection text

@@ -370,6 +370,18 @@ const std::vector<Flag>& flags() {
          st.cfg.conn_log_rate = *r;
          return {};
        }},
+      {"--conn-log-facility", "", "FACILITY",
+       "syslog facility of --conn-log syslog: daemon (default) or local0..local7",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto f = dp::connlog::parse_facility(v);
+         if (!f) {
+           return fail(EINVAL, fmt::format("--conn-log-facility '{}' is not daemon or "
+                                           "local0..local7",
+                                           v));
+         }
+         st.cfg.conn_log_facility = *f;
+         return {};
+       }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
        [](State& st, std::string_view v) -> Result<void> {
          auto l = core::parse_log_level(v);
@@ -549,7 +561,7 @@ std::string lvsd_usage() {
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
       "re-reads -f (and reopens the --conn-log file).\n"
       "Flags override the file's global_defs (workers, control_socket, log_level, http_listen,\n"
-      "conn_log, conn_log_rate).\n"
+      "conn_log, conn_log_rate, conn_log_facility).\n"
       "\n"
       "options:\n";
   for (const auto& f : flags()) {

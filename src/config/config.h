@@ -54,6 +54,7 @@ struct GlobalDefs {
   // lines are dropped (dp/connlog).
   std::string conn_log{};
   std::uint32_t conn_log_rate = 1000;
+  std::string conn_log_facility = "daemon";  // with conn_log syslog: daemon or local0..local7
 
   bool operator==(const GlobalDefs&) const = default;
 };

@@ -1050,6 +1050,18 @@ constexpr Row kGlobalRows[] = {
        return {};
      },
      BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"conn_log_facility", 1, 1, "daemon or local0..local7",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       const std::string& v = s.args[0]->text;
+       if (v != "daemon" &&
+           !(v.size() == 6 && v.starts_with("local") && v[5] >= '0' && v[5] <= '7')) {
+         return located_error(s.args[0]->where, "invalid conn_log_facility", v,
+                              "daemon or local0..local7");
+       }
+       p.cfg_.global.conn_log_facility = v;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
     {"workers", 1, 1, "an integer 0..1024 (0 = one per CPU)", global_workers, BlockMode::kNone,
      nullptr, 0, kAllKinds},
     {"control_socket", 1, 1, "a path",

@@ -5,6 +5,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -32,6 +33,12 @@ core::Result<core::Fd> open_file(const std::string& path) {
   return fd;
 }
 
+constexpr int syslog_facility(Facility f) {
+  constexpr std::array<int, 9> kCodes{LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                      LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+  return kCodes.at(static_cast<std::size_t>(f));
+}
+
 }  // namespace
 
 core::Result<std::uint32_t> parse_rate(std::string_view text) {
@@ -43,6 +50,16 @@ core::Result<std::uint32_t> parse_rate(std::string_view text) {
                                           text, kMaxRate));
   }
   return static_cast<std::uint32_t>(v);
+}
+
+core::Result<Facility> parse_facility(std::string_view text) {
+  if (text == "daemon") return Facility::kDaemon;
+  if (text.size() == 6 && text.starts_with("local") && text[5] >= '0' && text[5] <= '7') {
+    return static_cast<Facility>(1 + (text[5] - '0'));
+  }
+  return core::fail(EINVAL, fmt::format("conn_log_facility {} is not a syslog facility lvsd "
+                                        "logs to: daemon or local0..local7",
+                                        text));
 }
 
 ConnLog::~ConnLog() { stop(); }
@@ -149,7 +166,7 @@ void ConnLog::write_out(const std::string& text, core::TimePoint now) {
     while (from < text.size()) {
       const std::size_t nl = text.find('\n', from);
       const std::string line = text.substr(from, nl - from);
-      ::syslog(LOG_DAEMON | LOG_INFO, "%s", line.c_str());
+      ::syslog(syslog_facility(settings_.facility) | LOG_INFO, "%s", line.c_str());
       from = nl + 1;
     }
     return;

@@ -30,15 +30,31 @@ namespace lvs::dp::connlog {
 inline constexpr std::uint32_t kDefaultRate = 1000;
 inline constexpr std::size_t kQueueCapacity = 4096;  // records per worker queue
 
+// Syslog facilities the log may use (`conn_log_facility`): daemon (default) or local0..local7.
+enum class Facility : std::uint8_t {
+  kDaemon,
+  kLocal0,
+  kLocal1,
+  kLocal2,
+  kLocal3,
+  kLocal4,
+  kLocal5,
+  kLocal6,
+  kLocal7
+};
+
 struct Settings {
-  std::string target{};               // "" = off, "syslog", or a file path
-  std::uint32_t rate = kDefaultRate;  // lines per second (the burst is one second's worth)
+  std::string target{};                   // "" = off, "syslog", or a file path
+  std::uint32_t rate = kDefaultRate;      // lines per second (the burst is one second's worth)
+  Facility facility = Facility::kDaemon;  // with target "syslog"
 
   bool operator==(const Settings&) const = default;
 };
 
 // Checks a rate value from a flag or the configuration: 1..1000000. The error names the value.
 core::Result<std::uint32_t> parse_rate(std::string_view text);
+// "daemon", "local0".."local7"; the error names the value and the choices.
+core::Result<Facility> parse_facility(std::string_view text);
 
 class ConnLog {
  public:

@@ -26,6 +26,10 @@ TEST(LvsdFlags, ConnLog) {
   EXPECT_EQ(parse({"--conn-log-rate", "fast"}).error().message,
             "--conn-log-rate 'fast' is not a number of lines per second in 1..1000000");
   EXPECT_EQ(parse({"--conn-log="}).error().message, "--conn-log needs a file path or syslog");
+  EXPECT_EQ(parse({"--conn-log-facility", "local3"}).value().conn_log_facility,
+            dp::connlog::Facility::kLocal3);
+  EXPECT_EQ(parse({"--conn-log-facility", "mail"}).error().message,
+            "--conn-log-facility 'mail' is not daemon or local0..local7");
 }
 
 // --http-listen takes ADDR:PORT (IPv6 bracketed); no port, port 0 or a name is refused.

@@ -656,6 +656,11 @@ TEST(KeepalivedConnLog, FileSyslogAndRate) {
   const auto sys = parse_keepalived("global_defs {\n  conn_log syslog\n}\n", "t.conf");
   ASSERT_TRUE(sys.ok());
   EXPECT_EQ(sys->global.conn_log, "syslog");
+  EXPECT_EQ(sys->global.conn_log_facility, "daemon");
+  const auto local = parse_keepalived(
+      "global_defs {\n  conn_log syslog\n  conn_log_facility local0\n}\n", "t.conf");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->global.conn_log_facility, "local0");
 }
 
 // Bad conn_log values are located errors saying what is valid.
@@ -670,6 +675,8 @@ TEST(KeepalivedConnLog, BadValuesAreLocatedErrors) {
             "t.conf:2:17: invalid conn_log_rate: 'lots'; expected an integer "
             "1..1000000");
   EXPECT_NE(err("global_defs {\n  conn_log\n}\n").find("t.conf:2:3: "), std::string::npos);
+  EXPECT_EQ(err("global_defs {\n  conn_log_facility kern\n}\n"),
+            "t.conf:2:21: invalid conn_log_facility: 'kern'; expected daemon or local0..local7");
 }
 
 }  // namespace

@@ -74,5 +74,17 @@ TEST(ConnLogRate, ParsesAndRefusesPrecisely) {
   EXPECT_FALSE(parse_rate("-5").ok());
 }
 
+// Syslog facilities: daemon or local0..local7, anything else named in the error.
+TEST(ConnLogFacility, DaemonAndLocalOnly) {
+  EXPECT_EQ(parse_facility("daemon").value(), Facility::kDaemon);
+  EXPECT_EQ(parse_facility("local0").value(), Facility::kLocal0);
+  EXPECT_EQ(parse_facility("local7").value(), Facility::kLocal7);
+  EXPECT_EQ(parse_facility("local8").error().message,
+            "conn_log_facility local8 is not a syslog facility lvsd logs to: daemon or "
+            "local0..local7");
+  EXPECT_FALSE(parse_facility("kern").ok());
+  EXPECT_FALSE(parse_facility("").ok());
+}
+
 }  // namespace
 }  // namespace lvs::dp::connlog
