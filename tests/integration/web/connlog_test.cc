@@ -165,6 +165,23 @@ TEST_F(ConnLogTest, RealserverResetMidStream) {
   EXPECT_EQ(metric(http, R"(lvsd_dataplane_errors_total{kind="client_reset"})"), 0);
 }
 
+// A client that resets its connection: the line says client-reset and /metrics counts it.
+TEST_F(ConnLogTest, ClientResetMidStream) {
+  add_tcp_service(vip_text, {a.addr().to_string()});
+  {
+    auto fd = connect_tcp(vip);
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(read_line(fd.get()), "a");
+    const linger rst{.l_onoff = 1, .l_linger = 0};
+    ASSERT_EQ(::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &rst, sizeof rst), 0);
+  }  // closed with an RST
+  ASSERT_TRUE(eventually([&] { return lines_with(path, " end=client-reset").size() == 1; }))
+      << read_file(path);
+  EXPECT_TRUE(eventually(
+      [&] { return metric(http, R"(lvsd_dataplane_errors_total{kind="client_reset"})") == 1; }));
+  EXPECT_EQ(metric(http, R"(lvsd_dataplane_errors_total{kind="real_reset"})"), 0);
+}
+
 // A UDP flow is logged when it expires (udp timeout 1 s via --set): bytes each way.
 TEST_F(ConnLogTest, UdpFlowIsLoggedOnIdleExpiry) {
   UdpNameServer u{"u", "127.0.0.12"};
