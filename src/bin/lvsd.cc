@@ -34,6 +34,7 @@
 #include "ctl/director.h"
 #include "daemon/health_runner.h"
 #include "daemon/supervisor.h"
+#include "dp/connlog/conn_log.h"
 #include "dp/fixture/fixture.h"
 #include "dp/masq/masq.h"
 #include "dp/proxy/net.h"
@@ -105,6 +106,16 @@ void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
       g.control_socket != config::GlobalDefs{}.control_socket) {
     flags.socket_path = g.control_socket;
   }
+}
+
+// The connection log's settings: flags win over global_defs.
+dp::connlog::Settings conn_log_settings(const bin::LvsdConfig& flags, const config::GlobalDefs& g) {
+  // The keyword was checked by the parser: parse_facility cannot fail on it.
+  const auto facility = dp::connlog::parse_facility(g.conn_log_facility);
+  return dp::connlog::Settings{.target = flags.conn_log.value_or(g.conn_log),
+                               .rate = flags.conn_log_rate.value_or(g.conn_log_rate),
+                               .facility = flags.conn_log_facility.value_or(
+                                   facility ? *facility : dp::connlog::Facility::kDaemon)};
 }
 
 // `--test-hook` requests (docs/CONTROL-PROTOCOL.md, "Test hooks"): stdin is an injection text
@@ -180,6 +191,15 @@ int main(int argc, char** argv) {
                        fmt::join(old->items, "; "));
     }
   }
+  // The connection log outlives the proxy (declared before it): workers push into its queues.
+  dp::connlog::ConnLog conn_log;
+  if (auto r =
+          conn_log.configure(conn_log_settings(*cfg, file ? file->global : config::GlobalDefs{}));
+      !r) {
+    std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  cfg->proxy.conn_log = &conn_log;
   // --test-hooks (the test suite only): a data plane that forwards nothing and reports what the
   // tests inject; otherwise the full-NAT proxy.
   std::unique_ptr<dp::proxy::Proxy> proxy;
@@ -232,6 +252,18 @@ int main(int argc, char** argv) {
                                                     .fail_fast_at_start = false};
     }
     supervisor = std::make_unique<daemon::Supervisor>(director, cfg->config_file, hopts);
+    // A reload applies conn_log / conn_log_rate (unless a flag set them); a file that cannot be
+    // opened keeps the running log.
+    supervisor->on_reloaded([&conn_log, &cfg](const config::Config& next) {
+      const auto want = conn_log_settings(*cfg, next.global);
+      if (want == conn_log.settings()) return;
+      if (auto r = conn_log.configure(want); !r) {
+        core::log().error("reload: {}; the connection log stays as it was", r.error().message);
+      } else {
+        core::log().info("reload: conn_log is now {} at {} lines/s",
+                         want.target.empty() ? std::string("off") : want.target, want.rate);
+      }
+    });
     if (auto r = supervisor->start(*file); !r) {
       std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
       return 1;
@@ -274,7 +306,10 @@ int main(int argc, char** argv) {
                            if (!supervisor) return std::nullopt;
                            return supervisor->health();
                          },
-                         .version = std::string(web::lvsd_version())};
+                         .version = std::string(web::lvsd_version()),
+                         .dataplane_errors = [&plane]() -> std::optional<dp::ErrorCounts> {
+                           return plane.errors();
+                         }};
     auto started = web::HttpServer::start(*cfg->http_listen, std::move(sources));
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
@@ -296,6 +331,7 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;
+    conn_log.reopen();  // logrotate's postrotate signal
     if (!supervisor) {
       core::log().warn("lvsd: SIGHUP ignored: started without a configuration file (-f)");
       continue;

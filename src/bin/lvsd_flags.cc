@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bin/long_flag.h"
+#include "dp/connlog/conn_log.h"
 #include "model/table_ops.h"
 #include "sched/registry.h"
 
@@ -350,6 +351,38 @@ const std::vector<Flag>& flags() {
          st.cfg.http_listen = *ep;
          return {};
        }},
+      {"--conn-log", "", "PATH|syslog",
+       "one line per finished TCP connection or expired UDP flow, to this file or syslog; "
+       "overrides global_defs conn_log (default: off)",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--conn-log needs a file path or syslog");
+         st.cfg.conn_log = std::string(v);
+         return {};
+       }},
+      {"--conn-log-rate", "", "N",
+       "connection log lines per second, the rest counted and summarized (default 1000)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto r = dp::connlog::parse_rate(v);
+         if (!r) {
+           return fail(EINVAL, fmt::format("--conn-log-rate '{}' is not a number of lines per "
+                                           "second in 1..1000000",
+                                           v));
+         }
+         st.cfg.conn_log_rate = *r;
+         return {};
+       }},
+      {"--conn-log-facility", "", "FACILITY",
+       "syslog facility of --conn-log syslog: daemon (default) or local0..local7",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto f = dp::connlog::parse_facility(v);
+         if (!f) {
+           return fail(EINVAL, fmt::format("--conn-log-facility '{}' is not daemon or "
+                                           "local0..local7",
+                                           v));
+         }
+         st.cfg.conn_log_facility = *f;
+         return {};
+       }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
        [](State& st, std::string_view v) -> Result<void> {
          auto l = core::parse_log_level(v);
@@ -527,8 +560,9 @@ std::string lvsd_usage() {
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"
-      "re-reads -f.\n"
-      "Flags override the file's global_defs (workers, control_socket, log_level, http_listen).\n"
+      "re-reads -f (and reopens the --conn-log file).\n"
+      "Flags override the file's global_defs (workers, control_socket, log_level, http_listen,\n"
+      "conn_log, conn_log_rate, conn_log_facility).\n"
       "\n"
       "options:\n";
   for (const auto& f : flags()) {

@@ -13,6 +13,7 @@
 #include "core/endpoint.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "dp/connlog/conn_log.h"
 #include "dp/masq/masq.h"
 #include "dp/proxy/options.h"
 #include "model/service.h"
@@ -41,6 +42,11 @@ struct LvsdConfig {
   // --http-listen ADDR:PORT: the HTTP listener (/metrics, /api/v1/services); overrides
   // global_defs' http_listen. Unset: global_defs decides (off by default).
   std::optional<core::Endpoint> http_listen{};
+  // --conn-log PATH|syslog, --conn-log-rate N: the connection log (dp/connlog); override
+  // global_defs' conn_log / conn_log_rate. Unset: global_defs decides (off by default).
+  std::optional<std::string> conn_log{};
+  std::optional<std::uint32_t> conn_log_rate{};
+  std::optional<dp::connlog::Facility> conn_log_facility{};  // --conn-log-facility
   // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.

@@ -50,6 +50,11 @@ struct GlobalDefs {
   std::optional<core::Endpoint> smtp_server{};
   std::string router_id{};
   std::string notify_fifo{};  // "RS <rs> <vs> UP|DOWN" lines (spec §5.4)
+  // The connection log: "" = off, "syslog", or a file path; lines per second past which
+  // lines are dropped (dp/connlog).
+  std::string conn_log{};
+  std::uint32_t conn_log_rate = 1000;
+  std::string conn_log_facility = "daemon";  // with conn_log syslog: daemon or local0..local7
 
   bool operator==(const GlobalDefs&) const = default;
 };

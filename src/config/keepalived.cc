@@ -1036,6 +1036,32 @@ constexpr Row kVirtualServerRows[] = {
 #undef LVS_FLAG_ROW
 
 constexpr Row kGlobalRows[] = {
+    {"conn_log", 1, 1, "a file path or syslog",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       p.cfg_.global.conn_log = s.args[0]->text;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"conn_log_rate", 1, 1, "lines per second 1..1000000",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       auto v = parse_int<std::uint32_t>(*s.args[0], "conn_log_rate", 1, 1000000);
+       if (!v) return core::Unexpected{v.error()};
+       p.cfg_.global.conn_log_rate = *v;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"conn_log_facility", 1, 1, "daemon or local0..local7",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       const std::string& v = s.args[0]->text;
+       if (v != "daemon" &&
+           !(v.size() == 6 && v.starts_with("local") && v[5] >= '0' && v[5] <= '7')) {
+         return located_error(s.args[0]->where, "invalid conn_log_facility", v,
+                              "daemon or local0..local7");
+       }
+       p.cfg_.global.conn_log_facility = v;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
     {"workers", 1, 1, "an integer 0..1024 (0 = one per CPU)", global_workers, BlockMode::kNone,
      nullptr, 0, kAllKinds},
     {"control_socket", 1, 1, "a path",

@@ -102,6 +102,7 @@ core::Result<std::string> Supervisor::reload_locked() {
         "reload of {}: http_listen changed from {} to {}; it takes effect when lvsd restarts",
         path_, shown(current_.global.http_listen), shown(next->global.http_listen));
   }
+  if (on_reloaded_) on_reloaded_(*next);
   current_ = std::move(next).value();
   std::string text = ctl::describe(plan);
   core::log().info("reloaded {}: {}", path_, text);

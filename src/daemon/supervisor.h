@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,6 +54,9 @@ class Supervisor {
   ReloadStats reload_stats() const;
   // Every configured realserver's health (any thread; never waits for a reload).
   ctl::HealthMap health() const { return board_.read(); }
+  // Called after each successful reload with the new configuration (the reloading thread,
+  // under the reload lock). Set before start().
+  void on_reloaded(std::function<void(const config::Config&)> f) { on_reloaded_ = std::move(f); }
 
  private:
   core::Result<std::string> reload_locked();
@@ -68,6 +72,7 @@ class Supervisor {
   HealthBoard board_{};
   mutable std::mutex stats_mu_;
   ReloadStats stats_{};
+  std::function<void(const config::Config&)> on_reloaded_{};
 };
 
 }  // namespace lvs::daemon

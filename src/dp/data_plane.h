@@ -16,6 +16,7 @@
 
 #include "core/endpoint.h"
 #include "core/result.h"
+#include "dp/errors.h"
 #include "model/service.h"
 #include "model/stats.h"
 
@@ -132,6 +133,8 @@ class DataPlane {
   // established TCP connections run on; open_connections() counts those still open.
   virtual void stop_accepting() {}
   virtual std::uint64_t open_connections() const { return 0; }
+  // Errors by kind since start-up (errors.h). Any thread: only atomics are read.
+  virtual ErrorCounts errors() const { return {}; }
 };
 
 }  // namespace lvs::dp

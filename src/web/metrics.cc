@@ -212,6 +212,20 @@ std::string format_metrics(const MetricsInput& in) {
     print(out, when);
   }
 
+  if (in.dataplane_errors) {
+    // Every kind is present (0 included), so rate() works from the first error on.
+    std::string help = "Flows the data plane refused or lost since lvsd started, by kind:";
+    for (std::size_t k = 0; k < dp::kErrorKinds; ++k) {
+      help += fmt::format("{} {} = {}", k == 0 ? "" : ";", dp::kErrorKindInfo[k].name,
+                          dp::kErrorKindInfo[k].help);
+    }
+    Family errors{"lvsd_dataplane_errors_total", Kind::kCounter, help + "."};
+    for (std::size_t k = 0; k < dp::kErrorKinds; ++k) {
+      errors.add(label("kind", dp::kErrorKindInfo[k].name), in.dataplane_errors->n[k]);
+    }
+    print(out, errors);
+  }
+
   if (in.process) {
     const auto& p = *in.process;
     const std::pair<Family, std::string> proc[] = {

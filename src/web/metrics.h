@@ -17,6 +17,7 @@
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/listing.h"
+#include "dp/errors.h"
 
 namespace lvs::web {
 
@@ -55,6 +56,8 @@ struct MetricsInput {
   // The configured realservers' health (lvsd -f); unset: no health series. A realserver that
   // health took out of the table is here (up 0) though the listing no longer shows it.
   std::optional<ctl::HealthMap> health{};
+  // Data-plane errors by kind (dp/errors.h); unset: no lvsd_dataplane_errors_total series.
+  std::optional<dp::ErrorCounts> dataplane_errors{};
 
   bool operator==(const MetricsInput&) const = default;
 };

@@ -169,6 +169,7 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     if (sources.process) in.process = sources.process();
     if (sources.reloads) in.reloads = sources.reloads();
     if (sources.health) in.health = sources.health();
+    if (sources.dataplane_errors) in.dataplane_errors = sources.dataplane_errors();
     r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
   } else if (parts.size() == 3) {
     r = HttpResponse{

@@ -33,6 +33,7 @@ struct Sources {
   std::function<std::optional<ctl::HealthMap>()> health{};
   std::string version{};
   std::function<std::string()> history{};  // the JSON of GET /api/v1/history (web/history.h)
+  std::function<std::optional<dp::ErrorCounts>()> dataplane_errors{};
 };
 
 struct HttpResponse {

@@ -95,14 +95,17 @@ std::unique_ptr<char[]> make_buffer(std::size_t size) {
 
 // The Worker's side of admission (declared in worker.h). Runs on the worker's thread.
 
-std::string Worker::relay_shortage() {
+std::string Worker::relay_shortage(int& err) {
   if (!opts_.splice) return {};
   // Two pooled pipes: the new connection's first bytes in each direction find one, and a
   // pipe the kernel will not give (descriptors, memory, pipe-user-pages-soft) refuses the
   // new connection here instead of starving a running one later.
   while (pipes_.size() < 2) {
     auto p = make_pipe(opts_.pipe_size, true);
-    if (!p) return p.error().message;
+    if (!p) {
+      err = p.error().code;
+      return p.error().message;
+    }
     pipes_.push_back(PipePair{.r = std::move(p->first), .w = std::move(p->second)});
   }
   return {};

@@ -5,6 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace lvs::dp::connlog {
+class ConnLog;
+}
+
 namespace lvs::dp::proxy {
 
 using std::chrono_literals::operator""s;
@@ -40,6 +44,9 @@ struct ProxyOptions {
   // hold. Each connection reserves its worst case (admission.h) when accepted; beyond the
   // budget new connections are reset and counted as refused. 0 = no budget.
   std::uint64_t relay_memory_budget = 0;
+  // The connection log (dp/connlog): each worker gets a queue of it at creation and pushes a
+  // record per ended flow while it is enabled. Outlives the proxy; nullptr = no log.
+  connlog::ConnLog* conn_log = nullptr;
 };
 
 }  // namespace lvs::dp::proxy

@@ -64,6 +64,7 @@ core::Result<std::unique_ptr<Proxy>> Proxy::create(const ProxyOptions& opts,
     auto w = Worker::create(i, p->opts_, clock, p->box_, p->refused_);
     if (!w) return core::Unexpected{w.error()};
     (*w)->set_budget(&p->budget_);
+    if (opts.conn_log != nullptr) (*w)->set_conn_log(opts.conn_log, opts.conn_log->add_producer());
     p->workers_.push_back(std::move(w).value());
   }
   for (auto& w : p->workers_) w->start();
@@ -235,6 +236,15 @@ core::Result<core::Endpoint> Proxy::bound(const model::ServiceKey& key) const {
     return core::fail(ESRCH, fmt::format("service {} is not in the table", key.to_string()));
   }
   return it->second->key().vip;
+}
+
+ErrorCounts Proxy::errors() const {
+  ErrorCounts sum;
+  for (const auto& w : workers_) {
+    const ErrorCounts one = w->errors();
+    for (std::size_t k = 0; k < kErrorKinds; ++k) sum.n[k] += one.n[k];
+  }
+  return sum;
 }
 
 Stats Proxy::stats() const {

@@ -38,6 +38,7 @@ class Proxy final : public DataPlane {
   // counted by open_connections() until they end.
   void stop_accepting() override;
   std::uint64_t open_connections() const override;
+  ErrorCounts errors() const override;
 
   // Masquerading (-m): apply() calls `ensure(family)` for every family that has a Masq
   // realserver before anything changes; its error fails the apply. Unset: Masq is refused.

@@ -79,6 +79,7 @@ bool Worker::refuse_with_spare(int listener, int err) {
   spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!pending) return false;
   refused_->fetch_add(1, std::memory_order_relaxed);
+  count(err == EMFILE || err == ENFILE ? ErrorKind::kDescriptors : ErrorKind::kMemory);
   std::uint64_t skipped = 0;
   if (log_refuse_.allow(now_, skipped)) {
     core::log().warn("worker {}: accept failed ({}), refusing new connections ({} more)", index_,
@@ -88,8 +89,9 @@ bool Worker::refuse_with_spare(int listener, int err) {
 }
 
 void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr) {
-  const auto refuse = [&](const char* why) {
+  const auto refuse = [&](const char* why, ErrorKind kind) {
     refused_->fetch_add(1, std::memory_order_relaxed);
+    count(kind);
     std::uint64_t skipped = 0;
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: refusing {}: {} ({} more not logged)", reg.svc->key().to_string(),
@@ -100,13 +102,20 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   // Admission (admission.h): the connection's share of the relay memory budget and its pipes
   // first, so a shortage refuses this connection and never starves a running one.
   auto lease = BudgetLease::take(budget_, relay_bytes_per_connection(opts_));
-  if (!lease.ok()) return refuse("the relay memory budget is used up");
-  if (const auto shortage = relay_shortage(); !shortage.empty()) return refuse(shortage.c_str());
+  if (!lease.ok()) return refuse("the relay memory budget is used up", ErrorKind::kMemory);
+  int shortage_err = 0;
+  if (const auto shortage = relay_shortage(shortage_err); !shortage.empty()) {
+    return refuse(shortage.c_str(), shortage_err == EMFILE || shortage_err == ENFILE
+                                        ? ErrorKind::kDescriptors
+                                        : ErrorKind::kMemory);
+  }
   // Connecting counts as active: IPVS's NAT entry is SYN_RECV here, an active state (spec §3.1).
   auto flow = reg.svc->pick(client_addr, now_, Count::kActive, index_);
   if (!flow) {
-    return refuse(reg.svc->at_cap() ? "the service's connection cap is reached"
-                                    : "no realserver available");
+    if (reg.svc->at_cap()) {
+      return refuse("the service's connection cap is reached", ErrorKind::kConnLimit);
+    }
+    return refuse("no realserver available", ErrorKind::kNoRealserver);
   }
   const core::Endpoint dest = flow->dest()->addr;
   // Masq: the realserver sees the client's own address and port (net.h, make_upstream).
@@ -114,7 +123,10 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   auto made = make_upstream(SockType::kStream, dest, masq ? &client_addr : nullptr);
   if (!made) {
     WorkerCounters::add(flow->dest()->counters.at(index_).failed, 1);
-    return refuse(made.error().message.c_str());
+    const int err = made.error().code;
+    return refuse(made.error().message.c_str(), err == EMFILE || err == ENFILE
+                                                    ? ErrorKind::kDescriptors
+                                                    : ErrorKind::kConnectError);
   }
   core::Fd upstream = std::move(made).value();
   tune(client.get(), opts_.socket_buffer, false);
@@ -127,13 +139,14 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   try {
     list.push_back(std::make_unique<TcpConn>());
   } catch (const std::bad_alloc&) {
-    return refuse("out of memory for the connection");
+    return refuse("out of memory for the connection", ErrorKind::kMemory);
   }
   TcpConn& c = *list.back();
   c.lease = std::move(lease);
   c.self = std::prev(list.end());
   c.timer = TimerClass::kConnecting;
   c.last = now_;
+  c.start = now_;
   c.client = std::move(client);
   c.upstream = std::move(upstream);
   c.client_addr = client_addr;
@@ -148,7 +161,7 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
   if (!epoll_add(c.client.get(), kSocketEvents, &c.client_tag) ||
       !epoll_add(c.upstream.get(), kSocketEvents, &c.upstream_tag)) {
     core::log().error("worker {}: epoll_ctl: {}", index_, std::strerror(errno));
-    return close_conn(c, true, Linger::kNone);
+    return close_conn(c, true, Linger::kNone, connlog::EndReason::kError);
   }
   if (rc == 0) on_connected(c, 0);
 }
@@ -156,12 +169,17 @@ void Worker::accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint&
 void Worker::connect_failed(TcpConn& c, int err, Linger linger) {
   DestRuntime* d = c.flow.dest();
   WorkerCounters::add(d->counters.at(index_).failed, 1);
+  const ErrorKind kind = connect_error_kind(err);
+  count(kind);
   std::uint64_t skipped = 0;
   if (log_connect_.allow(now_, skipped)) {
     core::log().warn("realserver {} failed for client {}: {} ({} more not logged)",
                      d->addr.to_string(), c.client_addr.to_string(), std::strerror(err), skipped);
   }
-  close_conn(c, true, linger);
+  const auto why = kind == ErrorKind::kConnectRefused   ? connlog::EndReason::kConnectRefused
+                   : kind == ErrorKind::kConnectTimeout ? connlog::EndReason::kConnectTimeout
+                                                        : connlog::EndReason::kConnectError;
+  close_conn(c, true, linger, why);
 }
 
 void Worker::on_connected(TcpConn& c, std::uint32_t upstream_events) {
@@ -197,8 +215,9 @@ void Worker::move_to(TcpConn& c, TimerClass t) {
   c.last = now_;
 }
 
-void Worker::close_conn(TcpConn& c, bool reset, Linger linger) {
+void Worker::close_conn(TcpConn& c, bool reset, Linger linger, connlog::EndReason why) {
   if (c.timer == TimerClass::kDead) return;
+  log_tcp_end(c, why);
   if (linger != Linger::kNone) start_lingering(c, linger);
   // No EPOLL_CTL_DEL: closing a descriptor nobody duplicated removes it from the epoll set.
   if (c.repump) std::erase(repump_, &c);  // it dies at the end of this turn
@@ -316,6 +335,7 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
         const auto got = static_cast<std::size_t>(n);
         WorkerCounters::add(bytes, got);
         WorkerCounters::add(pkts, 1);
+        r.moved += got;
         ssize_t sent = ::send(r.dst, scratch_.get(), got, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (sent < 0) {
           if (errno != EAGAIN && errno != EINTR) return PumpResult::kDstError;
@@ -359,6 +379,7 @@ Worker::PumpResult Worker::pump(Relay& r, bool other_shut, std::uint32_t src_eve
           r.pending += static_cast<std::size_t>(n);
           WorkerCounters::add(bytes, static_cast<std::uint64_t>(n));
           WorkerCounters::add(pkts, 1);
+          r.moved += static_cast<std::uint64_t>(n);
           got = true;
         } else if (n == 0) {
           r.eof = true;
@@ -416,7 +437,12 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   }
   if ((events & EPOLLERR) != 0) {
     const int fd = upstream_side ? c.upstream.get() : c.client.get();
-    if (socket_error(fd) != 0) return close_conn(c, true, Linger::kClose);
+    if (socket_error(fd) != 0) {
+      count(upstream_side ? ErrorKind::kRealReset : ErrorKind::kClientReset);
+      return close_conn(
+          c, true, Linger::kClose,
+          upstream_side ? connlog::EndReason::kRealReset : connlog::EndReason::kClientReset);
+    }
   }
   // Which directions this event concerns: the one reading this socket when it is readable,
   // the one writing it when it is writable and bytes wait for it. 0 = both (after connect,
@@ -433,19 +459,23 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   bool more = false;
   if (wanted(c.up, !upstream_side)) {
     const std::uint32_t src_event = upstream_side ? 0 : events;
-    if (pump(c.up, c.down.shut, src_event, counters.inbytes, counters.inpkts, progress, more) !=
-        PumpResult::kOk) {
-      return close_conn(c, true, Linger::kClose);
-    }
+    // up reads the client and writes the realserver.
+    const PumpResult r =
+        pump(c.up, c.down.shut, src_event, counters.inbytes, counters.inpkts, progress, more);
+    if (r != PumpResult::kOk) return relay_failed(c, r == PumpResult::kSrcError);
   }
   if (wanted(c.down, upstream_side)) {
     const std::uint32_t src_event = upstream_side ? events : 0;
-    if (pump(c.down, c.up.shut, src_event, counters.outbytes, counters.outpkts, progress, more) !=
-        PumpResult::kOk) {
-      return close_conn(c, true, Linger::kClose);
-    }
+    const PumpResult r =
+        pump(c.down, c.up.shut, src_event, counters.outbytes, counters.outpkts, progress, more);
+    if (r != PumpResult::kOk) return relay_failed(c, r == PumpResult::kDstError);
   }
-  if (c.up.shut && c.down.shut) return close_conn(c, false, Linger::kTimeWait);
+  if ((c.up.eof || c.down.eof) && c.timer != TimerClass::kFin) c.client_fin_first = c.up.eof;
+  if (c.up.shut && c.down.shut) {
+    return close_conn(
+        c, false, Linger::kTimeWait,
+        c.client_fin_first ? connlog::EndReason::kClientFin : connlog::EndReason::kRealFin);
+  }
   if (more && !c.repump) {
     c.repump = true;
     repump_.push_back(&c);
@@ -460,6 +490,32 @@ void Worker::on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events) 
   } else if (progress) {
     move_to(c, TimerClass::kEstablished);
   }
+}
+
+// A relay direction failed mid-stream; `client_side`: the client's socket failed (else the
+// realserver's). The other side gets an RST.
+void Worker::relay_failed(TcpConn& c, bool client_side) {
+  count(client_side ? ErrorKind::kClientReset : ErrorKind::kRealReset);
+  close_conn(c, true, Linger::kClose,
+             client_side ? connlog::EndReason::kClientReset : connlog::EndReason::kRealReset);
+}
+
+void Worker::log_tcp_end(const TcpConn& c, connlog::EndReason why) {
+  if (log_queue_ == nullptr || !conn_log_->enabled() || !c.flow) return;
+  const DestRuntime* d = c.flow.dest();
+  auto vip = local_endpoint(c.client.get());  // the address the client connected to
+  log_queue_->push(connlog::ConnRecord{.proto = connlog::Proto::kTcp,
+                                       .method = d->masq.load(std::memory_order_relaxed)
+                                                     ? connlog::Method::kMasq
+                                                     : connlog::Method::kFullNat,
+                                       .end = why,
+                                       .client = c.client_addr,
+                                       .vip = vip ? *vip : core::Endpoint{},
+                                       .real = d->addr,
+                                       .in_bytes = c.up.moved,
+                                       .out_bytes = c.down.moved,
+                                       .start = c.start,
+                                       .end_time = now_});
 }
 
 // Connections that hit the round limit get another full pump after this turn's events, so one

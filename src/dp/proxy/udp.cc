@@ -47,6 +47,8 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   }
   if (!why.empty()) {
     WorkerCounters::add(handle.dest()->counters.at(index_).failed, 1);
+    const int err = made ? errno : made.error().code;
+    count(err == EMFILE || err == ENFILE ? ErrorKind::kDescriptors : ErrorKind::kConnectError);
     std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: no upstream socket for {}: {} ({} more not logged)",
@@ -57,6 +59,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   core::Fd up = std::move(made).value();
   std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
   if (!flow) {
+    count(ErrorKind::kMemory);
     std::uint64_t skipped = 0;  // the caller counts the datagram as refused
     if (log_refuse_.allow(now_, skipped)) {
       core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
@@ -74,6 +77,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   f.header_pending =
       f.flow.dest()->proxy_protocol.load(std::memory_order_relaxed) == model::ProxyProtocol::kV2;
   f.last = now_;
+  f.start = now_;
   if (!epoll_add(f.upstream.get(), EPOLLIN, &f.tag)) return nullptr;
   udp_lru_.push_back(&f);
   f.lru = std::prev(udp_lru_.end());
@@ -81,7 +85,8 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   return &f;
 }
 
-void Worker::kill_udp_flow(UdpFlow& f) {
+void Worker::kill_udp_flow(UdpFlow& f, connlog::EndReason why) {
+  log_udp_end(f, why);
   epoll_del(f.upstream.get());
   udp_lru_.erase(f.lru);
   f.flow.release();
@@ -91,11 +96,36 @@ void Worker::kill_udp_flow(UdpFlow& f) {
   f.owner->flows.erase(it);
 }
 
+void Worker::log_udp_end(const UdpFlow& f, connlog::EndReason why) {
+  if (log_queue_ == nullptr || !conn_log_->enabled() || !f.flow) return;
+  const DestRuntime* d = f.flow.dest();
+  core::Endpoint vip = f.owner->svc->key().vip;
+  if (f.local) vip.addr = *f.local;
+  log_queue_->push(connlog::ConnRecord{.proto = connlog::Proto::kUdp,
+                                       .method = d->masq.load(std::memory_order_relaxed)
+                                                     ? connlog::Method::kMasq
+                                                     : connlog::Method::kFullNat,
+                                       .end = why,
+                                       .client = f.client,
+                                       .vip = vip,
+                                       .real = d->addr,
+                                       .in_bytes = f.in_bytes,
+                                       .out_bytes = f.out_bytes,
+                                       .start = f.start,
+                                       .end_time = now_});
+}
+
+// Counts why no realserver was found for a new flow of `svc`.
+UdpFlow* Worker::no_udp_dest(const Service& svc) {
+  count(svc.at_cap() ? ErrorKind::kConnLimit : ErrorKind::kNoRealserver);
+  return nullptr;
+}
+
 UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
   Service& svc = *reg.svc;
   if (svc.one_packet()) {
     auto handle = svc.pick(client, now_, Count::kNone, index_);
-    if (!handle) return nullptr;
+    if (!handle) return no_udp_dest(svc);
     const FlowKey key{.client = client, .dest = handle->dest()->addr};
     auto it = reg.flows.find(key);
     if (it != reg.flows.end()) return it->second.get();
@@ -104,10 +134,10 @@ UdpFlow* Worker::udp_flow_for(ListenerReg& reg, const core::Endpoint& client) {
   const FlowKey key{.client = client};
   if (auto it = reg.flows.find(key); it != reg.flows.end()) {
     if (!udp_flow_stale(*it->second)) return it->second.get();
-    kill_udp_flow(*it->second);
+    kill_udp_flow(*it->second, connlog::EndReason::kRealDeleted);
   }
   auto handle = svc.pick(client, now_, Count::kInactive, index_);
-  if (!handle) return nullptr;
+  if (!handle) return no_udp_dest(svc);
   return new_udp_flow(reg, key, std::move(*handle));
 }
 
@@ -184,6 +214,7 @@ void Worker::relay_request(ListenerReg& reg, const sockaddr_storage& from,
   if (sent >= 0) {
     WorkerCounters::add(d.counters.at(index_).inpkts, 1);
     WorkerCounters::add(d.counters.at(index_).inbytes, n);
+    f->in_bytes += n;
   }
   f->last = now_;
   udp_lru_.splice(udp_lru_.end(), udp_lru_, f->lru);
@@ -216,6 +247,7 @@ void Worker::on_udp_reply(UdpFlow& f) {
                     *f.local) >= 0) {
         WorkerCounters::add(counters.outpkts, 1);
         WorkerCounters::add(counters.outbytes, len);
+        f.out_bytes += len;
       }
     }
     f.last = now_;
@@ -233,6 +265,7 @@ void Worker::on_udp_reply(UdpFlow& f) {
     for (std::size_t k = i; k < i + static_cast<std::size_t>(sent); ++k) {
       WorkerCounters::add(counters.outpkts, 1);
       WorkerCounters::add(counters.outbytes, replies_.msgs[k].msg_len);
+      f.out_bytes += replies_.msgs[k].msg_len;
     }
     i += static_cast<std::size_t>(sent);
   }

@@ -61,6 +61,14 @@ core::Result<std::unique_ptr<Worker>> Worker::create(std::size_t index, const Pr
 
 Worker::~Worker() { stop(); }
 
+ErrorCounts Worker::errors() const {
+  ErrorCounts out;
+  for (std::size_t k = 0; k < kErrorKinds; ++k) {
+    out.n[k] = errors_[k].load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
 }
@@ -156,7 +164,9 @@ void Worker::run() {
   // Shutting down: close everything this worker owns while the thread still runs.
   for (std::size_t t = 0; t < kTimerClasses; ++t) {
     if (t == static_cast<std::size_t>(TimerClass::kDead)) continue;
-    while (!tcp_[t].empty()) close_conn(*tcp_[t].front(), true, Linger::kNone);
+    while (!tcp_[t].empty()) {
+      close_conn(*tcp_[t].front(), true, Linger::kNone, connlog::EndReason::kShutdown);
+    }
   }
   for (auto& list : tcp_) list.clear();
   for (auto& list : lingering_) list.clear();
@@ -165,7 +175,9 @@ void Worker::run() {
     // Stop listening now rather than when the last connection lets go of the Service: SYNs
     // are refused instead of queueing in a backlog nobody accepts from.
     if (svc->key().protocol == model::Protocol::kTcp) ::shutdown(reg->fd, SHUT_RD);
-    while (!reg->flows.empty()) kill_udp_flow(*reg->flows.begin()->second);
+    while (!reg->flows.empty()) {
+      kill_udp_flow(*reg->flows.begin()->second, connlog::EndReason::kShutdown);
+    }
   }
   regs_.clear();
   dead_flows_.clear();
@@ -202,7 +214,9 @@ void Worker::reconcile() {
     // Stop listening now rather than when the last connection lets go of the Service: SYNs
     // are refused instead of queueing in a backlog nobody accepts from.
     if (svc->key().protocol == model::Protocol::kTcp) ::shutdown(reg->fd, SHUT_RD);
-    while (!reg->flows.empty()) kill_udp_flow(*reg->flows.begin()->second);
+    while (!reg->flows.empty()) {
+      kill_udp_flow(*reg->flows.begin()->second, connlog::EndReason::kServiceRemoved);
+    }
     dead_regs_.push_back(std::move(reg));
   }
   regs_ = std::move(next);
@@ -225,7 +239,7 @@ void Worker::expire() {
       if (c.timer == TimerClass::kConnecting) {
         connect_failed(c, ETIMEDOUT, Linger::kNone);
       } else {
-        close_conn(c, true, Linger::kNone);
+        close_conn(c, true, Linger::kNone, connlog::EndReason::kIdleTimeout);
       }
     }
   }
@@ -234,7 +248,7 @@ void Worker::expire() {
     while (!list.empty() && list.front().expires <= now_) drop_lingering(static_cast<Linger>(k));
   }
   while (!udp_lru_.empty() && udp_lru_.front()->last + opts_.udp_timeout <= now_) {
-    kill_udp_flow(*udp_lru_.front());
+    kill_udp_flow(*udp_lru_.front(), connlog::EndReason::kIdleTimeout);
   }
 }
 

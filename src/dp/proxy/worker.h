@@ -25,6 +25,8 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "core/result.h"
+#include "dp/connlog/conn_log.h"
+#include "dp/errors.h"
 #include "dp/proxy/admission.h"
 #include "dp/proxy/balancer.h"
 #include "dp/proxy/options.h"
@@ -64,10 +66,11 @@ struct Relay {
   std::unique_ptr<char[]> buf{};  // copy: the bytes dst did not take yet
   std::size_t buf_off = 0;
   std::size_t pending = 0;
-  bool bulk = false;       // splice from now on
-  bool no_splice = false;  // splice unavailable (disabled, no pipe, or refused): always copy
-  bool eof = false;        // src sent FIN
-  bool shut = false;       // FIN passed on to dst
+  bool bulk = false;        // splice from now on
+  bool no_splice = false;   // splice unavailable (disabled, no pipe, or refused): always copy
+  bool eof = false;         // src sent FIN
+  bool shut = false;        // FIN passed on to dst
+  std::uint64_t moved = 0;  // bytes read from src (the connection log's byte count)
 };
 
 // The worker's scratch buffer: one TCP copy-mode read, one UDP datagram (the largest).
@@ -102,6 +105,8 @@ struct TcpConn {
   Relay up{};    // client -> realserver
   Relay down{};  // realserver -> client
   bool connected = false;
+  bool client_fin_first = false;  // the first FIN seen came from the client
+  core::TimePoint start{};        // accepted (connection log)
   TimerClass timer = TimerClass::kConnecting;
   core::TimePoint last{};
   TcpList::iterator self{};
@@ -137,6 +142,9 @@ struct UdpFlow {
   std::optional<core::IpAddress> local{};  // wildcard VIP: the address the client sent to
   core::TimePoint last{};
   std::list<UdpFlow*>::iterator lru{};
+  core::TimePoint start{};      // created (connection log)
+  std::uint64_t in_bytes = 0;   // client -> realserver, sent on
+  std::uint64_t out_bytes = 0;  // realserver -> client, sent on
 };
 
 struct FlowKey {
@@ -194,6 +202,13 @@ class Worker {
 
   // Before start(): the relay memory budget shared by all workers (nullptr = none).
   void set_budget(RelayBudget* budget) { budget_ = budget; }
+  // Before start(): the connection log and this worker's queue of it.
+  void set_conn_log(connlog::ConnLog* log, connlog::RecordQueue* queue) {
+    conn_log_ = log;
+    log_queue_ = queue;
+  }
+  // Any thread: this worker's errors by kind.
+  ErrorCounts errors() const;
   void start();
   // Any thread: the worker re-reads the snapshot before its next wait.
   void wake();
@@ -228,12 +243,21 @@ class Worker {
   void accept_one(ListenerReg& reg, core::Fd client, const core::Endpoint& client_addr);
   bool refuse_with_spare(int listener, int err);
   // admission.cc: what the new connection cannot get ("" = nothing missing).
-  std::string relay_shortage();
+  // `err`: the errno of the shortage.
+  std::string relay_shortage(int& err);
   void on_tcp_event(TcpConn& c, bool upstream_side, std::uint32_t events);
   // `upstream_events`: the epoll events that showed the connect done (0: connect() returned 0).
   void on_connected(TcpConn& c, std::uint32_t upstream_events);
   // A failed connect ends as IPVS's CLOSE; one that timed out (expire()) leaves nothing.
   void connect_failed(TcpConn& c, int err, Linger linger = Linger::kClose);
+  // Counts one error of kind `k` (this worker's slot).
+  void count(ErrorKind k) {
+    auto& c = errors_[static_cast<std::size_t>(k)];
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // The connection log: a record of c / f ending for `why`, when the log is on.
+  void log_tcp_end(const TcpConn& c, connlog::EndReason why);
+  void log_udp_end(const UdpFlow& f, connlog::EndReason why);
   enum class PumpResult : std::uint8_t { kOk, kSrcError, kDstError };
   // Moves r's bytes; `src_event` holds the epoll events of r.src that triggered this call
   // (0: unknown, so src is read until EAGAIN). Sets `more` when it stopped with work left.
@@ -244,9 +268,11 @@ class Worker {
   bool borrow_pipe(Relay& r);
   void run_repumps();
   void release_pipe(Relay& r);
+  void relay_failed(TcpConn& c, bool client_side);
   void move_to(TcpConn& c, TimerClass t);
-  // Closes c's sockets (reset: with RST) and keeps a lingering record of kind `linger`.
-  void close_conn(TcpConn& c, bool reset, Linger linger);
+  // Closes c's sockets (reset: with RST) and keeps a lingering record of kind `linger`;
+  // the connection log gets a line saying `why`.
+  void close_conn(TcpConn& c, bool reset, Linger linger, connlog::EndReason why);
   void start_lingering(TcpConn& c, Linger kind);
   void drop_lingering(Linger kind);
 
@@ -254,11 +280,12 @@ class Worker {
   void on_udp_datagram(ListenerReg& reg);
   void on_udp_reply(UdpFlow& f);
   UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
+  UdpFlow* no_udp_dest(const Service& svc);
   UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
   bool udp_flow_stale(const UdpFlow& f) const;
   void relay_request(ListenerReg& reg, const sockaddr_storage& from,
                      const std::optional<core::IpAddress>* local, char* data, std::size_t n);
-  void kill_udp_flow(UdpFlow& f);
+  void kill_udp_flow(UdpFlow& f, connlog::EndReason why);
 
   std::size_t index_ = 0;
   ProxyOptions opts_{};
@@ -292,6 +319,10 @@ class Worker {
   UdpBatch replies_{};                 // datagrams from a realserver
   LogLimiter log_connect_{};
   LogLimiter log_refuse_{};
+  connlog::ConnLog* conn_log_ = nullptr;
+  connlog::RecordQueue* log_queue_ = nullptr;
+  // Written by this worker only (relaxed load + store), read by any thread.
+  alignas(64) std::array<std::atomic<std::uint64_t>, kErrorKinds> errors_{};
 };
 
 }  // namespace lvs::dp::proxy

@@ -12,6 +12,26 @@ core::Result<LvsdConfig> parse(std::vector<std::string_view> args) {
   return parse_lvsd_flags(args);
 }
 
+// --conn-log takes a path or syslog; --conn-log-rate 1..1000000; both unset by default
+// (global_defs decides).
+TEST(LvsdFlags, ConnLog) {
+  EXPECT_FALSE(parse({}).value().conn_log.has_value());
+  EXPECT_FALSE(parse({}).value().conn_log_rate.has_value());
+  EXPECT_EQ(parse({"--conn-log", "/var/log/lvsd-conn.log"}).value().conn_log,
+            "/var/log/lvsd-conn.log");
+  EXPECT_EQ(parse({"--conn-log=syslog"}).value().conn_log, "syslog");
+  EXPECT_EQ(parse({"--conn-log-rate", "50"}).value().conn_log_rate, 50U);
+  EXPECT_EQ(parse({"--conn-log-rate", "0"}).error().message,
+            "--conn-log-rate '0' is not a number of lines per second in 1..1000000");
+  EXPECT_EQ(parse({"--conn-log-rate", "fast"}).error().message,
+            "--conn-log-rate 'fast' is not a number of lines per second in 1..1000000");
+  EXPECT_EQ(parse({"--conn-log="}).error().message, "--conn-log needs a file path or syslog");
+  EXPECT_EQ(parse({"--conn-log-facility", "local3"}).value().conn_log_facility,
+            dp::connlog::Facility::kLocal3);
+  EXPECT_EQ(parse({"--conn-log-facility", "mail"}).error().message,
+            "--conn-log-facility 'mail' is not daemon or local0..local7");
+}
+
 // --http-listen takes ADDR:PORT (IPv6 bracketed); no port, port 0 or a name is refused.
 TEST(LvsdFlags, HttpListen) {
   EXPECT_FALSE(parse({}).value().http_listen.has_value());

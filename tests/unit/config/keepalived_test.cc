@@ -642,5 +642,42 @@ TEST(KeepalivedHttpListen, BadValuesAreLocatedErrors) {
             "t.conf:2:25: http_listen port is out of range: '0'; expected an integer 1..65535");
 }
 
+// conn_log names a file or syslog; conn_log_rate is lines per second (default 1000).
+TEST(KeepalivedConnLog, FileSyslogAndRate) {
+  const auto off = parse_keepalived("global_defs {\n}\n", "t.conf");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->global.conn_log, "");
+  EXPECT_EQ(off->global.conn_log_rate, 1000U);
+  const auto file = parse_keepalived(
+      "global_defs {\n  conn_log /var/log/lvsd-conn.log\n  conn_log_rate 200\n}\n", "t.conf");
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->global.conn_log, "/var/log/lvsd-conn.log");
+  EXPECT_EQ(file->global.conn_log_rate, 200U);
+  const auto sys = parse_keepalived("global_defs {\n  conn_log syslog\n}\n", "t.conf");
+  ASSERT_TRUE(sys.ok());
+  EXPECT_EQ(sys->global.conn_log, "syslog");
+  EXPECT_EQ(sys->global.conn_log_facility, "daemon");
+  const auto local = parse_keepalived(
+      "global_defs {\n  conn_log syslog\n  conn_log_facility local0\n}\n", "t.conf");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->global.conn_log_facility, "local0");
+}
+
+// Bad conn_log values are located errors saying what is valid.
+TEST(KeepalivedConnLog, BadValuesAreLocatedErrors) {
+  const auto err = [](const std::string& text) {
+    auto r = parse_keepalived(text, "t.conf");
+    return r.ok() ? std::string() : r.error().message;
+  };
+  EXPECT_EQ(err("global_defs {\n  conn_log_rate 0\n}\n"),
+            "t.conf:2:17: conn_log_rate is out of range: '0'; expected an integer 1..1000000");
+  EXPECT_EQ(err("global_defs {\n  conn_log_rate lots\n}\n"),
+            "t.conf:2:17: invalid conn_log_rate: 'lots'; expected an integer "
+            "1..1000000");
+  EXPECT_NE(err("global_defs {\n  conn_log\n}\n").find("t.conf:2:3: "), std::string::npos);
+  EXPECT_EQ(err("global_defs {\n  conn_log_facility kern\n}\n"),
+            "t.conf:2:21: invalid conn_log_facility: 'kern'; expected daemon or local0..local7");
+}
+
 }  // namespace
 }  // namespace lvs::config

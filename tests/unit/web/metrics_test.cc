@@ -3,6 +3,7 @@
 // protocol/vip/port (fwmark services by fwmark and af), realservers by real="ADDR:PORT".
 #include "web/metrics.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace lvs::web {
@@ -232,6 +233,31 @@ TEST(Metrics, HealthOfConfiguredRealservers) {
 }
 
 // /proc/self gives this process's own numbers.
+// Data-plane errors: one counter family, every kind present (zeros too), HELP naming them.
+TEST(Metrics, DataplaneErrorsByKind) {
+  MetricsInput in;
+  dp::ErrorCounts e;
+  e.n[static_cast<std::size_t>(dp::ErrorKind::kConnectRefused)] = 3;
+  e.n[static_cast<std::size_t>(dp::ErrorKind::kNoRealserver)] = 7;
+  in.dataplane_errors = e;
+  const std::string text = format_metrics(in);
+  EXPECT_NE(text.find("# TYPE lvsd_dataplane_errors_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("# HELP lvsd_dataplane_errors_total Flows the data plane refused or lost "
+                      "since lvsd started, by kind: connect_refused = the realserver refused "
+                      "the connection;"),
+            std::string::npos);
+  EXPECT_NE(text.find("lvsd_dataplane_errors_total{kind=\"connect_refused\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("lvsd_dataplane_errors_total{kind=\"no_realserver\"} 7\n"),
+            std::string::npos);
+  for (const auto& info : dp::kErrorKindInfo) {
+    EXPECT_NE(text.find(fmt::format("lvsd_dataplane_errors_total{{kind=\"{}\"}} ", info.name)),
+              std::string::npos)
+        << info.name;
+  }
+  EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_dataplane_errors_total"), std::string::npos);
+}
+
 TEST(ProcessStats, ReadsThisProcess) {
   const auto p = read_process_stats();
   ASSERT_TRUE(p.ok()) << p.error().message;

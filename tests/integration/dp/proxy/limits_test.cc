@@ -100,6 +100,8 @@ TEST(ProxyTcp, ConnectTimeoutResetsClientAndCountsFailure) {
   EXPECT_EQ(testing::wait_closed(fd.get()), ECONNRESET);
   EXPECT_TRUE(eventually([&] { return h.dest_stats(dead).counters.failed == 1; }));
   EXPECT_TRUE(eventually([&] { return open_conns(h) == 0; }));
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kConnectTimeout], 1U);
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kConnectRefused], 0U);
 }
 
 // A connection half-closed by the client, whose realserver never answers the FIN (a listener
@@ -171,6 +173,8 @@ TEST(ProxyTcp, ConnectionCapResetsConnectionsBeyondIt) {
   EXPECT_EQ(testing::wait_closed(extra.get()), ECONNRESET);
   EXPECT_EQ(h.proxy->stats().refused, 1U);
   EXPECT_EQ(h.dest_stats(a.addr()).counters.conns, 3U);
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kConnLimit], 1U);
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kNoRealserver], 0U);
   held.pop_back();
   ASSERT_TRUE(eventually([&] { return open_conns(h) == 2; }));
   auto again = testing::connect_tcp(vip);

@@ -71,6 +71,7 @@ TEST_P(ProxyMemoryBudget, RefusesBeyondTheBudgetAndKeepsHeldConnectionsFlowing) 
   ASSERT_TRUE(extra.valid());
   EXPECT_EQ(testing::wait_closed(extra.get()), ECONNRESET);
   EXPECT_EQ(h.proxy->stats().refused, 1U);
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kMemory], 1U);
 
   // The held ones relay both ways at once, byte-identical.
   std::vector<std::future<testing::TransferResult>> far;
@@ -282,6 +283,7 @@ TEST_P(ProxyDescriptors, ExhaustionRefusesNewConnectionsAndHeldOnesKeepFlowing) 
   ASSERT_TRUE(again.valid());
   EXPECT_TRUE(real.accept_one().valid());
   EXPECT_EQ(h.proxy->stats().refused, 2U);
+  EXPECT_EQ(h.proxy->errors()[dp::ErrorKind::kDescriptors], 2U);  // accept, realserver socket
 }
 
 INSTANTIATE_TEST_SUITE_P(SpliceAndBuffer, ProxyDescriptors, ::testing::Bool(),
