@@ -1,0 +1,42 @@
+#pragma once
+// The pure half of the XDP engine: what apply() will write into the maps for one virtual
+// service, computed without the kernel so it can be tested unprivileged. New flows are decided
+// inside the BPF program from per-service scheduling slots that this file fills by running the
+// real C++ scheduler (src/sched) over representative flows, so the engine picks what the C++
+// scheduler picks for the same inputs (docs/ARCHITECTURE.md, "XDP engine").
+
+#include <cstdint>
+#include <vector>
+
+#include "core/result.h"
+#include "dp/xdp/bpf/maps.h"
+#include "model/service.h"
+
+namespace lvs::dp::xdp {
+
+struct SchedSlots {
+  std::uint32_t kind = 0;   // enum lvs_xdp_sched
+  std::uint32_t flags = 0;  // LVS_XDP_SVC_* bits
+  // Index into the service's realserver list per slot, or LVS_XDP_NO_DEST. rr/wrr: one full
+  // cycle of picks from a freshly built scheduler; sh/dh: the 256 buckets; mh: 4093 slots.
+  std::vector<std::uint32_t> slots{};
+};
+
+// Fails, naming the service and what to change, for what this engine does not do yet:
+// IPv6, fwmark or SCTP services, realservers not in masquerading mode, schedulers other than
+// rr wrr sh dh mh, persistence, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
+core::Result<void> check_service(const model::VirtualService& vs);
+
+// The slots of a service that passed check_service().
+core::Result<SchedSlots> sched_slots(const model::VirtualService& vs);
+
+// The map key of a service (IPv4, address-keyed) in bank `bank`.
+lvs_svc_key svc_key(const model::ServiceKey& key, std::uint32_t bank);
+
+// An IPv4 address as the packet carries it (network order in memory).
+std::uint32_t wire_v4(const core::IpAddress& a);
+core::IpAddress from_wire_v4(std::uint32_t wire);
+std::uint16_t wire_port(std::uint16_t host);
+std::uint16_t host_port(std::uint16_t wire);
+
+}  // namespace lvs::dp::xdp
