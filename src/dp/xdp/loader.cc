@@ -95,8 +95,9 @@ core::Result<std::unique_ptr<Engine>> Engine::load() {
   if (skel == nullptr) {
     const int err = errno;
     if (err == EPERM || err == EACCES) {
-      return core::fail(EPERM, "XDP engine: loading the BPF program was refused: run lvsd as root "
-                               "or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
+      return core::fail(EPERM,
+                        "XDP engine: loading the BPF program was refused: run lvsd as root "
+                        "or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
     }
     return core::fail(err, fmt::format("XDP engine: loading the BPF program failed: {} (this "
                                        "kernel needs BPF, XDP and BTF support)",
@@ -203,8 +204,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       dest.stat_slot = dest_slots.at({vs.key, r.addr});
       const std::uint32_t at = svc.dest_base + d;
       if (bpf_map_update_elem(dest_fd, &at, &dest, BPF_ANY) != 0) {
-        return map_error(fmt::format("realserver {} of {}", r.addr.to_string(),
-                                     vs.key.to_string()),
+        return map_error(fmt::format("realserver {} of {}", r.addr.to_string(), vs.key.to_string()),
                          errno);
       }
     }
@@ -233,8 +233,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     }
   }
   for (const std::uint32_t s : fresh_dest) {
-    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.dest_stats), &s, zeros.data(), BPF_ANY) !=
-        0) {
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.dest_stats), &s, zeros.data(), BPF_ANY) != 0) {
       return map_error("realserver counters", errno);
     }
   }
@@ -320,8 +319,8 @@ Stats Engine::stats() const {
   const std::uint64_t now = monotonic_ns();
   for (const auto& [k, v] : raw_connections()) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
-    const auto timeout = static_cast<std::uint64_t>(
-        timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
+    const auto timeout =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
     if (now - v.last_seen_ns > timeout * 1000000000ULL) continue;
     auto& [active, inactive] = load[v.dest_stat];
     ++(lvs_tcp_state_active(v.state) != 0 ? active : inactive);
@@ -360,9 +359,9 @@ std::vector<ConnEntry> Engine::connections() const {
   const std::uint64_t now = monotonic_ns();
   for (const auto& [k, v] : raw_connections()) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
-    const auto timeout_ns = static_cast<std::uint64_t>(
-                                timeouts_.of(static_cast<conn::ConnState>(v.state)).count()) *
-                            1000000000ULL;
+    const auto timeout_ns =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count()) *
+        1000000000ULL;
     const std::uint64_t idle = now - v.last_seen_ns;
     if (idle > timeout_ns) continue;
     ConnEntry e;
@@ -371,7 +370,8 @@ std::vector<ConnEntry> Engine::connections() const {
     e.client = {.addr = from_wire_v4(k.saddr[0]), .port = host_port(k.sport)};
     e.virt = {.addr = from_wire_v4(k.daddr[0]), .port = host_port(k.dport)};
     e.dest = {.addr = from_wire_v4(v.nat_addr[0]), .port = host_port(v.nat_port)};
-    e.expire_seconds = static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
+    e.expire_seconds =
+        static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
     out.push_back(e);
   }
   return out;
@@ -398,8 +398,7 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname) {
                                            "first (ip link set dev {} xdp off)",
                                            name, name));
     }
-    if (bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) !=
-        0) {
+    if (bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
       const int err = errno;
       return core::fail(err, fmt::format("XDP engine: attaching to {} failed in native mode ({}) "
                                          "and in generic mode ({})",

@@ -43,8 +43,8 @@ std::uint32_t slot_of(std::optional<std::size_t> pick) {
 }
 
 // One cycle of rr/wrr picks from a freshly built scheduler, checked to repeat.
-core::Result<std::vector<std::uint32_t>> cycle(const model::VirtualService& vs,
-                                               sched::Scheduler& s, const SchedView& view) {
+core::Result<std::vector<std::uint32_t>> cycle(const model::VirtualService& vs, sched::Scheduler& s,
+                                               const SchedView& view) {
   std::uint64_t len = 0;
   std::uint32_t gcd = 0;
   for (const model::RealServer& r : vs.dests) {
@@ -155,8 +155,8 @@ core::Result<void> check_service(const model::VirtualService& vs) {
   if (s == "mh" && (vs.sched_flags & model::sched_flag::kMhFallback) != 0) {
     for (const model::RealServer& r : vs.dests) {
       if (r.weight <= 0 && r.last_weight > 0) {
-        return unsupported(vs, fmt::format("mh-fallback with quiesced realserver {}",
-                                           r.addr.to_string()));
+        return unsupported(
+            vs, fmt::format("mh-fallback with quiesced realserver {}", r.addr.to_string()));
       }
     }
   }

@@ -74,7 +74,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, LVS_XDP_MAX_SERVICES * LVS_XDP_MAX_DESTS);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
   __type(key, __u32);
   __type(value, struct lvs_counters);
 } dest_stats SEC(".maps");
@@ -95,11 +95,11 @@ struct {
 
 /* What the parser found: pointers into the packet and the 5-tuple. */
 struct pkt {
-  struct ethhdr *eth;
-  struct iphdr *iph;
-  __u16 *l4_check; /* NULL: a UDP datagram sent without checksum */
-  __be16 *sport;
-  __be16 *dport;
+  struct ethhdr* eth;
+  struct iphdr* iph;
+  __u16* l4_check; /* NULL: a UDP datagram sent without checksum */
+  __be16* sport;
+  __be16* dport;
   __u8 proto;
   __u8 tcp_flags;
   __u16 ip_len; /* host order: the bytes counted */
@@ -113,64 +113,64 @@ static __always_inline __u16 csum_fold32(__u32 s) {
   return (__u16)~s;
 }
 
-static __always_inline void csum_replace4(__u16 *sum, __u32 from, __u32 to) {
-  __u32 s = (__u16)~*sum;
+static __always_inline void csum_replace4(__u16* sum, __u32 from, __u32 to) {
+  __u32 s = (__u16) ~*sum;
   s += (~from & 0xFFFFU) + (~from >> 16) + (to & 0xFFFFU) + (to >> 16);
   *sum = csum_fold32(s);
 }
 
-static __always_inline void csum_replace2(__u16 *sum, __u16 from, __u16 to) {
-  __u32 s = (__u16)~*sum;
+static __always_inline void csum_replace2(__u16* sum, __u16 from, __u16 to) {
+  __u32 s = (__u16) ~*sum;
   s += (__u16)~from + (__u32)to;
   *sum = csum_fold32(s);
 }
 
 /* UDP: a zero checksum means "none" and stays zero; a computed zero is sent as 0xFFFF. */
-static __always_inline void l4_replace4(struct pkt *p, __u32 from, __u32 to) {
+static __always_inline void l4_replace4(struct pkt* p, __u32 from, __u32 to) {
   if (!p->l4_check) return;
   csum_replace4(p->l4_check, from, to);
   if (p->proto == IPPROTO_UDP && *p->l4_check == 0) *p->l4_check = 0xFFFF;
 }
 
-static __always_inline void l4_replace2(struct pkt *p, __u16 from, __u16 to) {
+static __always_inline void l4_replace2(struct pkt* p, __u16 from, __u16 to) {
   if (!p->l4_check) return;
   csum_replace2(p->l4_check, from, to);
   if (p->proto == IPPROTO_UDP && *p->l4_check == 0) *p->l4_check = 0xFFFF;
 }
 
 /* 0: a packet this engine may handle; -1: pass it to the kernel untouched. */
-static __always_inline int parse(struct xdp_md *ctx, struct pkt *p) {
-  void *data = (void *)(long)ctx->data;
-  void *end = (void *)(long)ctx->data_end;
-  struct ethhdr *eth = data;
-  if ((void *)(eth + 1) > end) return -1;
+static __always_inline int parse(struct xdp_md* ctx, struct pkt* p) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return -1;
   if (eth->h_proto != bpf_htons(ETH_P_IP)) return -1;
-  struct iphdr *iph = (void *)(eth + 1);
-  if ((void *)(iph + 1) > end) return -1;
+  struct iphdr* iph = (void*)(eth + 1);
+  if ((void*)(iph + 1) > end) return -1;
   /* Options and fragments go to the kernel: a fragment's ports are not in every piece. */
   if (iph->version != 4 || iph->ihl != 5) return -1;
   if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return -1;
   const __u16 ip_len = bpf_ntohs(iph->tot_len);
-  if (ip_len < sizeof(*iph) || (void *)iph + ip_len > end) return -1;
+  if (ip_len < sizeof(*iph) || (void*)iph + ip_len > end) return -1;
   p->eth = eth;
   p->iph = iph;
   p->proto = iph->protocol;
   p->ip_len = ip_len;
-  void *l4 = (void *)(iph + 1);
+  void* l4 = (void*)(iph + 1);
   if (iph->protocol == IPPROTO_TCP) {
-    struct tcphdr *th = l4;
-    if ((void *)(th + 1) > end || ip_len < sizeof(*iph) + sizeof(*th)) return -1;
+    struct tcphdr* th = l4;
+    if ((void*)(th + 1) > end || ip_len < sizeof(*iph) + sizeof(*th)) return -1;
     if (th->doff < 5) return -1;
     p->l4_check = &th->check;
     p->sport = &th->source;
     p->dport = &th->dest;
-    p->tcp_flags = ((__u8 *)th)[13];
+    p->tcp_flags = ((__u8*)th)[13];
     return 0;
   }
   if (iph->protocol == IPPROTO_UDP) {
-    struct udphdr *uh = l4;
-    if ((void *)(uh + 1) > end || ip_len < sizeof(*iph) + sizeof(*uh)) return -1;
-    p->l4_check = uh->check != 0 ? &uh->check : (void *)0;
+    struct udphdr* uh = l4;
+    if ((void*)(uh + 1) > end || ip_len < sizeof(*iph) + sizeof(*uh)) return -1;
+    p->l4_check = uh->check != 0 ? &uh->check : (void*)0;
     p->sport = &uh->source;
     p->dport = &uh->dest;
     p->tcp_flags = 0;
@@ -179,7 +179,7 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p) {
   return -1;
 }
 
-static __always_inline int expired(const struct lvs_conn *c, const struct lvs_config *cfg,
+static __always_inline int expired(const struct lvs_conn* c, const struct lvs_config* cfg,
                                    __u64 now) {
   __u32 s = c->state;
   if (s >= LVS_XDP_STATE_COUNT) return 1;
@@ -187,8 +187,8 @@ static __always_inline int expired(const struct lvs_conn *c, const struct lvs_co
   return now - c->last_seen_ns > timeout_ns;
 }
 
-static __always_inline void count(void *map, __u32 slot, int in, __u64 bytes, int new_conn) {
-  struct lvs_counters *c = bpf_map_lookup_elem(map, &slot);
+static __always_inline void count(void* map, __u32 slot, int in, __u64 bytes, int new_conn) {
+  struct lvs_counters* c = bpf_map_lookup_elem(map, &slot);
   if (!c) return;
   if (new_conn) c->conns += 1;
   if (in) {
@@ -202,7 +202,7 @@ static __always_inline void count(void *map, __u32 slot, int in, __u64 bytes, in
 
 static __always_inline void count_global(int refused) {
   __u32 zero = 0;
-  struct lvs_global *g = bpf_map_lookup_elem(&global_stats, &zero);
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
   if (!g) return;
   if (refused) {
     g->refused += 1;
@@ -213,8 +213,8 @@ static __always_inline void count_global(int refused) {
 
 /* Route the rewritten packet: redirect or TX with the next hop's MACs, or hand it to the
  * kernel (neighbour not resolved yet, local destination, anything unusual). */
-static __always_inline int forward(struct xdp_md *ctx, struct pkt *p) {
-  struct iphdr *iph = p->iph;
+static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
+  struct iphdr* iph = p->iph;
   struct bpf_fib_lookup fib = {};
   fib.family = AF_INET_;
   fib.tos = iph->tos;
@@ -229,7 +229,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p) {
     return XDP_PASS;
   }
   /* The kernel's forwarding would decrement the TTL: so do we. */
-  __u16 *ttl_word = (__u16 *)&iph->ttl;
+  __u16* ttl_word = (__u16*)&iph->ttl;
   const __u16 old_word = *ttl_word;
   iph->ttl -= 1;
   csum_replace2(&iph->check, old_word, *ttl_word);
@@ -240,16 +240,16 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p) {
 }
 
 /* The service's choice for a new flow, or NULL for "no destination". */
-static __always_inline struct lvs_dest *pick(const struct lvs_svc *svc, const struct pkt *p) {
-  if (svc->table_len == 0 || svc->table_len > LVS_XDP_TABLE_STRIDE) return (void *)0;
+static __always_inline struct lvs_dest* pick(const struct lvs_svc* svc, const struct pkt* p) {
+  if (svc->table_len == 0 || svc->table_len > LVS_XDP_TABLE_STRIDE) return (void*)0;
   const __u32 saddr = bpf_ntohl(p->iph->saddr);
   const __u32 sport = (svc->flags & LVS_XDP_SVC_HASH_PORT) != 0 ? bpf_ntohs(*p->sport) : 0U;
   __u32 slot;
   switch (svc->sched) {
     case LVS_XDP_SCHED_CYCLE: {
       __u32 idx = svc->cursor;
-      __u32 *cur = bpf_map_lookup_elem(&cursors, &idx);
-      if (!cur) return (void *)0;
+      __u32* cur = bpf_map_lookup_elem(&cursors, &idx);
+      if (!cur) return (void*)0;
       slot = __sync_fetch_and_add(cur, 1) % svc->table_len;
       break;
     }
@@ -263,17 +263,17 @@ static __always_inline struct lvs_dest *pick(const struct lvs_svc *svc, const st
       slot = lvs_mh_slot(saddr, sport);
       break;
     default:
-      return (void *)0;
+      return (void*)0;
   }
-  if (slot >= svc->table_len) return (void *)0;
+  if (slot >= svc->table_len) return (void*)0;
   __u32 at = svc->table_base + slot;
-  __u32 *idx = bpf_map_lookup_elem(&sched_slots, &at);
-  if (!idx || *idx >= svc->dest_count) return (void *)0;
+  __u32* idx = bpf_map_lookup_elem(&sched_slots, &at);
+  if (!idx || *idx >= svc->dest_count) return (void*)0;
   __u32 d = svc->dest_base + *idx;
   return bpf_map_lookup_elem(&dests, &d);
 }
 
-static __always_inline __u8 next_state(const struct pkt *p, __u8 state, __u32 table) {
+static __always_inline __u8 next_state(const struct pkt* p, __u8 state, __u32 table) {
   if (p->proto != IPPROTO_TCP) return LVS_TCP_S_UDP;
   const __u32 ev = lvs_tcp_event(p->tcp_flags);
   if (ev == LVS_TCP_EV_NONE) return LVS_TCP_S_CL;
@@ -281,7 +281,7 @@ static __always_inline __u8 next_state(const struct pkt *p, __u8 state, __u32 ta
 }
 
 /* client -> VIP on a live forward entry: DNAT to the realserver. */
-static __always_inline int do_forward(struct xdp_md *ctx, struct pkt *p, struct lvs_conn *c,
+static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
                                       __u64 now, int new_conn) {
   c->state = next_state(p, c->state, LVS_TCP_INPUT);
   c->last_seen_ns = now;
@@ -298,8 +298,8 @@ static __always_inline int do_forward(struct xdp_md *ctx, struct pkt *p, struct 
 }
 
 /* realserver -> client on a reply entry: SNAT back to VIP:port. */
-static __always_inline int do_reply(struct xdp_md *ctx, struct pkt *p, const struct lvs_conn *r,
-                                    const struct lvs_config *cfg, __u64 now) {
+static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const struct lvs_conn* r,
+                                    const struct lvs_config* cfg, __u64 now) {
   struct lvs_conn_key fk = {};
   fk.saddr[0] = p->iph->daddr;
   fk.daddr[0] = r->nat_addr[0];
@@ -307,7 +307,7 @@ static __always_inline int do_reply(struct xdp_md *ctx, struct pkt *p, const str
   fk.dport = r->nat_port;
   fk.proto = p->proto;
   fk.family = LVS_XDP_INET4;
-  struct lvs_conn *c = bpf_map_lookup_elem(&conns, &fk);
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &fk);
   if (!c || (c->flags & LVS_XDP_CONN_REPLY) != 0 || expired(c, cfg, now)) return XDP_PASS;
   c->state = next_state(p, c->state, LVS_TCP_OUTPUT);
   c->last_seen_ns = now;
@@ -324,11 +324,11 @@ static __always_inline int do_reply(struct xdp_md *ctx, struct pkt *p, const str
 }
 
 SEC("xdp")
-int lvs_xdp(struct xdp_md *ctx) {
+int lvs_xdp(struct xdp_md* ctx) {
   struct pkt p = {};
   if (parse(ctx, &p) != 0) return XDP_PASS;
   __u32 zero = 0;
-  const struct lvs_config *cfg = bpf_map_lookup_elem(&config, &zero);
+  const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg) return XDP_PASS;
   const __u64 now = bpf_ktime_get_ns();
 
@@ -339,7 +339,7 @@ int lvs_xdp(struct xdp_md *ctx) {
   key.dport = *p.dport;
   key.proto = p.proto;
   key.family = LVS_XDP_INET4;
-  struct lvs_conn *c = bpf_map_lookup_elem(&conns, &key);
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
   if (c) {
     if ((c->flags & LVS_XDP_CONN_REPLY) != 0) return do_reply(ctx, &p, c, cfg, now);
     if (!expired(c, cfg, now)) return do_forward(ctx, &p, c, now, 0);
@@ -352,13 +352,13 @@ int lvs_xdp(struct xdp_md *ctx) {
   sk.proto = p.proto;
   sk.family = LVS_XDP_INET4;
   sk.bank = cfg->bank;
-  const struct lvs_svc *svc = bpf_map_lookup_elem(&services, &sk);
+  const struct lvs_svc* svc = bpf_map_lookup_elem(&services, &sk);
   if (!svc) return XDP_PASS; /* not a virtual service: served locally */
   /* Only a SYN (without ACK) opens a TCP flow; other segments of unknown flows go to the
    * kernel, as IPVS lets them continue. */
   if (p.proto == IPPROTO_TCP && (p.tcp_flags & 0x17U) != 0x02U) return XDP_PASS;
 
-  const struct lvs_dest *d = pick(svc, &p);
+  const struct lvs_dest* d = pick(svc, &p);
   if (!d || d->family != LVS_XDP_INET4) {
     count_global(1);
     return XDP_DROP;

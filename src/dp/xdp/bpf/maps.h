@@ -98,7 +98,8 @@ struct lvs_conn_key {
   lvs_u8 pad[2];
 };
 
-#define LVS_XDP_CONN_REPLY 0x1U /* the reply entry of a flow (its state lives in the forward one) */
+#define LVS_XDP_CONN_REPLY 0x1U /* the reply entry of a flow (its state lives in the forward one) \
+                                 */
 
 /* Forward entry: nat = the realserver, rewritten into the destination. Reply entry: nat = the
  * VIP, rewritten into the source; the forward key is (reply daddr/dport, nat addr/port). */
@@ -130,7 +131,7 @@ struct lvs_global {
 
 /* Array map with one entry. */
 struct lvs_config {
-  lvs_u32 bank;                               /* the bank packets read */
-  lvs_u32 timeout_s[LVS_XDP_STATE_COUNT];     /* idle timeout per state, seconds (spec §3) */
+  lvs_u32 bank;                           /* the bank packets read */
+  lvs_u32 timeout_s[LVS_XDP_STATE_COUNT]; /* idle timeout per state, seconds (spec §3) */
   lvs_u32 pad[3];
 };

@@ -7,15 +7,15 @@
 #include "dp/xdp/bpf/maps.h"
 
 #define LVS_TCP_S_NONE 0U
-#define LVS_TCP_S_ES 1U /* ESTABLISHED */
-#define LVS_TCP_S_SS 2U /* SYN_SENT */
-#define LVS_TCP_S_SR 3U /* SYN_RECV */
-#define LVS_TCP_S_FW 4U /* FIN_WAIT */
-#define LVS_TCP_S_TW 5U /* TIME_WAIT */
-#define LVS_TCP_S_CL 6U /* CLOSE */
-#define LVS_TCP_S_CW 7U /* CLOSE_WAIT */
-#define LVS_TCP_S_LA 8U /* LAST_ACK */
-#define LVS_TCP_S_LI 9U /* LISTEN */
+#define LVS_TCP_S_ES 1U  /* ESTABLISHED */
+#define LVS_TCP_S_SS 2U  /* SYN_SENT */
+#define LVS_TCP_S_SR 3U  /* SYN_RECV */
+#define LVS_TCP_S_FW 4U  /* FIN_WAIT */
+#define LVS_TCP_S_TW 5U  /* TIME_WAIT */
+#define LVS_TCP_S_CL 6U  /* CLOSE */
+#define LVS_TCP_S_CW 7U  /* CLOSE_WAIT */
+#define LVS_TCP_S_LA 8U  /* LAST_ACK */
+#define LVS_TCP_S_LI 9U  /* LISTEN */
 #define LVS_TCP_S_SA 10U /* SYNACK */
 #define LVS_TCP_S_UDP 11U
 #define LVS_TCP_STATES 11U

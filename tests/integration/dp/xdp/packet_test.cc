@@ -1,0 +1,309 @@
+// The XDP program, packet by packet, through bpf_prog_test_run_opts: input frame + map state
+// (written by the loader's apply()) -> expected verdict and output frame. Runs in a private,
+// empty network namespace, where the route lookup finds nothing: a rewritten packet is then
+// passed to the kernel (XDP_PASS), which is what the engine does before a neighbour is known.
+// Root only (CAP_BPF, CAP_NET_ADMIN); skipped otherwise.
+#include <linux/bpf.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+
+#include "dp/xdp/bpf/tcp_state.h"
+#include "dp/xdp/loader.h"
+#include "integration/dp/xdp/frame.h"
+
+namespace lvs::dp::xdp::testing {
+namespace {
+
+const std::uint32_t kVip = v4("192.0.2.1");
+const std::uint32_t kRs1 = v4("198.51.100.10");
+const std::uint32_t kRs2 = v4("198.51.100.11");
+const std::uint32_t kClient = v4("203.0.113.5");
+
+model::RealServer masq(const char* addr, std::int32_t weight = 1) {
+  model::RealServer r;
+  r.addr = core::Endpoint::parse(addr).value();
+  r.forward = model::ForwardMethod::kMasq;
+  r.weight = weight;
+  r.last_weight = weight;
+  return r;
+}
+
+model::ServiceTable table(const char* sched = "rr") {
+  model::VirtualService tcp;
+  tcp.key = model::ServiceKey::address(model::Protocol::kTcp,
+                                       core::Endpoint::parse("192.0.2.1:80").value());
+  tcp.scheduler = sched;
+  tcp.dests = {masq("198.51.100.10:8080"), masq("198.51.100.11:8080")};
+  model::VirtualService udp = tcp;
+  udp.key.protocol = model::Protocol::kUdp;
+  udp.key.vip.port = 53;
+  udp.dests = {masq("198.51.100.10:5353")};
+  return model::ServiceTable{.services = {tcp, udp}};
+}
+
+class XdpPacket : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    // A namespace of our own: no routes, so no redirect; nothing of the host is touched.
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET) failed";
+  }
+
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF, CAP_NET_ADMIN): XDP test runs";
+    auto e = Engine::load();
+    ASSERT_TRUE(e.ok()) << e.error().message;
+    engine_ = std::move(*e);
+    auto r = engine_->apply(table());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+
+  TestRun run(const Bytes& frame) {
+    auto r = engine_->test_run(frame);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : TestRun{};
+  }
+  TestRun run(const Packet& p) { return run(build(p)); }
+
+  static Packet from_client(std::uint8_t flags, std::uint16_t sport = 40000) {
+    return Packet{
+        .proto = 6, .saddr = kClient, .daddr = kVip, .sport = sport, .dport = 80, .flags = flags};
+  }
+  static Packet from_rs(std::uint8_t flags, std::uint32_t rs = kRs1, std::uint16_t dport = 40000) {
+    return Packet{
+        .proto = 6, .saddr = rs, .daddr = kClient, .sport = 8080, .dport = dport, .flags = flags};
+  }
+
+  // The forward entry of (client:sport -> VIP:80)'s state, or -1.
+  int state_of(std::uint16_t sport = 40000, std::uint8_t proto = 6) {
+    for (const auto& [k, v] : engine_->raw_connections()) {
+      if ((v.flags & LVS_XDP_CONN_REPLY) == 0 && k.proto == proto && ntohs(k.sport) == sport) {
+        return v.state;
+      }
+    }
+    return -1;
+  }
+
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(XdpPacket, NewTcpSynIsDnatedToTheFirstRealserverAndOpensBothEntries) {
+  const TestRun r = run(from_client(kSyn));
+  EXPECT_EQ(r.verdict, XDP_PASS);  // rewritten; the kernel routes it (no neighbour here)
+  const Seen s = read(r.frame);
+  EXPECT_EQ(v4_text(s.saddr), "203.0.113.5");
+  EXPECT_EQ(v4_text(s.daddr), "198.51.100.10");
+  EXPECT_EQ(s.sport, 40000);
+  EXPECT_EQ(s.dport, 8080);
+  EXPECT_EQ(s.ttl, 64);  // the kernel decrements it when it forwards
+  EXPECT_TRUE(s.ip_ok);
+  EXPECT_TRUE(s.l4_ok);
+  const auto entries = engine_->raw_connections();
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_SR));
+  const auto conns = engine_->connections();
+  ASSERT_EQ(conns.size(), 1U);
+  EXPECT_EQ(conns[0].client.to_string(), "203.0.113.5:40000");
+  EXPECT_EQ(conns[0].virt.to_string(), "192.0.2.1:80");
+  EXPECT_EQ(conns[0].dest.to_string(), "198.51.100.10:8080");
+  EXPECT_EQ(conns[0].state, ConnState::kSynRecv);
+  EXPECT_LE(conns[0].expire_seconds, 60U);
+}
+
+TEST_F(XdpPacket, AHandshakeDataAndCloseFollowTheIpvsStateTable) {
+  run(from_client(kSyn));
+  // SYN-ACK from the realserver: SNATed back to VIP:80.
+  const TestRun reply = run(from_rs(kSyn | kAck));
+  EXPECT_EQ(reply.verdict, XDP_PASS);
+  const Seen s = read(reply.frame);
+  EXPECT_EQ(v4_text(s.saddr), "192.0.2.1");
+  EXPECT_EQ(s.sport, 80);
+  EXPECT_EQ(v4_text(s.daddr), "203.0.113.5");
+  EXPECT_EQ(s.dport, 40000);
+  EXPECT_TRUE(s.ip_ok);
+  EXPECT_TRUE(s.l4_ok);
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_SR));  // OUTPUT syn on SYN_RECV
+  // ACK and data with payload from the client.
+  auto data = from_client(kAck);
+  data.payload = "GET / HTTP/1.0\r\n\r\n";
+  const Seen d = read(run(data).frame);
+  EXPECT_EQ(v4_text(d.daddr), "198.51.100.10");
+  EXPECT_TRUE(d.l4_ok);
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_ES));
+  // FIN from the client: ESTABLISHED -> CLOSE_WAIT (INPUT table), then RST -> CLOSE.
+  run(from_client(kFin | kAck));
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_CW));
+  run(from_client(kRst));
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_CL));
+
+  const Stats st = engine_->stats();
+  ASSERT_EQ(st.services.size(), 2U);
+  EXPECT_EQ(st.services[0].counters.conns, 1U);
+  EXPECT_EQ(st.services[0].counters.inpkts, 4U);
+  EXPECT_EQ(st.services[0].counters.outpkts, 1U);
+  EXPECT_EQ(st.services[0].counters.inbytes, 40U + 58U + 40U + 40U);
+  EXPECT_EQ(st.services[0].dests[0].counters.conns, 1U);
+  EXPECT_EQ(st.services[0].dests[1].counters.conns, 0U);
+  EXPECT_EQ(st.services[0].dests[0].inactive, 1U);  // CLOSE is not active
+}
+
+TEST_F(XdpPacket, RoundRobinWalksTheSchedulersCycle) {
+  std::map<std::uint32_t, int> per_rs;
+  std::vector<std::uint32_t> order;
+  for (std::uint16_t port = 41000; port < 41006; ++port) {
+    const Seen s = read(run(from_client(kSyn, port)).frame);
+    order.push_back(s.daddr);
+    ++per_rs[s.daddr];
+  }
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{kRs1, kRs2, kRs1, kRs2, kRs1, kRs2}));
+  EXPECT_EQ(engine_->stats().services[0].dests[1].active, 3U);
+}
+
+TEST_F(XdpPacket, UdpFlowsAreDnatedAndRepliesSnatedAndAZeroChecksumStaysZero) {
+  Packet q{
+      .proto = 17, .saddr = kClient, .daddr = kVip, .sport = 5000, .dport = 53, .payload = "query"};
+  Seen s = read(run(q).frame);
+  EXPECT_EQ(v4_text(s.daddr), "198.51.100.10");
+  EXPECT_EQ(s.dport, 5353);
+  EXPECT_TRUE(s.ip_ok);
+  EXPECT_TRUE(s.l4_ok);
+  EXPECT_EQ(state_of(5000, 17), static_cast<int>(LVS_TCP_S_UDP));
+  Packet a{.proto = 17,
+           .saddr = kRs1,
+           .daddr = kClient,
+           .sport = 5353,
+           .dport = 5000,
+           .payload = "answer",
+           .udp_csum = false};
+  s = read(run(a).frame);
+  EXPECT_EQ(v4_text(s.saddr), "192.0.2.1");
+  EXPECT_EQ(s.sport, 53);
+  EXPECT_EQ(s.l4_check, 0);
+  EXPECT_TRUE(s.ip_ok);
+}
+
+TEST_F(XdpPacket, WhatIsNotAServiceFlowPassesUnchanged) {
+  struct Case {
+    const char* what;
+    Packet p;
+  };
+  const Case cases[] = {
+      {"another port of the VIP", Packet{.proto = 6,
+                                         .saddr = kClient,
+                                         .daddr = kVip,
+                                         .sport = 40000,
+                                         .dport = 22,
+                                         .flags = kSyn}},
+      {"another address", Packet{.proto = 6,
+                                 .saddr = kClient,
+                                 .daddr = v4("192.0.2.2"),
+                                 .sport = 40000,
+                                 .dport = 80,
+                                 .flags = kSyn}},
+      {"a non-SYN segment of no flow", from_client(kAck)},
+      {"UDP to the TCP port",
+       Packet{.proto = 17, .saddr = kClient, .daddr = kVip, .sport = 40000, .dport = 80}},
+      {"a reply of no flow", from_rs(kSyn | kAck, kRs2)},
+  };
+  for (const Case& c : cases) {
+    const Bytes in = build(c.p);
+    const TestRun r = run(in);
+    EXPECT_EQ(r.verdict, XDP_PASS) << c.what;
+    EXPECT_EQ(r.frame, in) << c.what;
+  }
+  EXPECT_TRUE(engine_->raw_connections().empty());
+}
+
+TEST_F(XdpPacket, MalformedAndTruncatedFramesPassUnchanged) {
+  const Bytes syn = build(from_client(kSyn));
+  struct Case {
+    const char* what;
+    Bytes frame;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"Ethernet header only", Bytes(syn.begin(), syn.begin() + 14)});
+  cases.push_back({"short IP header", Bytes(syn.begin(), syn.begin() + 14 + 12)});
+  cases.push_back({"TCP header cut", Bytes(syn.begin(), syn.begin() + 14 + 20 + 10)});
+  Bytes ihl4 = syn;
+  ihl4.at(kEth) = 0x44;
+  cases.push_back({"IHL 4", ihl4});
+  Bytes options = syn;
+  options.at(kEth) = 0x46;
+  cases.push_back({"IP options (IHL 6)", options});
+  Bytes mf = syn;
+  put16(mf, kEth + 6, 0x2000);
+  cases.push_back({"first fragment (MF)", mf});
+  Bytes off = syn;
+  put16(off, kEth + 6, 0x0010);
+  cases.push_back({"later fragment", off});
+  Bytes longer = syn;
+  put16(longer, kEth + 2, 200);
+  cases.push_back({"total length beyond the frame", longer});
+  Bytes shorter = syn;
+  put16(shorter, kEth + 2, 30);
+  cases.push_back({"total length inside the TCP header", shorter});
+  Bytes doff = syn;
+  doff.at(kEth + kIp + 12) = 0x40;
+  cases.push_back({"TCP data offset 4", doff});
+  Bytes v6 = syn;
+  put16(v6, 12, 0x86DD);
+  cases.push_back({"IPv6 ethertype (not handled yet)", v6});
+  for (const Case& c : cases) {
+    const TestRun r = run(c.frame);
+    EXPECT_EQ(r.verdict, XDP_PASS) << c.what;
+    EXPECT_EQ(r.frame, c.frame) << c.what;
+  }
+  EXPECT_TRUE(engine_->raw_connections().empty());
+}
+
+TEST_F(XdpPacket, AnExpiredEntryIsAMiss) {
+  run(from_client(kSyn));
+  // Age the entry: CLOSE (10 s) last seen at boot.
+  for (auto [k, v] : engine_->raw_connections()) {
+    if ((v.flags & LVS_XDP_CONN_REPLY) != 0) continue;
+    v.state = LVS_TCP_S_CL;
+    v.last_seen_ns = 0;
+    ASSERT_TRUE(engine_->put_raw_connection(k, v).ok());
+  }
+  const Bytes ack = build(from_client(kAck));
+  const TestRun r = run(ack);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.frame, ack);  // not rewritten
+  EXPECT_TRUE(engine_->connections().empty());
+  // A new SYN opens the flow again, on the next realserver of the cycle.
+  const Seen s = read(run(from_client(kSyn)).frame);
+  EXPECT_EQ(s.daddr, kRs2);
+  EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_SR));
+}
+
+TEST_F(XdpPacket, ANewTableKeepsFlowsOfKeptRealserversAndEndsThoseOfRemovedOnes) {
+  run(from_client(kSyn, 40001));  // rs1
+  run(from_client(kSyn, 40002));  // rs2
+  model::ServiceTable t = table();
+  t.services[0].dests.erase(t.services[0].dests.begin());  // rs1 goes
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(state_of(40001), -1);
+  EXPECT_EQ(read(run(from_client(kAck, 40002)).frame).daddr, kRs2);
+  EXPECT_EQ(engine_->stats().services[0].counters.conns, 2U);  // counters survive the reload
+  // A refused table changes nothing.
+  model::ServiceTable bad = t;
+  bad.services[0].scheduler = "lblc";
+  EXPECT_FALSE(engine_->apply(bad).ok());
+  EXPECT_EQ(read(run(from_client(kSyn, 40003)).frame).daddr, kRs2);
+}
+
+TEST_F(XdpPacket, NoRealserverToPickDropsAndCountsRefused) {
+  model::ServiceTable t = table();
+  for (auto& r : t.services[0].dests) r.weight = 0;
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(run(from_client(kSyn)).verdict, XDP_DROP);
+  EXPECT_EQ(engine_->stats().refused, 1U);
+}
+
+}  // namespace
+}  // namespace lvs::dp::xdp::testing
