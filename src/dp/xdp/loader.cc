@@ -415,7 +415,9 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname) {
 core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) const {
   TestRun out;
   out.frame.resize(frame.size() + 256);
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  // What LIBBPF_OPTS does, without its C99 compound literal (-Wpedantic under clang++).
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
   opts.data_in = frame.data();
   opts.data_size_in = static_cast<std::uint32_t>(frame.size());
   opts.data_out = out.frame.data();

@@ -11,6 +11,8 @@
  * never a mix. Counter slots are stable across applies (the loader keeps them per service and
  * per realserver) so counters survive a reload. */
 
+/* C names on purpose: the BPF side is C. */
+/* NOLINTBEGIN(modernize-use-using,readability-identifier-naming) */
 #ifdef __BPF__
 /* The BPF side gets its integer types from the kernel headers. */
 #include <linux/types.h>
@@ -135,3 +137,4 @@ struct lvs_config {
   lvs_u32 timeout_s[LVS_XDP_STATE_COUNT]; /* idle timeout per state, seconds (spec §3) */
   lvs_u32 pad[3];
 };
+/* NOLINTEND(modernize-use-using,readability-identifier-naming) */

@@ -4,6 +4,8 @@
  * every (table, event, state) cell and every timeout of this file against it, so the two
  * cannot drift apart. State numbers are the values of conn::ConnState. */
 
+/* C names on purpose: the BPF side is C. */
+/* NOLINTBEGIN(modernize-use-using,readability-identifier-naming) */
 #include "dp/xdp/bpf/maps.h"
 
 #define LVS_TCP_S_NONE 0U
@@ -86,3 +88,4 @@ static inline lvs_u32 lvs_tcp_next_state(lvs_u32 table, lvs_u32 event, lvs_u32 s
   }
   return lvs_tcp_next[table][event][state];
 }
+/* NOLINTEND(modernize-use-using,readability-identifier-naming) */
