@@ -287,17 +287,23 @@ core::Result<void> Engine::put_raw_connection(const lvs_conn_key& key, const lvs
   return {};
 }
 
-std::uint64_t Engine::refused() const {
+lvs_global Engine::global() const {
   const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
   std::vector<lvs_global> per_cpu(ncpu);
   const std::uint32_t zero = 0;
+  lvs_global sum{};
   if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.global_stats), &zero, per_cpu.data()) != 0) {
-    return 0;
+    return sum;
   }
-  std::uint64_t sum = 0;
-  for (const lvs_global& g : per_cpu) sum += g.refused;
+  for (const lvs_global& g : per_cpu) {
+    sum.refused += g.refused;
+    sum.passed += g.passed;
+  }
   return sum;
 }
+
+std::uint64_t Engine::refused() const { return global().refused; }
+std::uint64_t Engine::passed() const { return global().passed; }
 
 Stats Engine::stats() const {
   const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());

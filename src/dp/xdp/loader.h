@@ -55,11 +55,15 @@ class Engine final : public DataPlane {
   // Map access for tests: the raw connection entries (both directions).
   std::vector<std::pair<lvs_conn_key, lvs_conn>> raw_connections() const;
   core::Result<void> put_raw_connection(const lvs_conn_key& key, const lvs_conn& value);
+  // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
+  // kernel (next hop not resolved yet).
   std::uint64_t refused() const;
+  std::uint64_t passed() const;
 
  private:
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
+  lvs_global global() const;
 
   using DestId = std::pair<model::ServiceKey, core::Endpoint>;
 
