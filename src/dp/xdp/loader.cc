@@ -1,5 +1,6 @@
 #include "dp/xdp/loader.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include <net/if.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -193,6 +195,8 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     svc.table_len = static_cast<std::uint32_t>(sl.slots.size());
     svc.cursor = svc_index;
     svc.stat_slot = svc_slots.at(vs.key);
+    svc.persist_timeout = vs.persistent ? std::max<std::uint32_t>(vs.timeout, 1U) : 0U;
+    svc.netmask = htonl(vs.netmask);
     for (std::uint32_t d = 0; d < vs.dests.size(); ++d) {
       const model::RealServer& r = vs.dests[d];
       lvs_dest dest{};
@@ -251,6 +255,11 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     for (const auto& [k, v] : raw_connections()) {
       if (gone.count(v.dest_stat) != 0) bpf_map_delete_elem(bpf_map__fd(skel_->maps.conns), &k);
     }
+    for (const auto& [k, v] : raw_templates()) {
+      if (gone.count(v.dest_stat) != 0) {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.templates), &k);
+      }
+    }
   }
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
@@ -278,6 +287,29 @@ std::vector<std::pair<lvs_conn_key, lvs_conn>> Engine::raw_connections() const {
     prev = &key;
   }
   return out;
+}
+
+std::vector<std::pair<lvs_tpl_key, lvs_tpl>> Engine::raw_templates() const {
+  std::vector<std::pair<lvs_tpl_key, lvs_tpl>> out;
+  const int fd = bpf_map__fd(skel_->maps.templates);
+  lvs_tpl_key key{};
+  lvs_tpl_key next{};
+  const void* prev = nullptr;
+  for (std::uint32_t n = 0; n < LVS_XDP_MAX_TEMPLATES; ++n) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
+    lvs_tpl v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out.emplace_back(next, v);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+const model::VirtualService* Engine::service_at(std::uint32_t svc_stat) const {
+  for (const model::VirtualService& vs : table_.services) {
+    if (svc_slots_.at(vs.key) == svc_stat) return &vs;
+  }
+  return nullptr;
 }
 
 core::Result<void> Engine::put_raw_connection(const lvs_conn_key& key, const lvs_conn& value) {
@@ -331,6 +363,14 @@ Stats Engine::stats() const {
     auto& [active, inactive] = load[v.dest_stat];
     ++(lvs_tcp_state_active(v.state) != 0 ? active : inactive);
   }
+  // Persistence templates per realserver: the live ones.
+  std::map<std::uint32_t, std::uint32_t> persist;
+  for (const auto& [k, v] : raw_templates()) {
+    const model::VirtualService* vs = service_at(k.svc_stat);
+    if (vs == nullptr || !vs->persistent) continue;
+    if (now - v.last_seen_ns > std::uint64_t{vs->timeout} * 1000000000ULL) continue;
+    ++persist[v.dest_stat];
+  }
   Stats out;
   out.refused = refused();
   for (const model::VirtualService& vs : table_.services) {
@@ -345,6 +385,7 @@ Stats Engine::stats() const {
         ds.active = it->second.first;
         ds.inactive = it->second.second;
       }
+      if (auto it = persist.find(slot); it != persist.end()) ds.persistconns = it->second;
       ss.dests.push_back(ds);
     }
     ss.counters = to_counters(sum(skel_->maps.svc_stats, svc_slots_.at(vs.key)));
@@ -376,6 +417,23 @@ std::vector<ConnEntry> Engine::connections() const {
     e.client = {.addr = from_wire_v4(k.saddr[0]), .port = host_port(k.sport)};
     e.virt = {.addr = from_wire_v4(k.daddr[0]), .port = host_port(k.dport)};
     e.dest = {.addr = from_wire_v4(v.nat_addr[0]), .port = host_port(v.nat_port)};
+    e.expire_seconds =
+        static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
+    out.push_back(e);
+  }
+  for (const auto& [k, v] : raw_templates()) {
+    const model::VirtualService* vs = service_at(k.svc_stat);
+    if (vs == nullptr || !vs->persistent) continue;
+    const std::uint64_t timeout_ns = std::uint64_t{vs->timeout} * 1000000000ULL;
+    const std::uint64_t idle = now - v.last_seen_ns;
+    if (idle > timeout_ns) continue;
+    ConnEntry e;
+    e.protocol = vs->key.protocol;
+    e.state = ConnState::kNone;
+    e.is_template = true;
+    e.client = {.addr = from_wire_v4(k.snet[0]), .port = 0};
+    e.virt = vs->key.vip;
+    e.dest = {.addr = from_wire_v4(v.dest_addr[0]), .port = host_port(v.dest_port)};
     e.expire_seconds =
         static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
     out.push_back(e);

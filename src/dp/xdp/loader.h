@@ -54,6 +54,7 @@ class Engine final : public DataPlane {
 
   // Map access for tests: the raw connection entries (both directions).
   std::vector<std::pair<lvs_conn_key, lvs_conn>> raw_connections() const;
+  std::vector<std::pair<lvs_tpl_key, lvs_tpl>> raw_templates() const;
   core::Result<void> put_raw_connection(const lvs_conn_key& key, const lvs_conn& value);
   // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
   // kernel (next hop not resolved yet).
@@ -64,6 +65,8 @@ class Engine final : public DataPlane {
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
+  // The service of a counter slot in the current table, or null.
+  const model::VirtualService* service_at(std::uint32_t svc_stat) const;
 
   using DestId = std::pair<model::ServiceKey, core::Endpoint>;
 

@@ -131,7 +131,6 @@ core::Result<void> check_service(const model::VirtualService& vs) {
   if (vs.key.protocol != model::Protocol::kTcp && vs.key.protocol != model::Protocol::kUdp) {
     return unsupported(vs, "SCTP");
   }
-  if (vs.persistent) return unsupported(vs, "persistence (-p)");
   const std::string_view s = vs.scheduler;
   if (s != "rr" && s != "wrr" && s != "sh" && s != "dh" && s != "mh") {
     return unsupported(vs, fmt::format("scheduler '{}' (rr wrr sh dh mh are)", s));

@@ -24,7 +24,7 @@ struct SchedSlots {
 
 // Fails, naming the service and what to change, for what this engine does not do yet:
 // IPv6, fwmark or SCTP services, realservers not in masquerading mode, schedulers other than
-// rr wrr sh dh mh, persistence, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
+// rr wrr sh dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // The slots of a service that passed check_service().

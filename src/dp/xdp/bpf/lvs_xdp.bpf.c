@@ -66,6 +66,13 @@ struct {
 } conns SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LVS_XDP_MAX_TEMPLATES);
+  __type(key, struct lvs_tpl_key);
+  __type(value, struct lvs_tpl);
+} templates SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, LVS_XDP_MAX_SERVICES);
   __type(key, __u32);
@@ -358,24 +365,47 @@ int lvs_xdp(struct xdp_md* ctx) {
    * kernel, as IPVS lets them continue. */
   if (p.proto == IPPROTO_TCP && (p.tcp_flags & 0x17U) != 0x02U) return XDP_PASS;
 
-  const struct lvs_dest* d = pick(svc, &p);
-  if (!d || d->family != LVS_XDP_INET4) {
-    count_global(1);
-    return XDP_DROP;
+  /* Persistence (spec §1.3): a live template of the client's network decides, without the
+   * scheduler; otherwise the scheduler picks and a template is made. */
+  struct lvs_tpl chosen = {};
+  int from_template = 0;
+  struct lvs_tpl_key tk = {};
+  if (svc->persist_timeout != 0) {
+    tk.svc_stat = svc->stat_slot;
+    tk.snet[0] = p.iph->saddr & svc->netmask;
+    tk.family = LVS_XDP_INET4;
+    struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
+    if (t && now - t->last_seen_ns <= (__u64)svc->persist_timeout * 1000000000ULL) {
+      t->last_seen_ns = now;
+      chosen = *t;
+      from_template = 1;
+    }
+  }
+  if (!from_template) {
+    const struct lvs_dest* d = pick(svc, &p);
+    if (!d || d->family != LVS_XDP_INET4) {
+      count_global(1);
+      return XDP_DROP;
+    }
+    chosen.last_seen_ns = now;
+    chosen.dest_addr[0] = d->addr[0];
+    chosen.dest_port = d->port;
+    chosen.dest_stat = d->stat_slot;
+    if (svc->persist_timeout != 0) bpf_map_update_elem(&templates, &tk, &chosen, BPF_ANY);
   }
 
   struct lvs_conn fwd = {};
   fwd.last_seen_ns = now;
-  fwd.nat_addr[0] = d->addr[0];
-  fwd.nat_port = d->port;
+  fwd.nat_addr[0] = chosen.dest_addr[0];
+  fwd.nat_port = chosen.dest_port;
   fwd.state = LVS_TCP_S_NONE;
   fwd.svc_stat = svc->stat_slot;
-  fwd.dest_stat = d->stat_slot;
+  fwd.dest_stat = chosen.dest_stat;
 
   struct lvs_conn_key rk = {};
-  rk.saddr[0] = d->addr[0];
+  rk.saddr[0] = chosen.dest_addr[0];
   rk.daddr[0] = p.iph->saddr;
-  rk.sport = d->port;
+  rk.sport = chosen.dest_port;
   rk.dport = *p.sport;
   rk.proto = p.proto;
   rk.family = LVS_XDP_INET4;
@@ -385,7 +415,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   rev.nat_port = *p.dport;
   rev.flags = LVS_XDP_CONN_REPLY;
   rev.svc_stat = svc->stat_slot;
-  rev.dest_stat = d->stat_slot;
+  rev.dest_stat = chosen.dest_stat;
 
   if (bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0 ||
       bpf_map_update_elem(&conns, &key, &fwd, BPF_ANY) != 0) {

@@ -34,7 +34,8 @@ typedef uint64_t lvs_u64;
 /* Scheduling slots per service: the Maglev table (4093), or one rr/wrr cycle, or 256 sh/dh
  * buckets. */
 #define LVS_XDP_TABLE_STRIDE 4096U
-#define LVS_XDP_MAX_CONNS 131072U /* LRU entries (each flow takes two: forward and reply) */
+#define LVS_XDP_MAX_CONNS 131072U    /* LRU entries (each flow takes two: forward and reply) */
+#define LVS_XDP_MAX_TEMPLATES 65536U /* persistence templates (LRU) */
 #define LVS_XDP_NO_DEST 0xFFFFFFFFU
 #define LVS_XDP_STATE_COUNT 12U
 
@@ -72,8 +73,8 @@ struct lvs_svc {
   lvs_u32 table_len;       /* slots in use (0: no realserver can be picked) */
   lvs_u32 cursor;          /* index in the cursors map (rr/wrr) */
   lvs_u32 stat_slot;       /* index in svc_stats (stable across applies) */
-  lvs_u32 persist_timeout; /* seconds; 0 = not persistent (persistence is not implemented yet) */
-  lvs_u32 netmask;         /* persistence granularity (not used yet) */
+  lvs_u32 persist_timeout; /* seconds; 0 = not persistent */
+  lvs_u32 netmask;         /* persistence granularity: IPv4 mask, network order */
 };
 
 struct lvs_dest {
@@ -100,8 +101,9 @@ struct lvs_conn_key {
   lvs_u8 pad[2];
 };
 
-#define LVS_XDP_CONN_REPLY 0x1U /* the reply entry of a flow (its state lives in the forward one) \
-                                 */
+#define LVS_XDP_CONN_REPLY                                               \
+  0x1U /* the reply entry of a flow (its state lives in the forward one) \
+        */
 
 /* Forward entry: nat = the realserver, rewritten into the destination. Reply entry: nat = the
  * VIP, rewritten into the source; the forward key is (reply daddr/dport, nat addr/port). */
@@ -114,6 +116,22 @@ struct lvs_conn {
   lvs_u32 svc_stat;
   lvs_u32 dest_stat;
   lvs_u32 pad;
+};
+
+/* Persistence template: (service, client network) -> the realserver it sticks to. */
+struct lvs_tpl_key {
+  lvs_u32 svc_stat; /* the service's stable counter slot */
+  lvs_u32 snet[4];  /* client address AND netmask */
+  lvs_u8 family;
+  lvs_u8 pad[3];
+};
+
+struct lvs_tpl {
+  lvs_u64 last_seen_ns; /* re-armed by every new connection it controls */
+  lvs_u32 dest_addr[4];
+  lvs_u16 dest_port;
+  lvs_u8 pad[2];
+  lvs_u32 dest_stat;
 };
 
 /* Per-CPU counters per service and per realserver ("in": client -> realserver). */

@@ -305,5 +305,47 @@ TEST_F(XdpPacket, NoRealserverToPickDropsAndCountsRefused) {
   EXPECT_EQ(engine_->stats().refused, 1U);
 }
 
+TEST_F(XdpPacket, PersistenceSticksAClientNetworkToOneRealserver) {
+  model::ServiceTable t = table();
+  t.services[0].persistent = true;
+  t.services[0].timeout = 300;
+  t.services[0].netmask = 0xFFFFFF00U;  // /24
+  ASSERT_TRUE(engine_->apply(t).ok());
+  // Two connections of one client and one of its neighbour: the template decides, the rr
+  // cursor does not move.
+  EXPECT_EQ(read(run(from_client(kSyn, 40001)).frame).daddr, kRs1);
+  EXPECT_EQ(read(run(from_client(kSyn, 40002)).frame).daddr, kRs1);
+  Packet neighbour = from_client(kSyn, 40003);
+  neighbour.saddr = v4("203.0.113.77");
+  EXPECT_EQ(read(run(neighbour).frame).daddr, kRs1);
+  // Another network is scheduled: the next realserver of the cycle.
+  Packet other = from_client(kSyn, 40004);
+  other.saddr = v4("198.18.0.5");
+  EXPECT_EQ(read(run(other).frame).daddr, kRs2);
+
+  const Stats st = engine_->stats();
+  EXPECT_EQ(st.services[0].dests[0].persistconns, 1U);
+  EXPECT_EQ(st.services[0].dests[1].persistconns, 1U);
+  EXPECT_EQ(st.services[0].counters.conns, 4U);
+  int templates = 0;
+  for (const ConnEntry& e : engine_->connections()) {
+    if (!e.is_template) continue;
+    ++templates;
+    if (e.dest.addr == core::IpAddress::v4(kRs1)) {
+      EXPECT_EQ(e.client.to_string(), "203.0.113.0:0");
+      EXPECT_EQ(e.virt.to_string(), "192.0.2.1:80");
+      EXPECT_EQ(e.state, ConnState::kNone);
+      EXPECT_LE(e.expire_seconds, 300U);
+      EXPECT_GT(e.expire_seconds, 250U);
+    }
+  }
+  EXPECT_EQ(templates, 2);
+
+  // Removing the realserver ends its template too: the network is scheduled again.
+  t.services[0].dests.erase(t.services[0].dests.begin());
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(read(run(from_client(kSyn, 40005)).frame).daddr, kRs2);
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
