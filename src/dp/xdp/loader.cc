@@ -267,6 +267,36 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   return {};
 }
 
+std::size_t Engine::expire(std::uint64_t now_ns) {
+  const int conns = bpf_map__fd(skel_->maps.conns);
+  const int released = bpf_map__fd(skel_->maps.dest_released);
+  std::size_t n = 0;
+  for (const auto& [k, v] : raw_connections()) {
+    if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
+    const auto timeout =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
+    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) continue;
+    // Taken out with its value as of the deletion: a packet may have refreshed it meanwhile.
+    lvs_conn gone{};
+    if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
+    ++n;
+    lvs_conn_key reply{};
+    reply.saddr[0] = gone.nat_addr[0];
+    reply.daddr[0] = k.saddr[0];
+    reply.sport = gone.nat_port;
+    reply.dport = k.sport;
+    reply.proto = k.proto;
+    reply.family = k.family;
+    bpf_map_delete_elem(conns, &reply);
+    if (gone.counted == 0) continue;
+    lvs_dest_load r{};
+    if (bpf_map_lookup_elem(released, &gone.dest_stat, &r) != 0) continue;
+    ++(lvs_tcp_state_active(gone.state) != 0 ? r.active : r.inactive);
+    bpf_map_update_elem(released, &gone.dest_stat, &r, BPF_ANY);
+  }
+  return n;
+}
+
 void Engine::set_timeouts(const IdleTimeouts& t) {
   timeouts_.set(t.tcp, t.tcpfin, t.udp);
   if (auto r = write_config(bank_); !r) core::log().warn("{}", r.error().message);

@@ -46,6 +46,11 @@ class Engine final : public DataPlane {
   std::vector<ConnEntry> connections() const override;
   void set_timeouts(const IdleTimeouts& timeouts) override;
 
+  // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC,
+  // the clock of bpf_ktime_get_ns) and takes them out of their realserver's lc/wlc load. The
+  // owner calls it periodically (about once a second); returns the flows removed.
+  std::size_t expire(std::uint64_t now_ns);
+
   // Attaches to `ifname` in native mode, falling back to generic mode with a log line.
   core::Result<AttachMode> attach(std::string_view ifname);
 

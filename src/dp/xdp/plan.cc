@@ -132,8 +132,8 @@ core::Result<void> check_service(const model::VirtualService& vs) {
     return unsupported(vs, "SCTP");
   }
   const std::string_view s = vs.scheduler;
-  if (s != "rr" && s != "wrr" && s != "sh" && s != "dh" && s != "mh") {
-    return unsupported(vs, fmt::format("scheduler '{}' (rr wrr sh dh mh are)", s));
+  if (s != "rr" && s != "wrr" && s != "lc" && s != "wlc" && s != "sh" && s != "dh" && s != "mh") {
+    return unsupported(vs, fmt::format("scheduler '{}' (rr wrr lc wlc sh dh mh are)", s));
   }
   if (vs.dests.size() > LVS_XDP_MAX_DESTS) {
     return core::fail(E2BIG, fmt::format("service {}: {} realservers; the XDP engine holds at "
@@ -174,7 +174,10 @@ core::Result<SchedSlots> sched_slots(const model::VirtualService& vs) {
   SchedSlots out;
   const bool hash_port =
       (vs.sched_flags & model::sched_flag::kShPort) != 0;  // the same bit as mh-port
-  if (vs.scheduler == "rr" || vs.scheduler == "wrr") {
+  if (vs.scheduler == "lc" || vs.scheduler == "wlc") {
+    // Decided in the program from the live loads; no slots.
+    out.kind = vs.scheduler == "lc" ? LVS_XDP_SCHED_LEAST : LVS_XDP_SCHED_WLEAST;
+  } else if (vs.scheduler == "rr" || vs.scheduler == "wrr") {
     out.kind = LVS_XDP_SCHED_CYCLE;
     auto c = cycle(vs, s, view);
     if (!c) return core::Unexpected{c.error()};

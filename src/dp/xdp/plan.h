@@ -18,13 +18,14 @@ struct SchedSlots {
   std::uint32_t kind = 0;   // enum lvs_xdp_sched
   std::uint32_t flags = 0;  // LVS_XDP_SVC_* bits
   // Index into the service's realserver list per slot, or LVS_XDP_NO_DEST. rr/wrr: one full
-  // cycle of picks from a freshly built scheduler; sh/dh: the 256 buckets; mh: 4093 slots.
+  // cycle of picks from a freshly built scheduler; sh/dh: the 256 buckets; mh: 4093 slots;
+  // lc/wlc: none (the program compares the live loads).
   std::vector<std::uint32_t> slots{};
 };
 
 // Fails, naming the service and what to change, for what this engine does not do yet:
 // IPv6, fwmark or SCTP services, realservers not in masquerading mode, schedulers other than
-// rr wrr sh dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
+// rr wrr lc wlc sh dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // The slots of a service that passed check_service().

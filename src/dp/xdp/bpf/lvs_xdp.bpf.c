@@ -87,6 +87,20 @@ struct {
 } dest_stats SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest_load);
+} dest_load SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest_load);
+} dest_released SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
@@ -246,8 +260,92 @@ static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
   return bpf_redirect(fib.ifindex, 0);
 }
 
+/* One connection more (delta 1) or less (delta -1) in `state` for a realserver. */
+static __always_inline void load_add(__u32 slot, __u32 state, int delta) {
+  struct lvs_dest_load* l = bpf_map_lookup_elem(&dest_load, &slot);
+  if (!l) return;
+  if (lvs_tcp_state_active(state)) {
+    __sync_fetch_and_add(&l->active, (__u32)delta);
+  } else {
+    __sync_fetch_and_add(&l->inactive, (__u32)delta);
+  }
+}
+
+/* A state change moves the connection between active and inactive. */
+static __always_inline void load_move(const struct lvs_conn* c, __u32 from, __u32 to) {
+  if (c->counted == 0 || lvs_tcp_state_active(from) == lvs_tcp_state_active(to)) return;
+  load_add(c->dest_stat, from, -1);
+  load_add(c->dest_stat, to, 1);
+}
+
+/* overhead = active*256 + inactive (spec §2), net of what user space released. Counts that
+ * went below zero in a race read as zero. */
+static __always_inline __u64 overhead(__u32 slot) {
+  struct lvs_dest_load* l = bpf_map_lookup_elem(&dest_load, &slot);
+  struct lvs_dest_load* r = bpf_map_lookup_elem(&dest_released, &slot);
+  if (!l || !r) return 0;
+  __u32 active = l->active - r->active;
+  __u32 inactive = l->inactive - r->inactive;
+  if (active > 0x7FFFFFFFU) active = 0;
+  if (inactive > 0x7FFFFFFFU) inactive = 0;
+  return (__u64)active * 256U + inactive;
+}
+
+/* lc and wlc (src/sched/lc.cc, scheduler.h weighted_least): the first usable dest in list
+ * order is the first candidate; a later one wins on strictly less overhead (lc) or strictly
+ * less overhead per weight, cross-multiplied (wlc). One bpf_loop step per dest, so the
+ * verifier checks the step once. */
+struct least_ctx {
+  __u32 base;
+  __u32 count;
+  __u32 weighted;
+  __u32 found;
+  __u32 best;
+  __u32 pad;
+  __u64 best_oh;
+  __u64 best_w;
+};
+
+static long least_step(__u32 i, void* arg) {
+  struct least_ctx* lc = arg;
+  if (i >= lc->count) return 1;
+  __u32 at = lc->base + i;
+  struct lvs_dest* d = bpf_map_lookup_elem(&dests, &at);
+  if (!d || d->weight == 0 || d->weight > 0x7FFFFFFFU) return 0;
+  const __u64 oh = overhead(d->stat_slot);
+  const __u64 w = d->weight;
+  int better;
+  if (!lc->found) {
+    better = 1;
+  } else if (lc->weighted) {
+    better = lc->best_oh * w > oh * lc->best_w;
+  } else {
+    better = oh < lc->best_oh;
+  }
+  if (better) {
+    lc->found = 1;
+    lc->best = i;
+    lc->best_oh = oh;
+    lc->best_w = w;
+  }
+  return 0;
+}
+
+static __always_inline struct lvs_dest* pick_least(const struct lvs_svc* svc, int weighted) {
+  struct least_ctx lc = {};
+  lc.base = svc->dest_base;
+  lc.count = svc->dest_count;
+  lc.weighted = weighted ? 1U : 0U;
+  bpf_loop(LVS_XDP_MAX_DESTS, least_step, &lc, 0);
+  if (!lc.found) return (void*)0;
+  __u32 at = lc.base + lc.best;
+  return bpf_map_lookup_elem(&dests, &at);
+}
+
 /* The service's choice for a new flow, or NULL for "no destination". */
 static __always_inline struct lvs_dest* pick(const struct lvs_svc* svc, const struct pkt* p) {
+  if (svc->sched == LVS_XDP_SCHED_LEAST) return pick_least(svc, 0);
+  if (svc->sched == LVS_XDP_SCHED_WLEAST) return pick_least(svc, 1);
   if (svc->table_len == 0 || svc->table_len > LVS_XDP_TABLE_STRIDE) return (void*)0;
   const __u32 saddr = bpf_ntohl(p->iph->saddr);
   const __u32 sport = (svc->flags & LVS_XDP_SVC_HASH_PORT) != 0 ? bpf_ntohs(*p->sport) : 0U;
@@ -290,7 +388,9 @@ static __always_inline __u8 next_state(const struct pkt* p, __u8 state, __u32 ta
 /* client -> VIP on a live forward entry: DNAT to the realserver. */
 static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
                                       __u64 now, int new_conn) {
-  c->state = next_state(p, c->state, LVS_TCP_INPUT);
+  const __u8 before = c->state;
+  c->state = next_state(p, before, LVS_TCP_INPUT);
+  load_move(c, before, c->state);
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
   count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
@@ -316,7 +416,9 @@ static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const str
   fk.family = LVS_XDP_INET4;
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &fk);
   if (!c || (c->flags & LVS_XDP_CONN_REPLY) != 0 || expired(c, cfg, now)) return XDP_PASS;
-  c->state = next_state(p, c->state, LVS_TCP_OUTPUT);
+  const __u8 before = c->state;
+  c->state = next_state(p, before, LVS_TCP_OUTPUT);
+  load_move(c, before, c->state);
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 0, p->ip_len, 0);
   count(&dest_stats, c->dest_stat, 0, p->ip_len, 0);
@@ -350,6 +452,8 @@ int lvs_xdp(struct xdp_md* ctx) {
   if (c) {
     if ((c->flags & LVS_XDP_CONN_REPLY) != 0) return do_reply(ctx, &p, c, cfg, now);
     if (!expired(c, cfg, now)) return do_forward(ctx, &p, c, now, 0);
+    /* Expired: it stops counting in its realserver's load (once, whoever sees it first). */
+    if (__sync_lock_test_and_set(&c->counted, 0) != 0) load_add(c->dest_stat, c->state, -1);
     /* An expired entry is a miss: a new flow may replace it below. */
   }
 
@@ -401,6 +505,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   fwd.state = LVS_TCP_S_NONE;
   fwd.svc_stat = svc->stat_slot;
   fwd.dest_stat = chosen.dest_stat;
+  fwd.counted = 1;
 
   struct lvs_conn_key rk = {};
   rk.saddr[0] = chosen.dest_addr[0];
@@ -422,6 +527,7 @@ int lvs_xdp(struct xdp_md* ctx) {
     count_global(1);
     return XDP_DROP;
   }
+  load_add(chosen.dest_stat, LVS_TCP_S_NONE, 1); /* a new entry starts inactive */
   c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return XDP_DROP;
   return do_forward(ctx, &p, c, now, 1);

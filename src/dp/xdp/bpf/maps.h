@@ -48,6 +48,8 @@ enum lvs_xdp_sched {
   LVS_XDP_SCHED_SRC_BUCKET, /* sh: slot = lvs_hash_bucket(client addr, [client port], 0) */
   LVS_XDP_SCHED_DST_BUCKET, /* dh: slot = lvs_hash_bucket(destination addr, 0, 0) */
   LVS_XDP_SCHED_MAGLEV,     /* mh: slot = lvs_mh_slot(client addr, [client port]) */
+  LVS_XDP_SCHED_LEAST,      /* lc: least overhead over the dests (no slots) */
+  LVS_XDP_SCHED_WLEAST,     /* wlc: least overhead/weight, cross-multiplied (no slots) */
 };
 
 /* Service flags. */
@@ -115,7 +117,7 @@ struct lvs_conn {
   lvs_u8 flags; /* LVS_XDP_CONN_* */
   lvs_u32 svc_stat;
   lvs_u32 dest_stat;
-  lvs_u32 pad;
+  lvs_u32 counted; /* forward entry: 1 while it counts in its realserver's lvs_dest_load */
 };
 
 /* Persistence template: (service, client network) -> the realserver it sticks to. */
@@ -141,6 +143,14 @@ struct lvs_counters {
   lvs_u64 outpkts;
   lvs_u64 inbytes;
   lvs_u64 outbytes;
+};
+
+/* Active/inactive connections per realserver (by its counter slot), as lc/wlc read them. The
+ * program counts with atomic adds in dest_load; user space, which expires idle entries, counts
+ * what it released in dest_released (its only writer). The load is the difference. */
+struct lvs_dest_load {
+  lvs_u32 active;
+  lvs_u32 inactive;
 };
 
 /* Per-CPU engine-wide counters. */

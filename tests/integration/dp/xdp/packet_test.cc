@@ -10,11 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ctime>
+#include <deque>
 #include <map>
 
 #include "dp/xdp/bpf/tcp_state.h"
 #include "dp/xdp/loader.h"
 #include "integration/dp/xdp/frame.h"
+#include "model/dest_load.h"
+#include "sched/registry.h"
 
 namespace lvs::dp::xdp::testing {
 namespace {
@@ -345,6 +349,60 @@ TEST_F(XdpPacket, PersistenceSticksAClientNetworkToOneRealserver) {
   t.services[0].dests.erase(t.services[0].dests.begin());
   ASSERT_TRUE(engine_->apply(t).ok());
   EXPECT_EQ(read(run(from_client(kSyn, 40005)).frame).daddr, kRs2);
+}
+
+// lc/wlc decide from the loads the program counts; the C++ scheduler with the same loads
+// (every new SYN makes its realserver one active connection richer) picks the same.
+void expect_cpp_choices(const char* sched, std::int32_t w1, std::int32_t w2,
+                        const std::vector<std::uint32_t>& seen) {
+  std::deque<model::DestLoad> loads(2);
+  std::vector<sched::Dest> dests = {{.addr = core::Endpoint::parse("198.51.100.10:8080").value(),
+                                     .weight = w1,
+                                     .last_weight = w1,
+                                     .load = &loads[0]},
+                                    {.addr = core::Endpoint::parse("198.51.100.11:8080").value(),
+                                     .weight = w2,
+                                     .last_weight = w2,
+                                     .load = &loads[1]}};
+  auto s = sched::make_scheduler(sched).value();
+  ASSERT_TRUE(s->rebuild(dests, {}).ok());
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    const auto p = s->pick({.dests = dests, .flow = {}, .flags = 0, .now = {}});
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(seen[i], *p == 0 ? kRs1 : kRs2) << sched << " pick " << i;
+    loads[*p].set(loads[*p].active_now() + 1, 0);
+  }
+}
+
+TEST_F(XdpPacket, WlcAndLcPickWhatTheCppSchedulersPickForTheSameLoads) {
+  for (const char* sched : {"wlc", "lc"}) {
+    SetUp();  // a fresh engine per scheduler
+    model::ServiceTable t = table(sched);
+    t.services[0].dests[0].weight = 1;
+    t.services[0].dests[1].weight = 3;
+    ASSERT_TRUE(engine_->apply(t).ok());
+    std::vector<std::uint32_t> seen;
+    for (std::uint16_t port = 42000; port < 42010; ++port) {
+      seen.push_back(read(run(from_client(kSyn, port)).frame).daddr);
+    }
+    expect_cpp_choices(sched, 1, 3, seen);
+  }
+}
+
+TEST_F(XdpPacket, ExpiringIdleEntriesReleasesTheirLoad) {
+  model::ServiceTable t = table("wlc");
+  ASSERT_TRUE(engine_->apply(t).ok());
+  run(from_client(kSyn, 43000));                                     // rs1
+  EXPECT_EQ(read(run(from_client(kSyn, 43001)).frame).daddr, kRs2);  // rs2: less loaded
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                   static_cast<std::uint64_t>(ts.tv_nsec);
+  EXPECT_EQ(engine_->expire(now), 0U);  // SYN_RECV lasts 60 s
+  EXPECT_EQ(engine_->expire(now + 61ULL * 1000000000ULL), 2U);
+  EXPECT_TRUE(engine_->raw_connections().empty());  // reply entries went with them
+  // Both loads are back to zero: the first dest in list order wins again.
+  EXPECT_EQ(read(run(from_client(kSyn, 43002)).frame).daddr, kRs1);
 }
 
 }  // namespace

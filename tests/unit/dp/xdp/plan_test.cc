@@ -142,10 +142,10 @@ TEST(XdpSchedSlots, MhSlotsAreTheMaglevTable) {
 }
 
 TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
-  auto wlc = service("wlc", {masq("10.0.0.1:80")});
-  EXPECT_EQ(check_service(wlc).error().message,
-            "service TCP 192.0.2.1:80: scheduler 'wlc' (rr wrr sh dh mh are) is not supported by "
-            "the XDP engine yet; serve it with the user-space engine");
+  auto sed = service("sed", {masq("10.0.0.1:80")});
+  EXPECT_EQ(check_service(sed).error().message,
+            "service TCP 192.0.2.1:80: scheduler 'sed' (rr wrr lc wlc sh dh mh are) is not "
+            "supported by the XDP engine yet; serve it with the user-space engine");
   auto dr = service("rr", {masq("10.0.0.1:80")});
   dr.dests[0].forward = model::ForwardMethod::kRoute;
   EXPECT_EQ(check_service(dr).error().message,
