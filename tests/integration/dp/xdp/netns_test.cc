@@ -15,12 +15,15 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -30,6 +33,7 @@
 
 #include "core/fd.h"
 #include "dp/xdp/loader.h"
+#include "integration/dp/xdp/frame.h"
 
 namespace lvs::dp::xdp {
 namespace {
@@ -87,17 +91,75 @@ bool send_all(int fd, const std::uint8_t* p, std::size_t n) {
   return true;
 }
 
-// A trivial XDP_PASS program: veth delivers redirected frames only to a peer with NAPI.
-int load_pass_prog() {
+// A program that returns `action` for every frame. XDP_PASS on the peers: veth delivers
+// redirected frames only to a peer with NAPI.
+int load_const_prog(std::int32_t action) {
   const std::array<bpf_insn, 2> insns{{
       {.code = BPF_ALU64 | BPF_MOV | BPF_K,
        .dst_reg = BPF_REG_0,
        .src_reg = 0,
        .off = 0,
-       .imm = XDP_PASS},
+       .imm = action},
       {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   }};
-  return bpf_prog_load(BPF_PROG_TYPE_XDP, "lvs_pass", "GPL", insns.data(), insns.size(), nullptr);
+  return bpf_prog_load(BPF_PROG_TYPE_XDP, "lvs_const", "GPL", insns.data(), insns.size(), nullptr);
+}
+
+// The MAC address of `ifname` in namespace `ns`.
+std::array<std::uint8_t, 6> mac_of(const std::string& ns, const char* ifname) {
+  std::array<std::uint8_t, 6> mac{};
+  in_ns(ns, [&] {
+    const core::Fd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq req{};
+    std::snprintf(req.ifr_name, sizeof(req.ifr_name), "%s", ifname);
+    ASSERT_EQ(ioctl(fd.get(), SIOCGIFHWADDR, &req), 0) << ifname;
+    std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, mac.size());
+  });
+  return mac;
+}
+
+// The generator: writes the 42 header bytes of `frame` back into every frame (live-frames mode
+// recycles pages the engine rewrote) and sends it out with XDP_TX.
+int load_generator(const std::vector<std::uint8_t>& frame) {
+  constexpr std::int16_t kHeader = 42;
+  std::vector<bpf_insn> p;
+  auto insn = [&](std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
+                  std::int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xFU;
+    i.src_reg = src & 0xFU;
+    i.off = off;
+    i.imm = imm;
+    p.push_back(i);
+  };
+  insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0);  // r2 = ctx->data
+  insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, 4, 0);  // r3 = ctx->data_end
+  insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_2, 0, 0);
+  insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, kHeader);
+  const std::size_t jump_at = p.size();
+  insn(BPF_JMP | BPF_JGT | BPF_X, BPF_REG_4, BPF_REG_3, 0, 0);  // short frame: drop
+  for (std::int16_t off = 0; off + 4 <= kHeader; off += 4) {
+    std::uint32_t word = 0;
+    std::memcpy(&word, frame.data() + off, 4);
+    insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_2, 0, off, static_cast<std::int32_t>(word));
+  }
+  std::uint16_t half = 0;
+  std::memcpy(&half, frame.data() + 40, 2);
+  insn(BPF_ST | BPF_MEM | BPF_H, BPF_REG_2, 0, 40, half);
+  insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_TX);
+  insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  p[jump_at].off = static_cast<std::int16_t>(p.size() - jump_at - 1);
+  insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP);
+  insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  return bpf_prog_load(BPF_PROG_TYPE_XDP, "lvs_gen", "GPL", p.data(), p.size(), nullptr);
+}
+
+std::string mac_text(const std::array<std::uint8_t, 6>& m) {
+  char buf[18] = {};
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
 }
 
 class XdpNetns : public ::testing::Test {
@@ -162,7 +224,7 @@ class XdpNetns : public ::testing::Test {
       }
     });
     ASSERT_TRUE(engine_);
-    pass_fd_ = load_pass_prog();
+    pass_fd_ = load_const_prog(XDP_PASS);
     ASSERT_GE(pass_fd_, 0) << "loading an XDP_PASS program";
     for (const auto& [ns, ifname] : {std::pair{c_, "c0"}, std::pair{r_, "r0"}}) {
       in_ns(ns, [&] {
@@ -310,6 +372,71 @@ TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
   // kernel.
   const std::uint64_t packets = st.total.inpkts + st.total.outpkts;
   EXPECT_LT(engine_->passed() * 10, packets) << engine_->passed() << " of " << packets;
+}
+
+// A measurement, not a test (disabled; run it by hand, as root):
+//   build/release/bin/integration_dp_xdp_netns --gtest_also_run_disabled_tests
+//     --gtest_filter='*Pps*'   (one command line)
+// The client namespace generates one UDP flow with BPF_PROG_RUN in live-frames mode (an XDP_TX
+// program restoring the 60-byte frame's headers and sending it out of c0); the engine on d0 DNATs
+// it and redirects it to d1, where r0 drops it in XDP. Prints the packets the engine forwarded per
+// second.
+TEST_F(XdpNetns, DISABLED_PpsOneUdpFlow) {
+  start_engine(cluster());
+  if (HasFatalFailure()) return;
+  const auto r0 = mac_of(r_, "r0");
+  ASSERT_TRUE(sh("ip -n " + d_ + " neigh replace 198.51.100.10 lladdr " + mac_text(r0) +
+                 " dev d1 nud permanent"));
+  const int drop = load_const_prog(XDP_DROP);
+  ASSERT_GE(drop, 0);
+  in_ns(r_, [&] {
+    const int idx = static_cast<int>(if_nametoindex("r0"));
+    ASSERT_EQ(bpf_xdp_attach(idx, drop, XDP_FLAGS_DRV_MODE, nullptr), 0);
+  });
+  const auto d0 = mac_of(d_, "d0");
+  const auto c0 = mac_of(c_, "c0");
+  testing::Bytes frame = testing::build(testing::Packet{.proto = 17,
+                                                        .saddr = testing::v4("203.0.113.2"),
+                                                        .daddr = testing::v4("192.0.2.1"),
+                                                        .sport = 5000,
+                                                        .dport = 53,
+                                                        .payload = std::string(18, 'x')});
+  std::memcpy(frame.data(), d0.data(), 6);
+  std::memcpy(frame.data() + 6, c0.data(), 6);
+  const int tx = load_generator(frame);
+  ASSERT_GE(tx, 0) << "loading the generator: " << std::strerror(errno);
+  constexpr std::uint32_t kFrames = 5000000;
+  std::uint64_t forwarded = 0;
+  double seconds = 0;
+  in_ns(c_, [&] {
+    xdp_md ctx{};
+    ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel wants it so
+    ctx.ingress_ifindex = if_nametoindex("c0");
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+    opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+    opts.repeat = 1000;  // warm-up: the flow's entries
+    ASSERT_EQ(bpf_prog_test_run_opts(tx, &opts), 0) << std::strerror(errno);
+    const std::uint64_t before = engine_->stats().total.inpkts;
+    opts.repeat = kFrames;
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(bpf_prog_test_run_opts(tx, &opts), 0) << std::strerror(errno);
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    forwarded = engine_->stats().total.inpkts - before;
+  });
+  close(tx);
+  close(drop);
+  std::printf(
+      "xdp engine, 1 UDP flow, 60-byte frames: %llu of %u frames forwarded in %.3f s = "
+      "%.2f Mpps (kernel passes: %llu)\n",
+      static_cast<unsigned long long>(forwarded), kFrames, seconds,
+      static_cast<double>(forwarded) / seconds / 1e6,
+      static_cast<unsigned long long>(engine_->passed()));
+  EXPECT_GT(forwarded, 0U);
 }
 
 }  // namespace
