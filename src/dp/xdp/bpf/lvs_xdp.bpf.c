@@ -29,6 +29,16 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET_ 2
 #define IP_MF_ 0x2000
 #define IP_OFFSET_ 0x1FFF
+/* ICMP (RFC 792); <linux/icmp.h> drags in libc headers. */
+#define ICMP_DEST_UNREACH_ 3
+#define ICMP_TIME_EXCEEDED_ 11
+#define ICMP_PARAMETERPROB_ 12
+struct icmp_head {
+  __u8 type;
+  __u8 code;
+  __u16 checksum;
+  __u32 rest;
+};
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -432,14 +442,82 @@ static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const str
   return forward(ctx, p);
 }
 
+/* An ICMP error about a flow (destination unreachable incl. fragmentation needed, time
+ * exceeded, parameter problem) is translated like the packet it quotes, as IPVS does: from
+ * the realserver side, outer source and quoted destination become VIP:port; from the client
+ * side, outer destination and quoted source become the realserver. The quoted IP header
+ * checksum and the ICMP checksum are fixed incrementally; the quoted L4 checksum is left as
+ * it is. Anything else ICMP passes unchanged. */
+static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* cfg, __u64 now) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
+  struct iphdr* iph = (void*)(eth + 1);
+  if ((void*)(iph + 1) > end || iph->version != 4 || iph->ihl != 5) return XDP_PASS;
+  if (iph->protocol != IPPROTO_ICMP) return XDP_PASS;
+  if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return XDP_PASS;
+  const __u16 ip_len = bpf_ntohs(iph->tot_len);
+  if (ip_len < sizeof(*iph) || (void*)iph + ip_len > end) return XDP_PASS;
+  struct icmp_head* icmp = (void*)(iph + 1);
+  struct iphdr* in = (void*)(icmp + 1);
+  __be16* in_ports = (void*)(in + 1);
+  if ((void*)(in_ports + 2) > end || (void*)(in_ports + 2) > (void*)iph + ip_len) {
+    return XDP_PASS;
+  }
+  if (icmp->type != ICMP_DEST_UNREACH_ && icmp->type != ICMP_TIME_EXCEEDED_ &&
+      icmp->type != ICMP_PARAMETERPROB_) {
+    return XDP_PASS;
+  }
+  if (in->version != 4 || in->ihl != 5) return XDP_PASS;
+  if (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP) return XDP_PASS;
+  /* The quoted packet went the other way: its reversed tuple is the key of this direction. */
+  struct lvs_conn_key key = {};
+  key.saddr[0] = in->daddr;
+  key.daddr[0] = in->saddr;
+  key.sport = in_ports[1];
+  key.dport = in_ports[0];
+  key.proto = in->protocol;
+  key.family = LVS_XDP_INET4;
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return XDP_PASS;
+  const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
+  if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
+  const __u32 new_addr = c->nat_addr[0];
+  const __u16 new_port = c->nat_port;
+  /* From the realserver: outer source, quoted destination. From the client: outer
+   * destination, quoted source. */
+  __u32* outer = from_rs ? &iph->saddr : &iph->daddr;
+  __u32* quoted = from_rs ? &in->daddr : &in->saddr;
+  __be16* quoted_port = from_rs ? &in_ports[1] : &in_ports[0];
+  const __u32 old_outer = *outer;
+  const __u32 old_quoted = *quoted;
+  const __u16 old_port = *quoted_port;
+  const __u16 old_in_check = in->check;
+  *outer = new_addr;
+  csum_replace4(&iph->check, old_outer, new_addr);
+  *quoted = new_addr;
+  csum_replace4(&in->check, old_quoted, new_addr);
+  *quoted_port = new_port;
+  csum_replace4(&icmp->checksum, old_quoted, new_addr);
+  csum_replace2(&icmp->checksum, old_in_check, in->check);
+  csum_replace2(&icmp->checksum, old_port, new_port);
+  struct pkt p = {};
+  p.eth = eth;
+  p.iph = iph;
+  p.proto = IPPROTO_ICMP;
+  p.ip_len = ip_len;
+  return forward(ctx, &p);
+}
+
 SEC("xdp")
 int lvs_xdp(struct xdp_md* ctx) {
   struct pkt p = {};
-  if (parse(ctx, &p) != 0) return XDP_PASS;
   __u32 zero = 0;
   const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg) return XDP_PASS;
   const __u64 now = bpf_ktime_get_ns();
+  if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
 
   struct lvs_conn_key key = {};
   key.saddr[0] = p.iph->saddr;

@@ -161,4 +161,57 @@ inline Seen read(const Bytes& f) {
   return s;
 }
 
+// An ICMP error from `src` to `dst` quoting the IP header and first 8 L4 bytes of `quoted`.
+inline Bytes build_icmp_error(std::uint32_t src, std::uint32_t dst, std::uint8_t type,
+                              std::uint8_t code, const Packet& quoted) {
+  const Bytes q = build(quoted);
+  constexpr std::size_t kQuote = kIp + 8;
+  Bytes f(kEth + kIp + 8 + kQuote, 0);
+  std::memcpy(f.data(), q.data(), 12);  // the same MACs
+  put16(f, 12, 0x0800);
+  f.at(kEth) = 0x45;
+  put16(f, kEth + 2, static_cast<std::uint16_t>(kIp + 8 + kQuote));
+  f.at(kEth + 8) = 64;
+  f.at(kEth + 9) = 1;
+  put32(f, kEth + 12, src);
+  put32(f, kEth + 16, dst);
+  put16(f, kEth + 10, ip_checksum(f));
+  const std::size_t icmp = kEth + kIp;
+  f.at(icmp) = type;
+  f.at(icmp + 1) = code;
+  if (type == 3 && code == 4) put16(f, icmp + 6, 1400);  // next-hop MTU
+  std::memcpy(f.data() + icmp + 8, q.data() + kEth, kQuote);
+  put16(f, icmp + 2, fold(sum16(f, icmp, 8 + kQuote, 0)));
+  return f;
+}
+
+// The ICMP error's fields as the tests compare them.
+struct SeenIcmp {
+  std::uint32_t outer_src = 0;
+  std::uint32_t outer_dst = 0;
+  std::uint32_t quoted_src = 0;
+  std::uint32_t quoted_dst = 0;
+  std::uint16_t quoted_sport = 0;
+  std::uint16_t quoted_dport = 0;
+  bool ip_ok = false;
+  bool icmp_ok = false;
+  bool quoted_ip_ok = false;
+};
+
+inline SeenIcmp read_icmp(const Bytes& f) {
+  SeenIcmp s;
+  const std::size_t icmp = kEth + kIp;
+  const std::size_t in = icmp + 8;
+  s.outer_src = get32(f, kEth + 12);
+  s.outer_dst = get32(f, kEth + 16);
+  s.quoted_src = get32(f, in + 12);
+  s.quoted_dst = get32(f, in + 16);
+  s.quoted_sport = get16(f, in + kIp);
+  s.quoted_dport = get16(f, in + kIp + 2);
+  s.ip_ok = get16(f, kEth + 10) == ip_checksum(f);
+  s.icmp_ok = fold(sum16(f, icmp, f.size() - icmp, 0)) == 0;
+  s.quoted_ip_ok = fold(sum16(f, in, kIp, 0)) == 0;
+  return s;
+}
+
 }  // namespace lvs::dp::xdp::testing

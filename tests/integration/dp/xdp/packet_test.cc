@@ -257,12 +257,23 @@ TEST_F(XdpPacket, MalformedAndTruncatedFramesPassUnchanged) {
   Bytes v6 = syn;
   put16(v6, 12, 0x86DD);
   cases.push_back({"IPv6 ethertype (not handled yet)", v6});
+  run(Packet{.proto = 17, .saddr = kClient, .daddr = kVip, .sport = 5000, .dport = 53});
+  const Bytes icmp = build_icmp_error(
+      kRs1, kClient, 3, 3,
+      Packet{.proto = 17, .saddr = kClient, .daddr = kRs1, .sport = 5000, .dport = 5353});
+  Bytes cut = icmp;
+  cut.resize(kEth + kIp + 8 + 22);
+  put16(cut, kEth + 2, static_cast<std::uint16_t>(kIp + 8 + 22));
+  cases.push_back({"ICMP error quoting less than the ports", cut});
+  Bytes quoted_options = icmp;
+  quoted_options.at(kEth + kIp + 8) = 0x46;
+  cases.push_back({"ICMP error quoting IP options", quoted_options});
   for (const Case& c : cases) {
     const TestRun r = run(c.frame);
     EXPECT_EQ(r.verdict, XDP_PASS) << c.what;
     EXPECT_EQ(r.frame, c.frame) << c.what;
   }
-  EXPECT_TRUE(engine_->raw_connections().empty());
+  EXPECT_EQ(engine_->raw_connections().size(), 2U);  // only the UDP flow opened above
 }
 
 TEST_F(XdpPacket, AnExpiredEntryIsAMiss) {
@@ -349,6 +360,43 @@ TEST_F(XdpPacket, PersistenceSticksAClientNetworkToOneRealserver) {
   t.services[0].dests.erase(t.services[0].dests.begin());
   ASSERT_TRUE(engine_->apply(t).ok());
   EXPECT_EQ(read(run(from_client(kSyn, 40005)).frame).daddr, kRs2);
+}
+
+TEST_F(XdpPacket, IcmpErrorsOfAFlowAreTranslatedBothWays) {
+  Packet q{.proto = 17, .saddr = kClient, .daddr = kVip, .sport = 5000, .dport = 53};
+  run(q);  // the flow: client:5000 -> VIP:53 -> rs1:5353
+  // The realserver's port unreachable quotes client:5000 -> rs1:5353; the client must see
+  // it from the VIP, quoting client:5000 -> VIP:53.
+  Packet sent{.proto = 17, .saddr = kClient, .daddr = kRs1, .sport = 5000, .dport = 5353};
+  const TestRun up = run(build_icmp_error(kRs1, kClient, 3, 3, sent));
+  EXPECT_EQ(up.verdict, XDP_PASS);
+  SeenIcmp s = read_icmp(up.frame);
+  EXPECT_EQ(v4_text(s.outer_src), "192.0.2.1");
+  EXPECT_EQ(v4_text(s.outer_dst), "203.0.113.5");
+  EXPECT_EQ(v4_text(s.quoted_dst), "192.0.2.1");
+  EXPECT_EQ(s.quoted_dport, 53);
+  EXPECT_EQ(v4_text(s.quoted_src), "203.0.113.5");
+  EXPECT_TRUE(s.ip_ok);
+  EXPECT_TRUE(s.icmp_ok);
+  EXPECT_TRUE(s.quoted_ip_ok);
+  // The client's "fragmentation needed" about VIP:53 -> client:5000 goes to the realserver,
+  // quoting rs1:5353 -> client:5000.
+  Packet back{.proto = 17, .saddr = kVip, .daddr = kClient, .sport = 53, .dport = 5000};
+  s = read_icmp(run(build_icmp_error(kClient, kVip, 3, 4, back)).frame);
+  EXPECT_EQ(v4_text(s.outer_dst), "198.51.100.10");
+  EXPECT_EQ(v4_text(s.quoted_src), "198.51.100.10");
+  EXPECT_EQ(s.quoted_sport, 5353);
+  EXPECT_TRUE(s.ip_ok);
+  EXPECT_TRUE(s.icmp_ok);
+  EXPECT_TRUE(s.quoted_ip_ok);
+  // An error about no flow, and an echo request: unchanged.
+  Packet other{.proto = 17, .saddr = kClient, .daddr = kRs2, .sport = 5000, .dport = 5353};
+  const Bytes stray = build_icmp_error(kRs2, kClient, 3, 3, other);
+  EXPECT_EQ(run(stray).frame, stray);
+  Bytes echo = stray;
+  echo.at(kEth + kIp) = 8;
+  EXPECT_EQ(run(echo).frame, echo);
+  EXPECT_EQ(run(echo).verdict, XDP_PASS);
 }
 
 // lc/wlc decide from the loads the program counts; the C++ scheduler with the same loads
