@@ -3,12 +3,16 @@
 // empty network namespace, where the route lookup finds nothing: a rewritten packet is then
 // passed to the kernel (XDP_PASS), which is what the engine does before a neighbour is known.
 // Root only (CAP_BPF, CAP_NET_ADMIN); skipped otherwise.
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
@@ -397,6 +401,41 @@ TEST_F(XdpPacket, IcmpErrorsOfAFlowAreTranslatedBothWays) {
   echo.at(kEth + kIp) = 8;
   EXPECT_EQ(run(echo).frame, echo);
   EXPECT_EQ(run(echo).verdict, XDP_PASS);
+}
+
+TEST_F(XdpPacket, AttachFallsBackToGenericRefusesASecondProgramAndDetachesOnDestruction) {
+  EXPECT_EQ(engine_->attach("nosuchif0").error().message,
+            "XDP engine: interface 'nosuchif0' does not exist");
+  const int lo = static_cast<int>(if_nametoindex("lo"));
+  ASSERT_GT(lo, 0);
+  auto mode = engine_->attach("lo");  // loopback has no native XDP: generic, with a warning
+  ASSERT_TRUE(mode.ok()) << mode.error().message;
+  EXPECT_EQ(*mode, AttachMode::kGeneric);
+  std::uint32_t id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_NE(id, 0U);
+  auto again = engine_->attach("lo");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, EBUSY) << again.error().message;
+  engine_.reset();
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(id, 0U) << "the program is still attached to lo";
+}
+
+TEST_F(XdpPacket, SetTimeoutsChangesHowLongUdpFlowsLive) {
+  engine_->set_timeouts({.tcp = std::chrono::seconds{0},
+                         .tcpfin = std::chrono::seconds{0},
+                         .udp = std::chrono::seconds{5}});
+  run(Packet{.proto = 17, .saddr = kClient, .daddr = kVip, .sport = 5000, .dport = 53});
+  const auto conns = engine_->connections();
+  ASSERT_EQ(conns.size(), 1U);
+  EXPECT_LE(conns[0].expire_seconds, 5U);
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                   static_cast<std::uint64_t>(ts.tv_nsec);
+  EXPECT_EQ(engine_->expire(now + 6ULL * 1000000000ULL), 1U);
+  EXPECT_TRUE(engine_->raw_connections().empty());
 }
 
 // lc/wlc decide from the loads the program counts; the C++ scheduler with the same loads
