@@ -196,13 +196,14 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     svc.cursor = svc_index;
     svc.stat_slot = svc_slots.at(vs.key);
     svc.persist_timeout = vs.persistent ? std::max<std::uint32_t>(vs.timeout, 1U) : 0U;
-    svc.netmask = htonl(vs.netmask);
+    // IPv4: the mask as the packet's bytes; IPv6: the prefix length.
+    svc.netmask = vs.key.vip.addr.is_v4() ? htonl(vs.netmask) : vs.netmask;
     for (std::uint32_t d = 0; d < vs.dests.size(); ++d) {
       const model::RealServer& r = vs.dests[d];
       lvs_dest dest{};
-      dest.addr[0] = wire_v4(r.addr.addr);
+      wire_addr(r.addr.addr, dest.addr);
       dest.port = wire_port(r.addr.port);
-      dest.family = LVS_XDP_INET4;
+      dest.family = wire_family(r.addr.addr);
       dest.method = LVS_XDP_MASQ;
       dest.weight = static_cast<std::uint32_t>(r.weight);
       dest.stat_slot = dest_slots.at({vs.key, r.addr});
@@ -281,8 +282,8 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
     ++n;
     lvs_conn_key reply{};
-    reply.saddr[0] = gone.nat_addr[0];
-    reply.daddr[0] = k.saddr[0];
+    std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
+    std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
     reply.sport = gone.nat_port;
     reply.dport = k.sport;
     reply.proto = k.proto;
@@ -444,9 +445,9 @@ std::vector<ConnEntry> Engine::connections() const {
     ConnEntry e;
     e.protocol = k.proto == 17 ? model::Protocol::kUdp : model::Protocol::kTcp;
     e.state = public_state(v.state);
-    e.client = {.addr = from_wire_v4(k.saddr[0]), .port = host_port(k.sport)};
-    e.virt = {.addr = from_wire_v4(k.daddr[0]), .port = host_port(k.dport)};
-    e.dest = {.addr = from_wire_v4(v.nat_addr[0]), .port = host_port(v.nat_port)};
+    e.client = {.addr = from_wire(k.family, k.saddr), .port = host_port(k.sport)};
+    e.virt = {.addr = from_wire(k.family, k.daddr), .port = host_port(k.dport)};
+    e.dest = {.addr = from_wire(k.family, v.nat_addr), .port = host_port(v.nat_port)};
     e.expire_seconds =
         static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
     out.push_back(e);
@@ -461,9 +462,9 @@ std::vector<ConnEntry> Engine::connections() const {
     e.protocol = vs->key.protocol;
     e.state = ConnState::kNone;
     e.is_template = true;
-    e.client = {.addr = from_wire_v4(k.snet[0]), .port = 0};
+    e.client = {.addr = from_wire(k.family, k.snet), .port = 0};
     e.virt = vs->key.vip;
-    e.dest = {.addr = from_wire_v4(v.dest_addr[0]), .port = host_port(v.dest_port)};
+    e.dest = {.addr = from_wire(k.family, v.dest_addr), .port = host_port(v.dest_port)};
     e.expire_seconds =
         static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
     out.push_back(e);

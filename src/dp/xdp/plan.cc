@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstring>
 #include <deque>
 #include <numeric>
 #include <optional>
@@ -125,9 +126,6 @@ core::Result<std::vector<std::uint32_t>> maglev(const model::VirtualService& vs,
 
 core::Result<void> check_service(const model::VirtualService& vs) {
   if (vs.key.is_fwmark()) return unsupported(vs, "a firewall-mark service");
-  if (vs.key.af != core::Family::kInet4 || !vs.key.vip.addr.is_v4()) {
-    return unsupported(vs, "IPv6");
-  }
   if (vs.key.protocol != model::Protocol::kTcp && vs.key.protocol != model::Protocol::kUdp) {
     return unsupported(vs, "SCTP");
   }
@@ -146,7 +144,12 @@ core::Result<void> check_service(const model::VirtualService& vs) {
       return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m is)",
                                          model::forward_name(r.forward), who));
     }
-    if (!r.addr.addr.is_v4()) return unsupported(vs, fmt::format("IPv6 {}", who));
+    if (r.addr.addr.family() != vs.key.vip.addr.family()) {
+      return core::fail(EAFNOSUPPORT,
+                        fmt::format("service {}: {} is of the other address family; "
+                                    "masquerading does not translate between IPv4 and IPv6",
+                                    vs.key.to_string(), who));
+    }
     if (r.u_threshold != 0 || r.l_threshold != 0) {
       return unsupported(vs, fmt::format("connection thresholds (-x/-y) on {}", who));
     }
@@ -197,17 +200,30 @@ core::Result<SchedSlots> sched_slots(const model::VirtualService& vs) {
   return out;
 }
 
-std::uint32_t wire_v4(const core::IpAddress& a) { return htonl(a.v4_host()); }
-core::IpAddress from_wire_v4(std::uint32_t wire) { return core::IpAddress::v4(ntohl(wire)); }
+void wire_addr(const core::IpAddress& a, lvs_u32 out[4]) {
+  out[0] = out[1] = out[2] = out[3] = 0;
+  std::memcpy(out, a.bytes().data(), a.is_v4() ? 4 : 16);
+}
+
+core::IpAddress from_wire(std::uint8_t family, const lvs_u32 words[4]) {
+  std::array<std::uint8_t, 16> bytes{};
+  std::memcpy(bytes.data(), words, 16);
+  if (family == LVS_XDP_INET6) return core::IpAddress::v6(bytes);
+  return core::IpAddress::v4(ntohl(words[0]));
+}
+
+std::uint8_t wire_family(const core::IpAddress& a) {
+  return a.is_v4() ? std::uint8_t{LVS_XDP_INET4} : std::uint8_t{LVS_XDP_INET6};
+}
 std::uint16_t wire_port(std::uint16_t host) { return htons(host); }
 std::uint16_t host_port(std::uint16_t wire) { return ntohs(wire); }
 
 lvs_svc_key svc_key(const model::ServiceKey& key, std::uint32_t bank) {
   lvs_svc_key k{};
-  k.addr[0] = wire_v4(key.vip.addr);
+  wire_addr(key.vip.addr, k.addr);
   k.port = wire_port(key.vip.port);
   k.proto = static_cast<std::uint8_t>(key.protocol);
-  k.family = LVS_XDP_INET4;
+  k.family = wire_family(key.vip.addr);
   k.bank = bank;
   return k;
 }

@@ -24,8 +24,9 @@ struct SchedSlots {
 };
 
 // Fails, naming the service and what to change, for what this engine does not do yet:
-// IPv6, fwmark or SCTP services, realservers not in masquerading mode, schedulers other than
-// rr wrr lc wlc sh dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
+// fwmark or SCTP services, realservers of the other address family, realservers not in masquerading
+// mode, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more than
+// LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // The slots of a service that passed check_service().
@@ -34,9 +35,11 @@ core::Result<SchedSlots> sched_slots(const model::VirtualService& vs);
 // The map key of a service (IPv4, address-keyed) in bank `bank`.
 lvs_svc_key svc_key(const model::ServiceKey& key, std::uint32_t bank);
 
-// An IPv4 address as the packet carries it (network order in memory).
-std::uint32_t wire_v4(const core::IpAddress& a);
-core::IpAddress from_wire_v4(std::uint32_t wire);
+// An address as the packet carries it (network order in memory; IPv4 in word 0 only), and
+// back (`family` is LVS_XDP_INET4 or LVS_XDP_INET6).
+void wire_addr(const core::IpAddress& a, lvs_u32 out[4]);
+core::IpAddress from_wire(std::uint8_t family, const lvs_u32 words[4]);
+std::uint8_t wire_family(const core::IpAddress& a);
 std::uint16_t wire_port(std::uint16_t host);
 std::uint16_t host_port(std::uint16_t wire);
 

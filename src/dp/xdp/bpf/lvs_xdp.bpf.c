@@ -27,6 +27,18 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET_ 2
+#define AF_INET6_ 10
+#define ETH_P_IPV6_ 0x86DD
+/* The fixed IPv6 header (RFC 8200); <linux/ipv6.h> drags in libc headers. */
+struct ip6_head {
+  __u8 vtc;
+  __u8 flow[3];
+  __u16 payload_len;
+  __u8 nexthdr;
+  __u8 hop_limit;
+  __u32 saddr[4];
+  __u32 daddr[4];
+};
 #define IP_MF_ 0x2000
 #define IP_OFFSET_ 0x1FFF
 /* ICMP (RFC 792); <linux/icmp.h> drags in libc headers. */
@@ -127,7 +139,12 @@ struct {
 /* What the parser found: pointers into the packet and the 5-tuple. */
 struct pkt {
   struct ethhdr* eth;
-  struct iphdr* iph;
+  struct iphdr* iph;    /* IPv4, else NULL */
+  struct ip6_head* ip6; /* IPv6, else NULL */
+  __u32* saddr;         /* into the packet: 1 word (IPv4) or 4 (IPv6) */
+  __u32* daddr;
+  void* end;       /* data_end, for the bounds checks at each IPv6 address access */
+  __u8 family;     /* LVS_XDP_INET4 / LVS_XDP_INET6 */
   __u16* l4_check; /* NULL: a UDP datagram sent without checksum */
   __be16* sport;
   __be16* dport;
@@ -169,28 +186,72 @@ static __always_inline void l4_replace2(struct pkt* p, __u16 from, __u16 to) {
   if (p->proto == IPPROTO_UDP && *p->l4_check == 0) *p->l4_check = 0xFFFF;
 }
 
+/* Rewrites an address of the packet (p->saddr or p->daddr) with the checksums it is in. */
+static __always_inline void addr_set(struct pkt* p, __u32* a, const __u32 to[4]) {
+  if (p->family == LVS_XDP_INET4) {
+    const __u32 old = a[0];
+    a[0] = to[0];
+    if (p->iph) csum_replace4(&p->iph->check, old, to[0]);
+    l4_replace4(p, old, to[0]);
+    return;
+  }
+  if ((void*)(a + 4) > p->end) return;
+  for (int i = 0; i < 4; ++i) {
+    const __u32 old = a[i];
+    a[i] = to[i];
+    l4_replace4(p, old, to[i]);
+  }
+}
+
 /* 0: a packet this engine may handle; -1: pass it to the kernel untouched. */
 static __always_inline int parse(struct xdp_md* ctx, struct pkt* p) {
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   struct ethhdr* eth = data;
   if ((void*)(eth + 1) > end) return -1;
-  if (eth->h_proto != bpf_htons(ETH_P_IP)) return -1;
-  struct iphdr* iph = (void*)(eth + 1);
-  if ((void*)(iph + 1) > end) return -1;
-  /* Options and fragments go to the kernel: a fragment's ports are not in every piece. */
-  if (iph->version != 4 || iph->ihl != 5) return -1;
-  if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return -1;
-  const __u16 ip_len = bpf_ntohs(iph->tot_len);
-  if (ip_len < sizeof(*iph) || (void*)iph + ip_len > end) return -1;
+  void* l4;
+  __u16 ip_len;
+  __u16 hdr_len;
   p->eth = eth;
-  p->iph = iph;
-  p->proto = iph->protocol;
+  p->end = end;
+  if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr* iph = (void*)(eth + 1);
+    if ((void*)(iph + 1) > end) return -1;
+    /* Options and fragments go to the kernel: a fragment's ports are not in every piece. */
+    if (iph->version != 4 || iph->ihl != 5) return -1;
+    if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return -1;
+    ip_len = bpf_ntohs(iph->tot_len);
+    hdr_len = sizeof(*iph);
+    if (ip_len < hdr_len || (void*)iph + ip_len > end) return -1;
+    p->iph = iph;
+    p->family = LVS_XDP_INET4;
+    p->saddr = &iph->saddr;
+    p->daddr = &iph->daddr;
+    p->proto = iph->protocol;
+    l4 = (void*)(iph + 1);
+  } else if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
+    struct ip6_head* ip6 = (void*)(eth + 1);
+    if ((void*)(ip6 + 1) > end) return -1;
+    /* Extension headers (fragments among them) go to the kernel. */
+    if ((ip6->vtc >> 4) != 6) return -1;
+    hdr_len = sizeof(*ip6);
+    ip_len = bpf_ntohs(ip6->payload_len);
+    if (ip_len > 0xFFFF - hdr_len) return -1;
+    ip_len += hdr_len;
+    if ((void*)ip6 + ip_len > end) return -1;
+    p->ip6 = ip6;
+    p->family = LVS_XDP_INET6;
+    p->saddr = ip6->saddr;
+    p->daddr = ip6->daddr;
+    p->proto = ip6->nexthdr;
+    l4 = (void*)(ip6 + 1);
+  } else {
+    return -1;
+  }
   p->ip_len = ip_len;
-  void* l4 = (void*)(iph + 1);
-  if (iph->protocol == IPPROTO_TCP) {
+  if (p->proto == IPPROTO_TCP) {
     struct tcphdr* th = l4;
-    if ((void*)(th + 1) > end || ip_len < sizeof(*iph) + sizeof(*th)) return -1;
+    if ((void*)(th + 1) > end || ip_len < hdr_len + sizeof(*th)) return -1;
     if (th->doff < 5) return -1;
     p->l4_check = &th->check;
     p->sport = &th->source;
@@ -198,9 +259,11 @@ static __always_inline int parse(struct xdp_md* ctx, struct pkt* p) {
     p->tcp_flags = ((__u8*)th)[13];
     return 0;
   }
-  if (iph->protocol == IPPROTO_UDP) {
+  if (p->proto == IPPROTO_UDP) {
     struct udphdr* uh = l4;
-    if ((void*)(uh + 1) > end || ip_len < sizeof(*iph) + sizeof(*uh)) return -1;
+    if ((void*)(uh + 1) > end || ip_len < hdr_len + sizeof(*uh)) return -1;
+    /* IPv6 has no checksum-less UDP: such a datagram is the kernel's to judge. */
+    if (uh->check == 0 && p->family == LVS_XDP_INET6) return -1;
     p->l4_check = uh->check != 0 ? &uh->check : (void*)0;
     p->sport = &uh->source;
     p->dport = &uh->dest;
@@ -208,6 +271,26 @@ static __always_inline int parse(struct xdp_md* ctx, struct pkt* p) {
     return 0;
   }
   return -1;
+}
+
+/* An address of the packet (p->saddr or p->daddr) into a 4-word key field. */
+static __always_inline void addr_get(const struct pkt* p, const __u32* a, __u32 out[4]) {
+  if (p->family == LVS_XDP_INET4) {
+    out[0] = a[0];
+    return;
+  }
+  if ((void*)(a + 4) > p->end) return;
+  out[0] = a[0];
+  out[1] = a[1];
+  out[2] = a[2];
+  out[3] = a[3];
+}
+
+/* The scheduler's hash word of an address (core::IpAddress::hash_word). */
+static __always_inline __u32 addr_hash(const struct pkt* p, const __u32* a) {
+  if (p->family == LVS_XDP_INET4) return bpf_ntohl(a[0]);
+  if ((void*)(a + 4) > p->end) return 0;
+  return bpf_ntohl(a[0]) ^ bpf_ntohl(a[1]) ^ bpf_ntohl(a[2]) ^ bpf_ntohl(a[3]);
 }
 
 static __always_inline int expired(const struct lvs_conn* c, const struct lvs_config* cfg,
@@ -244,18 +327,24 @@ static __always_inline void count_global(int refused) {
 
 /* Route the rewritten packet: redirect or TX with the next hop's MACs, or hand it to the
  * kernel (neighbour not resolved yet, local destination, anything unusual). */
-static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
-  struct iphdr* iph = p->iph;
+static __always_inline int forward_done(struct xdp_md* ctx, struct pkt* p,
+                                        const struct bpf_fib_lookup* fib) {
+  __builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
+  __builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+  if (fib->ifindex == ctx->ingress_ifindex) return XDP_TX;
+  return bpf_redirect(fib->ifindex, 0);
+}
+
+static __always_inline int forward4(struct xdp_md* ctx, struct pkt* p, struct iphdr* iph) {
   struct bpf_fib_lookup fib = {};
   fib.family = AF_INET_;
   fib.tos = iph->tos;
-  fib.l4_protocol = iph->protocol;
+  fib.l4_protocol = p->proto;
   fib.tot_len = p->ip_len;
   fib.ipv4_src = iph->saddr;
   fib.ipv4_dst = iph->daddr;
   fib.ifindex = ctx->ingress_ifindex;
-  const long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-  if (rc != BPF_FIB_LKUP_RET_SUCCESS || iph->ttl <= 1) {
+  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS || iph->ttl <= 1) {
     count_global(0);
     return XDP_PASS;
   }
@@ -264,10 +353,32 @@ static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
   const __u16 old_word = *ttl_word;
   iph->ttl -= 1;
   csum_replace2(&iph->check, old_word, *ttl_word);
-  __builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
-  __builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
-  if (fib.ifindex == ctx->ingress_ifindex) return XDP_TX;
-  return bpf_redirect(fib.ifindex, 0);
+  return forward_done(ctx, p, &fib);
+}
+
+static __always_inline int forward6(struct xdp_md* ctx, struct pkt* p, struct ip6_head* ip6) {
+  struct bpf_fib_lookup fib = {};
+  fib.family = AF_INET6_;
+  fib.l4_protocol = p->proto;
+  fib.tot_len = p->ip_len;
+  __builtin_memcpy(fib.ipv6_src, ip6->saddr, 16);
+  __builtin_memcpy(fib.ipv6_dst, ip6->daddr, 16);
+  fib.ifindex = ctx->ingress_ifindex;
+  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS ||
+      ip6->hop_limit <= 1) {
+    count_global(0);
+    return XDP_PASS;
+  }
+  ip6->hop_limit -= 1;
+  return forward_done(ctx, p, &fib);
+}
+
+/* The verifier cannot rule out a packet pointer being NULL, but it can a zero: each family's
+ * path dereferences only its own header. */
+static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
+  if (p->ip6) return forward6(ctx, p, p->ip6);
+  if (p->iph) return forward4(ctx, p, p->iph);
+  return XDP_PASS;
 }
 
 /* One connection more (delta 1) or less (delta -1) in `state` for a realserver. */
@@ -357,7 +468,7 @@ static __always_inline struct lvs_dest* pick(const struct lvs_svc* svc, const st
   if (svc->sched == LVS_XDP_SCHED_LEAST) return pick_least(svc, 0);
   if (svc->sched == LVS_XDP_SCHED_WLEAST) return pick_least(svc, 1);
   if (svc->table_len == 0 || svc->table_len > LVS_XDP_TABLE_STRIDE) return (void*)0;
-  const __u32 saddr = bpf_ntohl(p->iph->saddr);
+  const __u32 saddr = addr_hash(p, p->saddr);
   const __u32 sport = (svc->flags & LVS_XDP_SVC_HASH_PORT) != 0 ? bpf_ntohs(*p->sport) : 0U;
   __u32 slot;
   switch (svc->sched) {
@@ -372,7 +483,7 @@ static __always_inline struct lvs_dest* pick(const struct lvs_svc* svc, const st
       slot = lvs_hash_bucket(saddr, sport, 0U);
       break;
     case LVS_XDP_SCHED_DST_BUCKET:
-      slot = lvs_hash_bucket(bpf_ntohl(p->iph->daddr), 0U, 0U);
+      slot = lvs_hash_bucket(addr_hash(p, p->daddr), 0U, 0U);
       break;
     case LVS_XDP_SCHED_MAGLEV:
       slot = lvs_mh_slot(saddr, sport);
@@ -404,12 +515,9 @@ static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct 
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
   count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
-  const __u32 old_addr = p->iph->daddr;
   const __u16 old_port = *p->dport;
-  p->iph->daddr = c->nat_addr[0];
+  addr_set(p, p->daddr, c->nat_addr);
   *p->dport = c->nat_port;
-  csum_replace4(&p->iph->check, old_addr, c->nat_addr[0]);
-  l4_replace4(p, old_addr, c->nat_addr[0]);
   l4_replace2(p, old_port, c->nat_port);
   return forward(ctx, p);
 }
@@ -418,12 +526,12 @@ static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct 
 static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const struct lvs_conn* r,
                                     const struct lvs_config* cfg, __u64 now) {
   struct lvs_conn_key fk = {};
-  fk.saddr[0] = p->iph->daddr;
-  fk.daddr[0] = r->nat_addr[0];
+  addr_get(p, p->daddr, fk.saddr);
+  __builtin_memcpy(fk.daddr, r->nat_addr, sizeof(fk.daddr));
   fk.sport = *p->dport;
   fk.dport = r->nat_port;
   fk.proto = p->proto;
-  fk.family = LVS_XDP_INET4;
+  fk.family = p->family;
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &fk);
   if (!c || (c->flags & LVS_XDP_CONN_REPLY) != 0 || expired(c, cfg, now)) return XDP_PASS;
   const __u8 before = c->state;
@@ -432,12 +540,9 @@ static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const str
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 0, p->ip_len, 0);
   count(&dest_stats, c->dest_stat, 0, p->ip_len, 0);
-  const __u32 old_addr = p->iph->saddr;
   const __u16 old_port = *p->sport;
-  p->iph->saddr = r->nat_addr[0];
+  addr_set(p, p->saddr, r->nat_addr);
   *p->sport = r->nat_port;
-  csum_replace4(&p->iph->check, old_addr, r->nat_addr[0]);
-  l4_replace4(p, old_addr, r->nat_addr[0]);
   l4_replace2(p, old_port, r->nat_port);
   return forward(ctx, p);
 }
@@ -505,6 +610,8 @@ static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* 
   struct pkt p = {};
   p.eth = eth;
   p.iph = iph;
+  p.end = end;
+  p.family = LVS_XDP_INET4;
   p.proto = IPPROTO_ICMP;
   p.ip_len = ip_len;
   return forward(ctx, &p);
@@ -520,12 +627,12 @@ int lvs_xdp(struct xdp_md* ctx) {
   if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
 
   struct lvs_conn_key key = {};
-  key.saddr[0] = p.iph->saddr;
-  key.daddr[0] = p.iph->daddr;
+  addr_get(&p, p.saddr, key.saddr);
+  addr_get(&p, p.daddr, key.daddr);
   key.sport = *p.sport;
   key.dport = *p.dport;
   key.proto = p.proto;
-  key.family = LVS_XDP_INET4;
+  key.family = p.family;
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
   if (c) {
     if ((c->flags & LVS_XDP_CONN_REPLY) != 0) return do_reply(ctx, &p, c, cfg, now);
@@ -536,10 +643,10 @@ int lvs_xdp(struct xdp_md* ctx) {
   }
 
   struct lvs_svc_key sk = {};
-  sk.addr[0] = p.iph->daddr;
+  __builtin_memcpy(sk.addr, key.daddr, sizeof(sk.addr));
   sk.port = *p.dport;
   sk.proto = p.proto;
-  sk.family = LVS_XDP_INET4;
+  sk.family = p.family;
   sk.bank = cfg->bank;
   const struct lvs_svc* svc = bpf_map_lookup_elem(&services, &sk);
   if (!svc) return XDP_PASS; /* not a virtual service: served locally */
@@ -554,8 +661,18 @@ int lvs_xdp(struct xdp_md* ctx) {
   struct lvs_tpl_key tk = {};
   if (svc->persist_timeout != 0) {
     tk.svc_stat = svc->stat_slot;
-    tk.snet[0] = p.iph->saddr & svc->netmask;
-    tk.family = LVS_XDP_INET4;
+    if (p.family == LVS_XDP_INET4) {
+      tk.snet[0] = key.saddr[0] & svc->netmask;
+    } else {
+      /* IPv6: netmask is the prefix length. */
+      for (__u32 i = 0; i < 4; ++i) {
+        const __u32 prefix = svc->netmask;
+        const __u32 bits = prefix >= 32 * (i + 1) ? 32U : (prefix > 32 * i ? prefix - 32 * i : 0U);
+        const __u32 mask = bits == 0 ? 0U : bpf_htonl(0xFFFFFFFFU << (32U - bits));
+        tk.snet[i] = key.saddr[i] & mask;
+      }
+    }
+    tk.family = p.family;
     struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
     if (t && now - t->last_seen_ns <= (__u64)svc->persist_timeout * 1000000000ULL) {
       t->last_seen_ns = now;
@@ -565,12 +682,12 @@ int lvs_xdp(struct xdp_md* ctx) {
   }
   if (!from_template) {
     const struct lvs_dest* d = pick(svc, &p);
-    if (!d || d->family != LVS_XDP_INET4) {
+    if (!d || d->family != p.family) {
       count_global(1);
       return XDP_DROP;
     }
     chosen.last_seen_ns = now;
-    chosen.dest_addr[0] = d->addr[0];
+    __builtin_memcpy(chosen.dest_addr, d->addr, sizeof(chosen.dest_addr));
     chosen.dest_port = d->port;
     chosen.dest_stat = d->stat_slot;
     if (svc->persist_timeout != 0) bpf_map_update_elem(&templates, &tk, &chosen, BPF_ANY);
@@ -578,7 +695,7 @@ int lvs_xdp(struct xdp_md* ctx) {
 
   struct lvs_conn fwd = {};
   fwd.last_seen_ns = now;
-  fwd.nat_addr[0] = chosen.dest_addr[0];
+  __builtin_memcpy(fwd.nat_addr, chosen.dest_addr, sizeof(fwd.nat_addr));
   fwd.nat_port = chosen.dest_port;
   fwd.state = LVS_TCP_S_NONE;
   fwd.svc_stat = svc->stat_slot;
@@ -586,15 +703,15 @@ int lvs_xdp(struct xdp_md* ctx) {
   fwd.counted = 1;
 
   struct lvs_conn_key rk = {};
-  rk.saddr[0] = chosen.dest_addr[0];
-  rk.daddr[0] = p.iph->saddr;
+  __builtin_memcpy(rk.saddr, chosen.dest_addr, sizeof(rk.saddr));
+  __builtin_memcpy(rk.daddr, key.saddr, sizeof(rk.daddr));
   rk.sport = chosen.dest_port;
   rk.dport = *p.sport;
   rk.proto = p.proto;
-  rk.family = LVS_XDP_INET4;
+  rk.family = p.family;
   struct lvs_conn rev = {};
   rev.last_seen_ns = now;
-  rev.nat_addr[0] = p.iph->daddr;
+  __builtin_memcpy(rev.nat_addr, key.daddr, sizeof(rev.nat_addr));
   rev.nat_port = *p.dport;
   rev.flags = LVS_XDP_CONN_REPLY;
   rev.svc_stat = svc->stat_slot;

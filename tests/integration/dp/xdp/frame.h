@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -158,6 +159,98 @@ inline Seen read(const Bytes& f) {
   std::uint16_t want = l4_checksum(f);
   if (!tcp && want == 0) want = 0xFFFF;
   s.l4_ok = s.l4_check == want;
+  return s;
+}
+
+// IPv6 (fixed header only).
+inline constexpr std::size_t kIp6 = 40;
+using Addr6 = std::array<std::uint8_t, 16>;
+
+inline Addr6 v6(const char* text) {
+  Addr6 a{};
+  inet_pton(AF_INET6, text, a.data());
+  return a;
+}
+
+inline std::string v6_text(const Addr6& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, a.data(), buf, sizeof(buf));
+  return buf;
+}
+
+struct Packet6 {
+  std::uint8_t proto = 6;
+  Addr6 saddr{};
+  Addr6 daddr{};
+  std::uint16_t sport = 0;
+  std::uint16_t dport = 0;
+  std::uint8_t flags = kSyn;
+  std::string payload{};
+  std::uint8_t next_header = 0;  // 0: `proto`; else an extension header type, for tests
+};
+
+inline std::uint16_t l4_checksum6(const Bytes& f) {
+  const std::size_t len = get16(f, kEth + 4);
+  std::uint32_t s = sum16(f, kEth + 8, 32, 0);  // source and destination
+  s += static_cast<std::uint32_t>(len);
+  s += f.at(kEth + 6);
+  const bool tcp = f.at(kEth + 6) == 6;
+  Bytes copy = f;
+  put16(copy, kEth + kIp6 + (tcp ? 16U : 6U), 0);
+  s = sum16(copy, kEth + kIp6, len, s);
+  return fold(s);
+}
+
+inline Bytes build6(const Packet6& p) {
+  const std::size_t l4 = (p.proto == 6 ? 20U : 8U) + p.payload.size();
+  Bytes f(kEth + kIp6 + l4, 0);
+  f.at(0) = 0x02;
+  f.at(5) = 0x01;
+  f.at(6) = 0x02;
+  f.at(11) = 0x02;
+  put16(f, 12, 0x86DD);
+  f.at(kEth) = 0x60;
+  put16(f, kEth + 4, static_cast<std::uint16_t>(l4));
+  f.at(kEth + 6) = p.proto;
+  f.at(kEth + 7) = 64;
+  std::memcpy(f.data() + kEth + 8, p.saddr.data(), 16);
+  std::memcpy(f.data() + kEth + 24, p.daddr.data(), 16);
+  const std::size_t h = kEth + kIp6;
+  put16(f, h, p.sport);
+  put16(f, h + 2, p.dport);
+  if (p.proto == 6) {
+    put32(f, h + 4, 1000);
+    f.at(h + 12) = 0x50;
+    f.at(h + 13) = p.flags;
+    put16(f, h + 14, 65535);
+    std::memcpy(f.data() + h + 20, p.payload.data(), p.payload.size());
+  } else {
+    put16(f, h + 4, static_cast<std::uint16_t>(l4));
+    std::memcpy(f.data() + h + 8, p.payload.data(), p.payload.size());
+  }
+  std::uint16_t c = l4_checksum6(f);
+  if (p.proto == 17 && c == 0) c = 0xFFFF;
+  put16(f, h + (p.proto == 6 ? 16U : 6U), c);
+  if (p.next_header != 0) f.at(kEth + 6) = p.next_header;
+  return f;
+}
+
+struct Seen6 {
+  Addr6 saddr{};
+  Addr6 daddr{};
+  std::uint16_t sport = 0;
+  std::uint16_t dport = 0;
+  bool l4_ok = false;
+};
+
+inline Seen6 read6(const Bytes& f) {
+  Seen6 s;
+  std::memcpy(s.saddr.data(), f.data() + kEth + 8, 16);
+  std::memcpy(s.daddr.data(), f.data() + kEth + 24, 16);
+  s.sport = get16(f, kEth + kIp6);
+  s.dport = get16(f, kEth + kIp6 + 2);
+  const bool tcp = f.at(kEth + 6) == 6;
+  s.l4_ok = get16(f, kEth + kIp6 + (tcp ? 16U : 6U)) == l4_checksum6(f);
   return s;
 }
 

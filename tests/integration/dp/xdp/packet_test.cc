@@ -438,6 +438,116 @@ TEST_F(XdpPacket, SetTimeoutsChangesHowLongUdpFlowsLive) {
   EXPECT_TRUE(engine_->raw_connections().empty());
 }
 
+model::ServiceTable table6(bool persistent = false) {
+  model::VirtualService vs;
+  vs.key = model::ServiceKey::address(model::Protocol::kTcp,
+                                      core::Endpoint::parse("[2001:db8::1]:80").value());
+  vs.key.af = core::Family::kInet6;
+  vs.scheduler = "rr";
+  vs.dests = {masq("[2001:db8:1::10]:8080"), masq("[2001:db8:1::11]:8080")};
+  vs.persistent = persistent;
+  vs.netmask = persistent ? 64 : 128;
+  return model::ServiceTable{.services = {vs}};
+}
+
+TEST_F(XdpPacket, Ipv6FlowsAreDnatedAndRepliesSnated) {
+  ASSERT_TRUE(engine_->apply(table6()).ok());
+  const Packet6 syn{.proto = 6,
+                    .saddr = v6("2001:db8:2::5"),
+                    .daddr = v6("2001:db8::1"),
+                    .sport = 40000,
+                    .dport = 80,
+                    .flags = kSyn};
+  const TestRun r = run(build6(syn));
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  Seen6 s = read6(r.frame);
+  EXPECT_EQ(v6_text(s.daddr), "2001:db8:1::10");
+  EXPECT_EQ(s.dport, 8080);
+  EXPECT_EQ(v6_text(s.saddr), "2001:db8:2::5");
+  EXPECT_TRUE(s.l4_ok);
+  const Packet6 synack{.proto = 6,
+                       .saddr = v6("2001:db8:1::10"),
+                       .daddr = v6("2001:db8:2::5"),
+                       .sport = 8080,
+                       .dport = 40000,
+                       .flags = kSyn | kAck};
+  s = read6(run(build6(synack)).frame);
+  EXPECT_EQ(v6_text(s.saddr), "2001:db8::1");
+  EXPECT_EQ(s.sport, 80);
+  EXPECT_TRUE(s.l4_ok);
+  const auto conns = engine_->connections();
+  ASSERT_EQ(conns.size(), 1U);
+  EXPECT_EQ(conns[0].client.to_string(), "[2001:db8:2::5]:40000");
+  EXPECT_EQ(conns[0].virt.to_string(), "[2001:db8::1]:80");
+  EXPECT_EQ(conns[0].dest.to_string(), "[2001:db8:1::10]:8080");
+  // The next flow: the next realserver of the cycle.
+  Packet6 next = syn;
+  next.sport = 40001;
+  EXPECT_EQ(v6_text(read6(run(build6(next)).frame).daddr), "2001:db8:1::11");
+}
+
+TEST_F(XdpPacket, Ipv6ExtensionHeadersTruncationAndChecksumlessUdpPassUnchanged) {
+  ASSERT_TRUE(engine_->apply(table6()).ok());
+  const Packet6 syn{.proto = 6,
+                    .saddr = v6("2001:db8:2::5"),
+                    .daddr = v6("2001:db8::1"),
+                    .sport = 40000,
+                    .dport = 80,
+                    .flags = kSyn};
+  Packet6 frag = syn;
+  frag.next_header = 44;  // a fragment header
+  std::vector<Bytes> frames = {build6(frag)};
+  Bytes hbh = build6(syn);
+  hbh.at(kEth + 6) = 0;  // hop-by-hop options
+  frames.push_back(hbh);
+  Bytes cut = build6(syn);
+  cut.resize(kEth + 30);
+  frames.push_back(cut);
+  Bytes longer = build6(syn);
+  put16(longer, kEth + 4, 400);
+  frames.push_back(longer);
+  Packet6 udp{.proto = 17,
+              .saddr = v6("2001:db8:2::5"),
+              .daddr = v6("2001:db8::1"),
+              .sport = 5000,
+              .dport = 80};
+  Bytes zero = build6(udp);
+  put16(zero, kEth + kIp6 + 6, 0);
+  frames.push_back(zero);
+  for (const Bytes& f : frames) {
+    const TestRun r = run(f);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.frame, f);
+  }
+  EXPECT_TRUE(engine_->raw_connections().empty());
+}
+
+TEST_F(XdpPacket, Ipv6PersistenceUsesThePrefixAndFamiliesMustMatch) {
+  ASSERT_TRUE(engine_->apply(table6(true)).ok());
+  Packet6 a{.proto = 6,
+            .saddr = v6("2001:db8:2::5"),
+            .daddr = v6("2001:db8::1"),
+            .sport = 40000,
+            .dport = 80,
+            .flags = kSyn};
+  Packet6 b = a;
+  b.saddr = v6("2001:db8:2::ffff:7");  // the same /64
+  b.sport = 40001;
+  Packet6 c = a;
+  c.saddr = v6("2001:db8:3::5");  // another /64
+  EXPECT_EQ(v6_text(read6(run(build6(a)).frame).daddr), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(read6(run(build6(b)).frame).daddr), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(read6(run(build6(c)).frame).daddr), "2001:db8:1::11");
+  model::ServiceTable mixed = table6();
+  mixed.services[0].dests.push_back(masq("198.51.100.10:8080"));
+  const auto r = engine_->apply(mixed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EAFNOSUPPORT);
+  EXPECT_EQ(r.error().message,
+            "service TCP [2001:db8::1]:80: realserver 198.51.100.10:8080 is of the other "
+            "address family; masquerading does not translate between IPv4 and IPv6");
+}
+
 // lc/wlc decide from the loads the program counts; the C++ scheduler with the same loads
 // (every new SYN makes its realserver one active connection richer) picks the same.
 void expect_cpp_choices(const char* sched, std::int32_t w1, std::int32_t w2,
