@@ -73,12 +73,29 @@ void timeouts(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-sockaddr_in addr(const char* ip, std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, ip, &a.sin_addr);
-  return a;
+// A socket address of either family from its text.
+struct Sock {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family() const { return ss.ss_family; }
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+Sock addr(const char* ip, std::uint16_t port) {
+  Sock s;
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&s.ss);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&s.ss);
+  if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    s.len = sizeof(sockaddr_in);
+  } else {
+    inet_pton(AF_INET6, ip, &a6->sin6_addr);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    s.len = sizeof(sockaddr_in6);
+  }
+  return s;
 }
 
 bool send_all(int fd, const std::uint8_t* p, std::size_t n) {
@@ -183,6 +200,10 @@ class XdpNetns : public ::testing::Test {
         "ip -n " + d_ + " addr add 203.0.113.1/24 dev d0",
         "ip -n " + d_ + " addr add 198.51.100.1/24 dev d1",
         "ip -n " + r_ + " addr add 198.51.100.10/24 dev r0",
+        "ip -n " + c_ + " addr add 2001:db8:c::2/64 dev c0 nodad",
+        "ip -n " + d_ + " addr add 2001:db8:c::1/64 dev d0 nodad",
+        "ip -n " + d_ + " addr add 2001:db8:d::1/64 dev d1 nodad",
+        "ip -n " + r_ + " addr add 2001:db8:d::10/64 dev r0 nodad",
         "ip -n " + c_ + " link set c0 up",
         "ip -n " + c_ + " link set lo up",
         "ip -n " + d_ + " link set d0 up",
@@ -191,6 +212,9 @@ class XdpNetns : public ::testing::Test {
         "ip -n " + r_ + " link set lo up",
         "ip -n " + c_ + " route add 192.0.2.0/24 via 203.0.113.1",
         "ip -n " + r_ + " route add default via 198.51.100.1",
+        "ip -n " + c_ + " -6 route add 2001:db8:f::/64 via 2001:db8:c::1",
+        "ip -n " + r_ + " -6 route add default via 2001:db8:d::1",
+        "ip netns exec " + d_ + " sysctl -qw net.ipv6.conf.all.forwarding=1",
         "ip netns exec " + d_ + " sysctl -qw net.ipv4.ip_forward=1",
         // Local senders over veth hand out partial checksums that native XDP forwarding
         // keeps; real NICs deliver full ones.
@@ -234,48 +258,51 @@ class XdpNetns : public ::testing::Test {
     }
   }
 
+  void traffic(const char* vip, const char* rs);
+
   std::string c_, d_, r_;
   bool created_ = false;
   int pass_fd_ = -1;
   std::unique_ptr<Engine> engine_;
 };
 
-model::ServiceTable cluster() {
+model::ServiceTable cluster(const std::string& vip = "192.0.2.1",
+                            const std::string& rs_ip = "198.51.100.10") {
+  const bool v6 = vip.find(':') != std::string::npos;
+  const auto ep = [&](const std::string& ip, int port) {
+    return core::Endpoint::parse((v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port)).value();
+  };
   model::RealServer rs;
   rs.forward = model::ForwardMethod::kMasq;
   model::VirtualService tcp;
-  tcp.key = model::ServiceKey::address(model::Protocol::kTcp,
-                                       core::Endpoint::parse("192.0.2.1:80").value());
+  tcp.key = model::ServiceKey::address(model::Protocol::kTcp, ep(vip, 80));
   tcp.scheduler = "rr";
-  rs.addr = core::Endpoint::parse("198.51.100.10:8080").value();
+  rs.addr = ep(rs_ip, 8080);
   tcp.dests = {rs};
   model::VirtualService udp;
-  udp.key = model::ServiceKey::address(model::Protocol::kUdp,
-                                       core::Endpoint::parse("192.0.2.1:53").value());
+  udp.key = model::ServiceKey::address(model::Protocol::kUdp, ep(vip, 53));
   udp.scheduler = "wrr";
-  rs.addr = core::Endpoint::parse("198.51.100.10:5353").value();
+  rs.addr = ep(rs_ip, 5353);
   udp.dests = {rs};
   return model::ServiceTable{.services = {tcp, udp}};
 }
 
-TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
-  start_engine(cluster());
-  if (HasFatalFailure()) return;
-
+// TCP both ways (hash compared) and UDP request/response through `vip` to realserver `rs`.
+void XdpNetns::traffic(const char* vip, const char* rs) {
   // The realserver: TCP (hash what arrives, answer with the hash and kDownload bytes) and UDP
   // echo, bound to its own address.
   int lfd = -1;
   int ufd = -1;
   in_ns(r_, [&] {
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const Sock a = addr(rs, 8080);
+    lfd = socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    const sockaddr_in a = addr("198.51.100.10", 8080);
-    ASSERT_EQ(bind(lfd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(bind(lfd, a.sa(), a.len), 0) << std::strerror(errno);
     ASSERT_EQ(listen(lfd, 4), 0);
-    ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const sockaddr_in u = addr("198.51.100.10", 5353);
-    ASSERT_EQ(bind(ufd, reinterpret_cast<const sockaddr*>(&u), sizeof(u)), 0);
+    const Sock u = addr(rs, 5353);
+    ufd = socket(u.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(bind(ufd, u.sa(), u.len), 0) << std::strerror(errno);
     timeouts(ufd);
   });
   const core::Fd listener(lfd);
@@ -301,7 +328,7 @@ TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
   std::thread udp_echo([&] {
     std::array<std::uint8_t, 1500> buf{};
     for (int i = 0; i < kDatagrams; ++i) {
-      sockaddr_in from{};
+      sockaddr_storage from{};
       socklen_t len = sizeof(from);
       const ssize_t n =
           recvfrom(ufd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
@@ -316,10 +343,10 @@ TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
   std::size_t download_ok = 0;
   int udp_answers = 0;
   in_ns(c_, [&] {
-    const core::Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const Sock v = addr(vip, 80);
+    const core::Fd fd(socket(v.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
     timeouts(fd.get());
-    const sockaddr_in vip = addr("192.0.2.1", 80);
-    ASSERT_EQ(connect(fd.get(), reinterpret_cast<const sockaddr*>(&vip), sizeof(vip)), 0)
+    ASSERT_EQ(connect(fd.get(), v.sa(), v.len), 0)
         << "connect to the VIP: " << std::strerror(errno);
     std::vector<std::uint8_t> up(kUpload);
     for (std::size_t i = 0; i < kUpload; ++i) up[i] = gen(3, i);
@@ -337,13 +364,13 @@ TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
     std::memcpy(&echoed_hash, in.data(), 8);
     while (download_ok < kDownload && in[8 + download_ok] == gen(7, download_ok)) ++download_ok;
 
-    const core::Fd u(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    const Sock dns = addr(vip, 53);
+    const core::Fd u(socket(dns.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
     timeouts(u.get());
     const timeval short_wait{.tv_sec = 2, .tv_usec = 0};
     setsockopt(u.get(), SOL_SOCKET, SO_RCVTIMEO, &short_wait, sizeof(short_wait));
-    const sockaddr_in dns = addr("192.0.2.1", 53);
     // Connected: only datagrams from VIP:53 are delivered.
-    ASSERT_EQ(connect(u.get(), reinterpret_cast<const sockaddr*>(&dns), sizeof(dns)), 0);
+    ASSERT_EQ(connect(u.get(), dns.sa(), dns.len), 0);
     for (int i = 0; i < kDatagrams; ++i) {
       const std::string q = "query " + std::to_string(i);
       send(u.get(), q.data(), q.size(), 0);
@@ -372,6 +399,18 @@ TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
   // kernel.
   const std::uint64_t packets = st.total.inpkts + st.total.outpkts;
   EXPECT_LT(engine_->passed() * 10, packets) << engine_->passed() << " of " << packets;
+}
+
+TEST_F(XdpNetns, TcpTransfersAndUdpExchangesGoThroughTheVip) {
+  start_engine(cluster());
+  if (HasFatalFailure()) return;
+  traffic("192.0.2.1", "198.51.100.10");
+}
+
+TEST_F(XdpNetns, TheSameOverIpv6) {
+  start_engine(cluster("2001:db8:f::1", "2001:db8:d::10"));
+  if (HasFatalFailure()) return;
+  traffic("2001:db8:f::1", "2001:db8:d::10");
 }
 
 // A measurement, not a test (disabled; run it by hand, as root):
