@@ -365,6 +365,13 @@ lvs_global Engine::global() const {
   return sum;
 }
 
+core::Result<void> Engine::put_raw_template(const lvs_tpl_key& key, const lvs_tpl& value) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.templates), &key, &value, BPF_ANY) != 0) {
+    return map_error("a persistence template", errno);
+  }
+  return {};
+}
+
 std::uint64_t Engine::refused() const { return global().refused; }
 std::uint64_t Engine::passed() const { return global().passed; }
 

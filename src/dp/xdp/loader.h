@@ -61,6 +61,7 @@ class Engine final : public DataPlane {
   std::vector<std::pair<lvs_conn_key, lvs_conn>> raw_connections() const;
   std::vector<std::pair<lvs_tpl_key, lvs_tpl>> raw_templates() const;
   core::Result<void> put_raw_connection(const lvs_conn_key& key, const lvs_conn& value);
+  core::Result<void> put_raw_template(const lvs_tpl_key& key, const lvs_tpl& value);
   // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
   // kernel (next hop not resolved yet).
   std::uint64_t refused() const;

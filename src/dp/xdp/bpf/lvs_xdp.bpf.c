@@ -506,6 +506,44 @@ static __always_inline __u8 next_state(const struct pkt* p, __u8 state, __u32 ta
   return (__u8)lvs_tcp_next_state(table, ev, state);
 }
 
+/* The template key of a client: (service, client address AND netmask); IPv6 masks by the
+ * prefix length. */
+static __always_inline void tpl_key(struct lvs_tpl_key* tk, __u32 svc_stat, __u8 family,
+                                    const __u32 saddr[4], __u32 netmask) {
+  tk->svc_stat = svc_stat;
+  tk->family = family;
+  if (family == LVS_XDP_INET4) {
+    tk->snet[0] = saddr[0] & netmask;
+    return;
+  }
+  for (__u32 i = 0; i < 4; ++i) {
+    const __u32 bits = netmask >= 32 * (i + 1) ? 32U : (netmask > 32 * i ? netmask - 32 * i : 0U);
+    const __u32 mask = bits == 0 ? 0U : bpf_htonl(0xFFFFFFFFU << (32U - bits));
+    tk->snet[i] = saddr[i] & mask;
+  }
+}
+
+/* A packet of a persistent flow keeps its template alive (IPVS keeps a template while it
+ * controls connections), re-making it for the flow's realserver if it went. */
+static __always_inline void keep_template(const struct pkt* p, const struct lvs_conn* c,
+                                          __u64 now) {
+  __u32 client[4] = {};
+  addr_get(p, p->saddr, client);
+  struct lvs_tpl_key tk = {};
+  tpl_key(&tk, c->svc_stat, p->family, client, c->netmask);
+  struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
+  if (t) {
+    t->last_seen_ns = now;
+    return;
+  }
+  struct lvs_tpl fresh = {};
+  fresh.last_seen_ns = now;
+  __builtin_memcpy(fresh.dest_addr, c->nat_addr, sizeof(fresh.dest_addr));
+  fresh.dest_port = c->nat_port;
+  fresh.dest_stat = c->dest_stat;
+  bpf_map_update_elem(&templates, &tk, &fresh, BPF_ANY);
+}
+
 /* client -> VIP on a live forward entry: DNAT to the realserver. */
 static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
                                       __u64 now, int new_conn) {
@@ -515,6 +553,7 @@ static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct 
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
   count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
+  if ((c->flags & LVS_XDP_CONN_PERSIST) != 0 && !new_conn) keep_template(p, c, now);
   const __u16 old_port = *p->dport;
   addr_set(p, p->daddr, c->nat_addr);
   *p->dport = c->nat_port;
@@ -660,19 +699,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   int from_template = 0;
   struct lvs_tpl_key tk = {};
   if (svc->persist_timeout != 0) {
-    tk.svc_stat = svc->stat_slot;
-    if (p.family == LVS_XDP_INET4) {
-      tk.snet[0] = key.saddr[0] & svc->netmask;
-    } else {
-      /* IPv6: netmask is the prefix length. */
-      for (__u32 i = 0; i < 4; ++i) {
-        const __u32 prefix = svc->netmask;
-        const __u32 bits = prefix >= 32 * (i + 1) ? 32U : (prefix > 32 * i ? prefix - 32 * i : 0U);
-        const __u32 mask = bits == 0 ? 0U : bpf_htonl(0xFFFFFFFFU << (32U - bits));
-        tk.snet[i] = key.saddr[i] & mask;
-      }
-    }
-    tk.family = p.family;
+    tpl_key(&tk, svc->stat_slot, p.family, key.saddr, svc->netmask);
     struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
     if (t && now - t->last_seen_ns <= (__u64)svc->persist_timeout * 1000000000ULL) {
       t->last_seen_ns = now;
@@ -701,6 +728,10 @@ int lvs_xdp(struct xdp_md* ctx) {
   fwd.svc_stat = svc->stat_slot;
   fwd.dest_stat = chosen.dest_stat;
   fwd.counted = 1;
+  if (svc->persist_timeout != 0) {
+    fwd.flags = LVS_XDP_CONN_PERSIST;
+    fwd.netmask = svc->netmask;
+  }
 
   struct lvs_conn_key rk = {};
   __builtin_memcpy(rk.saddr, chosen.dest_addr, sizeof(rk.saddr));

@@ -103,9 +103,10 @@ struct lvs_conn_key {
   lvs_u8 pad[2];
 };
 
-#define LVS_XDP_CONN_REPLY                                               \
-  0x1U /* the reply entry of a flow (its state lives in the forward one) \
-        */
+/* The reply entry of a flow (its state lives in the forward one). */
+#define LVS_XDP_CONN_REPLY 0x1U
+/* A flow of a persistent service: its packets keep its template alive. */
+#define LVS_XDP_CONN_PERSIST 0x2U
 
 /* Forward entry: nat = the realserver, rewritten into the destination. Reply entry: nat = the
  * VIP, rewritten into the source; the forward key is (reply daddr/dport, nat addr/port). */
@@ -118,6 +119,8 @@ struct lvs_conn {
   lvs_u32 svc_stat;
   lvs_u32 dest_stat;
   lvs_u32 counted; /* forward entry: 1 while it counts in its realserver's lvs_dest_load */
+  lvs_u32 netmask; /* LVS_XDP_CONN_PERSIST: the service's netmask (IPv6: prefix length) */
+  lvs_u32 pad;
 };
 
 /* Persistence template: (service, client network) -> the realserver it sticks to. */

@@ -360,6 +360,22 @@ TEST_F(XdpPacket, PersistenceSticksAClientNetworkToOneRealserver) {
   }
   EXPECT_EQ(templates, 2);
 
+  // A template idle past its timeout is kept alive by a packet of a flow it controls.
+  for (auto [k, v] : engine_->raw_templates()) {
+    v.last_seen_ns = 0;
+    ASSERT_TRUE(engine_->put_raw_template(k, v).ok());
+  }
+  run(from_client(kAck, 40001));
+  EXPECT_EQ(read(run(from_client(kSyn, 40006)).frame).daddr, kRs1);
+  // Without one it expires: the network is scheduled again (the cycle's next realserver).
+  for (auto [k, v] : engine_->raw_templates()) {
+    v.last_seen_ns = 0;
+    ASSERT_TRUE(engine_->put_raw_template(k, v).ok());
+  }
+  EXPECT_EQ(read(run(from_client(kSyn, 40007)).frame).daddr, kRs1);  // picks 3: rr slot 0
+  Packet third = from_client(kSyn, 40008);
+  third.saddr = v4("198.19.0.9");
+  EXPECT_EQ(read(run(third).frame).daddr, kRs2);  // pick 4: the rr cursor did move
   // Removing the realserver ends its template too: the network is scheduled again.
   t.services[0].dests.erase(t.services[0].dests.begin());
   ASSERT_TRUE(engine_->apply(t).ok());
