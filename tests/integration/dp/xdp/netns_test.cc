@@ -250,7 +250,11 @@ class XdpNetns : public ::testing::Test {
     ASSERT_TRUE(engine_);
     pass_fd_ = load_const_prog(XDP_PASS);
     ASSERT_GE(pass_fd_, 0) << "loading an XDP_PASS program";
-    for (const auto& [ns, ifname] : {std::pair{c_, "c0"}, std::pair{r_, "r0"}}) {
+    // A pair, not a structured binding: clang 14 cannot capture those in the lambda.
+    for (const std::pair<std::string, const char*>& peer :
+         {std::pair<std::string, const char*>{c_, "c0"}, {r_, "r0"}}) {
+      const std::string& ns = peer.first;
+      const char* ifname = peer.second;
       in_ns(ns, [&] {
         const int idx = static_cast<int>(if_nametoindex(ifname));
         ASSERT_EQ(bpf_xdp_attach(idx, pass_fd_, XDP_FLAGS_DRV_MODE, nullptr), 0) << ifname;
