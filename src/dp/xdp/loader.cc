@@ -166,7 +166,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     }
     for (const model::RealServer& r : vs.dests) {
       if (dest_slots.count({vs.key, r.addr}) != 0) continue;
-      const auto s = free_slot(used_dest, LVS_XDP_MAX_SERVICES * LVS_XDP_MAX_DESTS);
+      const auto s = free_slot(used_dest, LVS_XDP_DEST_SLOTS);
       if (!s) return core::fail(E2BIG, "XDP engine: no free realserver counter slot");
       dest_slots[{vs.key, r.addr}] = *s;
       used_dest.insert(*s);

@@ -103,21 +103,21 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __uint(max_entries, LVS_XDP_DEST_SLOTS);
   __type(key, __u32);
   __type(value, struct lvs_counters);
 } dest_stats SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __uint(max_entries, LVS_XDP_DEST_SLOTS);
   __type(key, __u32);
   __type(value, struct lvs_dest_load);
 } dest_load SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __uint(max_entries, LVS_XDP_DEST_SLOTS);
   __type(key, __u32);
   __type(value, struct lvs_dest_load);
 } dest_released SEC(".maps");

@@ -31,6 +31,8 @@ typedef uint64_t lvs_u64;
 /* Capacities. A table over these is refused by apply() with a message naming the limit. */
 #define LVS_XDP_MAX_SERVICES 64U
 #define LVS_XDP_MAX_DESTS 64U /* per service */
+/* Stable realserver counter slots (per-CPU counters, lc/wlc loads). */
+#define LVS_XDP_DEST_SLOTS (LVS_XDP_MAX_SERVICES * LVS_XDP_MAX_DESTS)
 /* Scheduling slots per service: the Maglev table (4093), or one rr/wrr cycle, or 256 sh/dh
  * buckets. */
 #define LVS_XDP_TABLE_STRIDE 4096U
