@@ -426,8 +426,8 @@ TEST_F(XdpNetns, TheSameOverIpv6) {
 // The client namespace generates one UDP flow with BPF_PROG_RUN in live-frames mode (an XDP_TX
 // program restoring the 60-byte frame's headers and sending it out of c0); the engine on d0 DNATs
 // it and redirects it to d1, where r0 drops it in XDP. Prints the packets the engine forwarded per
-// second, then the same generator through the kernel's own forwarding with the engine detached
-// (an XDP_PASS program on d0 in its place).
+// second, then the same generator through the kernel's own forwarding and its NAT (nftables DNAT),
+// with the engine detached (an XDP_PASS program on d0 in its place).
 TEST_F(XdpNetns, DISABLED_PpsOneUdpFlow) {
   start_engine(cluster());
   if (HasFatalFailure()) return;
@@ -524,6 +524,40 @@ TEST_F(XdpNetns, DISABLED_PpsOneUdpFlow) {
     kernel_forwarded = tx_packets() - before;
   });
   close(tx2);
+  // The kernel's own NAT: nftables DNAT of VIP:53 to the realserver, the VIP-addressed frame.
+  std::uint64_t nat_forwarded = 0;
+  double nat_seconds = 0;
+  const bool nft = sh("ip netns exec " + d_ +
+                      " nft 'add table ip lvsx; add chain ip lvsx pre { type nat hook prerouting "
+                      "priority -100; }; add rule ip lvsx pre udp dport 53 dnat to "
+                      "198.51.100.10:5353'");
+  const int tx3 = nft ? load_generator(frame) : -1;
+  if (tx3 >= 0) {
+    in_ns(c_, [&] {
+      xdp_md ctx{};
+      ctx.data_end = static_cast<std::uint32_t>(frame.size());
+      ctx.ingress_ifindex = if_nametoindex("c0");
+      bpf_test_run_opts opts{};
+      opts.sz = sizeof(opts);
+      opts.data_in = frame.data();
+      opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+      opts.ctx_in = &ctx;
+      opts.ctx_size_in = sizeof(ctx);
+      opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+      opts.repeat = kFrames;
+      const std::uint64_t before = tx_packets();
+      const auto t0 = std::chrono::steady_clock::now();
+      ASSERT_EQ(bpf_prog_test_run_opts(tx3, &opts), 0) << std::strerror(errno);
+      nat_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      nat_forwarded = tx_packets() - before;
+    });
+    close(tx3);
+    std::printf(
+        "kernel NAT (nftables DNAT), same generator: %llu of %u frames forwarded in %.3f "
+        "s = %.2f Mpps\n",
+        static_cast<unsigned long long>(nat_forwarded), kFrames, nat_seconds,
+        static_cast<double>(nat_forwarded) / nat_seconds / 1e6);
+  }
   close(drop);
   std::printf(
       "kernel forwarding, same generator: %llu of %u frames forwarded in %.3f s = "
