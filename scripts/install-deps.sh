@@ -16,7 +16,7 @@ packages=(
   prometheus                # the /metrics tests: promtool check metrics, a real Prometheus scraping lvsd
   libnftables-dev libmnl-dev  # masquerading (-m): lvsd's nftables table and rtnetlink rules/routes
   nftables util-linux       # masq e2e test: `nft list tables`, setpriv (the refusal as nobody)
-  libbpf-dev bpftool clang  # the XDP engine (src/dp/xdp): BPF programs built with clang -target bpf, embedded by bpftool gen skeleton, loaded with libbpf
+  libbpf-dev bpftool        # the XDP engine (src/dp/xdp): BPF programs (clang -target bpf) embedded by bpftool gen skeleton, loaded with libbpf
   ethtool                   # XDP namespace tests: tx checksum offload off on the sending veth
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
