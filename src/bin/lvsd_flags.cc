@@ -349,6 +349,14 @@ const std::vector<Flag>& flags() {
          st.cfg.http_listen = *ep;
          return {};
        }},
+      {"--api-token-file", "", "PATH",
+       "the HTTP write API's bearer token is this file's content (re-read at every write); "
+       "overrides global_defs api_token",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--api-token-file needs a path");
+         st.cfg.api_token_file = std::string(v);
+         return {};
+       }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",
        [](State& st, std::string_view v) -> Result<void> {
          auto l = core::parse_log_level(v);

@@ -41,6 +41,9 @@ struct LvsdConfig {
   // --http-listen ADDR:PORT: the HTTP listener (/metrics, /api/v1/services); overrides
   // global_defs' http_listen. Unset: global_defs decides (off by default).
   std::optional<core::Endpoint> http_listen{};
+  // --api-token-file PATH: the HTTP write API's bearer token, read from this file at every
+  // write request (never on the command line: ps shows it); overrides global_defs api_token.
+  std::string api_token_file{};
   // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.

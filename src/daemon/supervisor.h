@@ -53,6 +53,8 @@ class Supervisor {
   ReloadStats reload_stats() const;
   // Every configured realserver's health (any thread; never waits for a reload).
   ctl::HealthMap health() const { return board_.read(); }
+  // The running configuration's global_defs api_token (any thread; empty: none).
+  std::string api_token() const;
 
  private:
   core::Result<std::string> reload_locked();
@@ -68,6 +70,7 @@ class Supervisor {
   HealthBoard board_{};
   mutable std::mutex stats_mu_;
   ReloadStats stats_{};
+  std::string api_token_{};  // under stats_mu_
 };
 
 }  // namespace lvs::daemon
