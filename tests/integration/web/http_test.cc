@@ -299,8 +299,10 @@ TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
       "GET /metrics HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
       "GET /api/v1/services/tcp/%ff%00/80 HTTP/1.1\r\nHost: t\r\n\r\n",
       "GET /metr",
-      "POST /api/v1/services/tcp/127.0.0.1/1/reals/127.0.0.11/1/drain HTTP/1.1\r\nHost: t\r\n"
-      "Content-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n\x00{[\xff}",
+      std::string("POST /api/v1/services/tcp/127.0.0.1/1/reals/127.0.0.11/1/drain "
+                  "HTTP/1.1\r\nHost: t\r\n") +
+          "Content-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" +
+          std::string("\x00{[\xff}", 5),
       "PUT /api/v1/services/tcp/127.0.0.1/1/reals/127.0.0.11/1/weight HTTP/1.1\r\nHost: t\r\n"
       "Authorization: Bearer x\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{weight:}",
       std::string(4096, '\n'),
