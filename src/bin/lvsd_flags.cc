@@ -336,7 +336,7 @@ const std::vector<Flag>& flags() {
          return {};
        }},
       {"--http-listen", "", "ADDR:PORT",
-       "serve /metrics (Prometheus) and the read-only JSON API /api/v1/services on this "
+       "serve /metrics (Prometheus) and the JSON API /api/v1/services on this "
        "address (IPv6: [addr]:port); overrides global_defs http_listen (default: off)",
        [](State& st, std::string_view v) -> Result<void> {
          auto ep = core::Endpoint::parse(v);

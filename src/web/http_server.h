@@ -4,7 +4,8 @@
 // answering every request through web::respond(). Requests read the Director, which is
 // internally synchronized. Limits: headers up to cpp-httplib's 8 KiB (more: 400 or closed),
 // 2 s read/write and keep-alive timeouts (a waiting connection holds a pool thread), at most 5
-// requests per kept-alive connection, no request body beyond 64 KiB (the API takes none).
+// requests per kept-alive connection, no request body beyond 64 KiB (writes take at most 4 KiB,
+// web/write_api.h). Every write attempt is logged at info with the peer address.
 
 #include <memory>
 #include <thread>

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -191,6 +192,37 @@ TEST_F(WriteApi, TokenComesWithReloadAndDisableSurvivesIt) {
   ASSERT_EQ(d->lvsadm({"--reload"}).exit_code, 0);
   EXPECT_EQ(post(real_path(a) + "/disable", "s3cret")->status, 401);
   EXPECT_EQ(post(real_path(a) + "/disable", "other")->status, 200);
+  stop(*d);
+}
+
+// HTTP writes and lvsadm edits of the same realserver at the same time go through the one
+// Director: every call answers, the final weight is one of the written ones, and lvsd exits
+// cleanly (under TSan: no race).
+TEST_F(WriteApi, HttpAndLvsadmWritesInterleave) {
+  auto d = start("  api_token s3cret\n");
+  ASSERT_TRUE(d->ready()) << d->log();
+  constexpr int kRounds = 15;
+  int http_ok = 0;
+  std::thread writer([&] {
+    httplib::Client c{"127.0.0.1", http_port};
+    for (int i = 0; i < kRounds; ++i) {
+      const auto r =
+          c.Put(real_path(a) + "/weight", httplib::Headers{{"Authorization", "Bearer s3cret"}},
+                fmt::format(R"({{"weight": {}}})", 10 + i), "application/json");
+      if (r && r->status == 200) ++http_ok;
+    }
+  });
+  int lvsadm_ok = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const auto r = d->lvsadm({"-e", "-t", vip.to_string(), "-r", a.addr().to_string(), "--fullnat",
+                              "-w", std::to_string(100 + i)});
+    if (r.exit_code == 0) ++lvsadm_ok;
+  }
+  writer.join();
+  EXPECT_EQ(http_ok, kRounds);
+  EXPECT_EQ(lvsadm_ok, kRounds);
+  const int w = weight_of(*d, a);
+  EXPECT_TRUE(w == 10 + kRounds - 1 || w == 100 + kRounds - 1) << w;
   stop(*d);
 }
 
