@@ -239,11 +239,20 @@ struct Found {
 std::variant<Found, HttpResponse> find(const RealPath& rp, const Sources& src) {
   if (!src.listing) return error(404, "no service table");
   const auto in = src.listing();
+  // A fwmark service of either family holding the realserver (a tunnel realserver's family may
+  // differ from its service's); otherwise the key as parsed.
+  const auto same = [&](const model::ServiceKey& k) {
+    return rp.key.is_fwmark() ? k.fwmark == rp.key.fwmark : k == rp.key;
+  };
+  bool service = false;
   for (const auto& s : in.services) {
-    if (!(s.service.key == rp.key)) continue;
+    if (!same(s.service.key)) continue;
+    service = service || s.service.key == rp.key;
     for (const auto& d : s.dests) {
       if (d.dest.addr == rp.real) return Found{.service = s, .dest = d};
     }
+  }
+  if (service) {
     return error(
         404, fmt::format("no realserver {} in service {}", rp.real.to_string(), rp.service_text));
   }
@@ -298,11 +307,11 @@ std::variant<std::vector<std::string>, std::string> edit_argv(const model::Servi
   return argv;
 }
 
-bool health_down(const RealPath& rp, const Sources& src) {
+bool health_down(const model::ServiceKey& key, const core::Endpoint& real, const Sources& src) {
   if (!src.health) return false;
   const auto h = src.health();
   if (!h) return false;
-  const auto it = h->find(ctl::DestKey{rp.key, rp.real});
+  const auto it = h->find(ctl::DestKey{key, real});
   return it != h->end() && !it->second.up;
 }
 
@@ -329,17 +338,18 @@ HttpResponse write(const HttpRequest& req, const RealPath& rp, const Sources& sr
   auto found = find(rp, src);
   if (auto* e = std::get_if<HttpResponse>(&found)) return *e;
   const auto& [svc, dest] = std::get<Found>(found);
+  const model::ServiceKey& key = svc.service.key;  // as found (a fwmark's family may differ)
   const std::string real =
       fmt::format("realserver {} of service {}", rp.real.to_string(), rp.service_text);
   std::vector<std::string> argv;
   if (rp.action->action == Action::kDrain || rp.action->action == Action::kDisable) {
     argv = {"lvsadm", "--drain"};
-    if (rp.key.is_fwmark()) {
-      argv.insert(argv.end(), {"-f", std::to_string(rp.key.fwmark)});
-      if (rp.key.af == core::Family::kInet6) argv.emplace_back("-6");
+    if (key.is_fwmark()) {
+      argv.insert(argv.end(), {"-f", std::to_string(key.fwmark)});
+      if (key.af == core::Family::kInet6) argv.emplace_back("-6");
     } else {
       argv.insert(argv.end(),
-                  {rp.key.protocol == model::Protocol::kUdp ? "-u" : "-t", rp.key.vip.to_string()});
+                  {key.protocol == model::Protocol::kUdp ? "-u" : "-t", key.vip.to_string()});
     }
     argv.insert(argv.end(), {"-r", rp.real.to_string()});
   } else {
@@ -355,12 +365,12 @@ HttpResponse write(const HttpRequest& req, const RealPath& rp, const Sources& sr
       }
       weight = dest.dest.last_weight;
     }
-    if (*weight != 0 && health_down(rp, src)) {
+    if (*weight != 0 && health_down(key, rp.real, src)) {
       return error(409, fmt::format("{} is DOWN by its health checks; it cannot take weight {} "
                                     "until they pass",
                                     real, *weight));
     }
-    auto built = edit_argv(rp.key, dest.dest, *weight);
+    auto built = edit_argv(key, dest.dest, *weight);
     if (auto* why = std::get_if<std::string>(&built)) {
       return error(409, fmt::format("{} cannot be edited: {}", real, *why));
     }

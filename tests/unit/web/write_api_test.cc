@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "ctl/ipvsadm_args.h"
+
 namespace lvs::web {
 namespace {
 
@@ -44,7 +46,12 @@ struct World {
                                                           .forward = model::ForwardMethod::kMasq,
                                                           .weight = 1,
                                                           .u_threshold = 100,
-                                                          .l_threshold = 50}}}});
+                                                          .l_threshold = 50}},
+                                   ctl::DestView{.dest = {.addr = ep("198.51.100.20:80"),
+                                                          .forward = model::ForwardMethod::kTunnel,
+                                                          .tun_type = model::TunnelType::kGue,
+                                                          .tun_port = 6080,
+                                                          .tun_csum = model::TunnelCsum::kCsum}}}});
   }
 
   model::RealServer& dest(std::size_t svc, std::size_t i) {
@@ -52,15 +59,29 @@ struct World {
   }
 
   // -e ... -w N or --drain on the realserver named after -r.
+  // Every argv must pass lvsadm's own parser, and an -e must recreate the realserver as it is
+  // with only the weight changed (ipvsadm's -e resets whatever is not given).
   ctl::Outcome run(const std::vector<std::string>& argv) {
     runs.push_back(argv);
     if (refuse.exit_code != 0) return refuse;
-    const auto r = std::find(argv.begin(), argv.end(), "-r");
-    const auto w = std::find(argv.begin(), argv.end(), "-w");
+    const auto cmd = ctl::parse_ipvsadm_args(argv, ctl::numeric_resolver());
+    EXPECT_TRUE(cmd.ok()) << (cmd ? "" : cmd.error().text);
+    if (!cmd) return ctl::Outcome{.err = cmd.error().text + "\n", .exit_code = 2};
     for (auto& s : table.services) {
+      if (!(s.service.key == cmd->service.key)) continue;
       for (auto& d : s.dests) {
-        if (d.dest.addr.to_string() != *(r + 1)) continue;
-        d.dest.weight = argv[1] == "--drain" ? 0 : std::stoi(*(w + 1));
+        if (!(d.dest.addr == cmd->dest.addr)) continue;
+        if (cmd->kind == ctl::CommandKind::kEditServer) {
+          model::RealServer want = d.dest;
+          want.weight = cmd->dest.weight;
+          model::RealServer got = cmd->dest;
+          got.last_weight = want.last_weight;
+          EXPECT_EQ(got, want) << argv.size();
+          d.dest.weight = cmd->dest.weight;
+        } else {
+          EXPECT_EQ(cmd->kind, ctl::CommandKind::kDrain);
+          d.dest.weight = 0;
+        }
         if (d.dest.weight != 0) d.dest.last_weight = d.dest.weight;
       }
     }
@@ -165,6 +186,19 @@ TEST(WriteApi, WeightIsAnEditKeepingTheOtherFields) {
   ASSERT_EQ(f.status, 200) << f.body;
   EXPECT_EQ(w.runs.back(), edit({"-f", "7", "-6", "-r", "[2001:db8::2]:80", "-m", "-w", "9", "-x",
                                  "100", "-y", "50"}));
+}
+
+// A tunnel realserver of another family than its fwmark service is found under the service's
+// family (-6), and -e carries its tunnel options.
+TEST(WriteApi, TunnelRealserverOfAnIpv6FwmarkService) {
+  World w;
+  const auto r = w.send("PUT", "/api/v1/services/fwmark/7/reals/198.51.100.20/80/weight", kBearer,
+                        R"({"weight":2})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(w.runs.back(),
+            edit({"-f", "7", "-6", "-r", "198.51.100.20:80", "-i", "--tun-type", "gue",
+                  "--tun-port", "6080", "--tun-csum", "-w", "2", "-x", "0", "-y", "0"}));
+  EXPECT_EQ(w.send("POST", "/api/v1/services/fwmark/8/reals/198.51.100.20/80/drain").status, 404);
 }
 
 // drain and disable are lvsadm --drain (weight 0, every other field kept); enable puts the
