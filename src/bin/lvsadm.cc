@@ -79,12 +79,12 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> dest_load(const std::stri
 }
 
 // After the daemon quiesced the dest: polls until no connection is left (exit 0) or the
-// --wait deadline passes (exit 1). On a terminal one status line is redrawn at every poll
-// (ctl/drain_progress.h); otherwise a line is printed whenever the count changes (scripts read
-// it), and both end with the same last line.
+// --wait deadline passes (exit 1). On a terminal (or with --progress) one status line is
+// redrawn at every poll (ctl/drain_progress.h); otherwise a line is printed whenever the count
+// changes (scripts read it), and both end with the same last line.
 int wait_drained(const Client& client, const std::string& prog, const Command& cmd) {
   const std::string dest = cmd.dest.addr.to_string();
-  const bool live = ::isatty(STDOUT_FILENO) == 1;
+  const bool live = cmd.drain_progress || ::isatty(STDOUT_FILENO) == 1;
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::seconds(cmd.drain_wait_seconds);
   const auto finish = [&](const std::string& text) {

@@ -97,5 +97,14 @@ TEST_F(DrainView, TerminalRedrawsOneLine) {
   EXPECT_EQ(std::count(body.begin(), body.end(), '\n'), 2) << text;
 }
 
+// --progress: the live view even when piped.
+TEST_F(DrainView, ProgressForcesTheLiveViewWhenPiped) {
+  const std::string out = d.dir() + "/drain.out";
+  const auto [code, text] =
+      drain_while_holding(fmt::format("{} --progress > {}", cmd, out), out, "1 left (1 active");
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(text.ends_with(fmt::format("\r{}: drained\x1b[K\n", real))) << text;
+}
+
 }  // namespace
 }  // namespace lvs::testing
