@@ -2,7 +2,10 @@
 // same parser the daemon uses, so argument errors print ipvsadm's texts and exit statuses
 // without a daemon; -h and -v are answered locally. Everything else is sent to lvsd over the
 // control socket ($LVSD_SOCKET, default /run/lvsd/lvsd.sock) and the reply is printed as is,
-// exiting with its status. --drain then polls the realserver's connection count.
+// exiting with its status. --drain then polls the realserver's connection count (a live
+// status line on a terminal, a line per change otherwise).
+
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/control_socket.h"
+#include "ctl/drain_progress.h"
 #include "ctl/ipvsadm_args.h"
 
 namespace {
@@ -75,12 +79,24 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> dest_load(const std::stri
 }
 
 // After the daemon quiesced the dest: polls until no connection is left (exit 0) or the
-// --wait deadline passes (exit 1), printing a line whenever the count changes.
+// --wait deadline passes (exit 1). On a terminal (or with --progress) one status line is
+// redrawn at every poll (ctl/drain_progress.h); otherwise a line is printed whenever the count
+// changes (scripts read it), and both end with the same last line.
 int wait_drained(const Client& client, const std::string& prog, const Command& cmd) {
   const std::string dest = cmd.dest.addr.to_string();
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(cmd.drain_wait_seconds);
+  const bool live = cmd.drain_progress || ::isatty(STDOUT_FILENO) == 1;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(cmd.drain_wait_seconds);
+  const auto finish = [&](const std::string& text) {
+    if (live) {
+      std::fputs(lvs::ctl::progress_end(text).c_str(), stdout);
+    } else {
+      std::printf("%s\n", text.c_str());
+    }
+    std::fflush(stdout);
+  };
   std::optional<std::uint64_t> last;
+  std::optional<std::uint64_t> initial;
   // Bounded: one round per poll interval until the deadline, at least one round.
   const std::uint64_t rounds = std::uint64_t{cmd.drain_wait_seconds} * 1000U /
                                    static_cast<std::uint64_t>(kPollInterval.count()) +
@@ -89,30 +105,49 @@ int wait_drained(const Client& client, const std::string& prog, const Command& c
     const auto reply = client.call(lvs::ctl::Request{.argv = {prog, "-L", "-n", "--json"}});
     if (!reply) return 1;
     if (reply->exit_code != 0) {
+      if (live && last) std::fputs("\n", stdout);
       print(*reply);
       return reply->exit_code;
     }
     const auto load = dest_load(reply->out, cmd);
     if (!load) {
-      std::printf("%s: no longer in %s\n", dest.c_str(), cmd.service.key.to_string().c_str());
+      finish(fmt::format("{}: no longer in {}", dest, cmd.service.key.to_string()));
       return 0;
     }
     const auto total = load->first + load->second;
     if (total == 0) {
-      std::printf("%s: drained\n", dest.c_str());
+      finish(fmt::format("{}: drained", dest));
       return 0;
     }
-    if (!last || *last != total) {
+    if (!initial) initial = total;
+    const auto now = std::chrono::steady_clock::now();
+    if (live) {
+      const auto secs = [](auto d) { return std::chrono::duration_cast<std::chrono::seconds>(d); };
+      std::fputs(lvs::ctl::progress_line(
+                     lvs::ctl::DrainProgress{
+                         .dest = dest,
+                         .active = load->first,
+                         .inactive = load->second,
+                         .initial = *initial,
+                         .elapsed = secs(now - start),
+                         .remaining = secs(deadline > now ? deadline - now
+                                                          : std::chrono::steady_clock::duration{})})
+                     .c_str(),
+                 stdout);
+      std::fflush(stdout);
+    } else if (!last || *last != total) {
       std::printf("%s: %llu connections (%llu active, %llu inactive)\n", dest.c_str(),
                   static_cast<unsigned long long>(total),
                   static_cast<unsigned long long>(load->first),
                   static_cast<unsigned long long>(load->second));
       std::fflush(stdout);
-      last = total;
     }
-    if (std::chrono::steady_clock::now() >= deadline) break;
+    last = total;
+    if (now >= deadline) break;
     std::this_thread::sleep_for(kPollInterval);
   }
+  if (live) std::fputs("\n", stdout);
+  std::fflush(stdout);
   std::fprintf(stderr, "lvsadm: %s still has %llu connections after %u s\n", dest.c_str(),
                static_cast<unsigned long long>(last.value_or(0)), cmd.drain_wait_seconds);
   return 1;

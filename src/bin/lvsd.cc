@@ -13,9 +13,12 @@
 // --grace seconds to finish, the omega notifiers run, exit 0. With $NOTIFY_SOCKET set (systemd
 // Type=notify) READY=1, RELOADING=1 and STOPPING=1 are sent.
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -116,6 +119,25 @@ dp::connlog::Settings conn_log_settings(const bin::LvsdConfig& flags, const conf
                                .rate = flags.conn_log_rate.value_or(g.conn_log_rate),
                                .facility = flags.conn_log_facility.value_or(
                                    facility ? *facility : dp::connlog::Facility::kDaemon)};
+}
+
+// --api-token-file: the file's content without trailing blanks and newlines; an error names the
+// file and what to fix.
+core::Result<std::string> read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    return core::fail(EINVAL, fmt::format("--api-token-file {}: cannot read it", path));
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())) != 0) {
+    token.pop_back();
+  }
+  if (token.empty() || token.find_first_of(" \t\r\n") != std::string::npos) {
+    return core::fail(EINVAL, fmt::format("--api-token-file {}: the file must hold one token (no "
+                                          "blanks inside), e.g. from `openssl rand -hex 32`",
+                                          path));
+  }
+  return token;
 }
 
 // `--test-hook` requests (docs/CONTROL-PROTOCOL.md, "Test hooks"): stdin is an injection text
@@ -286,30 +308,48 @@ int main(int argc, char** argv) {
   // The HTTP listener (--http-listen / global_defs http_listen): its own threads, reading the
   // Director. Bound once: a reload that changes http_listen logs that a restart is needed.
   std::unique_ptr<web::HttpServer> http;
+  if (cfg->http_listen && !cfg->api_token_file.empty()) {
+    if (auto t = read_token_file(cfg->api_token_file); !t) {
+      std::fprintf(stderr, "lvsd: %s\n", t.error().message.c_str());
+      (*server)->stop();
+      if (supervisor) supervisor->stop(false);
+      return 1;
+    }
+  }
   if (cfg->http_listen) {
-    web::Sources sources{.listing = [&director] { return director.listing(); },
-                         .process = []() -> std::optional<web::ProcessStats> {
-                           auto p = web::read_process_stats();
-                           return p ? std::optional<web::ProcessStats>(*p) : std::nullopt;
-                         },
-                         .reloads = [&supervisor]() -> std::optional<web::ReloadStats> {
-                           if (!supervisor) return std::nullopt;
-                           const auto r = supervisor->reload_stats();
-                           const std::chrono::duration<double> since_epoch =
-                               r.loaded_at.time_since_epoch();
-                           return web::ReloadStats{.success = r.success,
-                                                   .failure = r.failure,
-                                                   .last_successful = r.last_successful,
-                                                   .last_success_seconds = since_epoch.count()};
-                         },
-                         .health = [&supervisor]() -> std::optional<ctl::HealthMap> {
-                           if (!supervisor) return std::nullopt;
-                           return supervisor->health();
-                         },
-                         .version = std::string(web::lvsd_version()),
-                         .dataplane_errors = [&plane]() -> std::optional<dp::ErrorCounts> {
-                           return plane.errors();
-                         }};
+    web::Sources sources{
+        .listing = [&director] { return director.listing(); },
+        .process = []() -> std::optional<web::ProcessStats> {
+          auto p = web::read_process_stats();
+          return p ? std::optional<web::ProcessStats>(*p) : std::nullopt;
+        },
+        .reloads = [&supervisor]() -> std::optional<web::ReloadStats> {
+          if (!supervisor) return std::nullopt;
+          const auto r = supervisor->reload_stats();
+          const std::chrono::duration<double> since_epoch = r.loaded_at.time_since_epoch();
+          return web::ReloadStats{.success = r.success,
+                                  .failure = r.failure,
+                                  .last_successful = r.last_successful,
+                                  .last_success_seconds = since_epoch.count()};
+        },
+        .health = [&supervisor]() -> std::optional<ctl::HealthMap> {
+          if (!supervisor) return std::nullopt;
+          return supervisor->health();
+        },
+        .version = std::string(web::lvsd_version()),
+        .dataplane_errors = [&plane]() -> std::optional<dp::ErrorCounts> { return plane.errors(); },
+        // Writes: the lvsadm path, and the token of --api-token-file (read at
+        // each write, so rotating it needs no reload) or of global_defs.
+        .run = [&director](const std::vector<std::string>& words) { return director.run(words); },
+        .api_token = [&supervisor, file = cfg->api_token_file]() -> std::string {
+          if (!file.empty()) {
+            auto t = read_token_file(file);
+            if (t) return *t;
+            core::log().warn("http: write refused: {}", t.error().message);
+            return {};
+          }
+          return supervisor ? supervisor->api_token() : std::string{};
+        }};
     auto started = web::HttpServer::start(*cfg->http_listen, std::move(sources));
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());

@@ -337,9 +337,8 @@ const std::vector<Flag>& flags() {
          return {};
        }},
       {"--http-listen", "", "ADDR:PORT",
-       "serve the status page /, /metrics (Prometheus) and the read-only JSON API "
-       "/api/v1/services on this address (IPv6: [addr]:port); overrides global_defs http_listen "
-       "(default: off)",
+       "serve the status page /, /metrics (Prometheus) and the JSON API /api/v1/services on "
+       "this address (IPv6: [addr]:port); overrides global_defs http_listen (default: off)",
        [](State& st, std::string_view v) -> Result<void> {
          auto ep = core::Endpoint::parse(v);
          if (!ep) return fail(EINVAL, fmt::format("--http-listen '{}': {}", v, ep.error().message));
@@ -381,6 +380,14 @@ const std::vector<Flag>& flags() {
                                            v));
          }
          st.cfg.conn_log_facility = *f;
+         return {};
+       }},
+      {"--api-token-file", "", "PATH",
+       "the HTTP write API's bearer token is this file's content (re-read at every write); "
+       "overrides global_defs api_token",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--api-token-file needs a path");
+         st.cfg.api_token_file = std::string(v);
          return {};
        }},
       {"--log-level", "", "LEVEL", "trace, debug, info (default), warn, error, off",

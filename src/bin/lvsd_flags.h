@@ -47,6 +47,9 @@ struct LvsdConfig {
   std::optional<std::string> conn_log{};
   std::optional<std::uint32_t> conn_log_rate{};
   std::optional<dp::connlog::Facility> conn_log_facility{};  // --conn-log-facility
+  // --api-token-file PATH: the HTTP write API's bearer token, read from this file at every
+  // write request (never on the command line: ps shows it); overrides global_defs api_token.
+  std::string api_token_file{};
   // Masquerading (-m): the fwmark and routing table of its state (--masq-fwmark, --masq-table).
   dp::masq::Settings masq{};
   // --cleanup: remove the masquerading state (of these settings), report it, exit.

@@ -113,6 +113,11 @@ core::Result<bool> apply_health_action(model::ServiceTable& table, const health:
   if (auto r = model::add_dest(table, action.service, want); !r) {
     return core::Unexpected{r.error()};
   }
+  // Quiesced by the operator (override 0): its last non-zero weight is the one health gave, as
+  // if it had been running and then drained (what an enable restores, what mh keeps slots by).
+  if (want.weight == 0 && action.dest.weight != 0) {
+    table.find(action.service)->find_dest(want.addr)->last_weight = action.dest.weight;
+  }
   return true;
 }
 

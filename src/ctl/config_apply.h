@@ -13,8 +13,10 @@
 //   file does not define survive, realservers lvsadm added to configured services survive
 //   (unless the file now defines them), and overrides survive for realservers that still exist.
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -34,9 +36,19 @@ using WeightOverrides = std::map<DestKey, std::int32_t>;
 using AliveMap = std::map<DestKey, bool>;
 // One configured realserver's health for /metrics: up as its checkers see it (none: always up)
 // and how many UP/DOWN transitions it had since lvsd started (reloads keep the count).
+// Health-check probes of the realserver (all its checkers) feed a duration histogram over
+// kCheckDurationBuckets (seconds; per-bucket counts here, printed cumulative) and the last
+// probe's result; reloads keep them, like the transition count.
+inline constexpr std::array<double, 9> kCheckDurationBuckets{0.001, 0.005, 0.01, 0.05, 0.1,
+                                                             0.5,   1.0,   5.0,  10.0};
 struct HealthState {
   bool up = true;
   std::uint64_t transitions = 0;
+  std::array<std::uint64_t, kCheckDurationBuckets.size()>
+      check_buckets{};                  // d <= le, > the one before
+  std::uint64_t checks = 0;             // probes finished (also those above the last bucket)
+  double check_seconds = 0;             // their summed duration
+  std::optional<bool> last_check_ok{};  // unset: no probe finished yet
   bool operator==(const HealthState&) const = default;
 };
 using HealthMap = std::map<DestKey, HealthState>;

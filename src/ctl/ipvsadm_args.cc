@@ -66,6 +66,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(Option::kCount)>
     "tun-remcsum",
     "json",
     "wait",
+    "progress",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -342,6 +343,11 @@ std::optional<CliError> on_wait(ParseState& st, std::string_view v) {
   return std::nullopt;
 }
 
+std::optional<CliError> on_progress(ParseState& st, std::string_view /*v*/) {
+  st.cmd.drain_progress = true;
+  return std::nullopt;
+}
+
 // master|backup for --start-daemon/--stop-daemon; ipvsadm words each command's error its own way.
 std::optional<CliError> set_sync_state(ParseState& st, std::string_view v,
                                        std::string_view error_text) {
@@ -498,6 +504,8 @@ constexpr OptionSpec kOptions[] = {
      "max sync message length"},
     {0, "wait", Option::kWait, Arg::kRequired, on_wait,
      "--drain: seconds to wait for connections to end (extension)"},
+    {0, "progress", Option::kProgress, Arg::kNone, on_progress,
+     "--drain: one live status line even when stdout is not a terminal (extension)"},
 };
 
 // `-b` on -a/-e: --fullnat (see the header).
@@ -544,7 +552,7 @@ constexpr Legality kLegality[] = {
            Option::kMcastTtl, Option::kSyncMaxLen}),
      {}},
     {CommandKind::kStopDaemon, {}, opts({Option::kSyncId}), {}},
-    {CommandKind::kDrain, kServiceAndReal, opts({Option::kWait}), {}},
+    {CommandKind::kDrain, kServiceAndReal, opts({Option::kWait, Option::kProgress}), {}},
     {CommandKind::kReload, {}, {}, {}},
 };
 

@@ -126,8 +126,9 @@ enum class Option : std::uint8_t {
   kTunNoCsum,
   kTunCsum,
   kTunRemCsum,
-  kJson,  // extension: -L --json
-  kWait,  // extension: --drain --wait SECONDS
+  kJson,      // extension: -L --json
+  kWait,      // extension: --drain --wait SECONDS
+  kProgress,  // extension: --drain --progress (the live view even when not on a terminal)
   kCount,
 };
 std::string_view option_name(Option opt);  // "service-address", "forwarding-method", ...
@@ -195,6 +196,7 @@ struct Command {
   Timeouts timeouts{};
   DaemonOptions daemon{};
   std::uint32_t drain_wait_seconds = 0;  // --drain --wait; 0 = not given
+  bool drain_progress = false;           // --drain --progress
 
   bool has(Option o) const { return given.has(o); }
   bool operator==(const Command&) const = default;

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -77,6 +78,11 @@ core::Result<std::unique_ptr<HealthRunner>> HealthRunner::create(const config::C
           self->dispatch(e->set_alive(id.real, up, reason));
         }
       });
+  h->monitor_->set_on_probe([self](const health::RealId& id, const health::ProbeResult& r) {
+    if (self->options_.board != nullptr) {
+      self->options_.board->probed(ctl::DestKey{id.service, id.real}, r.ok(), r.latency);
+    }
+  });
   h->monitor_->set_on_weight([self, effects_of](const health::RealId& id, std::int32_t weight) {
     core::log().info("health: {} of VS {} asks for weight {}",
                      health::render_real(id.service, id.real), health::render_service(id.service),
@@ -109,8 +115,9 @@ void HealthBoard::reset(const ctl::AliveMap& now) {
   ctl::HealthMap next;
   for (const auto& [key, up] : now) {
     const auto old = map_.find(key);
-    next[key] =
-        ctl::HealthState{.up = up, .transitions = old != map_.end() ? old->second.transitions : 0};
+    ctl::HealthState state = old != map_.end() ? old->second : ctl::HealthState{};
+    state.up = up;
+    next[key] = state;
   }
   map_ = std::move(next);
 }
@@ -120,6 +127,18 @@ void HealthBoard::changed(const ctl::DestKey& real, bool up) {
   auto& s = map_[real];
   if (s.up != up) ++s.transitions;
   s.up = up;
+}
+
+void HealthBoard::probed(const ctl::DestKey& real, bool ok, core::Duration duration) {
+  const double seconds = std::chrono::duration<double>(duration).count();
+  const std::lock_guard lock(mu_);
+  auto& s = map_[real];
+  const auto& le = ctl::kCheckDurationBuckets;
+  const auto* bucket = std::lower_bound(le.begin(), le.end(), seconds);
+  if (bucket != le.end()) ++s.check_buckets.at(static_cast<std::size_t>(bucket - le.begin()));
+  ++s.checks;
+  s.check_seconds += seconds;
+  s.last_check_ok = ok;
 }
 
 ctl::HealthMap HealthBoard::read() const {

@@ -40,6 +40,8 @@ class HealthBoard {
   // A new configuration's realservers and their state now; counts of those kept are kept.
   void reset(const ctl::AliveMap& now);
   void changed(const ctl::DestKey& real, bool up);
+  // A finished probe of `real` (its duration by the health loop's clock).
+  void probed(const ctl::DestKey& real, bool ok, core::Duration duration);
   ctl::HealthMap read() const;
 
  private:

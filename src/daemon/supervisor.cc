@@ -46,6 +46,7 @@ core::Result<void> Supervisor::start(const config::Config& cfg) {
   current_ = cfg;
   const std::lock_guard stats_lock(stats_mu_);
   stats_.loaded_at = std::chrono::system_clock::now();
+  api_token_ = current_.global.api_token;
   return {};
 }
 
@@ -57,6 +58,7 @@ core::Result<std::string> Supervisor::reload() {
   if (r) {
     ++stats_.success;
     stats_.loaded_at = std::chrono::system_clock::now();
+    api_token_ = current_.global.api_token;
   } else {
     ++stats_.failure;
   }
@@ -66,6 +68,11 @@ core::Result<std::string> Supervisor::reload() {
 ReloadStats Supervisor::reload_stats() const {
   const std::lock_guard lock(stats_mu_);
   return stats_;
+}
+
+std::string Supervisor::api_token() const {
+  const std::lock_guard lock(stats_mu_);
+  return api_token_;
 }
 
 core::Result<std::string> Supervisor::reload_locked() {

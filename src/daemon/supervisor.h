@@ -57,6 +57,8 @@ class Supervisor {
   // Called after each successful reload with the new configuration (the reloading thread,
   // under the reload lock). Set before start().
   void on_reloaded(std::function<void(const config::Config&)> f) { on_reloaded_ = std::move(f); }
+  // The running configuration's global_defs api_token (any thread; empty: none).
+  std::string api_token() const;
 
  private:
   core::Result<std::string> reload_locked();
@@ -73,6 +75,7 @@ class Supervisor {
   mutable std::mutex stats_mu_;
   ReloadStats stats_{};
   std::function<void(const config::Config&)> on_reloaded_{};
+  std::string api_token_{};  // under stats_mu_
 };
 
 }  // namespace lvs::daemon

@@ -156,6 +156,7 @@ void Monitor::completed(Check& check, ProbeResult result) {
   // Copy: callbacks may add services, and a shared Check may gain reals meanwhile.
   const std::vector<Real*> reals = check.reals;
   for (Real* real : reals) {
+    if (on_probe_) on_probe_(real->id, result);
     if (step.changed) {
       if (!*step.changed) {
         if (real->failed++ == 0 && on_change_) on_change_(real->id, false, reason);

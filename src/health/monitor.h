@@ -45,6 +45,7 @@ class Monitor {
  public:
   using OnChange = std::function<void(const RealId&, bool up, const std::string& reason)>;
   using OnWeight = std::function<void(const RealId&, std::int32_t weight)>;
+  using OnProbe = std::function<void(const RealId&, const ProbeResult&)>;
 
   Monitor(const core::Clock& clock, core::Rng& rng, CheckerFactory factory,
           MonitorOptions options = {});
@@ -55,6 +56,8 @@ class Monitor {
   void set_on_change(OnChange cb) { on_change_ = std::move(cb); }
   // misc_dynamic: a successful probe asked for this weight (reported when it changes).
   void set_on_weight(OnWeight cb) { on_weight_ = std::move(cb); }
+  // Every finished probe, once per realserver it checks (outcome and latency, for metrics).
+  void set_on_probe(OnProbe cb) { on_probe_ = std::move(cb); }
   // Called after a probe completes (its next run is now scheduled): re-arm the loop's timer.
   void set_on_reschedule(std::function<void()> cb) { on_reschedule_ = std::move(cb); }
 
@@ -82,6 +85,7 @@ class Monitor {
   MonitorOptions options_;
   OnChange on_change_{};
   OnWeight on_weight_{};
+  OnProbe on_probe_{};
   std::function<void()> on_reschedule_{};
   std::vector<std::unique_ptr<Real>> reals_{};
   std::vector<std::unique_ptr<Check>> checks_{};

@@ -40,10 +40,21 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::start(const core::Endpoint
   srv.set_write_timeout(2, 0);
   srv.set_keep_alive_timeout(2);
   const auto handle = [self = s.get()](const httplib::Request& req, httplib::Response& res) {
-    const HttpResponse r = respond(req.method, req.path, self->sources_);
+    const std::string authorization = req.get_header_value("Authorization");
+    const std::string content_type = req.get_header_value("Content-Type");
+    const HttpResponse r = respond(HttpRequest{.method = req.method,
+                                               .path = req.path,
+                                               .authorization = authorization,
+                                               .content_type = content_type,
+                                               .body = req.body},
+                                   self->sources_);
+    if (!r.audit.empty()) {
+      core::log().info("http: write from {}:{}: {}", req.remote_addr, req.remote_port, r.audit);
+    }
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);
     for (const auto& [name, value] : r.headers) res.set_header(name, value);
+    if (!r.www_authenticate.empty()) res.set_header("WWW-Authenticate", r.www_authenticate);
     res.set_content(r.body, r.content_type.c_str());
   };
   const std::string any = ".*";

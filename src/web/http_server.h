@@ -4,8 +4,8 @@
 // answering every request through web::respond(). Requests read the Director, which is
 // internally synchronized. Limits: headers up to cpp-httplib's 8 KiB (more: 400 or closed),
 // 2 s read/write and keep-alive timeouts (a waiting connection holds a pool thread), at most 5
-// requests per kept-alive connection, no request body beyond 64 KiB (the API takes none).
-// It also runs the status page's Sampler (web/history.h, its own thread): every
+// requests per kept-alive connection, no request body beyond 64 KiB (writes take at most 4 KiB,
+// web/write_api.h). It also runs the status page's Sampler (web/history.h, its own thread): every
 // `history.interval` it records the listing for GET /api/v1/history.
 
 #include <memory>

@@ -123,6 +123,38 @@ void print(std::string& out, const Family& f) {
   }
 }
 
+// lvsd_health_check_duration_seconds (a histogram per realserver with finished probes) and
+// lvsd_real_server_last_check_success.
+void print_check_durations(std::string& out, const ctl::HealthMap& health) {
+  std::string text;
+  Family last{"lvsd_real_server_last_check_success", Kind::kGauge,
+              "1 if the realserver's last finished health-check probe passed, else 0."};
+  for (const auto& [key, state] : health) {
+    if (state.checks == 0) continue;
+    const std::string rl = join(service_labels(key.first), label("real", key.second.to_string()));
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < ctl::kCheckDurationBuckets.size(); ++i) {
+      cumulative += state.check_buckets.at(i);
+      text += fmt::format("lvsd_health_check_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", rl,
+                          ctl::kCheckDurationBuckets.at(i), cumulative);
+    }
+    text += fmt::format("lvsd_health_check_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", rl,
+                        state.checks);
+    text +=
+        fmt::format("lvsd_health_check_duration_seconds_sum{{{}}} {}\n", rl, state.check_seconds);
+    text += fmt::format("lvsd_health_check_duration_seconds_count{{{}}} {}\n", rl, state.checks);
+    if (state.last_check_ok) last.add(rl, *state.last_check_ok ? 1 : 0);
+  }
+  if (!text.empty()) {
+    out +=
+        "# HELP lvsd_health_check_duration_seconds How long the realserver's health-check probes "
+        "took, from start to verdict (timeouts included).\n"
+        "# TYPE lvsd_health_check_duration_seconds histogram\n";
+    out += text;
+  }
+  print(out, last);
+}
+
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -193,6 +225,7 @@ std::string format_metrics(const MetricsInput& in) {
     }
     print(out, up);
     print(out, transitions);
+    print_check_durations(out, *in.health);
   }
 
   if (in.reloads) {

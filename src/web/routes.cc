@@ -10,6 +10,7 @@
 #include "ctl/listing_json.h"
 #include "web/assets.h"
 #include "web/history.h"
+#include "web/write_api.h"
 
 namespace lvs::web {
 
@@ -182,6 +183,11 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     r = one_service(std::get<Selector>(sel), sources);
   }
   return r;  // for HEAD the server sends the headers only
+}
+
+HttpResponse respond(const HttpRequest& request, const Sources& sources) {
+  if (auto r = respond_real_server(request, sources)) return std::move(*r);
+  return respond(request.method, request.path, sources);
 }
 
 }  // namespace lvs::web

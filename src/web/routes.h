@@ -13,6 +13,10 @@
 // HEAD is answered like GET (the server leaves the body out). Any other method on a known path: 405
 // with `Allow: GET, HEAD`; an unknown path: 404. Errors are JSON bodies {"error": "..."} naming
 // what was not found or not allowed. Sources are called only for the path that needs them.
+//
+// Writes (web/write_api.h, docs/HTTP-API.md) live under a realserver's path
+//   .../services/tcp|udp/VIP/PORT/reals/RIP/RPORT[/weight|drain|disable|enable]
+// and go through `run` (ctl::Director::run, the lvsadm path) when `api_token` gives a token.
 
 #include <functional>
 #include <optional>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "ctl/listing.h"
+#include "ctl/table_commands.h"
 #include "web/metrics.h"
 
 namespace lvs::web {
@@ -34,6 +39,19 @@ struct Sources {
   std::string version{};
   std::function<std::string()> history{};  // the JSON of GET /api/v1/history (web/history.h)
   std::function<std::optional<dp::ErrorCounts>()> dataplane_errors{};
+  // Writes: one lvsadm invocation (argv[0] "lvsadm") through the Director, and the bearer
+  // token writes need (empty or unset: the write API is off).
+  std::function<ctl::Outcome(const std::vector<std::string>&)> run{};
+  std::function<std::string()> api_token{};
+};
+
+// What the server hands over of a request. Header values as sent (empty: absent).
+struct HttpRequest {
+  std::string_view method{};
+  std::string_view path{};
+  std::string_view authorization{};
+  std::string_view content_type{};
+  std::string_view body{};
 };
 
 struct HttpResponse {
@@ -42,6 +60,9 @@ struct HttpResponse {
   std::string body{};
   std::string allow{};  // the Allow header of a 405; empty otherwise
   std::vector<std::pair<std::string, std::string>> headers{};  // any other headers
+  std::string allow{};             // the Allow header of a 405; empty otherwise
+  std::string www_authenticate{};  // the WWW-Authenticate header of a 401; empty otherwise
+  std::string audit{};  // a write attempt, for the log: what was asked and what came of it
 
   bool operator==(const HttpResponse&) const = default;
 };
@@ -50,5 +71,7 @@ struct HttpResponse {
 std::string_view lvsd_version();
 
 HttpResponse respond(std::string_view method, std::string_view path, const Sources& sources);
+// The same with headers and body: realserver paths (reads and writes) first, then the above.
+HttpResponse respond(const HttpRequest& request, const Sources& sources);
 
 }  // namespace lvs::web

@@ -285,7 +285,8 @@ TEST_F(HttpListener, PrometheusScrapesTheSeries) {
   EXPECT_NE(up.body.find(R"("value":[)"), std::string::npos) << up.head << up.body;
 }
 
-// Garbage, an oversized header, unknown methods, a request cut short: lvsd answers or closes,
+// Garbage, an oversized header, unknown methods, a request cut short, writes with garbage
+// bodies (the write API is off here): lvsd answers or closes,
 // and both lvsadm and /metrics still work afterwards.
 TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
   const std::string huge(std::size_t{256} * 1024, 'x');
@@ -298,6 +299,12 @@ TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
       "GET /metrics HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
       "GET /api/v1/services/tcp/%ff%00/80 HTTP/1.1\r\nHost: t\r\n\r\n",
       "GET /metr",
+      std::string("POST /api/v1/services/tcp/127.0.0.1/1/reals/127.0.0.11/1/drain "
+                  "HTTP/1.1\r\nHost: t\r\n") +
+          "Content-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" +
+          std::string("\x00{[\xff}", 5),
+      "PUT /api/v1/services/tcp/127.0.0.1/1/reals/127.0.0.11/1/weight HTTP/1.1\r\nHost: t\r\n"
+      "Authorization: Bearer x\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{weight:}",
       std::string(4096, '\n'),
   };
   for (const auto& raw : bad) {
@@ -313,7 +320,8 @@ TEST_F(HttpListener, MalformedHttpDoesNotHarmTheDaemon) {
 }
 
 // Health: a realserver whose TCP_CHECK fails is healthy 0 with one transition (and gone from
-// the listing), one whose check passes is healthy 1.
+// the listing), one whose check passes is healthy 1; both have probe-duration histograms and
+// their last probe's result.
 TEST(HttpListenerConfig, HealthStateOfConfiguredRealservers) {
   TempDir dir;
   NameServer live{"live", "127.0.0.11"};
@@ -346,6 +354,24 @@ TEST(HttpListenerConfig, HealthStateOfConfiguredRealservers) {
   EXPECT_EQ(s.at(fmt::format("lvsd_real_server_health_transitions_total{{{}}}", live_l)), 0);
   EXPECT_EQ(s.count(fmt::format("lvsd_real_server_weight{{{}}}", dead_l)), 0U);
   EXPECT_EQ(s.at(fmt::format("lvsd_real_server_weight{{{}}}", live_l)), 1);
+  // Probe durations (histogram) and the last result, for both; promtool accepts the text.
+  std::string body;
+  const bool probed = eventually([&] {
+    body = get(http, "/metrics").body;
+    s = samples(body);
+    return s.contains(fmt::format("lvsd_health_check_duration_seconds_count{{{}}}", live_l)) &&
+           s.contains(fmt::format("lvsd_health_check_duration_seconds_count{{{}}}", dead_l));
+  });
+  ASSERT_TRUE(probed) << body;
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_last_check_success{{{}}}", live_l)), 1);
+  EXPECT_EQ(s.at(fmt::format("lvsd_real_server_last_check_success{{{}}}", dead_l)), 0);
+  EXPECT_GE(
+      s.at(fmt::format("lvsd_health_check_duration_seconds_bucket{{{},le=\"+Inf\"}}", dead_l)), 1);
+  if (have("/usr/bin/promtool")) {
+    const auto check =
+        run_program("/usr/bin/promtool", {"promtool", "check", "metrics"}, d.socket(), body);
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
   EXPECT_TRUE(d.signal(SIGTERM));
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }

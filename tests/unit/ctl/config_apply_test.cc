@@ -77,6 +77,17 @@ TEST(ApplyHealthAction, OperatorWeightSurvivesAndDisableStillWins) {
   EXPECT_EQ(table.services[0].find_dest(ep("10.0.0.11:80"))->weight, 7);
 }
 
+// A realserver the operator quiesced (override 0) is re-added at weight 0 with health's weight
+// as its last non-zero one: what enabling it restores after a reload.
+TEST(ApplyHealthAction, QuiescedOverrideKeepsHealthWeightAsLastWeight) {
+  auto table = health_base_table(parse(kTwoReals));
+  const WeightOverrides ov{{DestKey{tcp("10.0.0.1:80"), ep("10.0.0.11:80")}, 0}};
+  ASSERT_TRUE(apply_health_action(table, add("10.0.0.11:80", 3), ov).value());
+  const auto* d = table.services[0].find_dest(ep("10.0.0.11:80"));
+  EXPECT_EQ(d->weight, 0);
+  EXPECT_EQ(d->last_weight, 3);
+}
+
 // Actions are "make it so": adding what is there, deleting what is not, or touching a service
 // the operator deleted changes nothing and is no error.
 TEST(ApplyHealthAction, IsIdempotent) {

@@ -271,7 +271,7 @@ TEST(IpvsadmArgs, SyncDaemonCommands) {
   EXPECT_EQ(error_of("--start-daemon master --syncid 256"), exit2("illegal syncid specified"));
 }
 
-// Extension: --drain -t V -r R [--wait SECONDS].
+// Extension: --drain -t V -r R [--wait SECONDS] [--progress].
 TEST(IpvsadmArgs, DrainExtension) {
   const auto r = parse("--drain -t 192.168.1.100:80 -r 10.0.0.1:80 --wait 30");
   ASSERT_TRUE(r.ok());
@@ -280,6 +280,12 @@ TEST(IpvsadmArgs, DrainExtension) {
   EXPECT_EQ(error_of("--drain -t 192.168.1.100:80"),
             exit2("You need to supply the 'real-server' option for the 'drain' command"));
   EXPECT_EQ(error_of("-L --wait 3"), exit2("Illegal 'wait' option with the 'list' command"));
+  // --progress: the live view even when stdout is not a terminal; --drain only.
+  const auto p = parse("--drain -t 192.168.1.100:80 -r 10.0.0.1:80 --wait 30 --progress");
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->drain_progress);
+  EXPECT_FALSE(r->drain_progress);
+  EXPECT_EQ(error_of("-L --progress"), exit2("Illegal 'progress' option with the 'list' command"));
 }
 
 // -h and -v stop parsing at once.

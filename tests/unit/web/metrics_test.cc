@@ -232,6 +232,42 @@ TEST(Metrics, HealthOfConfiguredRealservers) {
   EXPECT_NE(text.find(want), std::string::npos) << text;
 }
 
+// Health-check durations: a histogram per realserver with finished probes (cumulative buckets,
+// +Inf = count, sum in seconds) and the last probe's result; none for a realserver never probed.
+TEST(Metrics, HealthCheckDurationHistogram) {
+  const auto svc = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.1:80"));
+  ctl::HealthState probed{.up = false, .transitions = 1};
+  probed.check_buckets = {0, 2, 0, 0, 0, 0, 0, 0, 1};  // two at <= 5 ms, one at <= 10 s
+  probed.checks = 4;                                   // and one above 10 s
+  probed.check_seconds = 17.5;
+  probed.last_check_ok = false;
+  const MetricsInput in{.health = ctl::HealthMap{{{svc, ep("198.51.100.11:80")}, probed},
+                                                 {{svc, ep("198.51.100.12:80")}, {}}}};
+  const std::string text = format_metrics(in);
+  const std::string rl = R"(protocol="tcp",vip="192.0.2.1",port="80",real="198.51.100.11:80")";
+  std::string want =
+      "# HELP lvsd_health_check_duration_seconds How long the realserver's health-check probes "
+      "took, from start to verdict (timeouts included).\n"
+      "# TYPE lvsd_health_check_duration_seconds histogram\n";
+  const std::vector<std::pair<std::string, int>> buckets = {
+      {"0.001", 0}, {"0.005", 2}, {"0.01", 2}, {"0.05", 2}, {"0.1", 2},
+      {"0.5", 2},   {"1", 2},     {"5", 2},    {"10", 3},   {"+Inf", 4}};
+  for (const auto& [le, n] : buckets) {
+    want += "lvsd_health_check_duration_seconds_bucket{" + rl + ",le=\"" + le + "\"} " +
+            std::to_string(n) + "\n";
+  }
+  want += "lvsd_health_check_duration_seconds_sum{" + rl + "} 17.5\n";
+  want += "lvsd_health_check_duration_seconds_count{" + rl + "} 4\n";
+  want +=
+      "# HELP lvsd_real_server_last_check_success 1 if the realserver's last finished "
+      "health-check probe passed, else 0.\n"
+      "# TYPE lvsd_real_server_last_check_success gauge\n"
+      "lvsd_real_server_last_check_success{" +
+      rl + "} 0\n";
+  EXPECT_NE(text.find(want), std::string::npos) << text;
+  EXPECT_EQ(text.find("198.51.100.12:80\",le="), std::string::npos) << text;
+}
+
 // /proc/self gives this process's own numbers.
 // Data-plane errors: one counter family, every kind present (zeros too), HELP naming them.
 TEST(Metrics, DataplaneErrorsByKind) {
