@@ -60,7 +60,6 @@ struct HttpResponse {
   std::string body{};
   std::string allow{};  // the Allow header of a 405; empty otherwise
   std::vector<std::pair<std::string, std::string>> headers{};  // any other headers
-  std::string allow{};             // the Allow header of a 405; empty otherwise
   std::string www_authenticate{};  // the WWW-Authenticate header of a 401; empty otherwise
   std::string audit{};  // a write attempt, for the log: what was asked and what came of it
 
