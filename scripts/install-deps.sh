@@ -17,6 +17,8 @@ packages=(
   libnftables-dev libmnl-dev  # masquerading (-m): lvsd's nftables table and rtnetlink rules/routes
   nftables util-linux       # masq e2e test: `nft list tables`, setpriv (the refusal as nobody)
   chromium python3 python3-websocket fonts-dejavu-core  # status page test: headless Chromium over DevTools
+  libbpf-dev bpftool clang  # the XDP engine (src/dp/xdp): BPF programs built with clang -target bpf, embedded by bpftool gen skeleton, loaded with libbpf
+  ethtool                   # XDP namespace tests: tx checksum offload off on the sending veth
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
 # realservers and real clients. Their daemons are never started on this host (see below).

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lvsd's XDP packet engine: masquerading (-m) for IPv4 TCP and UDP.
+ *
+ * A packet whose 5-tuple has a live forward entry (client -> VIP) is DNATed to its realserver;
+ * one matching a reply entry (realserver -> client) is SNATed back to VIP:port. A packet to a
+ * virtual service without a live entry opens a flow when it may (TCP SYN, any UDP): the
+ * realserver comes from the service's scheduling slots, which the loader fills from the C++
+ * scheduler of the same name. The next hop comes from bpf_fib_lookup; when the kernel has no
+ * neighbour entry yet, the rewritten packet is passed to the kernel, which resolves and
+ * forwards it. Everything else (other addresses and ports, IP options, fragments, truncated
+ * headers, other protocols, IPv6 for now) is passed to the kernel unchanged. */
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "dp/xdp/bpf/maps.h"
+#include "dp/xdp/bpf/tcp_state.h"
+#include "sched/hash.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define ETH_P_IPV6_ 0x86DD
+/* The fixed IPv6 header (RFC 8200); <linux/ipv6.h> drags in libc headers. */
+struct ip6_head {
+  __u8 vtc;
+  __u8 flow[3];
+  __u16 payload_len;
+  __u8 nexthdr;
+  __u8 hop_limit;
+  __u32 saddr[4];
+  __u32 daddr[4];
+};
+#define IP_MF_ 0x2000
+#define IP_OFFSET_ 0x1FFF
+/* ICMP (RFC 792); <linux/icmp.h> drags in libc headers. */
+#define ICMP_DEST_UNREACH_ 3
+#define ICMP_TIME_EXCEEDED_ 11
+#define ICMP_PARAMETERPROB_ 12
+struct icmp_head {
+  __u8 type;
+  __u8 code;
+  __u16 checksum;
+  __u32 rest;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 2 * LVS_XDP_MAX_SERVICES);
+  __type(key, struct lvs_svc_key);
+  __type(value, struct lvs_svc);
+} services SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 2 * LVS_XDP_MAX_SERVICES * LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest);
+} dests SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 2 * LVS_XDP_MAX_SERVICES * LVS_XDP_TABLE_STRIDE);
+  __type(key, __u32);
+  __type(value, __u32);
+} sched_slots SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 2 * LVS_XDP_MAX_SERVICES);
+  __type(key, __u32);
+  __type(value, __u32);
+} cursors SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LVS_XDP_MAX_CONNS);
+  __type(key, struct lvs_conn_key);
+  __type(value, struct lvs_conn);
+} conns SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, LVS_XDP_MAX_TEMPLATES);
+  __type(key, struct lvs_tpl_key);
+  __type(value, struct lvs_tpl);
+} templates SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES);
+  __type(key, __u32);
+  __type(value, struct lvs_counters);
+} svc_stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_counters);
+} dest_stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest_load);
+} dest_load SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LVS_XDP_MAX_SERVICES* LVS_XDP_MAX_DESTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest_load);
+} dest_released SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct lvs_global);
+} global_stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct lvs_config);
+} config SEC(".maps");
+
+/* What the parser found: pointers into the packet and the 5-tuple. */
+struct pkt {
+  struct ethhdr* eth;
+  struct iphdr* iph;    /* IPv4, else NULL */
+  struct ip6_head* ip6; /* IPv6, else NULL */
+  __u32* saddr;         /* into the packet: 1 word (IPv4) or 4 (IPv6) */
+  __u32* daddr;
+  void* end;       /* data_end, for the bounds checks at each IPv6 address access */
+  __u8 family;     /* LVS_XDP_INET4 / LVS_XDP_INET6 */
+  __u16* l4_check; /* NULL: a UDP datagram sent without checksum */
+  __be16* sport;
+  __be16* dport;
+  __u8 proto;
+  __u8 tcp_flags;
+  __u16 ip_len; /* host order: the bytes counted */
+};
+
+/* RFC 1624 incremental update over raw 16-bit words (ones' complement sums do not care about
+ * byte order as long as every word is read the same way). */
+static __always_inline __u16 csum_fold32(__u32 s) {
+  s = (s & 0xFFFFU) + (s >> 16);
+  s = (s & 0xFFFFU) + (s >> 16);
+  return (__u16)~s;
+}
+
+static __always_inline void csum_replace4(__u16* sum, __u32 from, __u32 to) {
+  __u32 s = (__u16) ~*sum;
+  s += (~from & 0xFFFFU) + (~from >> 16) + (to & 0xFFFFU) + (to >> 16);
+  *sum = csum_fold32(s);
+}
+
+static __always_inline void csum_replace2(__u16* sum, __u16 from, __u16 to) {
+  __u32 s = (__u16) ~*sum;
+  s += (__u16)~from + (__u32)to;
+  *sum = csum_fold32(s);
+}
+
+/* UDP: a zero checksum means "none" and stays zero; a computed zero is sent as 0xFFFF. */
+static __always_inline void l4_replace4(struct pkt* p, __u32 from, __u32 to) {
+  if (!p->l4_check) return;
+  csum_replace4(p->l4_check, from, to);
+  if (p->proto == IPPROTO_UDP && *p->l4_check == 0) *p->l4_check = 0xFFFF;
+}
+
+static __always_inline void l4_replace2(struct pkt* p, __u16 from, __u16 to) {
+  if (!p->l4_check) return;
+  csum_replace2(p->l4_check, from, to);
+  if (p->proto == IPPROTO_UDP && *p->l4_check == 0) *p->l4_check = 0xFFFF;
+}
+
+/* Rewrites an address of the packet (p->saddr or p->daddr) with the checksums it is in. */
+static __always_inline void addr_set(struct pkt* p, __u32* a, const __u32 to[4]) {
+  if (p->family == LVS_XDP_INET4) {
+    const __u32 old = a[0];
+    a[0] = to[0];
+    if (p->iph) csum_replace4(&p->iph->check, old, to[0]);
+    l4_replace4(p, old, to[0]);
+    return;
+  }
+  if ((void*)(a + 4) > p->end) return;
+  for (int i = 0; i < 4; ++i) {
+    const __u32 old = a[i];
+    a[i] = to[i];
+    l4_replace4(p, old, to[i]);
+  }
+}
+
+/* 0: a packet this engine may handle; -1: pass it to the kernel untouched. */
+static __always_inline int parse(struct xdp_md* ctx, struct pkt* p) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return -1;
+  void* l4;
+  __u16 ip_len;
+  __u16 hdr_len;
+  p->eth = eth;
+  p->end = end;
+  if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr* iph = (void*)(eth + 1);
+    if ((void*)(iph + 1) > end) return -1;
+    /* Options and fragments go to the kernel: a fragment's ports are not in every piece. */
+    if (iph->version != 4 || iph->ihl != 5) return -1;
+    if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return -1;
+    ip_len = bpf_ntohs(iph->tot_len);
+    hdr_len = sizeof(*iph);
+    if (ip_len < hdr_len || (void*)iph + ip_len > end) return -1;
+    p->iph = iph;
+    p->family = LVS_XDP_INET4;
+    p->saddr = &iph->saddr;
+    p->daddr = &iph->daddr;
+    p->proto = iph->protocol;
+    l4 = (void*)(iph + 1);
+  } else if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
+    struct ip6_head* ip6 = (void*)(eth + 1);
+    if ((void*)(ip6 + 1) > end) return -1;
+    /* Extension headers (fragments among them) go to the kernel. */
+    if ((ip6->vtc >> 4) != 6) return -1;
+    hdr_len = sizeof(*ip6);
+    ip_len = bpf_ntohs(ip6->payload_len);
+    if (ip_len > 0xFFFF - hdr_len) return -1;
+    ip_len += hdr_len;
+    if ((void*)ip6 + ip_len > end) return -1;
+    p->ip6 = ip6;
+    p->family = LVS_XDP_INET6;
+    p->saddr = ip6->saddr;
+    p->daddr = ip6->daddr;
+    p->proto = ip6->nexthdr;
+    l4 = (void*)(ip6 + 1);
+  } else {
+    return -1;
+  }
+  p->ip_len = ip_len;
+  if (p->proto == IPPROTO_TCP) {
+    struct tcphdr* th = l4;
+    if ((void*)(th + 1) > end || ip_len < hdr_len + sizeof(*th)) return -1;
+    if (th->doff < 5) return -1;
+    p->l4_check = &th->check;
+    p->sport = &th->source;
+    p->dport = &th->dest;
+    p->tcp_flags = ((__u8*)th)[13];
+    return 0;
+  }
+  if (p->proto == IPPROTO_UDP) {
+    struct udphdr* uh = l4;
+    if ((void*)(uh + 1) > end || ip_len < hdr_len + sizeof(*uh)) return -1;
+    /* IPv6 has no checksum-less UDP: such a datagram is the kernel's to judge. */
+    if (uh->check == 0 && p->family == LVS_XDP_INET6) return -1;
+    p->l4_check = uh->check != 0 ? &uh->check : (void*)0;
+    p->sport = &uh->source;
+    p->dport = &uh->dest;
+    p->tcp_flags = 0;
+    return 0;
+  }
+  return -1;
+}
+
+/* An address of the packet (p->saddr or p->daddr) into a 4-word key field. */
+static __always_inline void addr_get(const struct pkt* p, const __u32* a, __u32 out[4]) {
+  if (p->family == LVS_XDP_INET4) {
+    out[0] = a[0];
+    return;
+  }
+  if ((void*)(a + 4) > p->end) return;
+  out[0] = a[0];
+  out[1] = a[1];
+  out[2] = a[2];
+  out[3] = a[3];
+}
+
+/* The scheduler's hash word of an address (core::IpAddress::hash_word). */
+static __always_inline __u32 addr_hash(const struct pkt* p, const __u32* a) {
+  if (p->family == LVS_XDP_INET4) return bpf_ntohl(a[0]);
+  if ((void*)(a + 4) > p->end) return 0;
+  return bpf_ntohl(a[0]) ^ bpf_ntohl(a[1]) ^ bpf_ntohl(a[2]) ^ bpf_ntohl(a[3]);
+}
+
+static __always_inline int expired(const struct lvs_conn* c, const struct lvs_config* cfg,
+                                   __u64 now) {
+  __u32 s = c->state;
+  if (s >= LVS_XDP_STATE_COUNT) return 1;
+  const __u64 timeout_ns = (__u64)cfg->timeout_s[s] * 1000000000ULL;
+  return now - c->last_seen_ns > timeout_ns;
+}
+
+static __always_inline void count(void* map, __u32 slot, int in, __u64 bytes, int new_conn) {
+  struct lvs_counters* c = bpf_map_lookup_elem(map, &slot);
+  if (!c) return;
+  if (new_conn) c->conns += 1;
+  if (in) {
+    c->inpkts += 1;
+    c->inbytes += bytes;
+  } else {
+    c->outpkts += 1;
+    c->outbytes += bytes;
+  }
+}
+
+static __always_inline void count_global(int refused) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (!g) return;
+  if (refused) {
+    g->refused += 1;
+  } else {
+    g->passed += 1;
+  }
+}
+
+/* Route the rewritten packet: redirect or TX with the next hop's MACs, or hand it to the
+ * kernel (neighbour not resolved yet, local destination, anything unusual). */
+static __always_inline int forward_done(struct xdp_md* ctx, struct pkt* p,
+                                        const struct bpf_fib_lookup* fib) {
+  __builtin_memcpy(p->eth->h_dest, fib->dmac, ETH_ALEN);
+  __builtin_memcpy(p->eth->h_source, fib->smac, ETH_ALEN);
+  if (fib->ifindex == ctx->ingress_ifindex) return XDP_TX;
+  return bpf_redirect(fib->ifindex, 0);
+}
+
+static __always_inline int forward4(struct xdp_md* ctx, struct pkt* p, struct iphdr* iph) {
+  struct bpf_fib_lookup fib = {};
+  fib.family = AF_INET_;
+  fib.tos = iph->tos;
+  fib.l4_protocol = p->proto;
+  fib.tot_len = p->ip_len;
+  fib.ipv4_src = iph->saddr;
+  fib.ipv4_dst = iph->daddr;
+  fib.ifindex = ctx->ingress_ifindex;
+  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS || iph->ttl <= 1) {
+    count_global(0);
+    return XDP_PASS;
+  }
+  /* The kernel's forwarding would decrement the TTL: so do we. */
+  __u16* ttl_word = (__u16*)&iph->ttl;
+  const __u16 old_word = *ttl_word;
+  iph->ttl -= 1;
+  csum_replace2(&iph->check, old_word, *ttl_word);
+  return forward_done(ctx, p, &fib);
+}
+
+static __always_inline int forward6(struct xdp_md* ctx, struct pkt* p, struct ip6_head* ip6) {
+  struct bpf_fib_lookup fib = {};
+  fib.family = AF_INET6_;
+  fib.l4_protocol = p->proto;
+  fib.tot_len = p->ip_len;
+  __builtin_memcpy(fib.ipv6_src, ip6->saddr, 16);
+  __builtin_memcpy(fib.ipv6_dst, ip6->daddr, 16);
+  fib.ifindex = ctx->ingress_ifindex;
+  if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS ||
+      ip6->hop_limit <= 1) {
+    count_global(0);
+    return XDP_PASS;
+  }
+  ip6->hop_limit -= 1;
+  return forward_done(ctx, p, &fib);
+}
+
+/* The verifier cannot rule out a packet pointer being NULL, but it can a zero: each family's
+ * path dereferences only its own header. */
+static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
+  if (p->ip6) return forward6(ctx, p, p->ip6);
+  if (p->iph) return forward4(ctx, p, p->iph);
+  return XDP_PASS;
+}
+
+/* One connection more (delta 1) or less (delta -1) in `state` for a realserver. */
+static __always_inline void load_add(__u32 slot, __u32 state, int delta) {
+  struct lvs_dest_load* l = bpf_map_lookup_elem(&dest_load, &slot);
+  if (!l) return;
+  if (lvs_tcp_state_active(state)) {
+    __sync_fetch_and_add(&l->active, (__u32)delta);
+  } else {
+    __sync_fetch_and_add(&l->inactive, (__u32)delta);
+  }
+}
+
+/* A state change moves the connection between active and inactive. */
+static __always_inline void load_move(const struct lvs_conn* c, __u32 from, __u32 to) {
+  if (c->counted == 0 || lvs_tcp_state_active(from) == lvs_tcp_state_active(to)) return;
+  load_add(c->dest_stat, from, -1);
+  load_add(c->dest_stat, to, 1);
+}
+
+/* overhead = active*256 + inactive (spec §2), net of what user space released. Counts that
+ * went below zero in a race read as zero. */
+static __always_inline __u64 overhead(__u32 slot) {
+  struct lvs_dest_load* l = bpf_map_lookup_elem(&dest_load, &slot);
+  struct lvs_dest_load* r = bpf_map_lookup_elem(&dest_released, &slot);
+  if (!l || !r) return 0;
+  __u32 active = l->active - r->active;
+  __u32 inactive = l->inactive - r->inactive;
+  if (active > 0x7FFFFFFFU) active = 0;
+  if (inactive > 0x7FFFFFFFU) inactive = 0;
+  return (__u64)active * 256U + inactive;
+}
+
+/* lc and wlc (src/sched/lc.cc, scheduler.h weighted_least): the first usable dest in list
+ * order is the first candidate; a later one wins on strictly less overhead (lc) or strictly
+ * less overhead per weight, cross-multiplied (wlc). One bpf_loop step per dest, so the
+ * verifier checks the step once. */
+struct least_ctx {
+  __u32 base;
+  __u32 count;
+  __u32 weighted;
+  __u32 found;
+  __u32 best;
+  __u32 pad;
+  __u64 best_oh;
+  __u64 best_w;
+};
+
+static long least_step(__u32 i, void* arg) {
+  struct least_ctx* lc = arg;
+  if (i >= lc->count) return 1;
+  __u32 at = lc->base + i;
+  struct lvs_dest* d = bpf_map_lookup_elem(&dests, &at);
+  if (!d || d->weight == 0 || d->weight > 0x7FFFFFFFU) return 0;
+  const __u64 oh = overhead(d->stat_slot);
+  const __u64 w = d->weight;
+  int better;
+  if (!lc->found) {
+    better = 1;
+  } else if (lc->weighted) {
+    better = lc->best_oh * w > oh * lc->best_w;
+  } else {
+    better = oh < lc->best_oh;
+  }
+  if (better) {
+    lc->found = 1;
+    lc->best = i;
+    lc->best_oh = oh;
+    lc->best_w = w;
+  }
+  return 0;
+}
+
+static __always_inline struct lvs_dest* pick_least(const struct lvs_svc* svc, int weighted) {
+  struct least_ctx lc = {};
+  lc.base = svc->dest_base;
+  lc.count = svc->dest_count;
+  lc.weighted = weighted ? 1U : 0U;
+  bpf_loop(LVS_XDP_MAX_DESTS, least_step, &lc, 0);
+  if (!lc.found) return (void*)0;
+  __u32 at = lc.base + lc.best;
+  return bpf_map_lookup_elem(&dests, &at);
+}
+
+/* The service's choice for a new flow, or NULL for "no destination". */
+static __always_inline struct lvs_dest* pick(const struct lvs_svc* svc, const struct pkt* p) {
+  if (svc->sched == LVS_XDP_SCHED_LEAST) return pick_least(svc, 0);
+  if (svc->sched == LVS_XDP_SCHED_WLEAST) return pick_least(svc, 1);
+  if (svc->table_len == 0 || svc->table_len > LVS_XDP_TABLE_STRIDE) return (void*)0;
+  const __u32 saddr = addr_hash(p, p->saddr);
+  const __u32 sport = (svc->flags & LVS_XDP_SVC_HASH_PORT) != 0 ? bpf_ntohs(*p->sport) : 0U;
+  __u32 slot;
+  switch (svc->sched) {
+    case LVS_XDP_SCHED_CYCLE: {
+      __u32 idx = svc->cursor;
+      __u32* cur = bpf_map_lookup_elem(&cursors, &idx);
+      if (!cur) return (void*)0;
+      slot = __sync_fetch_and_add(cur, 1) % svc->table_len;
+      break;
+    }
+    case LVS_XDP_SCHED_SRC_BUCKET:
+      slot = lvs_hash_bucket(saddr, sport, 0U);
+      break;
+    case LVS_XDP_SCHED_DST_BUCKET:
+      slot = lvs_hash_bucket(addr_hash(p, p->daddr), 0U, 0U);
+      break;
+    case LVS_XDP_SCHED_MAGLEV:
+      slot = lvs_mh_slot(saddr, sport);
+      break;
+    default:
+      return (void*)0;
+  }
+  if (slot >= svc->table_len) return (void*)0;
+  __u32 at = svc->table_base + slot;
+  __u32* idx = bpf_map_lookup_elem(&sched_slots, &at);
+  if (!idx || *idx >= svc->dest_count) return (void*)0;
+  __u32 d = svc->dest_base + *idx;
+  return bpf_map_lookup_elem(&dests, &d);
+}
+
+static __always_inline __u8 next_state(const struct pkt* p, __u8 state, __u32 table) {
+  if (p->proto != IPPROTO_TCP) return LVS_TCP_S_UDP;
+  const __u32 ev = lvs_tcp_event(p->tcp_flags);
+  if (ev == LVS_TCP_EV_NONE) return LVS_TCP_S_CL;
+  return (__u8)lvs_tcp_next_state(table, ev, state);
+}
+
+/* client -> VIP on a live forward entry: DNAT to the realserver. */
+static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
+                                      __u64 now, int new_conn) {
+  const __u8 before = c->state;
+  c->state = next_state(p, before, LVS_TCP_INPUT);
+  load_move(c, before, c->state);
+  c->last_seen_ns = now;
+  count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
+  count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
+  const __u16 old_port = *p->dport;
+  addr_set(p, p->daddr, c->nat_addr);
+  *p->dport = c->nat_port;
+  l4_replace2(p, old_port, c->nat_port);
+  return forward(ctx, p);
+}
+
+/* realserver -> client on a reply entry: SNAT back to VIP:port. */
+static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const struct lvs_conn* r,
+                                    const struct lvs_config* cfg, __u64 now) {
+  struct lvs_conn_key fk = {};
+  addr_get(p, p->daddr, fk.saddr);
+  __builtin_memcpy(fk.daddr, r->nat_addr, sizeof(fk.daddr));
+  fk.sport = *p->dport;
+  fk.dport = r->nat_port;
+  fk.proto = p->proto;
+  fk.family = p->family;
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &fk);
+  if (!c || (c->flags & LVS_XDP_CONN_REPLY) != 0 || expired(c, cfg, now)) return XDP_PASS;
+  const __u8 before = c->state;
+  c->state = next_state(p, before, LVS_TCP_OUTPUT);
+  load_move(c, before, c->state);
+  c->last_seen_ns = now;
+  count(&svc_stats, c->svc_stat, 0, p->ip_len, 0);
+  count(&dest_stats, c->dest_stat, 0, p->ip_len, 0);
+  const __u16 old_port = *p->sport;
+  addr_set(p, p->saddr, r->nat_addr);
+  *p->sport = r->nat_port;
+  l4_replace2(p, old_port, r->nat_port);
+  return forward(ctx, p);
+}
+
+/* An ICMP error about a flow (destination unreachable incl. fragmentation needed, time
+ * exceeded, parameter problem) is translated like the packet it quotes, as IPVS does: from
+ * the realserver side, outer source and quoted destination become VIP:port; from the client
+ * side, outer destination and quoted source become the realserver. The quoted IP header
+ * checksum and the ICMP checksum are fixed incrementally; the quoted L4 checksum is left as
+ * it is. Anything else ICMP passes unchanged. */
+static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* cfg, __u64 now) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
+  struct iphdr* iph = (void*)(eth + 1);
+  if ((void*)(iph + 1) > end || iph->version != 4 || iph->ihl != 5) return XDP_PASS;
+  if (iph->protocol != IPPROTO_ICMP) return XDP_PASS;
+  if ((iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_)) != 0) return XDP_PASS;
+  const __u16 ip_len = bpf_ntohs(iph->tot_len);
+  if (ip_len < sizeof(*iph) || (void*)iph + ip_len > end) return XDP_PASS;
+  struct icmp_head* icmp = (void*)(iph + 1);
+  struct iphdr* in = (void*)(icmp + 1);
+  __be16* in_ports = (void*)(in + 1);
+  if ((void*)(in_ports + 2) > end || (void*)(in_ports + 2) > (void*)iph + ip_len) {
+    return XDP_PASS;
+  }
+  if (icmp->type != ICMP_DEST_UNREACH_ && icmp->type != ICMP_TIME_EXCEEDED_ &&
+      icmp->type != ICMP_PARAMETERPROB_) {
+    return XDP_PASS;
+  }
+  if (in->version != 4 || in->ihl != 5) return XDP_PASS;
+  if (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP) return XDP_PASS;
+  /* The quoted packet went the other way: its reversed tuple is the key of this direction. */
+  struct lvs_conn_key key = {};
+  key.saddr[0] = in->daddr;
+  key.daddr[0] = in->saddr;
+  key.sport = in_ports[1];
+  key.dport = in_ports[0];
+  key.proto = in->protocol;
+  key.family = LVS_XDP_INET4;
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return XDP_PASS;
+  const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
+  if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
+  const __u32 new_addr = c->nat_addr[0];
+  const __u16 new_port = c->nat_port;
+  /* From the realserver: outer source, quoted destination. From the client: outer
+   * destination, quoted source. */
+  __u32* outer = from_rs ? &iph->saddr : &iph->daddr;
+  __u32* quoted = from_rs ? &in->daddr : &in->saddr;
+  __be16* quoted_port = from_rs ? &in_ports[1] : &in_ports[0];
+  const __u32 old_outer = *outer;
+  const __u32 old_quoted = *quoted;
+  const __u16 old_port = *quoted_port;
+  const __u16 old_in_check = in->check;
+  *outer = new_addr;
+  csum_replace4(&iph->check, old_outer, new_addr);
+  *quoted = new_addr;
+  csum_replace4(&in->check, old_quoted, new_addr);
+  *quoted_port = new_port;
+  csum_replace4(&icmp->checksum, old_quoted, new_addr);
+  csum_replace2(&icmp->checksum, old_in_check, in->check);
+  csum_replace2(&icmp->checksum, old_port, new_port);
+  struct pkt p = {};
+  p.eth = eth;
+  p.iph = iph;
+  p.end = end;
+  p.family = LVS_XDP_INET4;
+  p.proto = IPPROTO_ICMP;
+  p.ip_len = ip_len;
+  return forward(ctx, &p);
+}
+
+SEC("xdp")
+int lvs_xdp(struct xdp_md* ctx) {
+  struct pkt p = {};
+  __u32 zero = 0;
+  const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
+  if (!cfg) return XDP_PASS;
+  const __u64 now = bpf_ktime_get_ns();
+  if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
+
+  struct lvs_conn_key key = {};
+  addr_get(&p, p.saddr, key.saddr);
+  addr_get(&p, p.daddr, key.daddr);
+  key.sport = *p.sport;
+  key.dport = *p.dport;
+  key.proto = p.proto;
+  key.family = p.family;
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
+  if (c) {
+    if ((c->flags & LVS_XDP_CONN_REPLY) != 0) return do_reply(ctx, &p, c, cfg, now);
+    if (!expired(c, cfg, now)) return do_forward(ctx, &p, c, now, 0);
+    /* Expired: it stops counting in its realserver's load (once, whoever sees it first). */
+    if (__sync_lock_test_and_set(&c->counted, 0) != 0) load_add(c->dest_stat, c->state, -1);
+    /* An expired entry is a miss: a new flow may replace it below. */
+  }
+
+  struct lvs_svc_key sk = {};
+  __builtin_memcpy(sk.addr, key.daddr, sizeof(sk.addr));
+  sk.port = *p.dport;
+  sk.proto = p.proto;
+  sk.family = p.family;
+  sk.bank = cfg->bank;
+  const struct lvs_svc* svc = bpf_map_lookup_elem(&services, &sk);
+  if (!svc) return XDP_PASS; /* not a virtual service: served locally */
+  /* Only a SYN (without ACK) opens a TCP flow; other segments of unknown flows go to the
+   * kernel, as IPVS lets them continue. */
+  if (p.proto == IPPROTO_TCP && (p.tcp_flags & 0x17U) != 0x02U) return XDP_PASS;
+
+  /* Persistence (spec §1.3): a live template of the client's network decides, without the
+   * scheduler; otherwise the scheduler picks and a template is made. */
+  struct lvs_tpl chosen = {};
+  int from_template = 0;
+  struct lvs_tpl_key tk = {};
+  if (svc->persist_timeout != 0) {
+    tk.svc_stat = svc->stat_slot;
+    if (p.family == LVS_XDP_INET4) {
+      tk.snet[0] = key.saddr[0] & svc->netmask;
+    } else {
+      /* IPv6: netmask is the prefix length. */
+      for (__u32 i = 0; i < 4; ++i) {
+        const __u32 prefix = svc->netmask;
+        const __u32 bits = prefix >= 32 * (i + 1) ? 32U : (prefix > 32 * i ? prefix - 32 * i : 0U);
+        const __u32 mask = bits == 0 ? 0U : bpf_htonl(0xFFFFFFFFU << (32U - bits));
+        tk.snet[i] = key.saddr[i] & mask;
+      }
+    }
+    tk.family = p.family;
+    struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
+    if (t && now - t->last_seen_ns <= (__u64)svc->persist_timeout * 1000000000ULL) {
+      t->last_seen_ns = now;
+      chosen = *t;
+      from_template = 1;
+    }
+  }
+  if (!from_template) {
+    const struct lvs_dest* d = pick(svc, &p);
+    if (!d || d->family != p.family) {
+      count_global(1);
+      return XDP_DROP;
+    }
+    chosen.last_seen_ns = now;
+    __builtin_memcpy(chosen.dest_addr, d->addr, sizeof(chosen.dest_addr));
+    chosen.dest_port = d->port;
+    chosen.dest_stat = d->stat_slot;
+    if (svc->persist_timeout != 0) bpf_map_update_elem(&templates, &tk, &chosen, BPF_ANY);
+  }
+
+  struct lvs_conn fwd = {};
+  fwd.last_seen_ns = now;
+  __builtin_memcpy(fwd.nat_addr, chosen.dest_addr, sizeof(fwd.nat_addr));
+  fwd.nat_port = chosen.dest_port;
+  fwd.state = LVS_TCP_S_NONE;
+  fwd.svc_stat = svc->stat_slot;
+  fwd.dest_stat = chosen.dest_stat;
+  fwd.counted = 1;
+
+  struct lvs_conn_key rk = {};
+  __builtin_memcpy(rk.saddr, chosen.dest_addr, sizeof(rk.saddr));
+  __builtin_memcpy(rk.daddr, key.saddr, sizeof(rk.daddr));
+  rk.sport = chosen.dest_port;
+  rk.dport = *p.sport;
+  rk.proto = p.proto;
+  rk.family = p.family;
+  struct lvs_conn rev = {};
+  rev.last_seen_ns = now;
+  __builtin_memcpy(rev.nat_addr, key.daddr, sizeof(rev.nat_addr));
+  rev.nat_port = *p.dport;
+  rev.flags = LVS_XDP_CONN_REPLY;
+  rev.svc_stat = svc->stat_slot;
+  rev.dest_stat = chosen.dest_stat;
+
+  if (bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0 ||
+      bpf_map_update_elem(&conns, &key, &fwd, BPF_ANY) != 0) {
+    count_global(1);
+    return XDP_DROP;
+  }
+  load_add(chosen.dest_stat, LVS_TCP_S_NONE, 1); /* a new entry starts inactive */
+  c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return XDP_DROP;
+  return do_forward(ctx, &p, c, now, 1);
+}

@@ -1,0 +1,529 @@
+#include "dp/xdp/loader.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <set>
+
+#include "core/log.h"
+#include "dp/xdp/bpf/tcp_state.h"
+#include "dp/xdp/plan.h"
+#include "lvs_xdp.skel.h"
+
+namespace lvs::dp::xdp {
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+core::Unexpected map_error(std::string_view what, int err) {
+  return core::fail(err, fmt::format("XDP engine: writing {} failed: {}", what, errno_text(err)));
+}
+
+// CLOCK_MONOTONIC is the clock of bpf_ktime_get_ns().
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// The first free slot not in `used` below `limit`.
+std::optional<std::uint32_t> free_slot(const std::set<std::uint32_t>& used, std::uint32_t limit) {
+  for (std::uint32_t i = 0; i < limit; ++i) {
+    if (used.count(i) == 0) return i;
+  }
+  return std::nullopt;
+}
+
+ConnState public_state(std::uint8_t s) {
+  switch (s) {
+    case LVS_TCP_S_ES:
+      return ConnState::kEstablished;
+    case LVS_TCP_S_SS:
+    case LVS_TCP_S_SR:
+    case LVS_TCP_S_SA:
+      return ConnState::kSynRecv;
+    case LVS_TCP_S_FW:
+      return ConnState::kFinWait;
+    case LVS_TCP_S_TW:
+      return ConnState::kTimeWait;
+    case LVS_TCP_S_CL:
+      return ConnState::kClose;
+    case LVS_TCP_S_CW:
+    case LVS_TCP_S_LA:
+      return ConnState::kCloseWait;
+    case LVS_TCP_S_UDP:
+      return ConnState::kUdp;
+    default:
+      return ConnState::kNone;
+  }
+}
+
+model::Counters to_counters(const lvs_counters& c) {
+  return model::Counters{.conns = c.conns,
+                         .failed = 0,
+                         .inpkts = c.inpkts,
+                         .outpkts = c.outpkts,
+                         .inbytes = c.inbytes,
+                         .outbytes = c.outbytes};
+}
+
+}  // namespace
+
+Engine::Engine(lvs_xdp* skel) : skel_(skel) {}
+
+Engine::~Engine() {
+  for (const auto& [ifindex, name] : attached_) {
+    if (bpf_xdp_detach(ifindex, 0, nullptr) != 0) {
+      core::log().warn("XDP engine: detaching from {} failed: {}", name, errno_text(errno));
+    }
+  }
+  lvs_xdp::destroy(skel_);
+}
+
+core::Result<std::unique_ptr<Engine>> Engine::load() {
+  libbpf_set_print(nullptr);  // libbpf's own chatter; failures are reported below
+  lvs_xdp* skel = lvs_xdp::open_and_load();
+  if (skel == nullptr) {
+    const int err = errno;
+    if (err == EPERM || err == EACCES) {
+      return core::fail(EPERM,
+                        "XDP engine: loading the BPF program was refused: run lvsd as root "
+                        "or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
+    }
+    return core::fail(err, fmt::format("XDP engine: loading the BPF program failed: {} (this "
+                                       "kernel needs BPF, XDP and BTF support)",
+                                       errno_text(err)));
+  }
+  std::unique_ptr<Engine> e(new Engine(skel));
+  if (auto r = e->write_config(0); !r) return core::Unexpected{r.error()};
+  return e;
+}
+
+core::Result<void> Engine::write_config(std::uint32_t bank) {
+  lvs_config cfg{};
+  cfg.bank = bank;
+  for (std::size_t i = 0; i < conn::kStateCount; ++i) {
+    cfg.timeout_s[i] =
+        static_cast<std::uint32_t>(timeouts_.of(static_cast<conn::ConnState>(i)).count());
+  }
+  const std::uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.config), &zero, &cfg, BPF_ANY) != 0) {
+    return map_error("the configuration", errno);
+  }
+  return {};
+}
+
+core::Result<void> Engine::apply(const model::ServiceTable& table) {
+  // 1. Everything that can be refused is decided before a map is touched.
+  std::vector<SchedSlots> slots;
+  if (table.services.size() > LVS_XDP_MAX_SERVICES) {
+    return core::fail(E2BIG, fmt::format("XDP engine: {} services; it holds at most {}",
+                                         table.services.size(), LVS_XDP_MAX_SERVICES));
+  }
+  for (const model::VirtualService& vs : table.services) {
+    if (auto r = check_service(vs); !r) return core::Unexpected{r.error()};
+    auto s = sched_slots(vs);
+    if (!s) return core::Unexpected{s.error()};
+    slots.push_back(std::move(*s));
+  }
+  // Counter slots: kept for what stays, the lowest free ones for what is new.
+  std::map<model::ServiceKey, std::uint32_t> svc_slots;
+  std::map<DestId, std::uint32_t> dest_slots;
+  std::set<std::uint32_t> used_svc;
+  std::set<std::uint32_t> used_dest;
+  for (const model::VirtualService& vs : table.services) {
+    if (auto it = svc_slots_.find(vs.key); it != svc_slots_.end()) {
+      svc_slots[vs.key] = it->second;
+      used_svc.insert(it->second);
+    }
+    for (const model::RealServer& r : vs.dests) {
+      if (auto it = dest_slots_.find({vs.key, r.addr}); it != dest_slots_.end()) {
+        dest_slots[{vs.key, r.addr}] = it->second;
+        used_dest.insert(it->second);
+      }
+    }
+  }
+  std::vector<std::uint32_t> fresh_svc;
+  std::vector<std::uint32_t> fresh_dest;
+  for (const model::VirtualService& vs : table.services) {
+    if (svc_slots.count(vs.key) == 0) {
+      const auto s = free_slot(used_svc, LVS_XDP_MAX_SERVICES);
+      if (!s) return core::fail(E2BIG, "XDP engine: no free service counter slot");
+      svc_slots[vs.key] = *s;
+      used_svc.insert(*s);
+      fresh_svc.push_back(*s);
+    }
+    for (const model::RealServer& r : vs.dests) {
+      if (dest_slots.count({vs.key, r.addr}) != 0) continue;
+      const auto s = free_slot(used_dest, LVS_XDP_MAX_SERVICES * LVS_XDP_MAX_DESTS);
+      if (!s) return core::fail(E2BIG, "XDP engine: no free realserver counter slot");
+      dest_slots[{vs.key, r.addr}] = *s;
+      used_dest.insert(*s);
+      fresh_dest.push_back(*s);
+    }
+  }
+
+  // 2. The unused bank: clear its old services, write the new table.
+  const std::uint32_t bank = 1U - bank_;
+  const int svc_fd = bpf_map__fd(skel_->maps.services);
+  const int dest_fd = bpf_map__fd(skel_->maps.dests);
+  const int slot_fd = bpf_map__fd(skel_->maps.sched_slots);
+  const int cursor_fd = bpf_map__fd(skel_->maps.cursors);
+  for (const lvs_svc_key& k : bank_keys_.at(bank)) bpf_map_delete_elem(svc_fd, &k);
+  bank_keys_.at(bank).clear();
+  for (std::uint32_t i = 0; i < table.services.size(); ++i) {
+    const model::VirtualService& vs = table.services[i];
+    const SchedSlots& sl = slots[i];
+    const std::uint32_t svc_index = bank * LVS_XDP_MAX_SERVICES + i;
+    lvs_svc svc{};
+    svc.sched = sl.kind;
+    svc.flags = sl.flags;
+    svc.dest_base = svc_index * LVS_XDP_MAX_DESTS;
+    svc.dest_count = static_cast<std::uint32_t>(vs.dests.size());
+    svc.table_base = svc_index * LVS_XDP_TABLE_STRIDE;
+    svc.table_len = static_cast<std::uint32_t>(sl.slots.size());
+    svc.cursor = svc_index;
+    svc.stat_slot = svc_slots.at(vs.key);
+    svc.persist_timeout = vs.persistent ? std::max<std::uint32_t>(vs.timeout, 1U) : 0U;
+    // IPv4: the mask as the packet's bytes; IPv6: the prefix length.
+    svc.netmask = vs.key.vip.addr.is_v4() ? htonl(vs.netmask) : vs.netmask;
+    for (std::uint32_t d = 0; d < vs.dests.size(); ++d) {
+      const model::RealServer& r = vs.dests[d];
+      lvs_dest dest{};
+      wire_addr(r.addr.addr, dest.addr);
+      dest.port = wire_port(r.addr.port);
+      dest.family = wire_family(r.addr.addr);
+      dest.method = LVS_XDP_MASQ;
+      dest.weight = static_cast<std::uint32_t>(r.weight);
+      dest.stat_slot = dest_slots.at({vs.key, r.addr});
+      const std::uint32_t at = svc.dest_base + d;
+      if (bpf_map_update_elem(dest_fd, &at, &dest, BPF_ANY) != 0) {
+        return map_error(fmt::format("realserver {} of {}", r.addr.to_string(), vs.key.to_string()),
+                         errno);
+      }
+    }
+    for (std::uint32_t k = 0; k < sl.slots.size(); ++k) {
+      const std::uint32_t at = svc.table_base + k;
+      if (bpf_map_update_elem(slot_fd, &at, &sl.slots[k], BPF_ANY) != 0) {
+        return map_error(fmt::format("the scheduling slots of {}", vs.key.to_string()), errno);
+      }
+    }
+    const std::uint32_t zero = 0;
+    if (bpf_map_update_elem(cursor_fd, &svc.cursor, &zero, BPF_ANY) != 0) {
+      return map_error(fmt::format("the cursor of {}", vs.key.to_string()), errno);
+    }
+    const lvs_svc_key key = svc_key(vs.key, bank);
+    if (bpf_map_update_elem(svc_fd, &key, &svc, BPF_ANY) != 0) {
+      return map_error(fmt::format("service {}", vs.key.to_string()), errno);
+    }
+    bank_keys_.at(bank).push_back(key);
+  }
+  // New counter slots start from zero on every CPU.
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  const std::vector<lvs_counters> zeros(ncpu, lvs_counters{});
+  for (const std::uint32_t s : fresh_svc) {
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.svc_stats), &s, zeros.data(), BPF_ANY) != 0) {
+      return map_error("service counters", errno);
+    }
+  }
+  for (const std::uint32_t s : fresh_dest) {
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.dest_stats), &s, zeros.data(), BPF_ANY) != 0) {
+      return map_error("realserver counters", errno);
+    }
+  }
+
+  // 3. The flip: one array write.
+  if (auto r = write_config(bank); !r) return r;
+  bank_ = bank;
+
+  // 4. Flows of removed realservers end: their entries go.
+  std::set<std::uint32_t> gone;
+  for (const auto& [id, s] : dest_slots_) {
+    if (dest_slots.count(id) == 0) gone.insert(s);
+  }
+  if (!gone.empty()) {
+    for (const auto& [k, v] : raw_connections()) {
+      if (gone.count(v.dest_stat) != 0) bpf_map_delete_elem(bpf_map__fd(skel_->maps.conns), &k);
+    }
+    for (const auto& [k, v] : raw_templates()) {
+      if (gone.count(v.dest_stat) != 0) {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.templates), &k);
+      }
+    }
+  }
+  svc_slots_ = std::move(svc_slots);
+  dest_slots_ = std::move(dest_slots);
+  table_ = table;
+  return {};
+}
+
+std::size_t Engine::expire(std::uint64_t now_ns) {
+  const int conns = bpf_map__fd(skel_->maps.conns);
+  const int released = bpf_map__fd(skel_->maps.dest_released);
+  std::size_t n = 0;
+  for (const auto& [k, v] : raw_connections()) {
+    if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
+    const auto timeout =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
+    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) continue;
+    // Taken out with its value as of the deletion: a packet may have refreshed it meanwhile.
+    lvs_conn gone{};
+    if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
+    ++n;
+    lvs_conn_key reply{};
+    std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
+    std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
+    reply.sport = gone.nat_port;
+    reply.dport = k.sport;
+    reply.proto = k.proto;
+    reply.family = k.family;
+    bpf_map_delete_elem(conns, &reply);
+    if (gone.counted == 0) continue;
+    lvs_dest_load r{};
+    if (bpf_map_lookup_elem(released, &gone.dest_stat, &r) != 0) continue;
+    ++(lvs_tcp_state_active(gone.state) != 0 ? r.active : r.inactive);
+    bpf_map_update_elem(released, &gone.dest_stat, &r, BPF_ANY);
+  }
+  return n;
+}
+
+void Engine::set_timeouts(const IdleTimeouts& t) {
+  timeouts_.set(t.tcp, t.tcpfin, t.udp);
+  if (auto r = write_config(bank_); !r) core::log().warn("{}", r.error().message);
+}
+
+std::vector<std::pair<lvs_conn_key, lvs_conn>> Engine::raw_connections() const {
+  std::vector<std::pair<lvs_conn_key, lvs_conn>> out;
+  const int fd = bpf_map__fd(skel_->maps.conns);
+  lvs_conn_key key{};
+  lvs_conn_key next{};
+  const void* prev = nullptr;
+  // Bounded: an LRU map never holds more than its size.
+  for (std::uint32_t n = 0; n < LVS_XDP_MAX_CONNS; ++n) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
+    lvs_conn v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out.emplace_back(next, v);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+std::vector<std::pair<lvs_tpl_key, lvs_tpl>> Engine::raw_templates() const {
+  std::vector<std::pair<lvs_tpl_key, lvs_tpl>> out;
+  const int fd = bpf_map__fd(skel_->maps.templates);
+  lvs_tpl_key key{};
+  lvs_tpl_key next{};
+  const void* prev = nullptr;
+  for (std::uint32_t n = 0; n < LVS_XDP_MAX_TEMPLATES; ++n) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
+    lvs_tpl v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out.emplace_back(next, v);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+const model::VirtualService* Engine::service_at(std::uint32_t svc_stat) const {
+  for (const model::VirtualService& vs : table_.services) {
+    if (svc_slots_.at(vs.key) == svc_stat) return &vs;
+  }
+  return nullptr;
+}
+
+core::Result<void> Engine::put_raw_connection(const lvs_conn_key& key, const lvs_conn& value) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.conns), &key, &value, BPF_ANY) != 0) {
+    return map_error("a connection entry", errno);
+  }
+  return {};
+}
+
+lvs_global Engine::global() const {
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<lvs_global> per_cpu(ncpu);
+  const std::uint32_t zero = 0;
+  lvs_global sum{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.global_stats), &zero, per_cpu.data()) != 0) {
+    return sum;
+  }
+  for (const lvs_global& g : per_cpu) {
+    sum.refused += g.refused;
+    sum.passed += g.passed;
+  }
+  return sum;
+}
+
+std::uint64_t Engine::refused() const { return global().refused; }
+std::uint64_t Engine::passed() const { return global().passed; }
+
+Stats Engine::stats() const {
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<lvs_counters> per_cpu(ncpu);
+  auto sum = [&](const bpf_map* map, std::uint32_t slot) {
+    lvs_counters total{};
+    if (bpf_map_lookup_elem(bpf_map__fd(map), &slot, per_cpu.data()) != 0) return total;
+    for (const lvs_counters& c : per_cpu) {
+      total.conns += c.conns;
+      total.inpkts += c.inpkts;
+      total.outpkts += c.outpkts;
+      total.inbytes += c.inbytes;
+      total.outbytes += c.outbytes;
+    }
+    return total;
+  };
+  // Active and inactive per realserver: the live forward entries by state.
+  std::map<std::uint32_t, std::pair<std::uint32_t, std::uint32_t>> load;
+  const std::uint64_t now = monotonic_ns();
+  for (const auto& [k, v] : raw_connections()) {
+    if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
+    const auto timeout =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
+    if (now - v.last_seen_ns > timeout * 1000000000ULL) continue;
+    auto& [active, inactive] = load[v.dest_stat];
+    ++(lvs_tcp_state_active(v.state) != 0 ? active : inactive);
+  }
+  // Persistence templates per realserver: the live ones.
+  std::map<std::uint32_t, std::uint32_t> persist;
+  for (const auto& [k, v] : raw_templates()) {
+    const model::VirtualService* vs = service_at(k.svc_stat);
+    if (vs == nullptr || !vs->persistent) continue;
+    if (now - v.last_seen_ns > std::uint64_t{vs->timeout} * 1000000000ULL) continue;
+    ++persist[v.dest_stat];
+  }
+  Stats out;
+  out.refused = refused();
+  for (const model::VirtualService& vs : table_.services) {
+    ServiceStats ss;
+    ss.key = vs.key;
+    for (const model::RealServer& r : vs.dests) {
+      DestStats ds;
+      ds.addr = r.addr;
+      const std::uint32_t slot = dest_slots_.at({vs.key, r.addr});
+      ds.counters = to_counters(sum(skel_->maps.dest_stats, slot));
+      if (auto it = load.find(slot); it != load.end()) {
+        ds.active = it->second.first;
+        ds.inactive = it->second.second;
+      }
+      if (auto it = persist.find(slot); it != persist.end()) ds.persistconns = it->second;
+      ss.dests.push_back(ds);
+    }
+    ss.counters = to_counters(sum(skel_->maps.svc_stats, svc_slots_.at(vs.key)));
+    out.total += ss.counters;
+    out.services.push_back(std::move(ss));
+  }
+  return out;
+}
+
+std::vector<ConnEntry> Engine::connections() const {
+  std::map<std::uint32_t, std::pair<model::Protocol, core::Endpoint>> dest_by_slot;
+  for (const model::VirtualService& vs : table_.services) {
+    for (const model::RealServer& r : vs.dests) {
+      dest_by_slot[dest_slots_.at({vs.key, r.addr})] = {vs.key.protocol, r.addr};
+    }
+  }
+  std::vector<ConnEntry> out;
+  const std::uint64_t now = monotonic_ns();
+  for (const auto& [k, v] : raw_connections()) {
+    if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
+    const auto timeout_ns =
+        static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count()) *
+        1000000000ULL;
+    const std::uint64_t idle = now - v.last_seen_ns;
+    if (idle > timeout_ns) continue;
+    ConnEntry e;
+    e.protocol = k.proto == 17 ? model::Protocol::kUdp : model::Protocol::kTcp;
+    e.state = public_state(v.state);
+    e.client = {.addr = from_wire(k.family, k.saddr), .port = host_port(k.sport)};
+    e.virt = {.addr = from_wire(k.family, k.daddr), .port = host_port(k.dport)};
+    e.dest = {.addr = from_wire(k.family, v.nat_addr), .port = host_port(v.nat_port)};
+    e.expire_seconds =
+        static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
+    out.push_back(e);
+  }
+  for (const auto& [k, v] : raw_templates()) {
+    const model::VirtualService* vs = service_at(k.svc_stat);
+    if (vs == nullptr || !vs->persistent) continue;
+    const std::uint64_t timeout_ns = std::uint64_t{vs->timeout} * 1000000000ULL;
+    const std::uint64_t idle = now - v.last_seen_ns;
+    if (idle > timeout_ns) continue;
+    ConnEntry e;
+    e.protocol = vs->key.protocol;
+    e.state = ConnState::kNone;
+    e.is_template = true;
+    e.client = {.addr = from_wire(k.family, k.snet), .port = 0};
+    e.virt = vs->key.vip;
+    e.dest = {.addr = from_wire(k.family, v.dest_addr), .port = host_port(v.dest_port)};
+    e.expire_seconds =
+        static_cast<std::uint32_t>((timeout_ns - idle + 999999999ULL) / 1000000000ULL);
+    out.push_back(e);
+  }
+  return out;
+}
+
+core::Result<AttachMode> Engine::attach(std::string_view ifname) {
+  const std::string name(ifname);
+  const unsigned int ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) {
+    return core::fail(ENODEV, fmt::format("XDP engine: interface '{}' does not exist", name));
+  }
+  const int prog = bpf_program__fd(skel_->progs.lvs_xdp);
+  const int idx = static_cast<int>(ifindex);
+  AttachMode mode = AttachMode::kNative;
+  if (bpf_xdp_attach(idx, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
+    const int native_err = errno;
+    if (native_err == EPERM || native_err == EACCES) {
+      return core::fail(EPERM, fmt::format("XDP engine: attaching to {} was refused: run lvsd as "
+                                           "root or with CAP_NET_ADMIN and CAP_BPF",
+                                           name));
+    }
+    if (native_err == EBUSY || native_err == EEXIST) {
+      return core::fail(EBUSY, fmt::format("XDP engine: {} already has an XDP program; detach it "
+                                           "first (ip link set dev {} xdp off)",
+                                           name, name));
+    }
+    if (bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
+      const int err = errno;
+      return core::fail(err, fmt::format("XDP engine: attaching to {} failed in native mode ({}) "
+                                         "and in generic mode ({})",
+                                         name, errno_text(native_err), errno_text(err)));
+    }
+    core::log().warn("XDP engine: {} has no native XDP ({}); attached in generic mode", name,
+                     errno_text(native_err));
+    mode = AttachMode::kGeneric;
+  }
+  attached_.emplace_back(idx, name);
+  return mode;
+}
+
+core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) const {
+  TestRun out;
+  out.frame.resize(frame.size() + 256);
+  // What LIBBPF_OPTS does, without its C99 compound literal (-Wpedantic under clang++).
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.data_in = frame.data();
+  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+  opts.data_out = out.frame.data();
+  opts.data_size_out = static_cast<std::uint32_t>(out.frame.size());
+  opts.repeat = 1;
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.lvs_xdp), &opts) != 0) {
+    return core::fail(errno, fmt::format("XDP engine: test run failed: {}", errno_text(errno)));
+  }
+  out.verdict = opts.retval;
+  out.frame.resize(opts.data_size_out);
+  return out;
+}
+
+}  // namespace lvs::dp::xdp

@@ -1,0 +1,90 @@
+#pragma once
+// The XDP engine's loader and map manager (libbpf): loads the embedded BPF program, writes the
+// service table into its maps (all-or-nothing, through the bank flip described in
+// bpf/maps.h), attaches to interfaces (native XDP, generic as the fallback) and detaches on
+// destruction, and sums the per-CPU counters. Needs root (CAP_BPF + CAP_NET_ADMIN).
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "conn/state.h"
+#include "core/result.h"
+#include "dp/data_plane.h"
+#include "dp/xdp/bpf/maps.h"
+#include "model/service.h"
+
+struct lvs_xdp;  // the generated skeleton (lvs_xdp.skel.h)
+
+namespace lvs::dp::xdp {
+
+// One run of the program over a frame (bpf_prog_test_run_opts): the verdict (XDP_PASS,
+// XDP_DROP, XDP_TX, XDP_REDIRECT...) and the frame as the program left it.
+struct TestRun {
+  std::uint32_t verdict = 0;
+  std::vector<std::uint8_t> frame{};
+};
+
+enum class AttachMode : std::uint8_t { kNative, kGeneric };
+
+class Engine final : public DataPlane {
+ public:
+  // Loads the program and creates its maps. EPERM names the missing privilege.
+  static core::Result<std::unique_ptr<Engine>> load();
+  ~Engine() override;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  core::Result<void> apply(const model::ServiceTable& table) override;
+  Stats stats() const override;
+  std::vector<ConnEntry> connections() const override;
+  void set_timeouts(const IdleTimeouts& timeouts) override;
+
+  // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC,
+  // the clock of bpf_ktime_get_ns) and takes them out of their realserver's lc/wlc load. The
+  // owner calls it periodically (about once a second); returns the flows removed.
+  std::size_t expire(std::uint64_t now_ns);
+
+  // Attaches to `ifname` in native mode, falling back to generic mode with a log line.
+  core::Result<AttachMode> attach(std::string_view ifname);
+
+  // Runs the program once over `frame` without any network (root only).
+  core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
+
+  // Map access for tests: the raw connection entries (both directions).
+  std::vector<std::pair<lvs_conn_key, lvs_conn>> raw_connections() const;
+  std::vector<std::pair<lvs_tpl_key, lvs_tpl>> raw_templates() const;
+  core::Result<void> put_raw_connection(const lvs_conn_key& key, const lvs_conn& value);
+  // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
+  // kernel (next hop not resolved yet).
+  std::uint64_t refused() const;
+  std::uint64_t passed() const;
+
+ private:
+  explicit Engine(lvs_xdp* skel);
+  core::Result<void> write_config(std::uint32_t bank);
+  lvs_global global() const;
+  // The service of a counter slot in the current table, or null.
+  const model::VirtualService* service_at(std::uint32_t svc_stat) const;
+
+  using DestId = std::pair<model::ServiceKey, core::Endpoint>;
+
+  lvs_xdp* skel_ = nullptr;
+  std::uint32_t bank_ = 0;
+  conn::Timeouts timeouts_{};
+  model::ServiceTable table_{};
+  // Stable counter slots, kept across applies so counters survive a reload.
+  std::map<model::ServiceKey, std::uint32_t> svc_slots_{};
+  std::map<DestId, std::uint32_t> dest_slots_{};
+  // The service keys each bank holds, deleted before the bank is rewritten.
+  std::array<std::vector<lvs_svc_key>, 2> bank_keys_{};
+  std::vector<std::pair<int, std::string>> attached_{};  // ifindex, name
+};
+
+}  // namespace lvs::dp::xdp

@@ -1,0 +1,164 @@
+// The XDP engine's pure half: its C state tables equal the C++ ones, the scheduling slots it
+// writes equal the C++ schedulers' choices, and what it cannot do yet is refused by name.
+#include "dp/xdp/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "conn/state.h"
+#include "dp/xdp/bpf/tcp_state.h"
+#include "model/dest_load.h"
+#include "sched/hash.h"
+#include "sched/mh.h"
+#include "sched/registry.h"
+
+namespace lvs::dp::xdp {
+namespace {
+
+model::RealServer masq(const char* addr, std::int32_t weight = 1) {
+  model::RealServer r;
+  r.addr = core::Endpoint::parse(addr).value();
+  r.forward = model::ForwardMethod::kMasq;
+  r.weight = weight;
+  r.last_weight = weight > 0 ? weight : 1;
+  return r;
+}
+
+model::VirtualService service(const char* sched, std::vector<model::RealServer> dests,
+                              model::Protocol p = model::Protocol::kTcp) {
+  model::VirtualService vs;
+  vs.key = model::ServiceKey::address(p, core::Endpoint::parse("192.0.2.1:80").value());
+  vs.scheduler = sched;
+  vs.dests = std::move(dests);
+  return vs;
+}
+
+TEST(XdpTcpStates, EveryCellEqualsTheCppTable) {
+  const conn::TcpTable tables[] = {conn::TcpTable::kInput, conn::TcpTable::kOutput,
+                                   conn::TcpTable::kInputOnly};
+  const conn::TcpEvent events[] = {conn::TcpEvent::kSyn, conn::TcpEvent::kFin, conn::TcpEvent::kAck,
+                                   conn::TcpEvent::kRst};
+  for (std::uint32_t t = 0; t < 3; ++t) {
+    for (std::uint32_t e = 0; e < 4; ++e) {
+      for (std::uint32_t s = 0; s < conn::kTcpStateCount; ++s) {
+        const auto want = static_cast<std::uint32_t>(
+            conn::next_tcp_state(tables[t], events[e], static_cast<conn::ConnState>(s)));
+        EXPECT_EQ(lvs_tcp_next_state(t, e, s), want)
+            << "table " << t << " event " << e << " state " << s;
+      }
+    }
+  }
+}
+
+TEST(XdpTcpStates, EventsTimeoutsAndActiveEqualTheCppOnes) {
+  for (std::uint32_t f = 0; f < 256; ++f) {
+    const auto flags = static_cast<std::uint8_t>(f);
+    EXPECT_EQ(lvs_tcp_event(flags), static_cast<std::uint32_t>(conn::classify(flags))) << f;
+  }
+  const conn::Timeouts defaults;
+  for (std::uint32_t s = 0; s < conn::kStateCount; ++s) {
+    const auto st = static_cast<conn::ConnState>(s);
+    EXPECT_EQ(lvs_default_timeout_s[s], static_cast<std::uint32_t>(defaults.of(st).count()));
+    EXPECT_EQ(lvs_tcp_state_active(s) != 0, conn::is_active(st)) << s;
+  }
+}
+
+// The C++ scheduler's picks for `n` new flows from a fresh start.
+std::vector<std::uint32_t> cpp_picks(const model::VirtualService& vs, std::size_t n) {
+  std::deque<model::DestLoad> loads;
+  std::vector<sched::Dest> dests;
+  for (const auto& r : vs.dests) {
+    loads.emplace_back();
+    dests.push_back(
+        {.addr = r.addr, .weight = r.weight, .last_weight = r.last_weight, .load = &loads.back()});
+  }
+  auto s = sched::make_scheduler(vs.scheduler).value();
+  EXPECT_TRUE(s->rebuild(dests, {}).ok());
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto p = s->pick({.dests = dests, .flow = {}, .flags = 0, .now = {}});
+    out.push_back(p ? static_cast<std::uint32_t>(*p) : LVS_XDP_NO_DEST);
+  }
+  return out;
+}
+
+TEST(XdpSchedSlots, WrrCycleIsTheSchedulersSequence) {
+  const auto vs = service("wrr", {masq("10.0.0.1:80", 4), masq("10.0.0.2:80", 3),
+                                  masq("10.0.0.3:80", 2), masq("10.0.0.4:80", 0)});
+  const auto slots = sched_slots(vs).value();
+  EXPECT_EQ(slots.kind, LVS_XDP_SCHED_CYCLE);
+  ASSERT_EQ(slots.slots.size(), 9U);  // 4 + 3 + 2 picks per cycle
+  // A cursor walking the cycle twice gives exactly the scheduler's first 18 picks.
+  const auto want = cpp_picks(vs, 18);
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(slots.slots[i % 9], want[i]) << i;
+}
+
+TEST(XdpSchedSlots, RrSkipsQuiescedAndAllQuiescedGivesNoSlots) {
+  const auto vs = service("rr", {masq("10.0.0.1:80"), masq("10.0.0.2:80", 0), masq("10.0.0.3:80")});
+  EXPECT_EQ(sched_slots(vs).value().slots, (std::vector<std::uint32_t>{0, 2}));
+  const auto none = service("rr", {masq("10.0.0.1:80", 0)});
+  EXPECT_TRUE(sched_slots(none).value().slots.empty());
+}
+
+TEST(XdpSchedSlots, ShBucketsGiveTheSchedulersPickForAnyClient) {
+  auto vs = service("sh", {masq("10.0.0.1:80"), masq("10.0.0.2:80", 2), masq("10.0.0.3:80", 0)});
+  const auto slots = sched_slots(vs).value();
+  ASSERT_EQ(slots.slots.size(), LVS_HASH_BUCKETS);
+  std::deque<model::DestLoad> loads;
+  std::vector<sched::Dest> dests;
+  for (const auto& r : vs.dests) {
+    loads.emplace_back();
+    dests.push_back(
+        {.addr = r.addr, .weight = r.weight, .last_weight = r.last_weight, .load = &loads.back()});
+  }
+  auto s = sched::make_scheduler("sh").value();
+  ASSERT_TRUE(s->rebuild(dests, {}).ok());
+  // Clients the program would hash: their bucket's slot must be the scheduler's pick.
+  for (std::uint32_t a = 0x0A000000U; a < 0x0A000000U + 2000U; a += 7U) {
+    sched::Flow flow{};
+    flow.client = {.addr = core::IpAddress::v4(a), .port = 1234};
+    const auto p = s->pick({.dests = dests, .flow = flow, .flags = 0, .now = {}});
+    EXPECT_EQ(slots.slots.at(lvs_hash_bucket(a, 0U, 0U)),
+              p ? static_cast<std::uint32_t>(*p) : LVS_XDP_NO_DEST);
+  }
+}
+
+TEST(XdpSchedSlots, MhSlotsAreTheMaglevTable) {
+  const auto vs =
+      service("mh", {masq("10.0.0.1:80", 3), masq("10.0.0.2:80", 1), masq("10.0.0.3:80", 2)});
+  const auto slots = sched_slots(vs).value();
+  EXPECT_EQ(slots.kind, LVS_XDP_SCHED_MAGLEV);
+  std::deque<model::DestLoad> loads;
+  std::vector<sched::Dest> dests;
+  for (const auto& r : vs.dests) {
+    loads.emplace_back();
+    dests.push_back(
+        {.addr = r.addr, .weight = r.weight, .last_weight = r.last_weight, .load = &loads.back()});
+  }
+  const auto table = sched::maglev_table(dests);
+  ASSERT_EQ(slots.slots.size(), table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) EXPECT_EQ(slots.slots[i], table[i]) << i;
+}
+
+TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
+  auto sed = service("sed", {masq("10.0.0.1:80")});
+  EXPECT_EQ(check_service(sed).error().message,
+            "service TCP 192.0.2.1:80: scheduler 'sed' (rr wrr lc wlc sh dh mh are) is not "
+            "supported by the XDP engine yet; serve it with the user-space engine");
+  auto dr = service("rr", {masq("10.0.0.1:80")});
+  dr.dests[0].forward = model::ForwardMethod::kRoute;
+  EXPECT_EQ(check_service(dr).error().message,
+            "service TCP 192.0.2.1:80: Route forwarding of realserver 10.0.0.1:80 (masquerading "
+            "-m is) is not supported by the XDP engine yet; serve it with the user-space engine");
+  auto p = service("rr", {masq("10.0.0.1:80")});
+  p.persistent = true;
+  EXPECT_TRUE(check_service(p).ok());
+  auto big = service("wrr", {masq("10.0.0.1:80", 5000), masq("10.0.0.2:80", 1)});
+  EXPECT_TRUE(check_service(big).ok());
+  EXPECT_EQ(sched_slots(big).error().code, E2BIG);
+  EXPECT_TRUE(check_service(service("mh", {masq("10.0.0.1:80")}, model::Protocol::kUdp)).ok());
+}
+
+}  // namespace
+}  // namespace lvs::dp::xdp
