@@ -103,7 +103,11 @@ std::string Worker::relay_shortage() {
   while (pipes_.size() < 2) {
     auto p = make_pipe(opts_.pipe_size, true);
     if (!p) return p.error().message;
-    pipes_.push_back(PipePair{.r = std::move(p->first), .w = std::move(p->second)});
+    try {
+      pipes_.push_back(PipePair{.r = std::move(p->first), .w = std::move(p->second)});
+    } catch (const std::bad_alloc&) {
+      return "out of memory for the relay pipe pool";  // the pipe closes here
+    }
   }
   return {};
 }
