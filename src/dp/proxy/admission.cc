@@ -106,7 +106,12 @@ std::string Worker::relay_shortage(int& err) {
       err = p.error().code;
       return p.error().message;
     }
-    pipes_.push_back(PipePair{.r = std::move(p->first), .w = std::move(p->second)});
+    try {
+      pipes_.push_back(PipePair{.r = std::move(p->first), .w = std::move(p->second)});
+    } catch (const std::bad_alloc&) {
+      err = ENOMEM;
+      return "out of memory for the relay pipe pool";  // the pipe closes here
+    }
   }
   return {};
 }

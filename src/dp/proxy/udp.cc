@@ -59,12 +59,7 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   core::Fd up = std::move(made).value();
   std::unique_ptr<UdpFlow> flow(new (std::nothrow) UdpFlow());
   if (!flow) {
-    count(ErrorKind::kMemory);
-    std::uint64_t skipped = 0;  // the caller counts the datagram as refused
-    if (log_refuse_.allow(now_, skipped)) {
-      core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
-                       reg.svc->key().to_string(), key.client.to_string(), skipped);
-    }
+    udp_out_of_memory(reg, key.client);
     return nullptr;
   }
   UdpFlow& f = *flow;
@@ -79,10 +74,32 @@ UdpFlow* Worker::new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle h
   f.last = now_;
   f.start = now_;
   if (!epoll_add(f.upstream.get(), EPOLLIN, &f.tag)) return nullptr;
-  udp_lru_.push_back(&f);
+  // Out of memory for the bookkeeping: this new flow is refused, the running ones go on. On
+  // the way out the flow closes its socket, which leaves the epoll set with it.
+  try {
+    udp_lru_.push_back(&f);
+  } catch (const std::bad_alloc&) {
+    udp_out_of_memory(reg, key.client);
+    return nullptr;
+  }
   f.lru = std::prev(udp_lru_.end());
-  reg.flows.emplace(key, std::move(flow));
+  try {
+    reg.flows.emplace(key, std::move(flow));
+  } catch (const std::bad_alloc&) {
+    udp_lru_.pop_back();  // `flow` (or the node it moved into) is gone or goes at return
+    udp_out_of_memory(reg, key.client);
+    return nullptr;
+  }
   return &f;
+}
+
+void Worker::udp_out_of_memory(const ListenerReg& reg, const core::Endpoint& client) {
+  count(ErrorKind::kMemory);
+  std::uint64_t skipped = 0;  // the caller counts the datagram as refused
+  if (log_refuse_.allow(now_, skipped)) {
+    core::log().warn("{}: out of memory for a flow of {} ({} more not logged)",
+                     reg.svc->key().to_string(), client.to_string(), skipped);
+  }
 }
 
 void Worker::kill_udp_flow(UdpFlow& f, connlog::EndReason why) {

@@ -282,6 +282,7 @@ class Worker {
   UdpFlow* udp_flow_for(ListenerReg& reg, const core::Endpoint& client);
   UdpFlow* no_udp_dest(const Service& svc);
   UdpFlow* new_udp_flow(ListenerReg& reg, const FlowKey& key, FlowHandle handle);
+  void udp_out_of_memory(const ListenerReg& reg, const core::Endpoint& client);  // logs
   bool udp_flow_stale(const UdpFlow& f) const;
   void relay_request(ListenerReg& reg, const sockaddr_storage& from,
                      const std::optional<core::IpAddress>* local, char* data, std::size_t n);
