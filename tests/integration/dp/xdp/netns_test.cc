@@ -644,13 +644,16 @@ class XdpPps : public XdpNetns {
 
     const auto each = [&](std::size_t path, const testing::Bytes& frame) {
       for (std::size_t f = 0; f < kFlowCounts.size(); ++f) {
+        const std::uint64_t conns_before = path == 0 ? udp_conns() : 0;
         for (std::uint64_t rep = 0; rep < reps; ++rep) {
           const PpsRun r = run(frame, kFlowCounts[f], frames);
           if (HasFatalFailure()) return;
           delivered_[path] += r.delivered;
+          sent_[path] += frames;
           rates_[path][f].push_back(
               r.seconds > 0 ? static_cast<double>(r.delivered) / r.seconds / 1e6 : 0);
         }
+        if (path == 0) new_conns_[f] = udp_conns() - conns_before;
       }
     };
     each(0, to_vip);
@@ -671,6 +674,12 @@ class XdpPps : public XdpNetns {
     if (nft_) each(3, to_vip);
   }
 
+  // Connections the engine made for the UDP service (the second of cluster()).
+  std::uint64_t udp_conns() const {
+    const Stats st = engine_->stats();
+    return st.services.size() == 2 ? st.services[1].counters.conns : 0;
+  }
+
   std::uint32_t ifindex(const std::string& ns, const char* ifname) {
     std::uint32_t idx = 0;
     in_ns(ns, [&] { idx = if_nametoindex(ifname); });
@@ -685,6 +694,8 @@ class XdpPps : public XdpNetns {
   int sink_map_ = -1;
   Rates rates_{};
   std::array<std::uint64_t, kPaths.size()> delivered_{};
+  std::array<std::uint64_t, kPaths.size()> sent_{};
+  std::array<std::uint64_t, kFlowCounts.size()> new_conns_{};
   std::uint64_t engine_passed_ = 0;
   bool nft_ = false;
 };
@@ -741,8 +752,20 @@ TEST_F(XdpPps, DISABLED_PpsTable) {
               ratio(3, 1), ratio(3, 2));
   std::printf("| engine / raw (goal >= 0.60) | %.2f | %.2f | %.2f |\n", ratio(1, 0), ratio(1, 1),
               ratio(1, 2));
-  std::printf("\nengine's packets passed to the kernel: %llu; load average before: %s, after: %s\n",
-              static_cast<unsigned long long>(engine_passed_), load_before.c_str(),
+  std::printf("\n");
+  for (std::size_t p = 0; p < kPaths.size(); ++p) {
+    std::printf("%s: %llu of %llu frames reached the realserver\n", kPaths[p],
+                static_cast<unsigned long long>(delivered_[p]),
+                static_cast<unsigned long long>(sent_[p]));
+  }
+  std::printf(
+      "engine: connections made (warm-up included) for 1 / 1,000 / 100,000 flows: %llu / %llu / "
+      "%llu; packets passed to the kernel: %llu\n",
+      static_cast<unsigned long long>(new_conns_[0]),
+      static_cast<unsigned long long>(new_conns_[1]),
+      static_cast<unsigned long long>(new_conns_[2]),
+      static_cast<unsigned long long>(engine_passed_));
+  std::printf("load average before: %s, after: %s\n", load_before.c_str(),
               load_average().c_str());
 }
 }  // namespace
