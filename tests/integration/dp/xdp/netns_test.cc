@@ -765,8 +765,7 @@ TEST_F(XdpPps, DISABLED_PpsTable) {
       static_cast<unsigned long long>(new_conns_[1]),
       static_cast<unsigned long long>(new_conns_[2]),
       static_cast<unsigned long long>(engine_passed_));
-  std::printf("load average before: %s, after: %s\n", load_before.c_str(),
-              load_average().c_str());
+  std::printf("load average before: %s, after: %s\n", load_before.c_str(), load_average().c_str());
 }
 }  // namespace
 }  // namespace lvs::dp::xdp
