@@ -664,6 +664,7 @@ class XdpPps : public XdpNetns {
     };
     each(0, to_vip);
     engine_passed_ = engine_->passed();
+    engine_refused_ = engine_->refused();
     in_ns(d_, [&] { engine_.reset(); });  // detaches it from d0 and d1
     const int redirect = load_redirect(static_cast<int>(ifindex(d_, "d1")));
     ASSERT_GE(redirect, 0) << "loading the redirect program: " << std::strerror(errno);
@@ -721,6 +722,7 @@ class XdpPps : public XdpNetns {
   // ns per frame in d0's program (engine, raw redirect), when kernel.bpf_stats_enabled was on.
   std::array<std::array<double, kFlowCounts.size()>, 2> prog_ns_{};
   std::uint64_t engine_passed_ = 0;
+  std::uint64_t engine_refused_ = 0;
   bool nft_ = false;
 };
 
@@ -788,11 +790,12 @@ TEST_F(XdpPps, DISABLED_PpsTable) {
   }
   std::printf(
       "engine: connections made (warm-up included) for 1 / 1,000 / 100,000 flows: %llu / %llu / "
-      "%llu; packets passed to the kernel: %llu\n",
+      "%llu; packets passed to the kernel: %llu, refused: %llu\n",
       static_cast<unsigned long long>(new_conns_[0]),
       static_cast<unsigned long long>(new_conns_[1]),
       static_cast<unsigned long long>(new_conns_[2]),
-      static_cast<unsigned long long>(engine_passed_));
+      static_cast<unsigned long long>(engine_passed_),
+      static_cast<unsigned long long>(engine_refused_));
   std::printf(
       "ns per frame in d0's XDP program (kernel.bpf_stats_enabled=1 during the run), engine: %.0f "
       "/ %.0f / %.0f, raw redirect: %.0f / %.0f / %.0f\n",
