@@ -1,7 +1,8 @@
 // The XDP engine with real traffic: client, director and realserver network namespaces joined by
 // veth pairs, the engine attached to both director legs, the realserver routing back through
 // the director. A TCP transfer of a few MiB each way through the VIP (hash compared) and UDP
-// request/response. Root only, and `ip`/`ethtool` are needed; skipped otherwise.
+// request/response; and issue 8's packet-rate comparison (XdpPps, below). Root only, and
+// `ip`/`ethtool` are needed; skipped otherwise.
 //
 //   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
 //   198.51.100.10 VIP 192.0.2.1 (routed by the client to the director; not a local address
