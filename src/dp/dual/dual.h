@@ -1,0 +1,57 @@
+#pragma once
+// A DataPlane over two: the XDP engine (`packet`) forwards the services whose realservers are
+// all masqueraded (-m); the user-space proxy (`proxy`) forwards every other service. A service
+// that mixes -m with other methods, or has no realserver yet, goes whole to the proxy (which
+// masquerades too, through its transparent path): a service is never split between engines.
+//
+// apply() is all-or-nothing across both: the packet engine's part is applied first, then the
+// proxy's; if the proxy refuses, the packet engine gets its previous table back. stats(),
+// connections() and errors() are the two engines' merged (their services are disjoint);
+// set_timeouts() and zero_rates() go to both. Control thread only, like any DataPlane.
+
+#include <optional>
+
+#include "core/result.h"
+#include "dp/data_plane.h"
+#include "model/service.h"
+
+namespace lvs::dp::dual {
+
+struct Split {
+  model::ServiceTable packet{};  // for the XDP engine
+  model::ServiceTable proxy{};   // for the user-space proxy
+
+  bool operator==(const Split&) const = default;
+};
+
+// True when the packet engine takes `svc`: at least one realserver, all of them -m.
+bool for_packet_engine(const model::VirtualService& svc);
+
+// Splits `table` by forwarding method (the rule above); order within each part is kept.
+Split split(const model::ServiceTable& table);
+
+// Sums two Stats of disjoint service sets: totals, rates and refusals added, services listed
+// one after the other.
+Stats merge(const Stats& a, const Stats& b);
+
+class DualDataPlane final : public DataPlane {
+ public:
+  // Both must outlive this object.
+  DualDataPlane(DataPlane& packet, DataPlane& proxy) : packet_(packet), proxy_(proxy) {}
+
+  core::Result<void> apply(const model::ServiceTable& table) override;
+  Stats stats() const override;
+  std::vector<ConnEntry> connections() const override;
+  void set_timeouts(const IdleTimeouts& timeouts) override;
+  void zero_rates(const std::optional<model::ServiceKey>& only) override;
+  void stop_accepting() override;
+  std::uint64_t open_connections() const override;
+  ErrorCounts errors() const override;
+
+ private:
+  DataPlane& packet_;
+  DataPlane& proxy_;
+  Split applied_{};  // what each engine runs now
+};
+
+}  // namespace lvs::dp::dual
