@@ -42,6 +42,7 @@ Stats merge(const Stats& a, const Stats& b) {
 }
 
 core::Result<void> DualDataPlane::apply(const model::ServiceTable& table) {
+  const std::lock_guard lock(mu_);
   Split next = split(table);
   if (auto r = packet_.apply(next.packet); !r) return r;
   if (auto r = proxy_.apply(next.proxy); !r) {
@@ -59,9 +60,13 @@ core::Result<void> DualDataPlane::apply(const model::ServiceTable& table) {
   return {};
 }
 
-Stats DualDataPlane::stats() const { return merge(packet_.stats(), proxy_.stats()); }
+Stats DualDataPlane::stats() const {
+  const std::lock_guard lock(mu_);
+  return merge(packet_.stats(), proxy_.stats());
+}
 
 std::vector<ConnEntry> DualDataPlane::connections() const {
+  const std::lock_guard lock(mu_);
   auto all = packet_.connections();
   auto more = proxy_.connections();
   all.insert(all.end(), more.begin(), more.end());
@@ -69,21 +74,35 @@ std::vector<ConnEntry> DualDataPlane::connections() const {
 }
 
 void DualDataPlane::set_timeouts(const IdleTimeouts& timeouts) {
+  const std::lock_guard lock(mu_);
   packet_.set_timeouts(timeouts);
   proxy_.set_timeouts(timeouts);
 }
 
 void DualDataPlane::zero_rates(const std::optional<model::ServiceKey>& only) {
+  const std::lock_guard lock(mu_);
   packet_.zero_rates(only);
   proxy_.zero_rates(only);
 }
 
 // The packet engine keeps no sockets: stopping means closing the proxy's listeners only.
-void DualDataPlane::stop_accepting() { proxy_.stop_accepting(); }
+void DualDataPlane::stop_accepting() {
+  const std::lock_guard lock(mu_);
+  proxy_.stop_accepting();
+}
 
-std::uint64_t DualDataPlane::open_connections() const { return proxy_.open_connections(); }
+std::uint64_t DualDataPlane::open_connections() const {
+  const std::lock_guard lock(mu_);
+  return proxy_.open_connections();
+}
+
+void DualDataPlane::with_packet_engine(const std::function<void()>& fn) {
+  const std::lock_guard lock(mu_);
+  fn();
+}
 
 ErrorCounts DualDataPlane::errors() const {
+  const std::lock_guard lock(mu_);
   ErrorCounts e = proxy_.errors();
   const ErrorCounts p = packet_.errors();
   for (std::size_t i = 0; i < e.n.size(); ++i) e.n[i] += p.n[i];

@@ -7,8 +7,12 @@
 // apply() is all-or-nothing across both: the packet engine's part is applied first, then the
 // proxy's; if the proxy refuses, the packet engine gets its previous table back. stats(),
 // connections() and errors() are the two engines' merged (their services are disjoint);
-// set_timeouts() and zero_rates() go to both. Control thread only, like any DataPlane.
+// set_timeouts() and zero_rates() go to both. Called from the control thread like any
+// DataPlane, and besides from the owner's timer through with_packet_engine(): one mutex
+// serializes every call into the two engines.
 
+#include <functional>
+#include <mutex>
 #include <optional>
 
 #include "core/result.h"
@@ -48,7 +52,12 @@ class DualDataPlane final : public DataPlane {
   std::uint64_t open_connections() const override;
   ErrorCounts errors() const override;
 
+  // Runs `fn` under the lock every call above takes: for the owner's periodic work on the
+  // packet engine (its expire(now)), which must not overlap an apply() or a listing.
+  void with_packet_engine(const std::function<void()>& fn);
+
  private:
+  mutable std::mutex mu_;
   DataPlane& packet_;
   DataPlane& proxy_;
   Split applied_{};  // what each engine runs now
