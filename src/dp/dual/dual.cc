@@ -7,9 +7,8 @@
 namespace lvs::dp::dual {
 
 bool for_packet_engine(const model::VirtualService& svc) {
-  return !svc.dests.empty() && std::all_of(svc.dests.begin(), svc.dests.end(), [](const auto& d) {
-    return d.forward == model::ForwardMethod::kMasq;
-  });
+  return std::all_of(svc.dests.begin(), svc.dests.end(),
+                     [](const auto& d) { return d.forward == model::ForwardMethod::kMasq; });
 }
 
 Split split(const model::ServiceTable& table) {

@@ -1,8 +1,10 @@
 #pragma once
 // A DataPlane over two: the XDP engine (`packet`) forwards the services whose realservers are
 // all masqueraded (-m); the user-space proxy (`proxy`) forwards every other service. A service
-// that mixes -m with other methods, or has no realserver yet, goes whole to the proxy (which
-// masquerades too, through its transparent path): a service is never split between engines.
+// that mixes -m with other methods goes whole to the proxy (which masquerades too, through its
+// transparent path): a service is never split between engines. A service without realservers
+// (`lvsadm -A` before its `-a ... -m`) goes to the packet engine, which drops its new flows as
+// IPVS does, and needs no local VIP to bind as the proxy would.
 //
 // apply() is all-or-nothing across both: the packet engine's part is applied first, then the
 // proxy's; if the proxy refuses, the packet engine gets its previous table back. stats(),
@@ -28,7 +30,7 @@ struct Split {
   bool operator==(const Split&) const = default;
 };
 
-// True when the packet engine takes `svc`: at least one realserver, all of them -m.
+// True when the packet engine takes `svc`: every realserver (of none or more) is -m.
 bool for_packet_engine(const model::VirtualService& svc);
 
 // Splits `table` by forwarding method (the rule above); order within each part is kept.

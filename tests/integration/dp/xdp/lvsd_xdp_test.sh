@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # lvsd --xdp end to end: client, director and realserver network namespaces on veth
 # (documentation ranges only), a real lvsd started with --xdp on both director legs and a
-# masqueraded (-m) TCP and UDP service, the realserver routing back through the director.
+# masqueraded (-m) TCP service from flags and a UDP one from `lvsadm -A/-a ... -m`, the
+# realserver routing back through the director.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, `lvsadm -L -n --stats` counts the packets, `lvsadm -L -c`
-# lists the flows, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
+# lists the flows, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
 # missing interface exits 1 naming it. Root only (exit 77 = skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
@@ -65,9 +66,9 @@ esac
 ip -n "$d" link show d0 | grep -q xdp && fail "d0 kept an XDP program after the failed start"
 
 export LVSD_SOCKET=$tmp/lvsd.sock
+# The TCP service from flags, the UDP one added over the control socket below.
 ip netns exec "$d" "$bin/lvsd" --workers 1 --xdp d0,d1 \
-  -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq \
-  -u 192.0.2.1:53 -s wrr -r 198.51.100.10:5353,masq >"$tmp/lvsd.log" 2>&1 &
+  -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq >"$tmp/lvsd.log" 2>&1 &
 lvsd_pid=$!
 for _ in $(seq 100); do
   ip netns exec "$d" "$bin/lvsadm" -L -n >/dev/null 2>&1 && break
@@ -77,6 +78,9 @@ done
 for i in d0 d1; do
   ip -n "$d" link show "$i" | grep -q xdp || fail "no XDP program on $i"
 done
+adm() { ip netns exec "$d" "$bin/lvsadm" "$@"; }
+adm -A -u 192.0.2.1:53 -s wrr || fail "lvsadm -A -u 192.0.2.1:53"
+adm -a -u 192.0.2.1:53 -r 198.51.100.10:5353 -m || fail "lvsadm -a -u 192.0.2.1:53 ... -m"
 
 # The realserver: TCP (hash what arrives, answer with the hash and 2 MiB), UDP echo.
 cat >"$tmp/rs.py" <<'PY'
@@ -152,6 +156,11 @@ echo "$conns" | grep -q "^TCP .*203.0.113.2:.* 192.0.2.1:80 *198.51.100.10:8080"
   fail "-L -c lists no TCP flow"
 echo "$conns" | grep -q "^UDP .*203.0.113.2:.* 192.0.2.1:53 *198.51.100.10:5353" ||
   fail "-L -c lists no UDP flow"
+
+# -Z: the counters start again from 0.
+adm -Z || fail "lvsadm -Z"
+adm -L -n --stats | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1 }' ||
+  fail "-Z left the TCP service's packets: $(adm -L -n --stats)"
 
 exec 9>&-
 kill "$rs_pid" 2>/dev/null

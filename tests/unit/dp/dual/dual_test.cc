@@ -45,7 +45,8 @@ class Recorder final : public DataPlane {
   int applies = 0;
 };
 
-// Masq-only services go to the packet engine; FullNat, Local, mixed and empty ones to the proxy.
+// Masq-only and empty services go to the packet engine; FullNat, Local and mixed ones to the
+// proxy.
 TEST(DualSplit, MasqOnlyServicesGoToThePacketEngine) {
   const model::ServiceTable table{
       .services = {
@@ -57,13 +58,13 @@ TEST(DualSplit, MasqOnlyServicesGoToThePacketEngine) {
           service("192.0.2.1:84", {real("198.51.100.3:80", ForwardMethod::kLocal)}),
       }};
   const Split s = split(table);
-  ASSERT_EQ(s.packet.services.size(), 1U);
+  ASSERT_EQ(s.packet.services.size(), 2U);
   EXPECT_EQ(s.packet.services[0].key.vip.port, 80);
-  ASSERT_EQ(s.proxy.services.size(), 4U);
+  EXPECT_EQ(s.packet.services[1].key.vip.port, 83);  // no realserver yet: no VIP to bind
+  ASSERT_EQ(s.proxy.services.size(), 3U);
   EXPECT_EQ(s.proxy.services[0].key.vip.port, 81);
   EXPECT_EQ(s.proxy.services[1].key.vip.port, 82);  // mixed: whole service to the proxy
-  EXPECT_EQ(s.proxy.services[2].key.vip.port, 83);  // no realserver yet
-  EXPECT_EQ(s.proxy.services[3].key.vip.port, 84);
+  EXPECT_EQ(s.proxy.services[2].key.vip.port, 84);
 }
 
 // The proxy refusing its part puts the packet engine's previous table back.
