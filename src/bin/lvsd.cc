@@ -50,6 +50,7 @@
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
 #include "dp/xdp/loader.h"
+#include "dp/xdp/plan.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
 #include "web/http_server.h"
@@ -281,7 +282,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     engine = std::move(started).value();
-    dual = std::make_unique<dp::dual::DualDataPlane>(*engine, *proxy);
+    // What the engine does not do yet (a scheduler, fwmark...) stays on the user-space path.
+    dual = std::make_unique<dp::dual::DualDataPlane>(*engine, *proxy, dp::xdp::check_service);
     expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
                                                          e = engine.get()](core::TimePoint now) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());

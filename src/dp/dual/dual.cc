@@ -1,5 +1,7 @@
 #include "dp/dual/dual.h"
 
+#include "core/log.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <utility>
@@ -11,10 +13,21 @@ bool for_packet_engine(const model::VirtualService& svc) {
                      [](const auto& d) { return d.forward == model::ForwardMethod::kMasq; });
 }
 
-Split split(const model::ServiceTable& table) {
+Split split(const model::ServiceTable& table, const Accepts& accepts) {
   Split s;
   for (const auto& svc : table.services) {
-    (for_packet_engine(svc) ? s.packet : s.proxy).services.push_back(svc);
+    if (!for_packet_engine(svc)) {
+      s.proxy.services.push_back(svc);
+      continue;
+    }
+    if (accepts) {
+      if (auto ok = accepts(svc); !ok) {
+        s.fallbacks.push_back(ok.error().message);
+        s.proxy.services.push_back(svc);
+        continue;
+      }
+    }
+    s.packet.services.push_back(svc);
   }
   return s;
 }
@@ -42,7 +55,7 @@ Stats merge(const Stats& a, const Stats& b) {
 
 core::Result<void> DualDataPlane::apply(const model::ServiceTable& table) {
   const std::lock_guard lock(mu_);
-  Split next = split(table);
+  Split next = split(table, accepts_);
   if (auto r = packet_.apply(next.packet); !r) return r;
   if (auto r = proxy_.apply(next.proxy); !r) {
     // The packet engine accepted its old table once: taking it back cannot fail for a reason
@@ -54,6 +67,12 @@ core::Result<void> DualDataPlane::apply(const model::ServiceTable& table) {
                                             back.error().message);
     }
     return r;
+  }
+  for (const auto& why : next.fallbacks) {
+    if (std::find(applied_.fallbacks.begin(), applied_.fallbacks.end(), why) ==
+        applied_.fallbacks.end()) {
+      core::log().info("{}; the user-space data plane forwards it", why);
+    }
   }
   applied_ = std::move(next);
   return {};

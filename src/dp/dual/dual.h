@@ -16,6 +16,9 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "dp/data_plane.h"
@@ -26,6 +29,9 @@ namespace lvs::dp::dual {
 struct Split {
   model::ServiceTable packet{};  // for the XDP engine
   model::ServiceTable proxy{};   // for the user-space proxy
+  // Masquerading services the packet engine refused (Accepts), with its reason: the proxy
+  // forwards them.
+  std::vector<std::string> fallbacks{};
 
   bool operator==(const Split&) const = default;
 };
@@ -33,8 +39,12 @@ struct Split {
 // True when the packet engine takes `svc`: every realserver (of none or more) is -m.
 bool for_packet_engine(const model::VirtualService& svc);
 
-// Splits `table` by forwarding method (the rule above); order within each part is kept.
-Split split(const model::ServiceTable& table);
+// Whether the packet engine can forward a service, else why not (e.g. a scheduler it lacks).
+using Accepts = std::function<core::Result<void>(const model::VirtualService&)>;
+
+// Splits `table` by forwarding method (the rule above); a service `accepts` refuses goes to the
+// proxy, its reason in `fallbacks`. Order within each part is kept. No `accepts`: all accepted.
+Split split(const model::ServiceTable& table, const Accepts& accepts = {});
 
 // Sums two Stats of disjoint service sets: totals, rates and refusals added, services listed
 // one after the other.
@@ -42,8 +52,9 @@ Stats merge(const Stats& a, const Stats& b);
 
 class DualDataPlane final : public DataPlane {
  public:
-  // Both must outlive this object.
-  DualDataPlane(DataPlane& packet, DataPlane& proxy) : packet_(packet), proxy_(proxy) {}
+  // Both must outlive this object. `accepts`: what the packet engine can forward (split()).
+  DualDataPlane(DataPlane& packet, DataPlane& proxy, Accepts accepts = {})
+      : packet_(packet), proxy_(proxy), accepts_(std::move(accepts)) {}
 
   core::Result<void> apply(const model::ServiceTable& table) override;
   Stats stats() const override;
@@ -62,6 +73,7 @@ class DualDataPlane final : public DataPlane {
   mutable std::mutex mu_;
   DataPlane& packet_;
   DataPlane& proxy_;
+  Accepts accepts_;
   Split applied_{};  // what each engine runs now
 };
 

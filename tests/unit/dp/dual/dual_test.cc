@@ -67,6 +67,24 @@ TEST(DualSplit, MasqOnlyServicesGoToThePacketEngine) {
   EXPECT_EQ(s.proxy.services[2].key.vip.port, 84);
 }
 
+// A masquerading service the packet engine cannot forward goes to the proxy, the reason kept.
+TEST(DualSplit, RefusedServicesFallBackToTheProxy) {
+  auto sed = service("192.0.2.1:80", {real("198.51.100.1:80", ForwardMethod::kMasq)});
+  sed.scheduler = "sed";
+  const model::ServiceTable table{
+      .services = {sed, service("192.0.2.1:81", {real("198.51.100.1:80", ForwardMethod::kMasq)})}};
+  const Accepts no_sed = [](const model::VirtualService& svc) -> core::Result<void> {
+    if (svc.scheduler == "sed") return core::fail(ENOTSUP, "no sed here");
+    return {};
+  };
+  const Split s = split(table, no_sed);
+  ASSERT_EQ(s.packet.services.size(), 1U);
+  EXPECT_EQ(s.packet.services[0].key.vip.port, 81);
+  ASSERT_EQ(s.proxy.services.size(), 1U);
+  EXPECT_EQ(s.proxy.services[0].key.vip.port, 80);
+  EXPECT_EQ(s.fallbacks, std::vector<std::string>{"no sed here"});
+}
+
 // The proxy refusing its part puts the packet engine's previous table back.
 TEST(DualDataPlane, ProxyRefusalRestoresThePacketEngine) {
   Recorder packet;
