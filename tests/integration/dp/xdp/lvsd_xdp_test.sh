@@ -5,7 +5,7 @@
 # realserver routing back through the director.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, `lvsadm -L -n --stats` counts the packets, `lvsadm -L -c`
-# lists the flows, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
+# lists the flows, a UDP flow goes after --set's timeout, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
 # missing interface exits 1 naming it. Root only (exit 77 = skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
@@ -157,6 +157,14 @@ echo "$conns" | grep -q "^TCP .*203.0.113.2:.* 192.0.2.1:80 *198.51.100.10:8080"
 echo "$conns" | grep -q "^UDP .*203.0.113.2:.* 192.0.2.1:53 *198.51.100.10:5353" ||
   fail "-L -c lists no UDP flow"
 
+# --set: a 1 s UDP timeout; the idle UDP flow leaves -L -c within a few seconds (the expire
+# timer runs once a second).
+adm --set 0 0 1 || fail "lvsadm --set 0 0 1"
+for _ in $(seq 100); do
+  adm -L -c -n | grep -q "^UDP" || break
+  sleep 0.1
+done
+adm -L -c -n | grep -q "^UDP" && fail "the UDP flow is still listed 10 s after --set 0 0 1"
 # -Z: the counters start again from 0.
 adm -Z || fail "lvsadm -Z"
 adm -L -n --stats | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1 }' ||
@@ -168,6 +176,7 @@ kill -TERM "$lvsd_pid"
 wait "$lvsd_pid"; rc=$?
 lvsd_pid=
 [ "$rc" = 0 ] || fail "lvsd exited $rc on SIGTERM"
+if grep -qE "Sanitizer|runtime error" "$tmp/lvsd.log"; then fail "a sanitizer report in lvsd's log"; fi
 for i in d0 d1; do
   ip -n "$d" link show "$i" | grep -q xdp && fail "$i kept an XDP program after lvsd stopped"
 done
