@@ -12,7 +12,8 @@
 # Usage: article_test.sh [BIN_DIR [SCRIPTS_DIR]]   (BIN_DIR holds lvsd, lvsadm, lvs-realserver)
 # LVSD_EXTRA_ARGS: more lvsd flags for the director, e.g. "--xdp eth0" (the XDP engine on the
 # director's one leg; the lab's hosts then send full checksums and the switch ports get the
-# NAPI native XDP transmits need).
+# NAPI native XDP transmits need). LVS_ENGINE=xdp: the same through the lab's lvs.conf
+# (LVS_ENGINE=xdp, the engine on LVS_IF).
 set -uo pipefail # so no "producer | grep -q": the producer may die of SIGPIPE
 here=$(cd "$(dirname "$0")" && pwd)
 skip() {
@@ -71,6 +72,8 @@ bin=$lab/bin
 art=$lab/art
 export LVSD_SOCKET=$lab/lvsd.sock
 vip=192.0.2.100
+xdp=""
+if [[ ${LVSD_EXTRA_ARGS:-} == *--xdp* || ${LVS_ENGINE:-} == xdp ]]; then xdp=1; fi
 declare -A addr=([dir]=192.0.2.1 [cl1]=192.0.2.11 [cl2]=192.0.2.12 [rs1]=192.0.2.21
   [rs2]=192.0.2.22 [rs3]=192.0.2.23 [rs4]=192.0.2.24)
 hosts="dir cl1 cl2 rs1 rs2 rs3 rs4"
@@ -165,7 +168,7 @@ build_lab() {
     ip -n "$P-$h" link set lo up
     ip -n "$P-$h" addr add "${addr[$h]}/24" dev eth0
     ip -n "$P-$h" link set eth0 up
-    if [[ ${LVSD_EXTRA_ARGS:-} == *--xdp* ]]; then
+    if [ -n "$xdp" ]; then
       # Local senders over veth hand out partial checksums that XDP forwarding keeps (real NICs
       # deliver full ones); GRO gives the switch port the NAPI that native XDP_TX needs.
       ip netns exec "$P-$h" ethtool -K eth0 tx off >/dev/null
@@ -224,6 +227,7 @@ write_conf() { # write_conf RIPS...
     echo 'UPORTS="xdmcp"'
     printf 'RIPS="%s"\n' "$*"
     echo "CHECK_INTERVAL=2"
+    if [ "${LVS_ENGINE:-}" = xdp ]; then echo "LVS_ENGINE=xdp"; fi
   } >"$lab/lvs.conf"
 }
 
@@ -361,7 +365,7 @@ if [ "$masq" = 6 ] && [[ $alias == "$vip/"* ]] && [ "$fwd" = 1 ] && [ "$redir" =
 else
   fail "director start" "Masq lines: $masq (want 6), alias '$alias', ip_forward=$fwd, send_redirects=$redir"
 fi
-if [[ ${LVSD_EXTRA_ARGS:-} == *--xdp* ]]; then
+if [ -n "$xdp" ]; then
   # The masquerading services run on the XDP engine: its program is on eth0 and lvsd installed
   # no user-space masquerading state (nftables table).
   xdp_link=$(ip -n "$P-dir" link show eth0 | head -n 1)
