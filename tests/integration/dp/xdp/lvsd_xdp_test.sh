@@ -5,7 +5,7 @@
 # realserver routing back through the director.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, `lvsadm -L -n --stats` counts the packets, `lvsadm -L -c`
-# lists the flows, a UDP flow goes after --set's timeout, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
+# lists the flows, /metrics counts them, a UDP flow goes after --set's timeout, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
 # missing interface exits 1 naming it. Root only (exit 77 = skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
@@ -16,7 +16,7 @@ set -u
 bin=${1:?usage: lvsd_xdp_test.sh BIN_DIR}
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root: network namespaces and XDP"
-for t in ip ethtool python3; do command -v "$t" >/dev/null || skip "needs $t"; done
+for t in ip ethtool python3 curl; do command -v "$t" >/dev/null || skip "needs $t"; done
 
 id=$$
 c=lvsxd-c-$id d=lvsxd-d-$id r=lvsxd-r-$id
@@ -67,7 +67,8 @@ ip -n "$d" link show d0 | grep -q xdp && fail "d0 kept an XDP program after the 
 
 export LVSD_SOCKET=$tmp/lvsd.sock
 # The TCP service from flags, the UDP one added over the control socket below.
-ip netns exec "$d" "$bin/lvsd" --workers 1 --xdp d0,d1 \
+# The HTTP listener on the director's own loopback (a private namespace: no port to share).
+ip netns exec "$d" "$bin/lvsd" --workers 1 --xdp d0,d1 --http-listen 127.0.0.1:9100 \
   -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq >"$tmp/lvsd.log" 2>&1 &
 lvsd_pid=$!
 for _ in $(seq 100); do
@@ -157,6 +158,11 @@ echo "$conns" | grep -q "^TCP .*203.0.113.2:.* 192.0.2.1:80 *198.51.100.10:8080"
 echo "$conns" | grep -q "^UDP .*203.0.113.2:.* 192.0.2.1:53 *198.51.100.10:5353" ||
   fail "-L -c lists no UDP flow"
 
+# /metrics shows the engine's counters for its services.
+metrics=$(ip netns exec "$d" curl -sf http://127.0.0.1:9100/metrics) || fail "GET /metrics"
+in_pkts=$(echo "$metrics" | awk -F' ' '/^lvsd_service_packets_total\{protocol="tcp",vip="192.0.2.1",port="80",direction="in"\}/ { print $2 }')
+[ "${in_pkts:-0}" -ge 1000 ] 2>/dev/null ||
+  fail "/metrics: TCP 192.0.2.1:80 in packets '${in_pkts}': $(echo "$metrics" | grep packets_total)"
 # --set: a 1 s UDP timeout; the idle UDP flow leaves -L -c within a few seconds (the expire
 # timer runs once a second).
 adm --set 0 0 1 || fail "lvsadm --set 0 0 1"
