@@ -5,8 +5,10 @@
 # realserver routing back through the director.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, `lvsadm -L -n --stats` counts the packets, `lvsadm -L -c`
-# lists the flows, /metrics counts them, a UDP flow goes after --set's timeout, -Z zeroes the counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a
-# missing interface exits 1 naming it. Root only (exit 77 = skipped otherwise).
+# lists the flows, /metrics counts them, a UDP flow goes after --set's timeout, -Z zeroes the
+# counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a missing
+# interface exits 1 naming it, and without privileges says what it needs. Root only (exit 77 =
+# skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
 #   198.51.100.10; VIP 192.0.2.1, routed by the client to the director, local nowhere.
@@ -64,6 +66,18 @@ case $out in
   *) fail "lvsd --xdp on a missing interface said: $out" ;;
 esac
 ip -n "$d" link show d0 | grep -q xdp && fail "d0 kept an XDP program after the failed start"
+
+# Without privileges: exit 1, saying what to run it as.
+if command -v setpriv >/dev/null; then
+  out=$(ip netns exec "$d" setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$bin/lvsd" --xdp d0 --socket "$tmp/np.sock" 2>&1)
+  rc=$?
+  [ "$rc" = 1 ] || fail "lvsd --xdp without privileges exited $rc, not 1: $out"
+  case $out in
+    *"run lvsd as root or with CAP_BPF"*) ;;
+    *) fail "lvsd --xdp without privileges said: $out" ;;
+  esac
+fi
 
 export LVSD_SOCKET=$tmp/lvsd.sock
 # The TCP service from flags, the UDP one added over the control socket below.
