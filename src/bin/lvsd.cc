@@ -8,6 +8,12 @@
 // routing (dp/masq); every exit after that (stop, error) removes them again, and `lvsd
 // --cleanup` removes what a killed lvsd left.
 //
+// --xdp IFACE,... (or global_defs xdp_interfaces): the XDP engine (dp/xdp) is loaded and
+// attached to those interfaces at start (a missing privilege or interface: exit 1, saying
+// which), forwards the services whose realservers are all -m, and the proxy the rest
+// (dp/dual). A timer thread expires its idle flows once a second. Every exit path detaches it
+// (the Engine's destructor).
+//
 // Signals (read with sigwait on the main thread): SIGHUP re-reads -f; SIGTERM/SIGINT stop
 // gracefully: listeners close (new connections are refused), established connections get
 // --grace seconds to finish, the omega notifiers run, exit 0. With $NOTIFY_SOCKET set (systemd
@@ -15,11 +21,14 @@
 
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -38,10 +47,13 @@
 #include "daemon/health_runner.h"
 #include "daemon/supervisor.h"
 #include "dp/connlog/conn_log.h"
+#include "dp/dual/dual.h"
 #include "dp/fixture/fixture.h"
 #include "dp/masq/masq.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
+#include "dp/xdp/loader.h"
+#include "dp/xdp/plan.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
 #include "web/http_server.h"
@@ -102,6 +114,7 @@ void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
   if (!flags.workers_set) flags.proxy.workers = g.workers;
   if (!flags.log_level_set) flags.log_level = g.log_level;
   if (!flags.http_listen) flags.http_listen = g.http_listen;
+  if (flags.xdp_interfaces.empty()) flags.xdp_interfaces = g.xdp_interfaces;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up
   const char* env = std::getenv("LVSD_SOCKET");
   const bool env_set = env != nullptr && *env != '\0';
@@ -139,6 +152,46 @@ core::Result<std::string> read_token_file(const std::string& path) {
   }
   return token;
 }
+
+// --xdp: loads the engine and attaches it to every interface, or says which one failed and
+// what to do. The engine detaches from those it attached when it is destroyed.
+core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& cfg) {
+  auto engine = dp::xdp::Engine::load();
+  if (!engine) return core::Unexpected{engine.error()};
+  const auto policy = cfg.xdp_mode == bin::XdpMode::kNative    ? dp::xdp::AttachPolicy::kNative
+                      : cfg.xdp_mode == bin::XdpMode::kGeneric ? dp::xdp::AttachPolicy::kGeneric
+                                                               : dp::xdp::AttachPolicy::kAuto;
+  for (const auto& ifname : cfg.xdp_interfaces) {
+    auto mode = (*engine)->attach(ifname, policy);
+    if (!mode && mode.error().code == ENODEV) {
+      return core::fail(
+          ENODEV, mode.error().message + ": give the director's interfaces (`ip link` lists them)");
+    }
+    if (!mode) return core::Unexpected{mode.error()};
+    core::log().info("lvsd: XDP engine attached to {} in {} mode", ifname,
+                     *mode == dp::xdp::AttachMode::kNative ? "native" : "generic");
+  }
+  return std::move(engine).value();
+}
+
+// Calls `tick(now)` about once a second on its own thread until destroyed. The time comes from
+// `clock` (steady_clock: CLOCK_MONOTONIC, the clock of the engine's bpf_ktime_get_ns).
+class SecondTimer {
+ public:
+  SecondTimer(const core::Clock& clock, std::function<void(core::TimePoint)> tick)
+      : thread_([&clock, tick = std::move(tick), this](const std::stop_token& stop) {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+            if (stop.stop_requested()) break;
+            tick(clock.now());
+          }
+        }) {}
+
+ private:
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::jthread thread_;  // last: stopped and joined first
+};
 
 // `--test-hook` requests (docs/CONTROL-PROTOCOL.md, "Test hooks"): stdin is an injection text
 // for the TestDataPlane; refused unless lvsd runs with --test-hooks.
@@ -238,7 +291,32 @@ int main(int argc, char** argv) {
     proxy = std::move(created).value();
     proxy->set_masq([&masq](core::Family family) { return masq.ensure(family); });
   }
-  dp::DataPlane& plane = proxy ? static_cast<dp::DataPlane&>(*proxy) : *fixture;
+  // --xdp: the packet engine for -m services, the proxy for the rest (dp/dual).
+  std::unique_ptr<dp::xdp::Engine> engine;
+  std::unique_ptr<dp::dual::DualDataPlane> dual;
+  std::unique_ptr<SecondTimer> expire_timer;
+  if (!cfg->xdp_interfaces.empty() && proxy) {
+    auto started = start_xdp(*cfg);
+    if (!started) {
+      std::fprintf(stderr, "lvsd: --xdp %s: %s\n",
+                   fmt::format("{}", fmt::join(cfg->xdp_interfaces, ",")).c_str(),
+                   started.error().message.c_str());
+      return 1;
+    }
+    engine = std::move(started).value();
+    // What the engine does not do yet (a scheduler, fwmark...) stays on the user-space path.
+    dual = std::make_unique<dp::dual::DualDataPlane>(*engine, *proxy, dp::xdp::check_service);
+    expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
+                                                         e = engine.get()](core::TimePoint now) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
+      d->with_packet_engine([e, ns] { (void)e->expire(static_cast<std::uint64_t>(ns.count())); });
+    });
+  } else if (!cfg->xdp_interfaces.empty()) {
+    core::log().warn("lvsd: --xdp ignored with --test-hooks");
+  }
+  dp::DataPlane& plane = dual    ? static_cast<dp::DataPlane&>(*dual)
+                         : proxy ? static_cast<dp::DataPlane&>(*proxy)
+                                 : *fixture;
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
@@ -396,6 +474,11 @@ int main(int argc, char** argv) {
   if (supervisor) supervisor->stop(true);  // omega notifiers
   if (http) http->stop();
   (*server)->stop();
+  expire_timer.reset();
+  if (engine) {
+    engine.reset();  // detaches from every interface
+    core::log().info("lvsd: XDP engine detached from {}", fmt::join(cfg->xdp_interfaces, ", "));
+  }
   if (proxy) proxy->stop();
   if (masq.installed()) {
     if (auto removed = masq.remove(); !removed) {

@@ -466,6 +466,44 @@ const std::vector<Flag>& flags() {
          st.cfg.masq.table = *n;
          return dp::masq::validate(st.cfg.masq);
        }},
+      {"--xdp", "", "IFACE[,IFACE...]",
+       "run the XDP packet engine on these interfaces (the director's legs, both ways) for "
+       "the services whose realservers are all masqueraded (-m); other services stay on the "
+       "user-space data plane. Needs root (CAP_BPF, CAP_NET_ADMIN)",
+       [](State& st, std::string_view v) -> Result<void> {
+         st.cfg.xdp_interfaces.clear();
+         std::string_view rest = v;
+         while (true) {
+           const auto comma = rest.find(',');
+           const std::string_view name = rest.substr(0, comma);
+           if (name.empty() || name.size() >= 16 || name.find('/') != std::string_view::npos) {
+             return fail(EINVAL, fmt::format("--xdp '{}': '{}' is not an interface name (1..15 "
+                                             "characters, no '/'; list them with ip link)",
+                                             v, name));
+           }
+           st.cfg.xdp_interfaces.emplace_back(name);
+           if (comma == std::string_view::npos) break;
+           rest.remove_prefix(comma + 1);
+         }
+         return {};
+       }},
+      {"--xdp-mode", "", "native|generic|auto",
+       "how --xdp attaches: native (driver) mode only, generic (kernel) mode only, or auto: "
+       "native where the driver has it, else generic with a log line (default auto)",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v == "auto") {
+           st.cfg.xdp_mode = XdpMode::kAuto;
+         } else if (v == "native") {
+           st.cfg.xdp_mode = XdpMode::kNative;
+         } else if (v == "generic") {
+           st.cfg.xdp_mode = XdpMode::kGeneric;
+         } else {
+           return fail(EINVAL,
+                       fmt::format("--xdp-mode '{}' is not one of native, generic, auto", v));
+         }
+         st.cfg.xdp_mode_set = true;
+         return {};
+       }},
       {"--cleanup", "", "",
        "remove the masquerading state (nftables table inet lvsd, its ip rules and routes, IPv4 "
        "and IPv6) a crashed lvsd left, print what was removed, exit",
@@ -558,12 +596,16 @@ std::string lvsd_usage() {
       "MASK]\n"
       "            [-r ADDR:PORT[,masq][,weight=N]]...]...\n"
       "       lvsd [-t] -f FILE [--workers N] [--socket PATH] [--grace SECONDS] [--syslog]\n"
+      "       lvsd ... --xdp IFACE[,IFACE...] [--xdp-mode native|generic|auto]\n"
       "       lvsd --cleanup [--masq-fwmark N] [--masq-table N]\n"
       "       lvsd --print-lvs-conf FILE\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space data plane: full NAT, and\n"
       "masquerading (-m, ,masq) with transparent sockets, which needs root and installs an\n"
       "nftables table and policy routing that lvsd removes when it stops.\n"
+      "With --xdp (root), the XDP packet engine on those interfaces forwards the services whose\n"
+      "realservers are all masqueraded, in the kernel; the others stay in user space. lvsd\n"
+      "detaches it when it stops.\n"
       "Service options (-s, -o, -p, -M, -r) apply to the service given by the preceding -t or -u.\n"
       "Without services it starts with an empty table; lvsadm changes it over the control socket.\n"
       "Durations: 90 or 90s (seconds), 250ms. SIGINT/SIGTERM stop it gracefully, SIGHUP\n"

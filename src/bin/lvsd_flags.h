@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/endpoint.h"
 #include "core/log.h"
@@ -19,6 +20,9 @@
 #include "model/service.h"
 
 namespace lvs::bin {
+
+// --xdp-mode: how the XDP engine attaches (auto: native, else generic with a log line).
+enum class XdpMode : std::uint8_t { kAuto, kNative, kGeneric };
 
 struct LvsdConfig {
   dp::proxy::ProxyOptions proxy{};
@@ -56,6 +60,12 @@ struct LvsdConfig {
   bool cleanup = false;
   // --print-lvs-conf FILE: print the lvs.conf's variables as lvsd reads them, exit.
   std::string print_lvs_conf{};
+  // --xdp IFACE[,IFACE...]: run the XDP engine on these interfaces for the services whose
+  // realservers are all -m (dp/dual); empty: the user-space data plane only. Overrides
+  // global_defs' xdp_interfaces.
+  std::vector<std::string> xdp_interfaces{};
+  XdpMode xdp_mode = XdpMode::kAuto;
+  bool xdp_mode_set = false;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

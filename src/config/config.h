@@ -55,6 +55,8 @@ struct GlobalDefs {
   std::string conn_log{};
   std::uint32_t conn_log_rate = 1000;
   std::string conn_log_facility = "daemon";  // with conn_log syslog: daemon or local0..local7
+  // `xdp_interfaces eth0 eth1`: lvsd's --xdp (the XDP engine on these interfaces); empty: off.
+  std::vector<std::string> xdp_interfaces{};
 
   bool operator==(const GlobalDefs&) const = default;
 };

@@ -1064,6 +1064,19 @@ constexpr Row kGlobalRows[] = {
      BlockMode::kNone, nullptr, 0, kAllKinds},
     {"workers", 1, 1, "an integer 0..1024 (0 = one per CPU)", global_workers, BlockMode::kNone,
      nullptr, 0, kAllKinds},
+    {"xdp_interfaces", 1, 16, "interface names (lvsd --xdp)",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       p.cfg_.global.xdp_interfaces.clear();
+       for (const auto& a : s.args) {
+         if (a->text.size() >= 16 || a->text.find('/') != std::string::npos) {
+           return located_error(a->where, "invalid xdp_interfaces name", a->text,
+                                "interface names of 1..15 characters, no '/'");
+         }
+         p.cfg_.global.xdp_interfaces.push_back(a->text);
+       }
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
     {"control_socket", 1, 1, "a path",
      [](Parser& p, const Stmt& s) -> Result<void> {
        p.cfg_.global.control_socket = s.args[0]->text;

@@ -328,6 +328,21 @@ constexpr Variable kVariables[] = {
        }
        return {};
      }},
+    {"LVS_ENGINE",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       if (w.text == "user") {
+         c.xdp = false;
+       } else if (w.text == "xdp") {
+         c.xdp = true;
+       } else {
+         return located_error(w.where, "unknown engine in LVS_ENGINE", w.text,
+                              "user (the user-space engine, the default) or xdp (the XDP "
+                              "engine on LVS_IF for the masquerading services)");
+       }
+       return {};
+     }},
     {"LVS_CHECK",
      [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
        if (auto ok = one_word(a); !ok) return ok;
@@ -417,6 +432,13 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
                            "realserver address family differs from the VIP's (NAT needs one)",
                            rips.words[i].text, "an address of the VIP's family");
     }
+  }
+  if (c.xdp) {
+    if (c.lvs_if.empty()) {
+      return located_error(where_of("LVS_ENGINE"), "LVS_ENGINE=xdp needs LVS_IF", "xdp",
+                           "LVS_IF=\"<the director's interfaces>\", the engine's interfaces");
+    }
+    c.config.global.xdp_interfaces = c.lvs_if;
   }
   const auto add = [&](model::Protocol proto, const std::vector<std::uint16_t>& ports,
                        std::string_view var) -> Result<void> {

@@ -24,6 +24,8 @@
 // lvsd extension: CHECK_INTERVAL=SECONDS (1..86400, default 60, keepalived's delay_loop) is the
 // time between two checks of a realserver; a probe waits at most min(5 s, CHECK_INTERVAL).
 // lvsd extension: LVS_CHECK=ping|service (default ping) picks what is checked (see LvsConf).
+// lvsd extension: LVS_ENGINE=user|xdp (default user); xdp runs the XDP engine on the LVS_IF
+// interfaces for the masquerading services (global_defs xdp_interfaces, lvsd --xdp).
 //
 // Syntax: NAME=value, NAME="a b c" (a backslash-newline inside quotes continues the value),
 // NAME='a b', an optional leading `export`, `#` comments. No $VAR expansion. Unknown variables
@@ -74,7 +76,8 @@ struct LvsConf {
   // UDP ports; a realserver whose telnetd died leaves the telnet service only.
   enum class Check : std::uint8_t { kPing, kService };
   Check check = Check::kPing;
-  Config config{};  // the services, health checks and warnings
+  bool xdp = false;  // LVS_ENGINE=xdp (extension): config.global.xdp_interfaces = lvs_if
+  Config config{};   // the services, health checks and warnings
 };
 
 core::Result<LvsConf> parse_lvs_conf(std::string_view text, const std::string& file,

@@ -10,6 +10,10 @@
 # Each check is a named step printing PASS or FAIL with its evidence; the exit code is 1 when a
 # step failed, 77 (skip) when a tool or kernel feature is missing or not root.
 # Usage: article_test.sh [BIN_DIR [SCRIPTS_DIR]]   (BIN_DIR holds lvsd, lvsadm, lvs-realserver)
+# LVSD_EXTRA_ARGS: more lvsd flags for the director, e.g. "--xdp eth0" (the XDP engine on the
+# director's one leg; the lab's hosts then send full checksums and the switch ports get the
+# NAPI native XDP transmits need). LVS_ENGINE=xdp: the same through the lab's lvs.conf
+# (LVS_ENGINE=xdp, the engine on LVS_IF).
 set -uo pipefail # so no "producer | grep -q": the producer may die of SIGPIPE
 here=$(cd "$(dirname "$0")" && pwd)
 skip() {
@@ -68,6 +72,8 @@ bin=$lab/bin
 art=$lab/art
 export LVSD_SOCKET=$lab/lvsd.sock
 vip=192.0.2.100
+xdp=""
+if [[ ${LVSD_EXTRA_ARGS:-} == *--xdp* || ${LVS_ENGINE:-} == xdp ]]; then xdp=1; fi
 declare -A addr=([dir]=192.0.2.1 [cl1]=192.0.2.11 [cl2]=192.0.2.12 [rs1]=192.0.2.21
   [rs2]=192.0.2.22 [rs3]=192.0.2.23 [rs4]=192.0.2.24)
 hosts="dir cl1 cl2 rs1 rs2 rs3 rs4"
@@ -162,6 +168,12 @@ build_lab() {
     ip -n "$P-$h" link set lo up
     ip -n "$P-$h" addr add "${addr[$h]}/24" dev eth0
     ip -n "$P-$h" link set eth0 up
+    if [ -n "$xdp" ]; then
+      # Local senders over veth hand out partial checksums that XDP forwarding keeps (real NICs
+      # deliver full ones); GRO gives the switch port the NAPI that native XDP_TX needs.
+      ip netns exec "$P-$h" ethtool -K eth0 tx off >/dev/null
+      ip netns exec "$P-sw" ethtool -K "$h" gro on >/dev/null
+    fi
   done
   for h in $reals; do
     ip -n "$P-$h" route add default via "${addr[dir]}" dev eth0
@@ -215,6 +227,7 @@ write_conf() { # write_conf RIPS...
     echo 'UPORTS="xdmcp"'
     printf 'RIPS="%s"\n' "$*"
     echo "CHECK_INTERVAL=2"
+    if [ "${LVS_ENGINE:-}" = xdp ]; then echo "LVS_ENGINE=xdp"; fi
   } >"$lab/lvs.conf"
 }
 
@@ -224,7 +237,7 @@ write_conf() { # write_conf RIPS...
 director() {
   if [ -x "$scripts/lvs-director" ]; then
     on dir env LVS_CONF="$lab/lvs.conf" LVSD="$bin/lvsd" LVSADM="$bin/lvsadm" \
-      LVSD_SOCKET="$LVSD_SOCKET" LVSD_ARGS="--workers 1" LVSD_LOG=/var/log/lvsd.log \
+      LVSD_SOCKET="$LVSD_SOCKET" LVSD_ARGS="--workers 1 ${LVSD_EXTRA_ARGS:-}" LVSD_LOG=/var/log/lvsd.log \
       "$scripts/lvs-director" "$1" >>"$lab/lvs-director.log" 2>&1
     return
   fi
@@ -234,7 +247,8 @@ director() {
       ip -n "$P-dir" addr add "$vip/32" dev eth0 label eth0:110
       ip netns exec "$P-dir" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
         net.ipv4.conf.eth0.send_redirects=0
-      daemon dir lvsd-daemon "$bin/lvsd" --workers 1 -f "$lab/lvs.conf"
+      # shellcheck disable=SC2086 # LVSD_EXTRA_ARGS: words
+      daemon dir lvsd-daemon "$bin/lvsd" --workers 1 ${LVSD_EXTRA_ARGS:-} -f "$lab/lvs.conf"
       director_guard=${pids[-1]}
       ln -sf "$lab/lvsd-daemon.log" "$lab/h/dir/log/lvsd.log"
       wait_for 10 "$bin/lvsadm" -L -n
@@ -350,6 +364,17 @@ if [ "$masq" = 6 ] && [[ $alias == "$vip/"* ]] && [ "$fwd" = 1 ] && [ "$redir" =
   pass "director start" "VIP $alias on eth0:110, ip_forward=$fwd, eth0 send_redirects=$redir, tcp 23 and udp 177 with 3 Masq realservers each"
 else
   fail "director start" "Masq lines: $masq (want 6), alias '$alias', ip_forward=$fwd, send_redirects=$redir"
+fi
+if [ -n "$xdp" ]; then
+  # The masquerading services run on the XDP engine: its program is on eth0 and lvsd installed
+  # no user-space masquerading state (nftables table).
+  xdp_link=$(ip -n "$P-dir" link show eth0 | head -n 1)
+  tables=$(ip netns exec "$P-dir" nft list tables)
+  if [[ $xdp_link == *xdp* ]] && [ -z "$tables" ]; then
+    pass "XDP engine" "eth0: $xdp_link; no nft table"
+  else
+    fail "XDP engine" "eth0: $xdp_link; nft tables: '$tables'"
+  fi
 fi
 listing
 if director_script; then
@@ -573,6 +598,7 @@ routes=$({
   ip -n "$P-dir" -6 route show table all
 } | grep 'table' | grep -v 'table local')
 [ -n "$routes" ] && left+=" routes: $routes;"
+[[ "$(ip -n "$P-dir" link show eth0)" == *xdp* ]] && left+=" an XDP program on eth0;"
 if [ -z "$left" ]; then
   pass "stop cleans up" "no VIP, no nft table, no ip rule, no route outside main/local on the director"
 else

@@ -83,9 +83,13 @@ model::Counters to_counters(const lvs_counters& c) {
 Engine::Engine(lvs_xdp* skel) : skel_(skel) {}
 
 Engine::~Engine() {
-  for (const auto& [ifindex, name] : attached_) {
-    if (bpf_xdp_detach(ifindex, 0, nullptr) != 0) {
-      core::log().warn("XDP engine: detaching from {} failed: {}", name, errno_text(errno));
+  // The mode flag must match the attachment: flags 0 means native on a driver with XDP
+  // support, which would leave a generic-mode program behind.
+  for (const auto& a : attached_) {
+    const std::uint32_t flags =
+        a.mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+    if (bpf_xdp_detach(a.ifindex, flags, nullptr) != 0) {
+      core::log().warn("XDP engine: detaching from {} failed: {}", a.name, errno_text(errno));
     }
   }
   lvs_xdp::destroy(skel_);
@@ -479,7 +483,7 @@ std::vector<ConnEntry> Engine::connections() const {
   return out;
 }
 
-core::Result<AttachMode> Engine::attach(std::string_view ifname) {
+core::Result<AttachMode> Engine::attach(std::string_view ifname, AttachPolicy policy) {
   const std::string name(ifname);
   const unsigned int ifindex = if_nametoindex(name.c_str());
   if (ifindex == 0) {
@@ -487,30 +491,53 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname) {
   }
   const int prog = bpf_program__fd(skel_->progs.lvs_xdp);
   const int idx = static_cast<int>(ifindex);
+  const auto refused = [&name](int err) -> std::optional<core::Error> {
+    if (err == EPERM || err == EACCES) {
+      return core::Error{.code = EPERM,
+                         .message = fmt::format("XDP engine: attaching to {} was refused: run "
+                                                "lvsd as root or with CAP_NET_ADMIN and CAP_BPF",
+                                                name)};
+    }
+    if (err == EBUSY || err == EEXIST) {
+      return core::Error{.code = EBUSY,
+                         .message = fmt::format("XDP engine: {} already has an XDP program; "
+                                                "detach it first (ip link set dev {} xdp off)",
+                                                name, name)};
+    }
+    return std::nullopt;
+  };
   AttachMode mode = AttachMode::kNative;
-  if (bpf_xdp_attach(idx, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
-    const int native_err = errno;
-    if (native_err == EPERM || native_err == EACCES) {
-      return core::fail(EPERM, fmt::format("XDP engine: attaching to {} was refused: run lvsd as "
-                                           "root or with CAP_NET_ADMIN and CAP_BPF",
-                                           name));
+  int native_err = 0;
+  if (policy != AttachPolicy::kGeneric) {
+    if (bpf_xdp_attach(idx, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) == 0) {
+      attached_.push_back(Attached{.ifindex = idx, .name = name, .mode = mode});
+      return mode;
     }
-    if (native_err == EBUSY || native_err == EEXIST) {
-      return core::fail(EBUSY, fmt::format("XDP engine: {} already has an XDP program; detach it "
-                                           "first (ip link set dev {} xdp off)",
-                                           name, name));
+    native_err = errno;
+    if (auto e = refused(native_err)) return core::Unexpected{*e};
+    if (policy == AttachPolicy::kNative) {
+      return core::fail(native_err, fmt::format("XDP engine: {} has no native XDP ({}); use "
+                                                "generic mode (--xdp-mode generic or auto)",
+                                                name, errno_text(native_err)));
     }
-    if (bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
-      const int err = errno;
-      return core::fail(err, fmt::format("XDP engine: attaching to {} failed in native mode ({}) "
-                                         "and in generic mode ({})",
-                                         name, errno_text(native_err), errno_text(err)));
+  }
+  if (bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
+    const int err = errno;
+    if (auto e = refused(err)) return core::Unexpected{*e};
+    if (policy == AttachPolicy::kGeneric) {
+      return core::fail(err, fmt::format("XDP engine: attaching to {} failed in generic mode ({})",
+                                         name, errno_text(err)));
     }
+    return core::fail(err, fmt::format("XDP engine: attaching to {} failed in native mode ({}) "
+                                       "and in generic mode ({})",
+                                       name, errno_text(native_err), errno_text(err)));
+  }
+  if (policy == AttachPolicy::kAuto) {
     core::log().warn("XDP engine: {} has no native XDP ({}); attached in generic mode", name,
                      errno_text(native_err));
-    mode = AttachMode::kGeneric;
   }
-  attached_.emplace_back(idx, name);
+  mode = AttachMode::kGeneric;
+  attached_.push_back(Attached{.ifindex = idx, .name = name, .mode = mode});
   return mode;
 }
 

@@ -32,6 +32,8 @@ struct TestRun {
 };
 
 enum class AttachMode : std::uint8_t { kNative, kGeneric };
+// What attach() tries: native then generic (kAuto), or only the one mode.
+enum class AttachPolicy : std::uint8_t { kAuto, kNative, kGeneric };
 
 class Engine final : public DataPlane {
  public:
@@ -51,8 +53,10 @@ class Engine final : public DataPlane {
   // owner calls it periodically (about once a second); returns the flows removed.
   std::size_t expire(std::uint64_t now_ns);
 
-  // Attaches to `ifname` in native mode, falling back to generic mode with a log line.
-  core::Result<AttachMode> attach(std::string_view ifname);
+  // Attaches to `ifname` in native mode, falling back to generic mode with a log line (kAuto),
+  // or in the one mode `policy` names. Detached (in the mode it was attached) on destruction.
+  core::Result<AttachMode> attach(std::string_view ifname,
+                                  AttachPolicy policy = AttachPolicy::kAuto);
 
   // Runs the program once over `frame` without any network (root only).
   core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
@@ -85,7 +89,12 @@ class Engine final : public DataPlane {
   std::map<DestId, std::uint32_t> dest_slots_{};
   // The service keys each bank holds, deleted before the bank is rewritten.
   std::array<std::vector<lvs_svc_key>, 2> bank_keys_{};
-  std::vector<std::pair<int, std::string>> attached_{};  // ifindex, name
+  struct Attached {
+    int ifindex = 0;
+    std::string name{};
+    AttachMode mode = AttachMode::kNative;
+  };
+  std::vector<Attached> attached_{};
 };
 
 }  // namespace lvs::dp::xdp

@@ -49,6 +49,21 @@ TEST(LvsdFlags, HttpListen) {
   EXPECT_EQ(parse({"--http-listen"}).error().message, "--http-listen needs a value: ADDR:PORT");
 }
 
+// --xdp takes a comma-separated list of interface names; --xdp-mode native, generic or auto.
+TEST(LvsdFlags, Xdp) {
+  EXPECT_TRUE(parse({}).value().xdp_interfaces.empty());
+  EXPECT_EQ(parse({"--xdp", "veth0,veth1"}).value().xdp_interfaces,
+            (std::vector<std::string>{"veth0", "veth1"}));
+  EXPECT_EQ(parse({}).value().xdp_mode, XdpMode::kAuto);
+  EXPECT_EQ(parse({"--xdp-mode", "generic"}).value().xdp_mode, XdpMode::kGeneric);
+  EXPECT_EQ(parse({"--xdp-mode=native"}).value().xdp_mode, XdpMode::kNative);
+  EXPECT_EQ(parse({"--xdp-mode", "fast"}).error().message,
+            "--xdp-mode 'fast' is not one of native, generic, auto");
+  EXPECT_EQ(parse({"--xdp", "eth0,,eth1"}).error().message,
+            "--xdp 'eth0,,eth1': '' is not an interface name (1..15 characters, no '/'; list "
+            "them with ip link)");
+}
+
 // Service options apply to the preceding -t/-u; realservers are full-NAT, newest first.
 TEST(LvsdFlags, ServiceOptionsApplyToThePrecedingService) {
   auto cfg =

@@ -681,3 +681,21 @@ TEST(KeepalivedConnLog, BadValuesAreLocatedErrors) {
 
 }  // namespace
 }  // namespace lvs::config
+
+namespace lvs::config {
+namespace {
+
+// xdp_interfaces lists the interfaces of lvsd --xdp; a name that cannot be one is located.
+TEST(KeepalivedXdpInterfaces, ListsInterfaces) {
+  const auto c = parse_keepalived("global_defs {\n  xdp_interfaces eth0 eth1\n}\n", "t.conf");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->global.xdp_interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_TRUE(parse_keepalived("global_defs {\n}\n", "t.conf")->global.xdp_interfaces.empty());
+  const auto bad = parse_keepalived("global_defs {\n  xdp_interfaces a/b\n}\n", "t.conf");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.error().message.starts_with("t.conf:2:18: invalid xdp_interfaces name"))
+      << bad.error().message;
+}
+
+}  // namespace
+}  // namespace lvs::config

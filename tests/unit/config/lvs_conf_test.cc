@@ -265,3 +265,29 @@ TEST(LvsConf, LoadsFromAFile) {
 
 }  // namespace
 }  // namespace lvs::config
+
+namespace lvs::config {
+namespace {
+
+// LVS_ENGINE=xdp puts the XDP engine on the LVS_IF interfaces (global_defs xdp_interfaces).
+TEST(LvsConfEngine, XdpRunsOnLvsIf) {
+  const std::string base = "VIP=192.0.2.100\nTPORTS=23\nRIPS=192.0.2.21\n";
+  LvsConfOptions none{};
+  auto plain = parse_lvs_conf(base + "LVS_IF=eth0\n", "lvs.conf", none);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_TRUE(plain->config.global.xdp_interfaces.empty());
+  auto xdp = parse_lvs_conf(base + "LVS_IF=\"eth0 eth1\"\nLVS_ENGINE=xdp\n", "lvs.conf", none);
+  ASSERT_TRUE(xdp.ok()) << xdp.error().message;
+  EXPECT_EQ(xdp->config.global.xdp_interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  auto no_if = parse_lvs_conf(base + "LVS_ENGINE=xdp\n", "lvs.conf", none);
+  ASSERT_FALSE(no_if.ok());
+  EXPECT_TRUE(no_if.error().message.starts_with("lvs.conf:4:12: LVS_ENGINE=xdp needs LVS_IF"))
+      << no_if.error().message;
+  auto bad = parse_lvs_conf(base + "LVS_ENGINE=fast\n", "lvs.conf", none);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.error().message.starts_with("lvs.conf:4:12: unknown engine in LVS_ENGINE"))
+      << bad.error().message;
+}
+
+}  // namespace
+}  // namespace lvs::config
