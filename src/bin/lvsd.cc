@@ -156,7 +156,9 @@ core::Result<std::string> read_token_file(const std::string& path) {
 // --xdp: loads the engine and attaches it to every interface, or says which one failed and
 // what to do. The engine detaches from those it attached when it is destroyed.
 core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& cfg) {
-  auto engine = dp::xdp::Engine::load();
+  dp::xdp::Engine::LoadOptions load_options;
+  if (cfg.xdp_conn_max != 0) load_options.max_conns = cfg.xdp_conn_max;
+  auto engine = dp::xdp::Engine::load(load_options);
   if (!engine) return core::Unexpected{engine.error()};
   const auto policy = cfg.xdp_mode == bin::XdpMode::kNative    ? dp::xdp::AttachPolicy::kNative
                       : cfg.xdp_mode == bin::XdpMode::kGeneric ? dp::xdp::AttachPolicy::kGeneric

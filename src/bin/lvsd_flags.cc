@@ -504,6 +504,18 @@ const std::vector<Flag>& flags() {
          st.cfg.xdp_mode_set = true;
          return {};
        }},
+      {"--xdp-conn-max", "", "ENTRIES",
+       "size of the XDP engine's connection table, allocated at start (two entries per flow, "
+       "about 150 bytes each; default 524288: 262144 flows; least recently used go first)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "--xdp-conn-max", 16U * 1024 * 1024);
+         if (!n) return core::Unexpected{n.error()};
+         if (*n < 1024) {
+           return fail(EINVAL, fmt::format("--xdp-conn-max '{}' is below 1024 entries", v));
+         }
+         st.cfg.xdp_conn_max = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
       {"--cleanup", "", "",
        "remove the masquerading state (nftables table inet lvsd, its ip rules and routes, IPv4 "
        "and IPv6) a crashed lvsd left, print what was removed, exit",

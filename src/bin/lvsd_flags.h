@@ -65,6 +65,7 @@ struct LvsdConfig {
   // global_defs' xdp_interfaces.
   std::vector<std::string> xdp_interfaces{};
   XdpMode xdp_mode = XdpMode::kAuto;
+  std::uint32_t xdp_conn_max = 0;  // --xdp-conn-max: the engine's LRU entries; 0 = its default
   bool xdp_mode_set = false;
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;

@@ -95,11 +95,24 @@ Engine::~Engine() {
   lvs_xdp::destroy(skel_);
 }
 
-core::Result<std::unique_ptr<Engine>> Engine::load() {
+core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
+  if (options.max_conns < kMinConns || options.max_conns > kMaxConns) {
+    return core::fail(EINVAL, fmt::format("XDP engine: a connection table of {} entries is out "
+                                          "of range {}..{}",
+                                          options.max_conns, kMinConns, kMaxConns));
+  }
   libbpf_set_print(nullptr);  // libbpf's own chatter; failures are reported below
-  lvs_xdp* skel = lvs_xdp::open_and_load();
+  lvs_xdp* skel = lvs_xdp::open();
+  int err = skel == nullptr ? errno : 0;
+  if (skel != nullptr) {
+    err = -bpf_map__set_max_entries(skel->maps.conns, options.max_conns);
+    if (err == 0 && lvs_xdp::load(skel) != 0) err = errno;
+    if (err != 0) {
+      lvs_xdp::destroy(skel);
+      skel = nullptr;
+    }
+  }
   if (skel == nullptr) {
-    const int err = errno;
     if (err == EPERM || err == EACCES) {
       return core::fail(EPERM,
                         "XDP engine: loading the BPF program was refused: run lvsd as root "

@@ -37,8 +37,17 @@ enum class AttachPolicy : std::uint8_t { kAuto, kNative, kGeneric };
 
 class Engine final : public DataPlane {
  public:
+  struct LoadOptions {
+    // Entries of the connection LRU (two per flow). The kernel allocates them at load time:
+    // about 150 bytes each (measured with bpftool map show, memlock).
+    std::uint32_t max_conns = LVS_XDP_MAX_CONNS;
+  };
+  static constexpr std::uint32_t kMinConns = 1024;
+  static constexpr std::uint32_t kMaxConns = 16U * 1024 * 1024;
+
   // Loads the program and creates its maps. EPERM names the missing privilege.
-  static core::Result<std::unique_ptr<Engine>> load();
+  static core::Result<std::unique_ptr<Engine>> load(const LoadOptions& options);
+  static core::Result<std::unique_ptr<Engine>> load() { return load(LoadOptions{}); }
   ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

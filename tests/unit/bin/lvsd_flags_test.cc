@@ -62,6 +62,12 @@ TEST(LvsdFlags, Xdp) {
   EXPECT_EQ(parse({"--xdp", "eth0,,eth1"}).error().message,
             "--xdp 'eth0,,eth1': '' is not an interface name (1..15 characters, no '/'; list "
             "them with ip link)");
+  EXPECT_EQ(parse({}).value().xdp_conn_max, 0U);  // the engine's default
+  EXPECT_EQ(parse({"--xdp-conn-max", "2097152"}).value().xdp_conn_max, 2097152U);
+  EXPECT_EQ(parse({"--xdp-conn-max", "100"}).error().message,
+            "--xdp-conn-max '100' is below 1024 entries");
+  EXPECT_EQ(parse({"--xdp-conn-max", "lots"}).error().message,
+            "--xdp-conn-max 'lots' is not a number in 0..16777216");
 }
 
 // Service options apply to the preceding -t/-u; realservers are full-NAT, newest first.

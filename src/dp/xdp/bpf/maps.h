@@ -36,7 +36,9 @@ typedef uint64_t lvs_u64;
 /* Scheduling slots per service: the Maglev table (4093), or one rr/wrr cycle, or 256 sh/dh
  * buckets. */
 #define LVS_XDP_TABLE_STRIDE 4096U
-#define LVS_XDP_MAX_CONNS 131072U    /* LRU entries (each flow takes two: forward and reply) */
+/* Connection LRU entries by default (each flow takes two: forward and reply), so 262,144 flows;
+ * lvsd --xdp-conn-max sets it at load time (Engine::LoadOptions). */
+#define LVS_XDP_MAX_CONNS 524288U
 #define LVS_XDP_MAX_TEMPLATES 65536U /* persistence templates (LRU) */
 #define LVS_XDP_NO_DEST 0xFFFFFFFFU
 #define LVS_XDP_STATE_COUNT 12U

@@ -618,5 +618,28 @@ TEST_F(XdpPacket, ExpiringIdleEntriesReleasesTheirLoad) {
   EXPECT_EQ(read(run(from_client(kSyn, 43002)).frame).daddr, kRs1);
 }
 
+// --xdp-conn-max: the connection table has the size asked for at load (more flows than it holds
+// evict the least recently used), and a size out of range is refused naming the range.
+TEST_F(XdpPacket, ConnectionTableHasTheSizeAskedForAtLoad) {
+  auto small = Engine::load(Engine::LoadOptions{.max_conns = 1024});
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  ASSERT_TRUE((*small)->apply(table()).ok());
+  for (std::uint16_t i = 0; i < 700; ++i) {  // 1,400 entries asked of 1,024
+    const Packet p{.proto = 17,
+                   .saddr = kClient,
+                   .daddr = kVip,
+                   .sport = static_cast<std::uint16_t>(10000 + i),
+                   .dport = 53,
+                   .payload = "q"};
+    auto r = (*small)->test_run(build(p));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  const auto held = (*small)->raw_connections().size();
+  EXPECT_LE(held, 1024U);
+  EXPECT_GT(held, 0U);
+  EXPECT_EQ(Engine::load(Engine::LoadOptions{.max_conns = 10}).error().message,
+            "XDP engine: a connection table of 10 entries is out of range 1024..16777216");
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
