@@ -64,6 +64,9 @@ void Service::list_templates(core::TimePoint now, std::vector<ConnEntry>& out) {
       // The sweep would re-arm it by whole periods; show where that lands.
       expires += period * ((now - expires) / period + 1);
     }
+    // Worker 0 lists with its own loop time, which can be older than a template another worker
+    // made a moment ago: never show more than the timeout left.
+    expires = std::min(expires, now + period);
     out.push_back(ConnEntry{.protocol = key_.protocol,
                             .state = ConnState::kNone,
                             .is_template = true,
