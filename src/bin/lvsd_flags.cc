@@ -508,7 +508,7 @@ const std::vector<Flag>& flags() {
        "size of the XDP engine's connection table, allocated at start (two entries per flow, "
        "about 150 bytes each; default 524288: 262144 flows; least recently used go first)",
        [](State& st, std::string_view v) -> Result<void> {
-         auto n = parse_uint(v, "--xdp-conn-max", 16U * 1024 * 1024);
+         auto n = parse_uint(v, "--xdp-conn-max", std::uint64_t{16} * 1024 * 1024);
          if (!n) return core::Unexpected{n.error()};
          if (*n < 1024) {
            return fail(EINVAL, fmt::format("--xdp-conn-max '{}' is below 1024 entries", v));
