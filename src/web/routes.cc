@@ -10,41 +10,17 @@
 #include "ctl/listing_json.h"
 #include "web/assets.h"
 #include "web/history.h"
+#include "web/http_parts.h"
 #include "web/write_api.h"
 
 namespace lvs::web {
 
 namespace {
 
-constexpr std::string_view kJson = "application/json";
-
-HttpResponse error(int status, const std::string& text) {
-  return HttpResponse{.status = status,
-                      .content_type = std::string(kJson),
-                      .body = nlohmann::json{{"error", text}}.dump(
-                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                              "\n"};
-}
-
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    const auto slash = path.find('/');
-    const auto part = path.substr(0, slash);
-    if (!part.empty()) parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
-}
-
-template <typename T>
-std::optional<T> parse_number(std::string_view s) {
-  T v{};
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+using http::error;
+using http::kJson;
+using http::parse_number;
+using http::split_path;
 
 // The services a /api/v1/services/... path names, or an error response.
 struct Selector {

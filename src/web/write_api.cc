@@ -13,12 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/listing_json.h"
+#include "web/http_parts.h"
 
 namespace lvs::web {
 
 namespace {
-
-constexpr std::string_view kJson = "application/json";
 
 enum class Action : std::uint8_t { kNone, kWeight, kDrain, kDisable, kEnable };
 
@@ -44,33 +43,10 @@ struct RealPath {
   std::string service_text{};  // "TCP 192.0.2.1:80", "FWM 7"
 };
 
-HttpResponse error(int status, const std::string& text) {
-  return HttpResponse{.status = status,
-                      .content_type = std::string(kJson),
-                      .body = nlohmann::json{{"error", text}}.dump(
-                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                              "\n"};
-}
-
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    const auto slash = path.find('/');
-    const auto part = path.substr(0, slash);
-    if (!part.empty()) parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
-}
-
-template <typename T>
-std::optional<T> parse_number(std::string_view s) {
-  T v{};
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+using http::error;
+using http::kJson;
+using http::parse_number;
+using http::split_path;
 
 std::optional<core::IpAddress> parse_address(std::string_view s) {
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
