@@ -19,6 +19,7 @@ packages=(
   chromium python3 python3-websocket fonts-dejavu-core  # status page test: headless Chromium over DevTools
   libbpf-dev bpftool        # the XDP engine (src/dp/xdp): BPF programs (clang -target bpf) embedded by bpftool gen skeleton, loaded with libbpf
   ethtool                   # XDP namespace tests: tx checksum offload off on the sending veth
+  jq                        # scripts/tidy.sh reads the compile database's file list
 )
 # The article's cluster end to end (tests/e2e/article_test.sh): real services on the lab's
 # realservers and real clients. Their daemons are never started on this host (see below).
