@@ -311,7 +311,10 @@ int main(int argc, char** argv) {
     expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
                                                          e = engine.get()](core::TimePoint now) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
-      d->with_packet_engine([e, ns] { (void)e->expire(static_cast<std::uint64_t>(ns.count())); });
+      d->with_packet_engine([e, ns] {
+        (void)e->expire(static_cast<std::uint64_t>(ns.count()));
+        e->estimate_rates(static_cast<std::uint64_t>(ns.count()));
+      });
     });
   } else if (!cfg->xdp_interfaces.empty()) {
     core::log().warn("lvsd: --xdp ignored with --test-hooks");

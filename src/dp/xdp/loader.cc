@@ -37,6 +37,12 @@ std::uint64_t monotonic_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+template <typename Map>
+bool slot_in_use(const Map& slots, std::uint32_t slot) {
+  return std::any_of(slots.begin(), slots.end(),
+                     [slot](const auto& kv) { return kv.second == slot; });
+}
+
 // The first free slot not in `used` below `limit`.
 std::optional<std::uint32_t> free_slot(const std::set<std::uint32_t>& used, std::uint32_t limit) {
   for (std::uint32_t i = 0; i < limit; ++i) {
@@ -76,6 +82,30 @@ model::Counters to_counters(const lvs_counters& c) {
                          .outpkts = c.outpkts,
                          .inbytes = c.inbytes,
                          .outbytes = c.outbytes};
+}
+
+using RateKind = conn::RateEstimator::Kind;
+constexpr std::array<RateKind, 5> kRateKinds = {
+    RateKind::kCount, RateKind::kCount, RateKind::kCount, RateKind::kBytes, RateKind::kBytes};
+constexpr std::uint64_t kRatePeriodNs = 2000000000ULL;  // spec §1.4: one period every 2 s
+
+std::array<std::uint64_t, 5> rate_inputs(const lvs_counters& c) {
+  return {c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes};
+}
+
+// Estimators are linear: a sum of estimator values is the estimator of the summed counters.
+using EstSums = std::array<std::int64_t, 5>;
+
+EstSums est_values(const std::array<conn::RateEstimator, 5>& e) {
+  return {e[0].est, e[1].est, e[2].est, e[3].est, e[4].est};
+}
+
+Rates rates_of(const EstSums& est) {
+  std::array<std::uint64_t, 5> r{};
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    r.at(i) = conn::RateEstimator{.last = 0, .est = est.at(i)}.rate(kRateKinds.at(i));
+  }
+  return Rates{.cps = r[0], .inpps = r[1], .outpps = r[2], .inbps = r[3], .outbps = r[4]};
 }
 
 }  // namespace
@@ -282,6 +312,13 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
   table_ = table;
+
+  // Rate estimators follow the counter slots: new ones start from zero like their counters.
+  for (const std::uint32_t s : fresh_svc) svc_rates_[s] = Estimators{};
+  for (const std::uint32_t s : fresh_dest) dest_rates_[s] = Estimators{};
+  std::erase_if(svc_rates_, [this](const auto& kv) { return !slot_in_use(svc_slots_, kv.first); });
+  std::erase_if(dest_rates_,
+                [this](const auto& kv) { return !slot_in_use(dest_slots_, kv.first); });
   return {};
 }
 
@@ -313,6 +350,55 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     bpf_map_update_elem(released, &gone.dest_stat, &r, BPF_ANY);
   }
   return n;
+}
+
+lvs_counters Engine::summed(const bpf_map* map, std::uint32_t slot) const {
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<lvs_counters> per_cpu(ncpu);
+  lvs_counters total{};
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &slot, per_cpu.data()) != 0) return total;
+  for (const lvs_counters& c : per_cpu) {
+    total.conns += c.conns;
+    total.inpkts += c.inpkts;
+    total.outpkts += c.outpkts;
+    total.inbytes += c.inbytes;
+    total.outbytes += c.outbytes;
+  }
+  return total;
+}
+
+void Engine::estimate_rates(std::uint64_t now_ns) {
+  if (!next_period_ns_) {
+    next_period_ns_ = now_ns + kRatePeriodNs;
+    return;
+  }
+  if (now_ns < *next_period_ns_) return;
+  // A late timer makes one longer period (as a late kernel timer would), not several.
+  *next_period_ns_ += kRatePeriodNs;
+  if (*next_period_ns_ <= now_ns) next_period_ns_ = now_ns + kRatePeriodNs;
+  const auto tick = [this](const bpf_map* map, std::uint32_t slot, Estimators& est) {
+    const auto in = rate_inputs(summed(map, slot));
+    for (std::size_t i = 0; i < est.size(); ++i) est.at(i).tick(in.at(i), kRateKinds.at(i));
+  };
+  for (const auto& [key, slot] : svc_slots_) tick(skel_->maps.svc_stats, slot, svc_rates_[slot]);
+  for (const auto& [id, slot] : dest_slots_) {
+    tick(skel_->maps.dest_stats, slot, dest_rates_[slot]);
+  }
+}
+
+void Engine::zero_rates(const std::optional<model::ServiceKey>& only) {
+  const auto restart = [this](const bpf_map* map, std::uint32_t slot, Estimators& est) {
+    const auto in = rate_inputs(summed(map, slot));
+    for (std::size_t i = 0; i < est.size(); ++i) {
+      est.at(i) = conn::RateEstimator{.last = in.at(i), .est = 0};
+    }
+  };
+  for (const auto& [key, slot] : svc_slots_) {
+    if (!only || key == *only) restart(skel_->maps.svc_stats, slot, svc_rates_[slot]);
+  }
+  for (const auto& [id, slot] : dest_slots_) {
+    if (!only || id.first == *only) restart(skel_->maps.dest_stats, slot, dest_rates_[slot]);
+  }
 }
 
 void Engine::set_timeouts(const IdleTimeouts& t) {
@@ -427,6 +513,7 @@ Stats Engine::stats() const {
     ++persist[v.dest_stat];
   }
   Stats out;
+  EstSums total_est{};
   out.refused = refused();
   for (const model::VirtualService& vs : table_.services) {
     ServiceStats ss;
@@ -441,12 +528,21 @@ Stats Engine::stats() const {
         ds.inactive = it->second.second;
       }
       if (auto it = persist.find(slot); it != persist.end()) ds.persistconns = it->second;
+      if (auto it = dest_rates_.find(slot); it != dest_rates_.end()) {
+        ds.rates = rates_of(est_values(it->second));
+      }
       ss.dests.push_back(ds);
     }
     ss.counters = to_counters(sum(skel_->maps.svc_stats, svc_slots_.at(vs.key)));
+    if (auto it = svc_rates_.find(svc_slots_.at(vs.key)); it != svc_rates_.end()) {
+      const EstSums e = est_values(it->second);
+      ss.rates = rates_of(e);
+      for (std::size_t i = 0; i < total_est.size(); ++i) total_est.at(i) += e.at(i);
+    }
     out.total += ss.counters;
     out.services.push_back(std::move(ss));
   }
+  out.rates = rates_of(total_est);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,12 +16,14 @@
 #include <vector>
 
 #include "conn/state.h"
+#include "conn/stats.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
 #include "dp/xdp/bpf/maps.h"
 #include "model/service.h"
 
 struct lvs_xdp;  // the generated skeleton (lvs_xdp.skel.h)
+struct bpf_map;  // libbpf
 
 namespace lvs::dp::xdp {
 
@@ -62,6 +65,14 @@ class Engine final : public DataPlane {
   // owner calls it periodically (about once a second); returns the flows removed.
   std::size_t expire(std::uint64_t now_ns);
 
+  // The 2 s rate estimator (spec §1.4, conn::RateEstimator) over the per-CPU counters summed:
+  // one estimator period for each call that finds a full 2 s passed since the last period
+  // (the first call only sets the origin). The owner calls it with expire() (lvsd: the expire
+  // timer, under DualDataPlane's mutex); stats() reports the estimates.
+  void estimate_rates(std::uint64_t now_ns);
+  // `-Z`: restarts the estimators of one service (and its realservers) or of all from 0.
+  void zero_rates(const std::optional<model::ServiceKey>& only) override;
+
   // Attaches to `ifname` in native mode, falling back to generic mode with a log line (kAuto),
   // or in the one mode `policy` names. Detached (in the mode it was attached) on destruction.
   core::Result<AttachMode> attach(std::string_view ifname,
@@ -84,6 +95,8 @@ class Engine final : public DataPlane {
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
+  // The per-CPU counters of a slot of `svc_stats` or `dest_stats`, summed.
+  lvs_counters summed(const bpf_map* map, std::uint32_t slot) const;
   // The service of a counter slot in the current table, or null.
   const model::VirtualService* service_at(std::uint32_t svc_stat) const;
 
@@ -104,6 +117,12 @@ class Engine final : public DataPlane {
     AttachMode mode = AttachMode::kNative;
   };
   std::vector<Attached> attached_{};
+  // Rate estimators (conns, inpkts, outpkts, inbytes, outbytes) by counter slot; a fresh slot
+  // starts from {} as its counters start from 0.
+  using Estimators = std::array<conn::RateEstimator, 5>;
+  std::map<std::uint32_t, Estimators> svc_rates_{};
+  std::map<std::uint32_t, Estimators> dest_rates_{};
+  std::optional<std::uint64_t> next_period_ns_{};
 };
 
 }  // namespace lvs::dp::xdp

@@ -641,5 +641,40 @@ TEST_F(XdpPacket, ConnectionTableHasTheSizeAskedForAtLoad) {
             "XDP engine: a connection table of 10 entries is out of range 1024..16777216");
 }
 
+// Spec §1.4 on the engine: the summed per-CPU counters feed the 2 s estimator (time passed in):
+// 40 new TCP flows (one 40-byte SYN each) in one period read 40*512/4 = 5120 -> 5 conns/s,
+// 5 packets/s and 40*40*16/4 = 6400 -> 200 bytes/s; -Z restarts them from 0.
+TEST_F(XdpPacket, RatesFollowTheCountersEveryTwoSecondsAndZeroRestartsThem) {
+  constexpr std::uint64_t kT0 = 1000ULL * 1000000000ULL;
+  constexpr std::uint64_t kSecond = 1000000000ULL;
+  engine_->estimate_rates(kT0);  // the origin
+  for (std::uint16_t port = 44000; port < 44040; ++port) run(from_client(kSyn, port));
+  engine_->estimate_rates(kT0 + kSecond);  // not a full period yet
+  EXPECT_EQ(engine_->stats().rates, Rates{});
+  engine_->estimate_rates(kT0 + 2 * kSecond);
+  const Stats st = engine_->stats();
+  const Rates svc{.cps = 5, .inpps = 5, .outpps = 0, .inbps = 200, .outbps = 0};
+  EXPECT_EQ(st.services[0].rates, svc);
+  EXPECT_EQ(st.rates, svc);  // the UDP service had nothing
+  // Each realserver had 20: 20*512/4 = 2560 -> 2 conns/s; 20*40*16/4 = 3200 -> 100 bytes/s.
+  const Rates half{.cps = 2, .inpps = 2, .outpps = 0, .inbps = 100, .outbps = 0};
+  EXPECT_EQ(st.services[0].dests[0].rates, half);
+  EXPECT_EQ(st.services[0].dests[1].rates, half);
+  // A quiet period moves the estimate a quarter of the way down: 5120 - 1280 = 3840 -> 4.
+  engine_->estimate_rates(kT0 + 4 * kSecond);
+  EXPECT_EQ(engine_->stats().services[0].rates.cps, 4U);
+  // -Z of the UDP service leaves the TCP one; -Z of all zeroes it, and it stays zero while quiet.
+  engine_->zero_rates(table().services[1].key);
+  EXPECT_EQ(engine_->stats().services[0].rates.cps, 4U);
+  engine_->zero_rates(std::nullopt);
+  EXPECT_EQ(engine_->stats().services[0].rates, Rates{});
+  EXPECT_EQ(engine_->stats().rates, Rates{});
+  engine_->estimate_rates(kT0 + 6 * kSecond);
+  EXPECT_EQ(engine_->stats().services[0].rates, Rates{});
+  EXPECT_EQ(engine_->stats().services[0].dests[0].rates, Rates{});
+  // Counters are not touched by -Z (the caller keeps its own zero point).
+  EXPECT_EQ(engine_->stats().services[0].counters.conns, 40U);
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
