@@ -290,6 +290,9 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
     }
   }
 
+  // A reused realserver slot starts with no load (its old flows were deleted with it).
+  for (const std::uint32_t s : fresh_dest) set_load(s, lvs_dest_load{});
+
   // 3. The flip: one array write.
   if (auto r = write_config(bank); !r) return r;
   bank_ = bank;
@@ -312,7 +315,6 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
   table_ = table;
-
   // Rate estimators follow the counter slots: new ones start from zero like their counters.
   for (const std::uint32_t s : fresh_svc) svc_rates_[s] = Estimators{};
   for (const std::uint32_t s : fresh_dest) dest_rates_[s] = Estimators{};
@@ -322,15 +324,28 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   return {};
 }
 
+// The lc/wlc loads cannot drift: the program counts (atomic adds in dest_load) as entries
+// are made, change between active and inactive, or are found expired, but an entry the LRU
+// evicts, or one expire() deletes while a packet finds it expired, would leave a count
+// behind. So each pass recounts the live counted forward entries per realserver slot from the
+// walk it makes anyway, then sets dest_released = dest_load - recount: the load the program
+// reads (dest_load - dest_released) becomes the recount, and what the program adds after the
+// read keeps counting on top. Only the changes racing one pass can be off, and the next pass
+// recounts them; no error carries over.
 std::size_t Engine::expire(std::uint64_t now_ns) {
   const int conns = bpf_map__fd(skel_->maps.conns);
-  const int released = bpf_map__fd(skel_->maps.dest_released);
   std::size_t n = 0;
+  std::map<std::uint32_t, lvs_dest_load> live;
   for (const auto& [k, v] : raw_connections()) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
     const auto timeout =
         static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
-    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) continue;
+    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) {
+      if (v.counted != 0)
+        ++(lvs_tcp_state_active(v.state) != 0 ? live[v.dest_stat].active
+                                              : live[v.dest_stat].inactive);
+      continue;
+    }
     // Taken out with its value as of the deletion: a packet may have refreshed it meanwhile.
     lvs_conn gone{};
     if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
@@ -343,13 +358,33 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     reply.proto = k.proto;
     reply.family = k.family;
     bpf_map_delete_elem(conns, &reply);
-    if (gone.counted == 0) continue;
-    lvs_dest_load r{};
-    if (bpf_map_lookup_elem(released, &gone.dest_stat, &r) != 0) continue;
-    ++(lvs_tcp_state_active(gone.state) != 0 ? r.active : r.inactive);
-    bpf_map_update_elem(released, &gone.dest_stat, &r, BPF_ANY);
   }
+  for (const auto& [id, slot] : dest_slots_) set_load(slot, live[slot]);
   return n;
+}
+
+void Engine::set_load(std::uint32_t slot, const lvs_dest_load& load) {
+  lvs_dest_load counted{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_load), &slot, &counted) != 0) return;
+  // Unsigned wrap-around is the arithmetic the program's difference uses.
+  const lvs_dest_load released{.active = counted.active - load.active,
+                               .inactive = counted.inactive - load.inactive};
+  bpf_map_update_elem(bpf_map__fd(skel_->maps.dest_released), &slot, &released, BPF_ANY);
+}
+
+lvs_dest_load Engine::load_of(const model::ServiceKey& service, const core::Endpoint& dest) const {
+  lvs_dest_load out{};
+  const auto it = dest_slots_.find({service, dest});
+  if (it == dest_slots_.end()) return out;
+  lvs_dest_load counted{};
+  lvs_dest_load released{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_load), &it->second, &counted) != 0 ||
+      bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_released), &it->second, &released) != 0) {
+    return out;
+  }
+  out.active = counted.active - released.active;
+  out.inactive = counted.inactive - released.inactive;
+  return out;
 }
 
 lvs_counters Engine::summed(const bpf_map* map, std::uint32_t slot) const {

@@ -61,8 +61,9 @@ class Engine final : public DataPlane {
   void set_timeouts(const IdleTimeouts& timeouts) override;
 
   // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC,
-  // the clock of bpf_ktime_get_ns) and takes them out of their realserver's lc/wlc load. The
-  // owner calls it periodically (about once a second); returns the flows removed.
+  // the clock of bpf_ktime_get_ns) and resets every realserver's lc/wlc load to the live
+  // entries it counted on the way (loader.cc: why it cannot drift). The owner calls it
+  // periodically (about once a second); returns the flows removed.
   std::size_t expire(std::uint64_t now_ns);
 
   // The 2 s rate estimator (spec §1.4, conn::RateEstimator) over the per-CPU counters summed:
@@ -88,6 +89,8 @@ class Engine final : public DataPlane {
   core::Result<void> put_raw_template(const lvs_tpl_key& key, const lvs_tpl& value);
   // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
   // kernel (next hop not resolved yet).
+  // The lc/wlc load the program reads for a realserver (counted minus released).
+  lvs_dest_load load_of(const model::ServiceKey& service, const core::Endpoint& dest) const;
   std::uint64_t refused() const;
   std::uint64_t passed() const;
 
@@ -95,6 +98,8 @@ class Engine final : public DataPlane {
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
+  // Makes the load the program reads for a realserver slot equal `load`.
+  void set_load(std::uint32_t slot, const lvs_dest_load& load);
   // The per-CPU counters of a slot of `svc_stats` or `dest_stats`, summed.
   lvs_counters summed(const bpf_map* map, std::uint32_t slot) const;
   // The service of a counter slot in the current table, or null.

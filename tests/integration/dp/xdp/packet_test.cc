@@ -676,5 +676,61 @@ TEST_F(XdpPacket, RatesFollowTheCountersEveryTwoSecondsAndZeroRestartsThem) {
   EXPECT_EQ(engine_->stats().services[0].counters.conns, 40U);
 }
 
+// lc/wlc loads cannot drift: a table too small for the flows evicts counted entries (their
+// counts stay behind in the program's adds), and an expire pass resets every realserver's load
+// to the live entries: what connections() lists and -L (stats()) shows, active and inactive.
+TEST_F(XdpPacket, AnExpirePassRecountsLoadsThatLruEvictionLeftBehind) {
+  auto small = Engine::load(Engine::LoadOptions{.max_conns = 1024});
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  engine_ = std::move(*small);
+  const model::ServiceTable t = table("wlc");
+  ASSERT_TRUE(engine_->apply(t).ok());
+  constexpr std::uint16_t kFlows = 1200;  // 2,400 entries asked of 1,024
+  for (std::uint16_t i = 0; i < kFlows; ++i)
+    run(from_client(kSyn, static_cast<std::uint16_t>(20000 + i)));
+  // SYN_RECV counts as active; 20 of the newest flows close (CLOSE_WAIT: inactive).
+  for (std::uint16_t i = kFlows - 20; i < kFlows; ++i) {
+    run(from_client(kAck, static_cast<std::uint16_t>(20000 + i)));
+    run(from_client(kFin | kAck, static_cast<std::uint16_t>(20000 + i)));
+  }
+  const model::ServiceKey& svc = t.services[0].key;
+  const auto load_sum = [&] {
+    std::uint32_t n = 0;
+    for (const model::RealServer& r : t.services[0].dests) {
+      const lvs_dest_load l = engine_->load_of(svc, r.addr);
+      n += l.active + l.inactive;
+    }
+    return n;
+  };
+  const auto listed = engine_->connections().size();
+  ASSERT_LT(listed, kFlows);      // the LRU evicted flows...
+  EXPECT_GT(load_sum(), listed);  // ...whose counts stayed behind
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                   static_cast<std::uint64_t>(ts.tv_nsec);
+  EXPECT_EQ(engine_->expire(now), 0U);  // nothing is idle: only the recount
+  std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> from_list;
+  for (const ConnEntry& c : engine_->connections()) {
+    auto& [active, inactive] = from_list[c.dest.to_string()];
+    const bool is_active = c.state == ConnState::kEstablished || c.state == ConnState::kSynRecv;
+    ++(is_active ? active : inactive);
+  }
+  const Stats st = engine_->stats();
+  std::uint32_t inactive_total = 0;
+  for (std::size_t d = 0; d < 2; ++d) {
+    const core::Endpoint& rs = t.services[0].dests[d].addr;
+    const lvs_dest_load l = engine_->load_of(svc, rs);
+    SCOPED_TRACE(rs.to_string());
+    EXPECT_EQ(l.active, from_list[rs.to_string()].first);
+    EXPECT_EQ(l.inactive, from_list[rs.to_string()].second);
+    EXPECT_EQ(st.services[0].dests[d].active, l.active);
+    EXPECT_EQ(st.services[0].dests[d].inactive, l.inactive);
+    inactive_total += l.inactive;
+  }
+  EXPECT_EQ(inactive_total, 20U);
+  EXPECT_EQ(load_sum(), engine_->connections().size());
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
