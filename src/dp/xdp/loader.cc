@@ -266,8 +266,8 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
         return map_error(fmt::format("the scheduling slots of {}", vs.key.to_string()), errno);
       }
     }
-    const std::uint32_t zero = 0;
-    if (bpf_map_update_elem(cursor_fd, &svc.cursor, &zero, BPF_ANY) != 0) {
+    const std::uint32_t start = carried_cursor_of(vs, sl);
+    if (bpf_map_update_elem(cursor_fd, &svc.cursor, &start, BPF_ANY) != 0) {
       return map_error(fmt::format("the cursor of {}", vs.key.to_string()), errno);
     }
     const lvs_svc_key key = svc_key(vs.key, bank);
@@ -315,6 +315,10 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
   table_ = table;
+  cycles_.clear();
+  for (std::size_t i = 0; i < table.services.size(); ++i) {
+    cycles_[table.services[i].key] = cycle_of(table.services[i], slots[i]);
+  }
   // Rate estimators follow the counter slots: new ones start from zero like their counters.
   for (const std::uint32_t s : fresh_svc) svc_rates_[s] = Estimators{};
   for (const std::uint32_t s : fresh_dest) dest_rates_[s] = Estimators{};
@@ -385,6 +389,22 @@ lvs_dest_load Engine::load_of(const model::ServiceKey& service, const core::Endp
   out.active = counted.active - released.active;
   out.inactive = counted.inactive - released.inactive;
   return out;
+}
+
+std::uint32_t Engine::carried_cursor_of(const model::VirtualService& vs,
+                                        const SchedSlots& slots) const {
+  const auto before = cycles_.find(vs.key);
+  if (before == cycles_.end()) return 0;
+  for (std::uint32_t j = 0; j < table_.services.size(); ++j) {
+    if (table_.services[j].key != vs.key) continue;
+    // The picks made so far, read from the bank in use (packets still move it: a pick racing
+    // the apply may be repeated once).
+    const std::uint32_t at = bank_ * LVS_XDP_MAX_SERVICES + j;
+    std::uint32_t picks = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cursors), &at, &picks) != 0) return 0;
+    return carried_cursor(before->second, picks, cycle_of(vs, slots));
+  }
+  return 0;
 }
 
 lvs_counters Engine::summed(const bpf_map* map, std::uint32_t slot) const {

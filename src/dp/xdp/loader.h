@@ -20,6 +20,7 @@
 #include "core/result.h"
 #include "dp/data_plane.h"
 #include "dp/xdp/bpf/maps.h"
+#include "dp/xdp/plan.h"
 #include "model/service.h"
 
 struct lvs_xdp;  // the generated skeleton (lvs_xdp.skel.h)
@@ -98,6 +99,8 @@ class Engine final : public DataPlane {
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
+  // The rr/wrr cursor a service starts from in the bank being written (plan.h carried_cursor).
+  std::uint32_t carried_cursor_of(const model::VirtualService& vs, const SchedSlots& slots) const;
   // Makes the load the program reads for a realserver slot equal `load`.
   void set_load(std::uint32_t slot, const lvs_dest_load& load);
   // The per-CPU counters of a slot of `svc_stats` or `dest_stats`, summed.
@@ -128,6 +131,8 @@ class Engine final : public DataPlane {
   std::map<std::uint32_t, Estimators> svc_rates_{};
   std::map<std::uint32_t, Estimators> dest_rates_{};
   std::optional<std::uint64_t> next_period_ns_{};
+  // Each service's rr/wrr cycle as last applied, to carry its cursor over.
+  std::map<model::ServiceKey, Cycle> cycles_{};
 };
 
 }  // namespace lvs::dp::xdp

@@ -732,5 +732,26 @@ TEST_F(XdpPacket, AnExpirePassRecountsLoadsThatLruEvictionLeftBehind) {
   EXPECT_EQ(load_sum(), engine_->connections().size());
 }
 
+// rr/wrr keep their place across apply(): an unchanged cycle (a reload, an rr weight change)
+// goes on where it was; a new realserver joins after the one picked last (kernel rr).
+TEST_F(XdpPacket, ApplyKeepsTheRoundRobinCursorWhereTheKernelWould) {
+  std::uint16_t port = 45000;
+  const auto next = [&] { return read(run(from_client(kSyn, port++)).frame).daddr; };
+  EXPECT_EQ(next(), kRs1);
+  EXPECT_EQ(next(), kRs2);
+  EXPECT_EQ(next(), kRs1);
+  model::ServiceTable t = table();
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs2);  // a restarted cycle would give rs1
+  t.services[0].dests[0].weight = 5;
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs1);
+  // rs1 was picked last; rs3 joins at the head of the list: rs2 is next, then rs3.
+  t.services[0].dests.insert(t.services[0].dests.begin(), masq("198.51.100.12:8080"));
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs2);
+  EXPECT_EQ(next(), v4("198.51.100.12"));
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
