@@ -753,5 +753,77 @@ TEST_F(XdpPacket, ApplyKeepsTheRoundRobinCursorWhereTheKernelWould) {
   EXPECT_EQ(next(), v4("198.51.100.12"));
 }
 
+// ICMPv6 errors that belong to a masqueraded IPv6 flow are translated as the IPv4 ones are
+// (packet too big, destination unreachable...); checksums recomputed from scratch over the
+// pseudo header. Truncated or foreign ones pass unchanged, never half rewritten.
+TEST_F(XdpPacket, Icmpv6ErrorsOfAFlowAreTranslatedBothWays) {
+  ASSERT_TRUE(engine_->apply(table6()).ok());
+  const Addr6 client = v6("2001:db8:2::5");
+  const Addr6 vip = v6("2001:db8::1");
+  const Addr6 rs1 = v6("2001:db8:1::10");
+  run(build6(Packet6{.proto = 6, .saddr = client, .daddr = vip, .sport = 40000, .dport = 80}));
+  // The realserver's side says "packet too big" about client:40000 -> rs1:8080; the client
+  // must see it from the VIP, quoting client:40000 -> VIP:80.
+  const Packet6 sent{.proto = 6, .saddr = client, .daddr = rs1, .sport = 40000, .dport = 8080};
+  const TestRun up = run(build_icmp6_error(rs1, client, 2, 0, sent));
+  EXPECT_EQ(up.verdict, XDP_PASS);
+  SeenIcmp6 s = read_icmp6(up.frame);
+  EXPECT_EQ(v6_text(s.outer_src), "2001:db8::1");
+  EXPECT_EQ(v6_text(s.outer_dst), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.quoted_src), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.quoted_dst), "2001:db8::1");
+  EXPECT_EQ(s.quoted_sport, 40000);
+  EXPECT_EQ(s.quoted_dport, 80);
+  EXPECT_EQ(s.hop_limit, 64);  // the kernel decrements it when it forwards
+  EXPECT_TRUE(s.icmp_ok);
+  // The client's "destination unreachable" about VIP:80 -> client:40000 goes to the
+  // realserver, quoting rs1:8080 -> client:40000.
+  const Packet6 back{.proto = 6, .saddr = vip, .daddr = client, .sport = 80, .dport = 40000};
+  s = read_icmp6(run(build_icmp6_error(client, vip, 1, 4, back)).frame);
+  EXPECT_EQ(v6_text(s.outer_src), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.outer_dst), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(s.quoted_src), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(s.quoted_dst), "2001:db8:2::5");
+  EXPECT_EQ(s.quoted_sport, 8080);
+  EXPECT_EQ(s.quoted_dport, 40000);
+  EXPECT_TRUE(s.icmp_ok);
+
+  // Pass unchanged: nothing here may be rewritten.
+  const Bytes good = build_icmp6_error(rs1, client, 2, 0, sent);
+  struct Case {
+    const char* what;
+    Bytes frame;
+  };
+  std::vector<Case> cases;
+  Bytes cut = good;
+  cut.resize(kEth + kIp6 + 8 + kIp6 + 2);  // the quoted ports cut in half
+  put16(cut, kEth + 4, static_cast<std::uint16_t>(8 + kIp6 + 2));
+  cases.push_back({"quoted ports truncated", cut});
+  Bytes short_frame = good;
+  short_frame.resize(kEth + kIp6 + 8 + kIp6 + 2);  // payload length claims more than is there
+  cases.push_back({"payload length beyond the frame", short_frame});
+  Bytes no_quote = good;
+  no_quote.resize(kEth + kIp6 + 4);
+  put16(no_quote, kEth + 4, 4);
+  cases.push_back({"ICMPv6 header truncated", no_quote});
+  Bytes ext = good;
+  ext.at(kEth + kIp6 + 8 + 6) = 44;  // the quoted packet has a fragment header
+  cases.push_back({"quoted extension header", ext});
+  Bytes outer_ext = good;
+  outer_ext.at(kEth + 6) = 0;  // hop-by-hop options before the ICMPv6 header
+  cases.push_back({"outer extension header", outer_ext});
+  Bytes echo = good;
+  echo.at(kEth + kIp6) = 128;
+  cases.push_back({"echo request", echo});
+  const Packet6 other{.proto = 6, .saddr = client, .daddr = rs1, .sport = 40001, .dport = 8080};
+  cases.push_back({"no such flow", build_icmp6_error(rs1, client, 1, 4, other)});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const TestRun r = run(c.frame);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.frame, c.frame);
+  }
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp::testing
