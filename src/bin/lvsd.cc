@@ -164,7 +164,8 @@ core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& 
                       : cfg.xdp_mode == bin::XdpMode::kGeneric ? dp::xdp::AttachPolicy::kGeneric
                                                                : dp::xdp::AttachPolicy::kAuto;
   for (const auto& ifname : cfg.xdp_interfaces) {
-    auto mode = (*engine)->attach(ifname, policy);
+    // The lock tells a stale program (an lvsd killed with -9) from a running lvsd's.
+    auto mode = (*engine)->attach_owned(ifname, policy, "/run/lvsd/xdp");
     if (!mode && mode.error().code == ENODEV) {
       return core::fail(
           ENODEV, mode.error().message + ": give the director's interfaces (`ip link` lists them)");

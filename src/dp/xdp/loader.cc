@@ -3,14 +3,19 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <set>
 
@@ -123,6 +128,9 @@ Engine::~Engine() {
     }
   }
   lvs_xdp::destroy(skel_);
+  // Unlinked while still held: the next lvsd makes a fresh file (attach_owned checks it locked
+  // the file at the path, not this one).
+  for (const Lock& l : locks_) unlink(l.path.c_str());
 }
 
 core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
@@ -702,6 +710,101 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname, AttachPolicy po
   }
   mode = AttachMode::kGeneric;
   attached_.push_back(Attached{.ifindex = idx, .name = name, .mode = mode});
+  return mode;
+}
+
+namespace {
+
+// The name of the XDP program attached to `ifindex` (and its id), or nullopt.
+std::optional<std::pair<std::string, std::uint32_t>> attached_program(int ifindex) {
+  std::uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return std::nullopt;
+  const core::Fd fd(bpf_prog_get_fd_by_id(id));
+  if (fd.get() < 0) return std::nullopt;
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return std::nullopt;
+  return std::pair{std::string(info.name), id};
+}
+
+}  // namespace
+
+core::Result<AttachMode> Engine::attach_owned(std::string_view ifname, AttachPolicy policy,
+                                              const std::string& lock_dir) {
+  const std::string name(ifname);
+  const unsigned int ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) return attach(ifname, policy);  // its message names the interface
+  struct stat ns {};
+  if (stat("/proc/self/ns/net", &ns) != 0) {
+    return core::fail(errno, fmt::format("XDP engine: reading this network namespace's identity "
+                                         "(/proc/self/ns/net) failed: {}",
+                                         errno_text(errno)));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(lock_dir, ec);
+  const std::string path = fmt::format("{}/{}-{}.lock", lock_dir, ns.st_ino, ifindex);
+  // A stopping lvsd unlinks its lock file: a lock won on an unlinked file is no claim, so
+  // the file must still be the one at `path` (bounded retries).
+  core::Fd lock;
+  for (int attempt = 0; attempt < 3 && lock.get() < 0; ++attempt) {
+    core::Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      return core::fail(errno, fmt::format("XDP engine: creating the lock file {} failed: {} "
+                                           "(lvsd needs a writable {})",
+                                           path, errno_text(errno), lock_dir));
+    }
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      std::array<char, 32> pid{};
+      const ssize_t n = pread(fd.get(), pid.data(), pid.size() - 1, 0);
+      return core::fail(EBUSY, fmt::format("XDP engine: {} is in use by another lvsd (pid {}, "
+                                           "lock {}); stop that one first",
+                                           name, n > 0 ? std::string(pid.data()) : "?", path));
+    }
+    struct stat held {};
+    struct stat now {};
+    if (fstat(fd.get(), &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev) {
+      lock = std::move(fd);
+    }
+  }
+  if (lock.get() < 0) {
+    return core::fail(EAGAIN, fmt::format("XDP engine: the lock file {} of {} kept being "
+                                          "replaced; try again",
+                                          path, name));
+  }
+  const std::string me = std::to_string(getpid());
+  if (ftruncate(lock.get(), 0) != 0 || pwrite(lock.get(), me.data(), me.size(), 0) < 0) {
+    core::log().warn("XDP engine: writing our pid into {} failed: {}", path, errno_text(errno));
+  }
+  auto mode = attach(ifname, policy);
+  if (!mode && mode.error().code == EBUSY) {
+    const int idx = static_cast<int>(ifindex);
+    const auto old = attached_program(idx);
+    if (!old || old->first != "lvs_xdp") {
+      return core::fail(EBUSY, fmt::format("XDP engine: {} already has an XDP program ({}) that "
+                                           "is not lvsd's; detach it first (ip link set dev {} "
+                                           "xdp off)",
+                                           name,
+                                           old ? fmt::format("{}, id {}", old->first, old->second)
+                                               : std::string("unknown"),
+                                           name));
+    }
+    // Nobody holds the lock: the lvsd that attached it is gone. Detach exactly that program
+    // (in whichever mode it is), then attach ours.
+    const core::Fd old_fd(bpf_prog_get_fd_by_id(old->second));
+    bpf_xdp_attach_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.old_prog_fd = old_fd.get();
+    for (const std::uint32_t flags : {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}) {
+      (void)bpf_xdp_detach(idx, flags | XDP_FLAGS_REPLACE, &opts);
+    }
+    core::log().warn(
+        "XDP engine: {} had the XDP program of an lvsd that is gone (id {}); "
+        "replacing it",
+        name, old->second);
+    mode = attach(ifname, policy);
+  }
+  if (mode) locks_.push_back(Lock{.path = path, .fd = std::move(lock)});
   return mode;
 }
 

@@ -17,6 +17,7 @@
 
 #include "conn/state.h"
 #include "conn/stats.h"
+#include "core/fd.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
 #include "dp/xdp/bpf/maps.h"
@@ -80,6 +81,15 @@ class Engine final : public DataPlane {
   core::Result<AttachMode> attach(std::string_view ifname,
                                   AttachPolicy policy = AttachPolicy::kAuto);
 
+  // attach() for lvsd, which owns the interface's XDP hook while it runs: holds an flock'ed
+  // file `lock_dir`/<netns inode>-<ifindex>.lock (holding our pid) until destruction. When the
+  // interface already has a program named lvs_xdp and nobody holds that lock, the lvsd that
+  // attached it is gone (kill -9): that program is detached and ours attached. Refused with
+  // a message naming the pid when another lvsd holds the lock, and naming the program when it
+  // is not lvsd's.
+  core::Result<AttachMode> attach_owned(std::string_view ifname, AttachPolicy policy,
+                                        const std::string& lock_dir);
+
   // Runs the program once over `frame` without any network (root only).
   core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
 
@@ -125,6 +135,13 @@ class Engine final : public DataPlane {
     AttachMode mode = AttachMode::kNative;
   };
   std::vector<Attached> attached_{};
+  // attach_owned()'s interface locks, released after the detaches (members outlive ~Engine's
+  // body).
+  struct Lock {
+    std::string path{};
+    core::Fd fd{};
+  };
+  std::vector<Lock> locks_{};
   // Rate estimators (conns, inpkts, outpkts, inbytes, outbytes) by counter slot; a fresh slot
   // starts from {} as its counters start from 0.
   using Estimators = std::array<conn::RateEstimator, 5>;
