@@ -3,6 +3,7 @@
 // empty network namespace, where the route lookup finds nothing: a rewritten packet is then
 // passed to the kernel (XDP_PASS), which is what the engine does before a neighbour is known.
 // Root only (CAP_BPF, CAP_NET_ADMIN); skipped otherwise.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
@@ -10,14 +11,18 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <map>
+#include <string>
 
+#include "core/fd.h"
 #include "dp/xdp/bpf/tcp_state.h"
 #include "dp/xdp/loader.h"
 #include "integration/dp/xdp/frame.h"
@@ -823,6 +828,59 @@ TEST_F(XdpPacket, Icmpv6ErrorsOfAFlowAreTranslatedBothWays) {
     EXPECT_EQ(r.verdict, XDP_PASS);
     EXPECT_EQ(r.frame, c.frame);
   }
+}
+
+// lvsd's claim on an interface (attach_owned): another tool's program is never replaced; an
+// lvs_xdp program nobody's lock covers (what a kill -9'd lvsd leaves) is; a second claim while
+// the first is held is refused naming the holder's pid; the lock file goes with its engine.
+TEST_F(XdpPacket, AttachOwnedReplacesOnlyAnOrphanedLvsdProgram) {
+  std::string dir = "/tmp/lvs-xdp-lock-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const int lo = static_cast<int>(if_nametoindex("lo"));
+  ASSERT_GT(lo, 0);
+  const std::array<bpf_insn, 2> pass{{
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+       .dst_reg = BPF_REG_0,
+       .src_reg = 0,
+       .off = 0,
+       .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  }};
+  const core::Fd foreign(
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass.data(), pass.size(), nullptr));
+  ASSERT_GE(foreign.get(), 0);
+  ASSERT_EQ(bpf_xdp_attach(lo, foreign.get(), XDP_FLAGS_SKB_MODE, nullptr), 0);
+  std::uint32_t id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(engine_->attach_owned("lo", AttachPolicy::kGeneric, dir).error().message,
+            fmt::format("XDP engine: lo already has an XDP program (foreign, id {}) that is not "
+                        "lvsd's; detach it first (ip link set dev lo xdp off)",
+                        id));
+  ASSERT_EQ(bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr), 0);
+
+  auto orphan = Engine::load();  // attached without the lock, as a dead lvsd's program
+  ASSERT_TRUE(orphan.ok()) << orphan.error().message;
+  ASSERT_TRUE((*orphan)->attach("lo", AttachPolicy::kGeneric).ok());
+  std::uint32_t orphan_id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &orphan_id), 0);
+  auto mode = engine_->attach_owned("lo", AttachPolicy::kGeneric, dir);
+  ASSERT_TRUE(mode.ok()) << mode.error().message;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_NE(id, 0U);
+  EXPECT_NE(id, orphan_id);
+
+  auto second = Engine::load();
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  const auto refused = (*second)->attach_owned("lo", AttachPolicy::kGeneric, dir);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(
+                fmt::format("lo is in use by another lvsd (pid {}, lock ", getpid())),
+            std::string::npos)
+      << refused.error().message;
+  engine_.reset();  // detaches and removes its lock file
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(id, 0U);
+  EXPECT_EQ(rmdir(dir.c_str()), 0) << "the lock file is left in " << dir;
 }
 
 }  // namespace
