@@ -164,7 +164,8 @@ core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& 
                       : cfg.xdp_mode == bin::XdpMode::kGeneric ? dp::xdp::AttachPolicy::kGeneric
                                                                : dp::xdp::AttachPolicy::kAuto;
   for (const auto& ifname : cfg.xdp_interfaces) {
-    auto mode = (*engine)->attach(ifname, policy);
+    // The lock tells a stale program (an lvsd killed with -9) from a running lvsd's.
+    auto mode = (*engine)->attach_owned(ifname, policy, "/run/lvsd/xdp");
     if (!mode && mode.error().code == ENODEV) {
       return core::fail(
           ENODEV, mode.error().message + ": give the director's interfaces (`ip link` lists them)");
@@ -311,7 +312,10 @@ int main(int argc, char** argv) {
     expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
                                                          e = engine.get()](core::TimePoint now) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
-      d->with_packet_engine([e, ns] { (void)e->expire(static_cast<std::uint64_t>(ns.count())); });
+      d->with_packet_engine([e, ns] {
+        (void)e->expire(static_cast<std::uint64_t>(ns.count()));
+        e->estimate_rates(static_cast<std::uint64_t>(ns.count()));
+      });
     });
   } else if (!cfg->xdp_interfaces.empty()) {
     core::log().warn("lvsd: --xdp ignored with --test-hooks");

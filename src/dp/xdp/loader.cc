@@ -3,14 +3,19 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <set>
 
@@ -35,6 +40,12 @@ std::uint64_t monotonic_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
          static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+template <typename Map>
+bool slot_in_use(const Map& slots, std::uint32_t slot) {
+  return std::any_of(slots.begin(), slots.end(),
+                     [slot](const auto& kv) { return kv.second == slot; });
 }
 
 // The first free slot not in `used` below `limit`.
@@ -78,6 +89,30 @@ model::Counters to_counters(const lvs_counters& c) {
                          .outbytes = c.outbytes};
 }
 
+using RateKind = conn::RateEstimator::Kind;
+constexpr std::array<RateKind, 5> kRateKinds = {
+    RateKind::kCount, RateKind::kCount, RateKind::kCount, RateKind::kBytes, RateKind::kBytes};
+constexpr std::uint64_t kRatePeriodNs = 2000000000ULL;  // spec §1.4: one period every 2 s
+
+std::array<std::uint64_t, 5> rate_inputs(const lvs_counters& c) {
+  return {c.conns, c.inpkts, c.outpkts, c.inbytes, c.outbytes};
+}
+
+// Estimators are linear: a sum of estimator values is the estimator of the summed counters.
+using EstSums = std::array<std::int64_t, 5>;
+
+EstSums est_values(const std::array<conn::RateEstimator, 5>& e) {
+  return {e[0].est, e[1].est, e[2].est, e[3].est, e[4].est};
+}
+
+Rates rates_of(const EstSums& est) {
+  std::array<std::uint64_t, 5> r{};
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    r.at(i) = conn::RateEstimator{.last = 0, .est = est.at(i)}.rate(kRateKinds.at(i));
+  }
+  return Rates{.cps = r[0], .inpps = r[1], .outpps = r[2], .inbps = r[3], .outbps = r[4]};
+}
+
 }  // namespace
 
 Engine::Engine(lvs_xdp* skel) : skel_(skel) {}
@@ -93,6 +128,9 @@ Engine::~Engine() {
     }
   }
   lvs_xdp::destroy(skel_);
+  // Unlinked while still held: the next lvsd makes a fresh file (attach_owned checks it locked
+  // the file at the path, not this one).
+  for (const Lock& l : locks_) unlink(l.path.c_str());
 }
 
 core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
@@ -236,8 +274,8 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
         return map_error(fmt::format("the scheduling slots of {}", vs.key.to_string()), errno);
       }
     }
-    const std::uint32_t zero = 0;
-    if (bpf_map_update_elem(cursor_fd, &svc.cursor, &zero, BPF_ANY) != 0) {
+    const std::uint32_t start = carried_cursor_of(vs, sl);
+    if (bpf_map_update_elem(cursor_fd, &svc.cursor, &start, BPF_ANY) != 0) {
       return map_error(fmt::format("the cursor of {}", vs.key.to_string()), errno);
     }
     const lvs_svc_key key = svc_key(vs.key, bank);
@@ -259,6 +297,9 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       return map_error("realserver counters", errno);
     }
   }
+
+  // A reused realserver slot starts with no load (its old flows were deleted with it).
+  for (const std::uint32_t s : fresh_dest) set_load(s, lvs_dest_load{});
 
   // 3. The flip: one array write.
   if (auto r = write_config(bank); !r) return r;
@@ -282,18 +323,41 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
   table_ = table;
+  cycles_.clear();
+  for (std::size_t i = 0; i < table.services.size(); ++i) {
+    cycles_[table.services[i].key] = cycle_of(table.services[i], slots[i]);
+  }
+  // Rate estimators follow the counter slots: new ones start from zero like their counters.
+  for (const std::uint32_t s : fresh_svc) svc_rates_[s] = Estimators{};
+  for (const std::uint32_t s : fresh_dest) dest_rates_[s] = Estimators{};
+  std::erase_if(svc_rates_, [this](const auto& kv) { return !slot_in_use(svc_slots_, kv.first); });
+  std::erase_if(dest_rates_,
+                [this](const auto& kv) { return !slot_in_use(dest_slots_, kv.first); });
   return {};
 }
 
+// The lc/wlc loads cannot drift: the program counts (atomic adds in dest_load) as entries
+// are made, change between active and inactive, or are found expired, but an entry the LRU
+// evicts, or one expire() deletes while a packet finds it expired, would leave a count
+// behind. So each pass recounts the live counted forward entries per realserver slot from the
+// walk it makes anyway, then sets dest_released = dest_load - recount: the load the program
+// reads (dest_load - dest_released) becomes the recount, and what the program adds after the
+// read keeps counting on top. Only the changes racing one pass can be off, and the next pass
+// recounts them; no error carries over.
 std::size_t Engine::expire(std::uint64_t now_ns) {
   const int conns = bpf_map__fd(skel_->maps.conns);
-  const int released = bpf_map__fd(skel_->maps.dest_released);
   std::size_t n = 0;
+  std::map<std::uint32_t, lvs_dest_load> live;
   for (const auto& [k, v] : raw_connections()) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
     const auto timeout =
         static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
-    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) continue;
+    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) {
+      if (v.counted != 0)
+        ++(lvs_tcp_state_active(v.state) != 0 ? live[v.dest_stat].active
+                                              : live[v.dest_stat].inactive);
+      continue;
+    }
     // Taken out with its value as of the deletion: a packet may have refreshed it meanwhile.
     lvs_conn gone{};
     if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
@@ -306,13 +370,98 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     reply.proto = k.proto;
     reply.family = k.family;
     bpf_map_delete_elem(conns, &reply);
-    if (gone.counted == 0) continue;
-    lvs_dest_load r{};
-    if (bpf_map_lookup_elem(released, &gone.dest_stat, &r) != 0) continue;
-    ++(lvs_tcp_state_active(gone.state) != 0 ? r.active : r.inactive);
-    bpf_map_update_elem(released, &gone.dest_stat, &r, BPF_ANY);
   }
+  for (const auto& [id, slot] : dest_slots_) set_load(slot, live[slot]);
   return n;
+}
+
+void Engine::set_load(std::uint32_t slot, const lvs_dest_load& load) {
+  lvs_dest_load counted{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_load), &slot, &counted) != 0) return;
+  // Unsigned wrap-around is the arithmetic the program's difference uses.
+  const lvs_dest_load released{.active = counted.active - load.active,
+                               .inactive = counted.inactive - load.inactive};
+  bpf_map_update_elem(bpf_map__fd(skel_->maps.dest_released), &slot, &released, BPF_ANY);
+}
+
+lvs_dest_load Engine::load_of(const model::ServiceKey& service, const core::Endpoint& dest) const {
+  lvs_dest_load out{};
+  const auto it = dest_slots_.find({service, dest});
+  if (it == dest_slots_.end()) return out;
+  lvs_dest_load counted{};
+  lvs_dest_load released{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_load), &it->second, &counted) != 0 ||
+      bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dest_released), &it->second, &released) != 0) {
+    return out;
+  }
+  out.active = counted.active - released.active;
+  out.inactive = counted.inactive - released.inactive;
+  return out;
+}
+
+std::uint32_t Engine::carried_cursor_of(const model::VirtualService& vs,
+                                        const SchedSlots& slots) const {
+  const auto before = cycles_.find(vs.key);
+  if (before == cycles_.end()) return 0;
+  for (std::uint32_t j = 0; j < table_.services.size(); ++j) {
+    if (table_.services[j].key != vs.key) continue;
+    // The picks made so far, read from the bank in use (packets still move it: a pick racing
+    // the apply may be repeated once).
+    const std::uint32_t at = bank_ * LVS_XDP_MAX_SERVICES + j;
+    std::uint32_t picks = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.cursors), &at, &picks) != 0) return 0;
+    return carried_cursor(before->second, picks, cycle_of(vs, slots));
+  }
+  return 0;
+}
+
+lvs_counters Engine::summed(const bpf_map* map, std::uint32_t slot) const {
+  const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
+  std::vector<lvs_counters> per_cpu(ncpu);
+  lvs_counters total{};
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &slot, per_cpu.data()) != 0) return total;
+  for (const lvs_counters& c : per_cpu) {
+    total.conns += c.conns;
+    total.inpkts += c.inpkts;
+    total.outpkts += c.outpkts;
+    total.inbytes += c.inbytes;
+    total.outbytes += c.outbytes;
+  }
+  return total;
+}
+
+void Engine::estimate_rates(std::uint64_t now_ns) {
+  if (!next_period_ns_) {
+    next_period_ns_ = now_ns + kRatePeriodNs;
+    return;
+  }
+  if (now_ns < *next_period_ns_) return;
+  // A late timer makes one longer period (as a late kernel timer would), not several.
+  *next_period_ns_ += kRatePeriodNs;
+  if (*next_period_ns_ <= now_ns) next_period_ns_ = now_ns + kRatePeriodNs;
+  const auto tick = [this](const bpf_map* map, std::uint32_t slot, Estimators& est) {
+    const auto in = rate_inputs(summed(map, slot));
+    for (std::size_t i = 0; i < est.size(); ++i) est.at(i).tick(in.at(i), kRateKinds.at(i));
+  };
+  for (const auto& [key, slot] : svc_slots_) tick(skel_->maps.svc_stats, slot, svc_rates_[slot]);
+  for (const auto& [id, slot] : dest_slots_) {
+    tick(skel_->maps.dest_stats, slot, dest_rates_[slot]);
+  }
+}
+
+void Engine::zero_rates(const std::optional<model::ServiceKey>& only) {
+  const auto restart = [this](const bpf_map* map, std::uint32_t slot, Estimators& est) {
+    const auto in = rate_inputs(summed(map, slot));
+    for (std::size_t i = 0; i < est.size(); ++i) {
+      est.at(i) = conn::RateEstimator{.last = in.at(i), .est = 0};
+    }
+  };
+  for (const auto& [key, slot] : svc_slots_) {
+    if (!only || key == *only) restart(skel_->maps.svc_stats, slot, svc_rates_[slot]);
+  }
+  for (const auto& [id, slot] : dest_slots_) {
+    if (!only || id.first == *only) restart(skel_->maps.dest_stats, slot, dest_rates_[slot]);
+  }
 }
 
 void Engine::set_timeouts(const IdleTimeouts& t) {
@@ -427,6 +576,7 @@ Stats Engine::stats() const {
     ++persist[v.dest_stat];
   }
   Stats out;
+  EstSums total_est{};
   out.refused = refused();
   for (const model::VirtualService& vs : table_.services) {
     ServiceStats ss;
@@ -441,12 +591,21 @@ Stats Engine::stats() const {
         ds.inactive = it->second.second;
       }
       if (auto it = persist.find(slot); it != persist.end()) ds.persistconns = it->second;
+      if (auto it = dest_rates_.find(slot); it != dest_rates_.end()) {
+        ds.rates = rates_of(est_values(it->second));
+      }
       ss.dests.push_back(ds);
     }
     ss.counters = to_counters(sum(skel_->maps.svc_stats, svc_slots_.at(vs.key)));
+    if (auto it = svc_rates_.find(svc_slots_.at(vs.key)); it != svc_rates_.end()) {
+      const EstSums e = est_values(it->second);
+      ss.rates = rates_of(e);
+      for (std::size_t i = 0; i < total_est.size(); ++i) total_est.at(i) += e.at(i);
+    }
     out.total += ss.counters;
     out.services.push_back(std::move(ss));
   }
+  out.rates = rates_of(total_est);
   return out;
 }
 
@@ -551,6 +710,101 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname, AttachPolicy po
   }
   mode = AttachMode::kGeneric;
   attached_.push_back(Attached{.ifindex = idx, .name = name, .mode = mode});
+  return mode;
+}
+
+namespace {
+
+// The name of the XDP program attached to `ifindex` (and its id), or nullopt.
+std::optional<std::pair<std::string, std::uint32_t>> attached_program(int ifindex) {
+  std::uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return std::nullopt;
+  const core::Fd fd(bpf_prog_get_fd_by_id(id));
+  if (fd.get() < 0) return std::nullopt;
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return std::nullopt;
+  return std::pair{std::string(info.name), id};
+}
+
+}  // namespace
+
+core::Result<AttachMode> Engine::attach_owned(std::string_view ifname, AttachPolicy policy,
+                                              const std::string& lock_dir) {
+  const std::string name(ifname);
+  const unsigned int ifindex = if_nametoindex(name.c_str());
+  if (ifindex == 0) return attach(ifname, policy);  // its message names the interface
+  struct stat ns {};
+  if (stat("/proc/self/ns/net", &ns) != 0) {
+    return core::fail(errno, fmt::format("XDP engine: reading this network namespace's identity "
+                                         "(/proc/self/ns/net) failed: {}",
+                                         errno_text(errno)));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(lock_dir, ec);
+  const std::string path = fmt::format("{}/{}-{}.lock", lock_dir, ns.st_ino, ifindex);
+  // A stopping lvsd unlinks its lock file: a lock won on an unlinked file is no claim, so
+  // the file must still be the one at `path` (bounded retries).
+  core::Fd lock;
+  for (int attempt = 0; attempt < 3 && lock.get() < 0; ++attempt) {
+    core::Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (fd.get() < 0) {
+      return core::fail(errno, fmt::format("XDP engine: creating the lock file {} failed: {} "
+                                           "(lvsd needs a writable {})",
+                                           path, errno_text(errno), lock_dir));
+    }
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      std::array<char, 32> pid{};
+      const ssize_t n = pread(fd.get(), pid.data(), pid.size() - 1, 0);
+      return core::fail(EBUSY, fmt::format("XDP engine: {} is in use by another lvsd (pid {}, "
+                                           "lock {}); stop that one first",
+                                           name, n > 0 ? std::string(pid.data()) : "?", path));
+    }
+    struct stat held {};
+    struct stat now {};
+    if (fstat(fd.get(), &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev) {
+      lock = std::move(fd);
+    }
+  }
+  if (lock.get() < 0) {
+    return core::fail(EAGAIN, fmt::format("XDP engine: the lock file {} of {} kept being "
+                                          "replaced; try again",
+                                          path, name));
+  }
+  const std::string me = std::to_string(getpid());
+  if (ftruncate(lock.get(), 0) != 0 || pwrite(lock.get(), me.data(), me.size(), 0) < 0) {
+    core::log().warn("XDP engine: writing our pid into {} failed: {}", path, errno_text(errno));
+  }
+  auto mode = attach(ifname, policy);
+  if (!mode && mode.error().code == EBUSY) {
+    const int idx = static_cast<int>(ifindex);
+    const auto old = attached_program(idx);
+    if (!old || old->first != "lvs_xdp") {
+      return core::fail(EBUSY, fmt::format("XDP engine: {} already has an XDP program ({}) that "
+                                           "is not lvsd's; detach it first (ip link set dev {} "
+                                           "xdp off)",
+                                           name,
+                                           old ? fmt::format("{}, id {}", old->first, old->second)
+                                               : std::string("unknown"),
+                                           name));
+    }
+    // Nobody holds the lock: the lvsd that attached it is gone. Detach exactly that program
+    // (in whichever mode it is), then attach ours.
+    const core::Fd old_fd(bpf_prog_get_fd_by_id(old->second));
+    bpf_xdp_attach_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.old_prog_fd = old_fd.get();
+    for (const std::uint32_t flags : {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}) {
+      (void)bpf_xdp_detach(idx, flags | XDP_FLAGS_REPLACE, &opts);
+    }
+    core::log().warn(
+        "XDP engine: {} had the XDP program of an lvsd that is gone (id {}); "
+        "replacing it",
+        name, old->second);
+    mode = attach(ifname, policy);
+  }
+  if (mode) locks_.push_back(Lock{.path = path, .fd = std::move(lock)});
   return mode;
 }
 

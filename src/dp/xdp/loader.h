@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,12 +16,16 @@
 #include <vector>
 
 #include "conn/state.h"
+#include "conn/stats.h"
+#include "core/fd.h"
 #include "core/result.h"
 #include "dp/data_plane.h"
 #include "dp/xdp/bpf/maps.h"
+#include "dp/xdp/plan.h"
 #include "model/service.h"
 
 struct lvs_xdp;  // the generated skeleton (lvs_xdp.skel.h)
+struct bpf_map;  // libbpf
 
 namespace lvs::dp::xdp {
 
@@ -58,14 +63,32 @@ class Engine final : public DataPlane {
   void set_timeouts(const IdleTimeouts& timeouts) override;
 
   // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC,
-  // the clock of bpf_ktime_get_ns) and takes them out of their realserver's lc/wlc load. The
-  // owner calls it periodically (about once a second); returns the flows removed.
+  // the clock of bpf_ktime_get_ns) and resets every realserver's lc/wlc load to the live
+  // entries it counted on the way (loader.cc: why it cannot drift). The owner calls it
+  // periodically (about once a second); returns the flows removed.
   std::size_t expire(std::uint64_t now_ns);
+
+  // The 2 s rate estimator (spec §1.4, conn::RateEstimator) over the per-CPU counters summed:
+  // one estimator period for each call that finds a full 2 s passed since the last period
+  // (the first call only sets the origin). The owner calls it with expire() (lvsd: the expire
+  // timer, under DualDataPlane's mutex); stats() reports the estimates.
+  void estimate_rates(std::uint64_t now_ns);
+  // `-Z`: restarts the estimators of one service (and its realservers) or of all from 0.
+  void zero_rates(const std::optional<model::ServiceKey>& only) override;
 
   // Attaches to `ifname` in native mode, falling back to generic mode with a log line (kAuto),
   // or in the one mode `policy` names. Detached (in the mode it was attached) on destruction.
   core::Result<AttachMode> attach(std::string_view ifname,
                                   AttachPolicy policy = AttachPolicy::kAuto);
+
+  // attach() for lvsd, which owns the interface's XDP hook while it runs: holds an flock'ed
+  // file `lock_dir`/<netns inode>-<ifindex>.lock (holding our pid) until destruction. When the
+  // interface already has a program named lvs_xdp and nobody holds that lock, the lvsd that
+  // attached it is gone (kill -9): that program is detached and ours attached. Refused with
+  // a message naming the pid when another lvsd holds the lock, and naming the program when it
+  // is not lvsd's.
+  core::Result<AttachMode> attach_owned(std::string_view ifname, AttachPolicy policy,
+                                        const std::string& lock_dir);
 
   // Runs the program once over `frame` without any network (root only).
   core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
@@ -77,6 +100,8 @@ class Engine final : public DataPlane {
   core::Result<void> put_raw_template(const lvs_tpl_key& key, const lvs_tpl& value);
   // Engine-wide counters: new flows refused (no realserver), rewritten packets handed to the
   // kernel (next hop not resolved yet).
+  // The lc/wlc load the program reads for a realserver (counted minus released).
+  lvs_dest_load load_of(const model::ServiceKey& service, const core::Endpoint& dest) const;
   std::uint64_t refused() const;
   std::uint64_t passed() const;
 
@@ -84,6 +109,12 @@ class Engine final : public DataPlane {
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
+  // The rr/wrr cursor a service starts from in the bank being written (plan.h carried_cursor).
+  std::uint32_t carried_cursor_of(const model::VirtualService& vs, const SchedSlots& slots) const;
+  // Makes the load the program reads for a realserver slot equal `load`.
+  void set_load(std::uint32_t slot, const lvs_dest_load& load);
+  // The per-CPU counters of a slot of `svc_stats` or `dest_stats`, summed.
+  lvs_counters summed(const bpf_map* map, std::uint32_t slot) const;
   // The service of a counter slot in the current table, or null.
   const model::VirtualService* service_at(std::uint32_t svc_stat) const;
 
@@ -104,6 +135,21 @@ class Engine final : public DataPlane {
     AttachMode mode = AttachMode::kNative;
   };
   std::vector<Attached> attached_{};
+  // attach_owned()'s interface locks, released after the detaches (members outlive ~Engine's
+  // body).
+  struct Lock {
+    std::string path{};
+    core::Fd fd{};
+  };
+  std::vector<Lock> locks_{};
+  // Rate estimators (conns, inpkts, outpkts, inbytes, outbytes) by counter slot; a fresh slot
+  // starts from {} as its counters start from 0.
+  using Estimators = std::array<conn::RateEstimator, 5>;
+  std::map<std::uint32_t, Estimators> svc_rates_{};
+  std::map<std::uint32_t, Estimators> dest_rates_{};
+  std::optional<std::uint64_t> next_period_ns_{};
+  // Each service's rr/wrr cycle as last applied, to carry its cursor over.
+  std::map<model::ServiceKey, Cycle> cycles_{};
 };
 
 }  // namespace lvs::dp::xdp

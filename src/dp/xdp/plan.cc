@@ -200,6 +200,41 @@ core::Result<SchedSlots> sched_slots(const model::VirtualService& vs) {
   return out;
 }
 
+Cycle cycle_of(const model::VirtualService& vs, const SchedSlots& slots) {
+  Cycle c;
+  c.scheduler = vs.scheduler;
+  for (const model::RealServer& r : vs.dests) c.dests.push_back(r.addr);
+  if (slots.kind == LVS_XDP_SCHED_CYCLE) c.slots = slots.slots;
+  return c;
+}
+
+std::uint32_t carried_cursor(const Cycle& before, std::uint32_t picks, const Cycle& after) {
+  if (before.slots.empty() || after.slots.empty() || before.scheduler != after.scheduler) {
+    return 0;
+  }
+  const auto old_len = static_cast<std::uint32_t>(before.slots.size());
+  if (before == after) return picks % old_len;
+  if (after.scheduler != "rr" || picks == 0) return 0;
+  // rr: walk back from the slot picked last to the first realserver that is still in the
+  // cycle, and go on after its slot there.
+  const auto dest_at = [](const Cycle& c, std::uint32_t slot) -> const core::Endpoint* {
+    const std::uint32_t i = c.slots.at(slot);
+    return i < c.dests.size() ? &c.dests.at(i) : nullptr;
+  };
+  const std::uint32_t last = (picks - 1) % old_len;
+  for (std::uint32_t back = 0; back < old_len; ++back) {
+    const core::Endpoint* picked = dest_at(before, (last + old_len - back) % old_len);
+    if (picked == nullptr) continue;
+    for (std::uint32_t s = 0; s < after.slots.size(); ++s) {
+      const core::Endpoint* e = dest_at(after, s);
+      if (e != nullptr && *e == *picked) {
+        return (s + 1) % static_cast<std::uint32_t>(after.slots.size());
+      }
+    }
+  }
+  return 0;
+}
+
 void wire_addr(const core::IpAddress& a, lvs_u32 out[4]) {
   out[0] = out[1] = out[2] = out[3] = 0;
   std::memcpy(out, a.bytes().data(), a.is_v4() ? 4 : 16);

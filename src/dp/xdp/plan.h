@@ -6,6 +6,7 @@
 // scheduler picks for the same inputs (docs/ARCHITECTURE.md, "XDP engine").
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/result.h"
@@ -31,6 +32,24 @@ core::Result<void> check_service(const model::VirtualService& vs);
 
 // The slots of a service that passed check_service().
 core::Result<SchedSlots> sched_slots(const model::VirtualService& vs);
+
+// What an rr/wrr service's cycle was at an apply(): enough to carry its cursor to the next.
+struct Cycle {
+  std::string scheduler{};
+  std::vector<core::Endpoint> dests{};  // the realservers in list order
+  std::vector<std::uint32_t> slots{};   // SchedSlots::slots: indexes into dests per pick
+  bool operator==(const Cycle&) const = default;
+};
+Cycle cycle_of(const model::VirtualService& vs, const SchedSlots& slots);
+
+// The cursor (picks made, the program takes slot cursor % len) that `after` starts from when
+// `before` had made `picks` picks. An unchanged cycle (same realservers in the same order,
+// same slots: a weight change that leaves the cycle alone counts as none) goes on where it
+// was. A changed rr cycle goes on after the realserver picked last, as the kernel's rr keeps
+// its pointer on a list change; if that one went, after the one picked before it that
+// stayed (the kernel steps its pointer back). Anything else starts the cycle afresh (the
+// kernel's wrr restarts on every change).
+std::uint32_t carried_cursor(const Cycle& before, std::uint32_t picks, const Cycle& after);
 
 // The map key of a service (IPv4, address-keyed) in bank `bank`.
 lvs_svc_key svc_key(const model::ServiceKey& key, std::uint32_t bank);

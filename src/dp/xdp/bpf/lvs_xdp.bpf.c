@@ -586,6 +586,90 @@ static __always_inline int do_reply(struct xdp_md* ctx, struct pkt* p, const str
   return forward(ctx, p);
 }
 
+/* ICMPv6 (RFC 4443) errors about a flow: destination unreachable, packet too big, time
+ * exceeded, parameter problem. */
+#define IPPROTO_ICMPV6_ 58
+#define ICMPV6_DEST_UNREACH_ 1
+#define ICMPV6_PKT_TOOBIG_ 2
+#define ICMPV6_TIME_EXCEED_ 3
+#define ICMPV6_PARAMPROB_ 4
+
+/* Replaces an IPv6 address of the packet (the caller checked its 16 bytes are in the packet)
+ * and fixes the ICMPv6 checksum, which covers both the pseudo header and the quoted packet. */
+static __always_inline void addr6_set(__u32* a, const __u32 to[4], __u16* check) {
+  for (int i = 0; i < 4; ++i) {
+    const __u32 old = a[i];
+    a[i] = to[i];
+    csum_replace4(check, old, to[i]);
+  }
+}
+
+/* The IPv6 twin of do_icmp: the same translation; IPv6 headers have no checksum, the ICMPv6
+ * checksum (pseudo header included) is fixed incrementally. Extension headers (outer or
+ * quoted), a quote too short for the ports, other types: passed unchanged. */
+static __always_inline int do_icmp6(struct xdp_md* ctx, const struct lvs_config* cfg, __u64 now) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  if ((void*)(eth + 1) > end) return XDP_PASS;
+  struct ip6_head* ip6 = (void*)(eth + 1);
+  if ((void*)(ip6 + 1) > end || (ip6->vtc >> 4) != 6 || ip6->nexthdr != IPPROTO_ICMPV6_) {
+    return XDP_PASS;
+  }
+  const __u16 payload = bpf_ntohs(ip6->payload_len);
+  if ((void*)(ip6 + 1) + payload > end) return XDP_PASS;
+  struct icmp_head* icmp = (void*)(ip6 + 1);
+  struct ip6_head* in = (void*)(icmp + 1);
+  __be16* in_ports = (void*)(in + 1);
+  if ((void*)(in_ports + 2) > end || (void*)(in_ports + 2) > (void*)(ip6 + 1) + payload) {
+    return XDP_PASS;
+  }
+  if (icmp->type != ICMPV6_DEST_UNREACH_ && icmp->type != ICMPV6_PKT_TOOBIG_ &&
+      icmp->type != ICMPV6_TIME_EXCEED_ && icmp->type != ICMPV6_PARAMPROB_) {
+    return XDP_PASS;
+  }
+  if ((in->vtc >> 4) != 6) return XDP_PASS;
+  if (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP) return XDP_PASS;
+  /* The quoted packet went the other way: its reversed tuple is the key of this direction. */
+  struct lvs_conn_key key = {};
+  __builtin_memcpy(key.saddr, in->daddr, sizeof(key.saddr));
+  __builtin_memcpy(key.daddr, in->saddr, sizeof(key.daddr));
+  key.sport = in_ports[1];
+  key.dport = in_ports[0];
+  key.proto = in->nexthdr;
+  key.family = LVS_XDP_INET6;
+  struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
+  if (!c) return XDP_PASS;
+  const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
+  if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
+  __u32 to[4];
+  __builtin_memcpy(to, c->nat_addr, sizeof(to));
+  const __u16 new_port = c->nat_port;
+  __u16 old_port;
+  if (from_rs) {
+    /* Outer source and quoted destination become VIP:port. */
+    addr6_set(ip6->saddr, to, &icmp->checksum);
+    addr6_set(in->daddr, to, &icmp->checksum);
+    old_port = in_ports[1];
+    in_ports[1] = new_port;
+  } else {
+    /* Outer destination and quoted source become the realserver. */
+    addr6_set(ip6->daddr, to, &icmp->checksum);
+    addr6_set(in->saddr, to, &icmp->checksum);
+    old_port = in_ports[0];
+    in_ports[0] = new_port;
+  }
+  csum_replace2(&icmp->checksum, old_port, new_port);
+  struct pkt p = {};
+  p.eth = eth;
+  p.ip6 = ip6;
+  p.end = end;
+  p.family = LVS_XDP_INET6;
+  p.proto = IPPROTO_ICMPV6_;
+  p.ip_len = (__u16)(sizeof(*ip6) + payload);
+  return forward(ctx, &p);
+}
+
 /* An ICMP error about a flow (destination unreachable incl. fragmentation needed, time
  * exceeded, parameter problem) is translated like the packet it quotes, as IPVS does: from
  * the realserver side, outer source and quoted destination become VIP:port; from the client
@@ -596,7 +680,9 @@ static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* 
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   struct ethhdr* eth = data;
-  if ((void*)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
+  if ((void*)(eth + 1) > end) return XDP_PASS;
+  if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) return do_icmp6(ctx, cfg, now);
+  if (eth->h_proto != bpf_htons(ETH_P_IP)) return XDP_PASS;
   struct iphdr* iph = (void*)(eth + 1);
   if ((void*)(iph + 1) > end || iph->version != 4 || iph->ihl != 5) return XDP_PASS;
   if (iph->protocol != IPPROTO_ICMP) return XDP_PASS;

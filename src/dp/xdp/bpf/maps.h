@@ -153,8 +153,9 @@ struct lvs_counters {
 };
 
 /* Active/inactive connections per realserver (by its counter slot), as lc/wlc read them. The
- * program counts with atomic adds in dest_load; user space, which expires idle entries, counts
- * what it released in dest_released (its only writer). The load is the difference. */
+ * program counts with atomic adds in dest_load; user space (dest_released's only writer) sets
+ * dest_released = dest_load - (the live entries it recounted) on every expire pass, so the
+ * load, the difference, cannot drift (LRU evictions, races: loader.cc, Engine::expire). */
 struct lvs_dest_load {
   lvs_u32 active;
   lvs_u32 inactive;

@@ -307,4 +307,59 @@ inline SeenIcmp read_icmp(const Bytes& f) {
   return s;
 }
 
+// An ICMPv6 error from `src` to `dst` quoting the IPv6 header and first 8 L4 bytes of `quoted`.
+inline Bytes build_icmp6_error(const Addr6& src, const Addr6& dst, std::uint8_t type,
+                               std::uint8_t code, const Packet6& quoted) {
+  const Bytes q = build6(quoted);
+  constexpr std::size_t kQuote = kIp6 + 8;
+  constexpr std::size_t kLen = 8 + kQuote;  // the ICMPv6 message
+  Bytes f(kEth + kIp6 + kLen, 0);
+  std::memcpy(f.data(), q.data(), 12);  // the same MACs
+  put16(f, 12, 0x86DD);
+  f.at(kEth) = 0x60;
+  put16(f, kEth + 4, static_cast<std::uint16_t>(kLen));
+  f.at(kEth + 6) = 58;
+  f.at(kEth + 7) = 64;
+  std::memcpy(f.data() + kEth + 8, src.data(), 16);
+  std::memcpy(f.data() + kEth + 24, dst.data(), 16);
+  const std::size_t icmp = kEth + kIp6;
+  f.at(icmp) = type;
+  f.at(icmp + 1) = code;
+  if (type == 2) put32(f, icmp + 4, 1280);  // packet too big: the MTU
+  std::memcpy(f.data() + icmp + 8, q.data() + kEth, kQuote);
+  std::uint32_t s = sum16(f, kEth + 8, 32, 0) + static_cast<std::uint32_t>(kLen) + 58U;
+  put16(f, icmp + 2, fold(sum16(f, icmp, kLen, s)));
+  return f;
+}
+
+// The ICMPv6 error's fields as the tests compare them; the checksum recomputed from scratch
+// over the pseudo header and the whole message.
+struct SeenIcmp6 {
+  Addr6 outer_src{};
+  Addr6 outer_dst{};
+  Addr6 quoted_src{};
+  Addr6 quoted_dst{};
+  std::uint16_t quoted_sport = 0;
+  std::uint16_t quoted_dport = 0;
+  std::uint8_t hop_limit = 0;
+  bool icmp_ok = false;
+};
+
+inline SeenIcmp6 read_icmp6(const Bytes& f) {
+  SeenIcmp6 s;
+  const std::size_t icmp = kEth + kIp6;
+  const std::size_t in = icmp + 8;
+  std::memcpy(s.outer_src.data(), f.data() + kEth + 8, 16);
+  std::memcpy(s.outer_dst.data(), f.data() + kEth + 24, 16);
+  std::memcpy(s.quoted_src.data(), f.data() + in + 8, 16);
+  std::memcpy(s.quoted_dst.data(), f.data() + in + 24, 16);
+  s.quoted_sport = get16(f, in + kIp6);
+  s.quoted_dport = get16(f, in + kIp6 + 2);
+  s.hop_limit = f.at(kEth + 7);
+  const std::size_t len = get16(f, kEth + 4);
+  const std::uint32_t pseudo = sum16(f, kEth + 8, 32, 0) + static_cast<std::uint32_t>(len) + 58U;
+  s.icmp_ok = fold(sum16(f, icmp, len, pseudo)) == 0;
+  return s;
+}
+
 }  // namespace lvs::dp::xdp::testing

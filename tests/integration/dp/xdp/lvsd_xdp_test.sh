@@ -177,6 +177,13 @@ metrics=$(ip netns exec "$d" curl -sf http://127.0.0.1:9100/metrics) || fail "GE
 in_pkts=$(echo "$metrics" | awk -F' ' '/^lvsd_service_packets_total\{protocol="tcp",vip="192.0.2.1",port="80",direction="in"\}/ { print $2 }')
 [ "${in_pkts:-0}" -ge 1000 ] 2>/dev/null ||
   fail "/metrics: TCP 192.0.2.1:80 in packets '${in_pkts}': $(echo "$metrics" | grep packets_total)"
+# --rate: the engine's 2 s estimator (ticked by the expire timer) shows the transfer.
+for _ in $(seq 100); do
+  adm -L -n --rate | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 > 0 { found = 1 } END { exit !found }' && break
+  sleep 0.1
+done
+adm -L -n --rate | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 > 0 { found = 1 } END { exit !found }' ||
+  fail "--rate shows no packets for the TCP service 10 s after the transfer: $(adm -L -n --rate)"
 # --set: a 1 s UDP timeout; the idle UDP flow leaves -L -c within a few seconds (the expire
 # timer runs once a second).
 adm --set 0 0 1 || fail "lvsadm --set 0 0 1"
@@ -189,6 +196,8 @@ adm -L -c -n | grep -q "^UDP" && fail "the UDP flow is still listed 10 s after -
 adm -Z || fail "lvsadm -Z"
 adm -L -n --stats | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1 }' ||
   fail "-Z left the TCP service's packets: $(adm -L -n --stats)"
+adm -L -n --rate | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1 }' ||
+  fail "-Z left the TCP service's rates: $(adm -L -n --rate)"
 
 exec 9>&-
 kill "$rs_pid" 2>/dev/null

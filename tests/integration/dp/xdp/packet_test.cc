@@ -3,6 +3,7 @@
 // empty network namespace, where the route lookup finds nothing: a rewritten packet is then
 // passed to the kernel (XDP_PASS), which is what the engine does before a neighbour is known.
 // Root only (CAP_BPF, CAP_NET_ADMIN); skipped otherwise.
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
@@ -10,14 +11,18 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
 #include <map>
+#include <string>
 
+#include "core/fd.h"
 #include "dp/xdp/bpf/tcp_state.h"
 #include "dp/xdp/loader.h"
 #include "integration/dp/xdp/frame.h"
@@ -639,6 +644,243 @@ TEST_F(XdpPacket, ConnectionTableHasTheSizeAskedForAtLoad) {
   EXPECT_GT(held, 0U);
   EXPECT_EQ(Engine::load(Engine::LoadOptions{.max_conns = 10}).error().message,
             "XDP engine: a connection table of 10 entries is out of range 1024..16777216");
+}
+
+// Spec §1.4 on the engine: the summed per-CPU counters feed the 2 s estimator (time passed in):
+// 40 new TCP flows (one 40-byte SYN each) in one period read 40*512/4 = 5120 -> 5 conns/s,
+// 5 packets/s and 40*40*16/4 = 6400 -> 200 bytes/s; -Z restarts them from 0.
+TEST_F(XdpPacket, RatesFollowTheCountersEveryTwoSecondsAndZeroRestartsThem) {
+  constexpr std::uint64_t kT0 = 1000ULL * 1000000000ULL;
+  constexpr std::uint64_t kSecond = 1000000000ULL;
+  engine_->estimate_rates(kT0);  // the origin
+  for (std::uint16_t port = 44000; port < 44040; ++port) run(from_client(kSyn, port));
+  engine_->estimate_rates(kT0 + kSecond);  // not a full period yet
+  EXPECT_EQ(engine_->stats().rates, Rates{});
+  engine_->estimate_rates(kT0 + 2 * kSecond);
+  const Stats st = engine_->stats();
+  const Rates svc{.cps = 5, .inpps = 5, .outpps = 0, .inbps = 200, .outbps = 0};
+  EXPECT_EQ(st.services[0].rates, svc);
+  EXPECT_EQ(st.rates, svc);  // the UDP service had nothing
+  // Each realserver had 20: 20*512/4 = 2560 -> 2 conns/s; 20*40*16/4 = 3200 -> 100 bytes/s.
+  const Rates half{.cps = 2, .inpps = 2, .outpps = 0, .inbps = 100, .outbps = 0};
+  EXPECT_EQ(st.services[0].dests[0].rates, half);
+  EXPECT_EQ(st.services[0].dests[1].rates, half);
+  // A quiet period moves the estimate a quarter of the way down: 5120 - 1280 = 3840 -> 4.
+  engine_->estimate_rates(kT0 + 4 * kSecond);
+  EXPECT_EQ(engine_->stats().services[0].rates.cps, 4U);
+  // -Z of the UDP service leaves the TCP one; -Z of all zeroes it, and it stays zero while quiet.
+  engine_->zero_rates(table().services[1].key);
+  EXPECT_EQ(engine_->stats().services[0].rates.cps, 4U);
+  engine_->zero_rates(std::nullopt);
+  EXPECT_EQ(engine_->stats().services[0].rates, Rates{});
+  EXPECT_EQ(engine_->stats().rates, Rates{});
+  engine_->estimate_rates(kT0 + 6 * kSecond);
+  EXPECT_EQ(engine_->stats().services[0].rates, Rates{});
+  EXPECT_EQ(engine_->stats().services[0].dests[0].rates, Rates{});
+  // Counters are not touched by -Z (the caller keeps its own zero point).
+  EXPECT_EQ(engine_->stats().services[0].counters.conns, 40U);
+}
+
+// lc/wlc loads cannot drift: a table too small for the flows evicts counted entries (their
+// counts stay behind in the program's adds), and an expire pass resets every realserver's load
+// to the live entries: what connections() lists and -L (stats()) shows, active and inactive.
+TEST_F(XdpPacket, AnExpirePassRecountsLoadsThatLruEvictionLeftBehind) {
+  auto small = Engine::load(Engine::LoadOptions{.max_conns = 1024});
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  engine_ = std::move(*small);
+  const model::ServiceTable t = table("wlc");
+  ASSERT_TRUE(engine_->apply(t).ok());
+  constexpr std::uint16_t kFlows = 1200;  // 2,400 entries asked of 1,024
+  for (std::uint16_t i = 0; i < kFlows; ++i)
+    run(from_client(kSyn, static_cast<std::uint16_t>(20000 + i)));
+  // SYN_RECV counts as active; 20 of the newest flows close (CLOSE_WAIT: inactive).
+  for (std::uint16_t i = kFlows - 20; i < kFlows; ++i) {
+    run(from_client(kAck, static_cast<std::uint16_t>(20000 + i)));
+    run(from_client(kFin | kAck, static_cast<std::uint16_t>(20000 + i)));
+  }
+  const model::ServiceKey& svc = t.services[0].key;
+  const auto load_sum = [&] {
+    std::uint32_t n = 0;
+    for (const model::RealServer& r : t.services[0].dests) {
+      const lvs_dest_load l = engine_->load_of(svc, r.addr);
+      n += l.active + l.inactive;
+    }
+    return n;
+  };
+  const auto listed = engine_->connections().size();
+  ASSERT_LT(listed, kFlows);      // the LRU evicted flows...
+  EXPECT_GT(load_sum(), listed);  // ...whose counts stayed behind
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                   static_cast<std::uint64_t>(ts.tv_nsec);
+  EXPECT_EQ(engine_->expire(now), 0U);  // nothing is idle: only the recount
+  std::map<std::string, std::pair<std::uint32_t, std::uint32_t>> from_list;
+  for (const ConnEntry& c : engine_->connections()) {
+    auto& [active, inactive] = from_list[c.dest.to_string()];
+    const bool is_active = c.state == ConnState::kEstablished || c.state == ConnState::kSynRecv;
+    ++(is_active ? active : inactive);
+  }
+  const Stats st = engine_->stats();
+  std::uint32_t inactive_total = 0;
+  for (std::size_t d = 0; d < 2; ++d) {
+    const core::Endpoint& rs = t.services[0].dests[d].addr;
+    const lvs_dest_load l = engine_->load_of(svc, rs);
+    SCOPED_TRACE(rs.to_string());
+    EXPECT_EQ(l.active, from_list[rs.to_string()].first);
+    EXPECT_EQ(l.inactive, from_list[rs.to_string()].second);
+    EXPECT_EQ(st.services[0].dests[d].active, l.active);
+    EXPECT_EQ(st.services[0].dests[d].inactive, l.inactive);
+    inactive_total += l.inactive;
+  }
+  EXPECT_EQ(inactive_total, 20U);
+  EXPECT_EQ(load_sum(), engine_->connections().size());
+}
+
+// rr/wrr keep their place across apply(): an unchanged cycle (a reload, an rr weight change)
+// goes on where it was; a new realserver joins after the one picked last (kernel rr).
+TEST_F(XdpPacket, ApplyKeepsTheRoundRobinCursorWhereTheKernelWould) {
+  std::uint16_t port = 45000;
+  const auto next = [&] { return read(run(from_client(kSyn, port++)).frame).daddr; };
+  EXPECT_EQ(next(), kRs1);
+  EXPECT_EQ(next(), kRs2);
+  EXPECT_EQ(next(), kRs1);
+  model::ServiceTable t = table();
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs2);  // a restarted cycle would give rs1
+  t.services[0].dests[0].weight = 5;
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs1);
+  // rs1 was picked last; rs3 joins at the head of the list: rs2 is next, then rs3.
+  t.services[0].dests.insert(t.services[0].dests.begin(), masq("198.51.100.12:8080"));
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_EQ(next(), kRs2);
+  EXPECT_EQ(next(), v4("198.51.100.12"));
+}
+
+// ICMPv6 errors that belong to a masqueraded IPv6 flow are translated as the IPv4 ones are
+// (packet too big, destination unreachable...); checksums recomputed from scratch over the
+// pseudo header. Truncated or foreign ones pass unchanged, never half rewritten.
+TEST_F(XdpPacket, Icmpv6ErrorsOfAFlowAreTranslatedBothWays) {
+  ASSERT_TRUE(engine_->apply(table6()).ok());
+  const Addr6 client = v6("2001:db8:2::5");
+  const Addr6 vip = v6("2001:db8::1");
+  const Addr6 rs1 = v6("2001:db8:1::10");
+  run(build6(Packet6{.proto = 6, .saddr = client, .daddr = vip, .sport = 40000, .dport = 80}));
+  // The realserver's side says "packet too big" about client:40000 -> rs1:8080; the client
+  // must see it from the VIP, quoting client:40000 -> VIP:80.
+  const Packet6 sent{.proto = 6, .saddr = client, .daddr = rs1, .sport = 40000, .dport = 8080};
+  const TestRun up = run(build_icmp6_error(rs1, client, 2, 0, sent));
+  EXPECT_EQ(up.verdict, XDP_PASS);
+  SeenIcmp6 s = read_icmp6(up.frame);
+  EXPECT_EQ(v6_text(s.outer_src), "2001:db8::1");
+  EXPECT_EQ(v6_text(s.outer_dst), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.quoted_src), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.quoted_dst), "2001:db8::1");
+  EXPECT_EQ(s.quoted_sport, 40000);
+  EXPECT_EQ(s.quoted_dport, 80);
+  EXPECT_EQ(s.hop_limit, 64);  // the kernel decrements it when it forwards
+  EXPECT_TRUE(s.icmp_ok);
+  // The client's "destination unreachable" about VIP:80 -> client:40000 goes to the
+  // realserver, quoting rs1:8080 -> client:40000.
+  const Packet6 back{.proto = 6, .saddr = vip, .daddr = client, .sport = 80, .dport = 40000};
+  s = read_icmp6(run(build_icmp6_error(client, vip, 1, 4, back)).frame);
+  EXPECT_EQ(v6_text(s.outer_src), "2001:db8:2::5");
+  EXPECT_EQ(v6_text(s.outer_dst), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(s.quoted_src), "2001:db8:1::10");
+  EXPECT_EQ(v6_text(s.quoted_dst), "2001:db8:2::5");
+  EXPECT_EQ(s.quoted_sport, 8080);
+  EXPECT_EQ(s.quoted_dport, 40000);
+  EXPECT_TRUE(s.icmp_ok);
+
+  // Pass unchanged: nothing here may be rewritten.
+  const Bytes good = build_icmp6_error(rs1, client, 2, 0, sent);
+  struct Case {
+    const char* what;
+    Bytes frame;
+  };
+  std::vector<Case> cases;
+  Bytes cut = good;
+  cut.resize(kEth + kIp6 + 8 + kIp6 + 2);  // the quoted ports cut in half
+  put16(cut, kEth + 4, static_cast<std::uint16_t>(8 + kIp6 + 2));
+  cases.push_back({"quoted ports truncated", cut});
+  Bytes short_frame = good;
+  short_frame.resize(kEth + kIp6 + 8 + kIp6 + 2);  // payload length claims more than is there
+  cases.push_back({"payload length beyond the frame", short_frame});
+  Bytes no_quote = good;
+  no_quote.resize(kEth + kIp6 + 4);
+  put16(no_quote, kEth + 4, 4);
+  cases.push_back({"ICMPv6 header truncated", no_quote});
+  Bytes ext = good;
+  ext.at(kEth + kIp6 + 8 + 6) = 44;  // the quoted packet has a fragment header
+  cases.push_back({"quoted extension header", ext});
+  Bytes outer_ext = good;
+  outer_ext.at(kEth + 6) = 0;  // hop-by-hop options before the ICMPv6 header
+  cases.push_back({"outer extension header", outer_ext});
+  Bytes echo = good;
+  echo.at(kEth + kIp6) = 128;
+  cases.push_back({"echo request", echo});
+  const Packet6 other{.proto = 6, .saddr = client, .daddr = rs1, .sport = 40001, .dport = 8080};
+  cases.push_back({"no such flow", build_icmp6_error(rs1, client, 1, 4, other)});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const TestRun r = run(c.frame);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.frame, c.frame);
+  }
+}
+
+// lvsd's claim on an interface (attach_owned): another tool's program is never replaced; an
+// lvs_xdp program nobody's lock covers (what a kill -9'd lvsd leaves) is; a second claim while
+// the first is held is refused naming the holder's pid; the lock file goes with its engine.
+TEST_F(XdpPacket, AttachOwnedReplacesOnlyAnOrphanedLvsdProgram) {
+  std::string dir = "/tmp/lvs-xdp-lock-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  const int lo = static_cast<int>(if_nametoindex("lo"));
+  ASSERT_GT(lo, 0);
+  const std::array<bpf_insn, 2> pass{{
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+       .dst_reg = BPF_REG_0,
+       .src_reg = 0,
+       .off = 0,
+       .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  }};
+  const core::Fd foreign(
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass.data(), pass.size(), nullptr));
+  ASSERT_GE(foreign.get(), 0);
+  ASSERT_EQ(bpf_xdp_attach(lo, foreign.get(), XDP_FLAGS_SKB_MODE, nullptr), 0);
+  std::uint32_t id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(engine_->attach_owned("lo", AttachPolicy::kGeneric, dir).error().message,
+            fmt::format("XDP engine: lo already has an XDP program (foreign, id {}) that is not "
+                        "lvsd's; detach it first (ip link set dev lo xdp off)",
+                        id));
+  ASSERT_EQ(bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr), 0);
+
+  auto orphan = Engine::load();  // attached without the lock, as a dead lvsd's program
+  ASSERT_TRUE(orphan.ok()) << orphan.error().message;
+  ASSERT_TRUE((*orphan)->attach("lo", AttachPolicy::kGeneric).ok());
+  std::uint32_t orphan_id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &orphan_id), 0);
+  auto mode = engine_->attach_owned("lo", AttachPolicy::kGeneric, dir);
+  ASSERT_TRUE(mode.ok()) << mode.error().message;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_NE(id, 0U);
+  EXPECT_NE(id, orphan_id);
+
+  auto second = Engine::load();
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  const auto refused = (*second)->attach_owned("lo", AttachPolicy::kGeneric, dir);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(
+                fmt::format("lo is in use by another lvsd (pid {}, lock ", getpid())),
+            std::string::npos)
+      << refused.error().message;
+  engine_.reset();  // detaches and removes its lock file
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(id, 0U);
+  EXPECT_EQ(rmdir(dir.c_str()), 0) << "the lock file is left in " << dir;
 }
 
 }  // namespace

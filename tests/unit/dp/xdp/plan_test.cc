@@ -160,5 +160,47 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   EXPECT_TRUE(check_service(service("mh", {masq("10.0.0.1:80")}, model::Protocol::kUdp)).ok());
 }
 
+// The cycle of `vs` as apply() records it.
+Cycle cycle(const model::VirtualService& vs) { return cycle_of(vs, sched_slots(vs).value()); }
+
+// The realserver the cursor's next pick lands on.
+std::string next_pick(const Cycle& c, std::uint32_t cursor) {
+  return c.dests.at(c.slots.at(cursor % c.slots.size())).to_string();
+}
+
+TEST(XdpCarriedCursor, AnUnchangedCycleGoesOnWhereItWas) {
+  const Cycle rr = cycle(service("rr", {masq("10.0.0.1:80"), masq("10.0.0.2:80")}));
+  EXPECT_EQ(carried_cursor(rr, 5, rr), 1U);
+  // rr: a weight change leaves the cycle alone (the kernel's rr never looks at weights > 0).
+  const Cycle heavier = cycle(service("rr", {masq("10.0.0.1:80", 4), masq("10.0.0.2:80")}));
+  EXPECT_EQ(carried_cursor(rr, 5, heavier), 1U);
+  const Cycle wrr = cycle(service("wrr", {masq("10.0.0.1:80", 2), masq("10.0.0.2:80")}));
+  EXPECT_EQ(carried_cursor(wrr, 2, wrr), 2U);
+}
+
+TEST(XdpCarriedCursor, ChangedRrGoesOnAfterTheRealserverPickedLast) {
+  const Cycle abc =
+      cycle(service("rr", {masq("10.0.0.1:80"), masq("10.0.0.2:80"), masq("10.0.0.3:80")}));
+  // 4 picks: .1 .2 .3 .1; a new realserver (listed first) changes the cycle, .2 comes next.
+  const Cycle dabc = cycle(service(
+      "rr", {masq("10.0.0.4:80"), masq("10.0.0.1:80"), masq("10.0.0.2:80"), masq("10.0.0.3:80")}));
+  EXPECT_EQ(next_pick(dabc, carried_cursor(abc, 4, dabc)), "10.0.0.2:80");
+  // 2 picks: .1 .2; .2 goes: the pointer steps back to .1, so .3 comes next (kernel rr).
+  const Cycle ac = cycle(service("rr", {masq("10.0.0.1:80"), masq("10.0.0.3:80")}));
+  EXPECT_EQ(next_pick(ac, carried_cursor(abc, 2, ac)), "10.0.0.3:80");
+  // Nothing picked yet: from the start.
+  EXPECT_EQ(carried_cursor(abc, 0, dabc), 0U);
+}
+
+TEST(XdpCarriedCursor, ChangedWrrAndAChangedSchedulerStartAfresh) {
+  const Cycle w21 = cycle(service("wrr", {masq("10.0.0.1:80", 2), masq("10.0.0.2:80")}));
+  const Cycle w31 = cycle(service("wrr", {masq("10.0.0.1:80", 3), masq("10.0.0.2:80")}));
+  EXPECT_EQ(carried_cursor(w21, 2, w31), 0U);  // the kernel's wrr restarts on a change
+  const Cycle rr = cycle(service("rr", {masq("10.0.0.1:80", 2), masq("10.0.0.2:80")}));
+  EXPECT_EQ(carried_cursor(w21, 1, rr), 0U);
+  const Cycle lc = cycle(service("lc", {masq("10.0.0.1:80")}));
+  EXPECT_EQ(carried_cursor(lc, 7, lc), 0U);  // no cycle at all
+}
+
 }  // namespace
 }  // namespace lvs::dp::xdp
