@@ -343,6 +343,7 @@ int main(int argc, char** argv) {
       return ctl::Outcome{.out = "lvsd: reloaded: " + *r + "\n"};
     };
   }
+  dopts.cluster_seed = cfg->cluster_seed;
   ctl::Director director(plane, std::move(dopts));
   if (file) {
     daemon::HealthRunnerOptions hopts{};

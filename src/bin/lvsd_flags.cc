@@ -516,6 +516,17 @@ const std::vector<Flag>& flags() {
          st.cfg.xdp_conn_max = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--cluster-seed", "", "N",
+       "stateless cluster mode for every mh service: the Maglev table is built from the "
+       "realservers sorted by address and port with seed N (0..4294967295), so directors with "
+       "the same realservers and seed pick the same realserver for a client (active/active "
+       "behind ECMP)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "--cluster-seed", std::uint64_t{0xFFFFFFFF});
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.cluster_seed = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
       {"--cleanup", "", "",
        "remove the masquerading state (nftables table inet lvsd, its ip rules and routes, IPv4 "
        "and IPv6) a crashed lvsd left, print what was removed, exit",

@@ -67,6 +67,8 @@ struct LvsdConfig {
   XdpMode xdp_mode = XdpMode::kAuto;
   std::uint32_t xdp_conn_max = 0;  // --xdp-conn-max: the engine's LRU entries; 0 = its default
   bool xdp_mode_set = false;
+  // --cluster-seed N: mh's stateless cluster mode for every mh service (ctl::DirectorOptions).
+  std::optional<std::uint32_t> cluster_seed{};
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;
