@@ -35,6 +35,7 @@
 
 #include <fmt/format.h>
 
+#include "bgp/announcer.h"
 #include "bin/lvsd_flags.h"
 #include "bin/sd_notify.h"
 #include "config/config.h"
@@ -440,6 +441,17 @@ int main(int argc, char** argv) {
     }
     http = std::move(started).value();
   }
+  // BGP (--bgp-bird-socket): announce what this director serves; withdrawn first on stop.
+  std::unique_ptr<bgp::Announcer> announcer;
+  if (!cfg->bgp.bird.control_socket.empty()) {
+    announcer = std::make_unique<bgp::Announcer>(
+        bgp::AnnouncerOptions{.bird = cfg->bgp.bird,
+                              .drain_file = cfg->bgp.drain_file,
+                              .period = std::chrono::milliseconds(100),
+                              .table = [&director] { return director.table(); },
+                              .data_plane_ok = {}});
+    announcer->start();
+  }
   const auto table = director.table();
   core::log().info("lvsd: {} workers, {} services, file descriptor limit {}, control socket {}",
                    proxy ? proxy->workers() : 0, table.services.size(), nofile, (*server)->path());
@@ -462,6 +474,7 @@ int main(int argc, char** argv) {
     bin::sd_notify("READY=1");
   }
   bin::sd_notify("STOPPING=1");
+  if (announcer) announcer->stop();  // routers move new flows away before the grace period
   core::log().info("lvsd: signal {}, stopping: no new connections, {} s for open ones", sig,
                    cfg->grace_seconds);
   director.stop_accepting();
