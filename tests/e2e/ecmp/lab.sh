@@ -24,10 +24,16 @@ lab_ns() { echo "$lab_prefix-$1"; }
 in_ns() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
 lab_pids=()
 
+# Background processes are started as `ip netns exec NS PROGRAM &`: ip execs PROGRAM, so $! is
+# the program itself. Cleanup also kills whatever else still runs in the lab's namespaces
+# (they are this run's own: the prefix carries the PID).
 lab_cleanup() {
   local pid ns
   for pid in "${lab_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${lab_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ns in cl rt d1 d2 d3 rs; do
+    for pid in $(ip netns pids "$(lab_ns "$ns")" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  done
+  { for pid in "${lab_pids[@]}"; do wait "$pid" || true; done; } 2>/dev/null  # no "Killed" lines
   for ns in cl rt d1 d2 d3 rs; do ip netns del "$(lab_ns "$ns")" 2>/dev/null || true; done
 }
 
@@ -119,13 +125,13 @@ lab_up() {
   done
   # Realservers rs1..rs4 (rs4 is added to no director at first).
   for i in 1 2 3 4; do
-    in_ns rs "$bin/lvs-realserver" --name "rs$i" --tcp "198.51.100.13$i:80" --report-peer \
+    ip netns exec "$(lab_ns rs)" "$bin/lvs-realserver" --name "rs$i" --tcp "198.51.100.13$i:80" --report-peer \
       >"$work/rs$i.log" 2>&1 &
     lab_pids+=($!)
   done
   mkdir -p "$work/rt"
   router_bird_conf >"$work/rt/bird.conf"
-  in_ns rt bird -f -c "$work/rt/bird.conf" -s "$work/rt/bird.ctl" -P "$work/rt/bird.pid" \
+  ip netns exec "$(lab_ns rt)" bird -f -c "$work/rt/bird.conf" -s "$work/rt/bird.ctl" -P "$work/rt/bird.pid" \
     >"$work/rt/bird.log" 2>&1 &
   lab_pids+=($!)
   for i in 1 2 3; do director_up "$i"; done
@@ -137,11 +143,11 @@ director_up() {
   mkdir -p "$d"
   echo "protocol static lvsd_vips4 { ipv4; }" >"$d/vips.conf"
   director_bird_conf "$i" >"$d/bird.conf"
-  in_ns "d$i" bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid" >"$d/bird.log" 2>&1 &
+  ip netns exec "$(lab_ns "d$i")" bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid" >"$d/bird.log" 2>&1 &
   lab_pids+=($!)
   eval "dir_bird_$i=$!"
   wait_for 5 "bird's socket on d$i" test -S "$d/bird.ctl"
-  in_ns "d$i" "$bin/lvsd" --socket "$d/lvsd.sock" --workers 1 --cluster-seed 2026 \
+  ip netns exec "$(lab_ns "d$i")" "$bin/lvsd" --socket "$d/lvsd.sock" --workers 1 --cluster-seed 2026 \
     --bgp-bird-socket "$d/bird.ctl" --bgp-vips-file "$d/vips.conf" \
     --bgp-drain-file "$d/drain" >"$d/lvsd.log" 2>&1 &
   lab_pids+=($!)
