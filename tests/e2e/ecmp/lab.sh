@@ -7,7 +7,12 @@
 #
 # The router runs bird2: eBGP (AS 65000) to each director (AS 65001) with BFD, and installs the
 # VIP 203.0.113.10/32 as one multipath route (hash-threshold: bird's kernel protocol with
-# `merge paths`) under fib_multipath_hash_policy=1 (L4 hash). Each director runs bird2 and lvsd
+# `merge paths`) with an L4 hash: fib_multipath_hash_policy=3 with fields 0x0037 (addresses,
+# protocol, ports). Not policy 1 here: the client's packets cross a veth with the random hash
+# its TCP socket gave them, and policy 1 reuses a packet's L4 hash when it has one, so every
+# connection, even from the same ports, would draw a director at random. On a real router
+# packets arrive from a NIC whose RSS hash is of the 5-tuple, and policy 1 is right. Each
+# director runs bird2 and lvsd
 # (the full-NAT proxy engine; realservers reply to the director's own address, so the return
 # path needs nothing) with --cluster-seed and --bgp-bird-socket: lvsd announces the VIP while a
 # realserver is up and it is not drained. The service is mh with mh-port, its realservers added
@@ -107,7 +112,7 @@ lab_up() {
   in_ns rt ip link add br0 type bridge
   in_ns rt ip addr add 192.0.2.1/24 dev br0
   in_ns rt ip link set br0 up
-  in_ns rt sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1
+  in_ns rt sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=3 net.ipv4.fib_multipath_hash_fields=0x0037
   in_ns rs ip link add br1 type bridge
   in_ns rs ip link set br1 up
   for i in 1 2 3 4; do in_ns rs ip addr add "198.51.100.13$i/25" dev br1; done

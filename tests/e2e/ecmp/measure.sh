@@ -43,6 +43,26 @@ echo "removing 1 of 4 realservers: $moved of $flows flows moved ($(awk -v m="$mo
 for i in 1 2 3; do adm "$i" -a -t "$vip:80" -r 198.51.100.132:80 --fullnat; done
 for i in 1 2 3; do adm "$i" -d -t "$vip:80" -r 198.51.100.134:80; done
 
+# Router side: the same 3 -> 2 nexthop change in a hash-threshold route and in a resilient
+# nexthop group, set by hand with a better metric than bird's route (bird 2.0 installs plain
+# multipath routes, not nexthop objects). All three directors stay up: this counts only how
+# many flows the router sends to another director.
+changed_director() { join <(sort "$1") <(sort "$2") | awk '$2 != $4' | wc -l; }
+probe once "$vip" 80 60000 "$flows" >"$work/ht3"
+in_ns rt ip route add "$vip/32" metric 10 nexthop via 192.0.2.11 dev br0 nexthop via 192.0.2.12 dev br0
+probe once "$vip" 80 60000 "$flows" >"$work/ht2"
+in_ns rt ip route del "$vip/32" metric 10
+echo "hash-threshold route, 3 -> 2 nexthops: $(changed_director "$work/ht3" "$work/ht2") of $flows flows changed director ($(grep -c ' d3 ' "$work/ht3") were on the removed one)"
+for i in 1 2 3; do in_ns rt ip nexthop add id "1$i" via "192.0.2.1$i" dev br0; done
+in_ns rt ip nexthop add id 10 group 11/12/13 type resilient buckets 128 idle_timer 0
+in_ns rt ip route add "$vip/32" metric 10 nhid 10
+probe once "$vip" 80 60000 "$flows" >"$work/rs_3"
+in_ns rt ip nexthop replace id 10 group 11/12 type resilient buckets 128 idle_timer 0
+probe once "$vip" 80 60000 "$flows" >"$work/rs_2"
+in_ns rt ip route del "$vip/32" metric 10
+in_ns rt ip nexthop del id 10
+echo "resilient group (128 buckets), 3 -> 2 nexthops: $(changed_director "$work/rs_3" "$work/rs_2") of $flows flows changed director ($(grep -c ' d3 ' "$work/rs_3") were on the removed one)"
+
 # Long-lived connections, then d3 dies silently.
 probe once "$vip" 80 50000 "$flows" >"$work/new_before"
 probe hold "$vip" 80 30000 300 "$work/go" >"$work/held" &
