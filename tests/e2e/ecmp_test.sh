@@ -7,7 +7,8 @@
 # the same flow gets the same realserver whichever director takes it (mh cluster mode, the
 # realservers were added in different orders); draining a director (its --bgp-drain-file)
 # withdraws its nexthop and new connections still succeed; a director that dies silently (link
-# down, processes killed) is dropped by the router through BFD and connections succeed again.
+# down, processes killed) is dropped by the router through BFD and connections succeed again;
+# a director stopped with SIGTERM withdraws its route itself.
 # Exit 77 (skip) without root, bird2 or python3.
 # Usage: ecmp_test.sh BIN_DIR
 set -euo pipefail
@@ -68,4 +69,13 @@ echo "$name: d3 dead: the router dropped it after $(( ($(date +%s%N) - start) / 
 probe once "$vip" 80 21000 60 >"$work/after"
 grep -q FAIL "$work/after" && fail "a connection failed after d3 died: $(grep FAIL "$work/after" | head -3)"
 echo "$name: 60/60 new connections through $(awk '{print $2}' "$work/after" | sort -u | tr '\n' ' ')"
+
+# A clean stop (SIGTERM) of d2 withdraws its route before lvsd drains: only d1 is left.
+# shellcheck disable=SC2154  # set by director_up through eval
+kill -TERM "$dir_lvsd_2"
+wait_for 5 "the router dropping the stopping d2" nexthops_are "192.0.2.11" || fail "nexthops '$(vip_nexthops)' after d2's SIGTERM"
+grep -q 'bgp: every VIP withdrawn (lvsd stopping)' "$work/d2/lvsd.log" || fail "d2 did not log its withdrawal"
+probe once "$vip" 80 22000 20 >"$work/last"
+grep -q FAIL "$work/last" && fail "a connection failed with d1 alone: $(grep FAIL "$work/last" | head -3)"
+echo "$name: d2 stopped cleanly and withdrew; 20/20 new connections through d1"
 echo "$name: PASS"
