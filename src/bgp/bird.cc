@@ -5,11 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "core/fd.h"
 
@@ -40,12 +40,15 @@ core::Result<void> write_file(const std::string& path, const std::string& text) 
   while (done < text.size()) {
     const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return core::fail(errno, fmt::format("bgp: writing {}: {}", tmp, std::strerror(errno)));
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      return core::fail(err, fmt::format("bgp: writing {}: {}", tmp, std::strerror(err)));
+    }
     done += static_cast<std::size_t>(n);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return core::fail(errno, fmt::format("bgp: cannot rename {} to {}: {}", tmp, path,
-                                         std::strerror(errno)));
+    return core::fail(
+        errno, fmt::format("bgp: cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
   }
   return {};
 }

@@ -21,7 +21,7 @@ inline constexpr const char* kProtoV6 = "lvsd_vips6";
 std::string bird_fragment(const std::vector<core::IpAddress>& announce);
 
 struct BirdSettings {
-  std::string fragment_path{};  // the file the operator's bird.conf includes
+  std::string fragment_path{};   // the file the operator's bird.conf includes
   std::string control_socket{};  // bird's control socket (birdc -s)
   std::string birdc = "birdc";   // the birdc program
 };
@@ -29,6 +29,7 @@ struct BirdSettings {
 // Writes the fragment (a temporary file renamed over the old one: bird never reads half a file)
 // then runs `birdc -s SOCKET configure` and checks bird accepted it. Errors name the file or
 // quote bird's answer.
-core::Result<void> push_to_bird(const BirdSettings& s, const std::vector<core::IpAddress>& announce);
+core::Result<void> push_to_bird(const BirdSettings& s,
+                                const std::vector<core::IpAddress>& announce);
 
 }  // namespace lvs::bgp

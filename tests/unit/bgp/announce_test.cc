@@ -86,9 +86,7 @@ TEST(Announce, FwmarkIgnoredIpv6Announced) {
 }
 
 // An empty table announces nothing and withdraws nothing.
-TEST(Announce, EmptyTable) {
-  EXPECT_EQ(decide({}), Decision{});
-}
+TEST(Announce, EmptyTable) { EXPECT_EQ(decide({}), Decision{}); }
 
 }  // namespace
 }  // namespace lvs::bgp

@@ -145,10 +145,10 @@ TEST(XdpSchedSlots, MhSlotsAreTheMaglevTable) {
 // directors that added the same realservers in different orders write slots naming the same
 // realserver; without a seed they would not.
 TEST(XdpSchedSlots, MhClusterSeedGivesTheSameRealserverPerSlotInAnyOrder) {
-  auto a = service("mh", {masq("10.0.0.1:80"), masq("10.0.0.2:80"), masq("10.0.0.3:80"),
-                          masq("10.0.0.4:80")});
-  auto b = service("mh", {masq("10.0.0.3:80"), masq("10.0.0.1:80"), masq("10.0.0.4:80"),
-                          masq("10.0.0.2:80")});
+  auto a = service(
+      "mh", {masq("10.0.0.1:80"), masq("10.0.0.2:80"), masq("10.0.0.3:80"), masq("10.0.0.4:80")});
+  auto b = service(
+      "mh", {masq("10.0.0.3:80"), masq("10.0.0.1:80"), masq("10.0.0.4:80"), masq("10.0.0.2:80")});
   const auto owners = [](const model::VirtualService& vs) {
     std::vector<core::Endpoint> out;
     for (const std::uint32_t i : sched_slots(vs).value().slots) out.push_back(vs.dests.at(i).addr);
