@@ -151,7 +151,8 @@ TEST(XdpSchedSlots, MhClusterSeedGivesTheSameRealserverPerSlotInAnyOrder) {
       "mh", {masq("10.0.0.3:80"), masq("10.0.0.1:80"), masq("10.0.0.4:80"), masq("10.0.0.2:80")});
   const auto owners = [](const model::VirtualService& vs) {
     std::vector<core::Endpoint> out;
-    for (const std::uint32_t i : sched_slots(vs).value().slots) out.push_back(vs.dests.at(i).addr);
+    const SchedSlots slots = sched_slots(vs).value();
+    for (const std::uint32_t i : slots.slots) out.push_back(vs.dests.at(i).addr);
     return out;
   };
   EXPECT_NE(owners(a), owners(b));
