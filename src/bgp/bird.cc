@@ -1,7 +1,11 @@
 #include "bgp/bird.h"
 
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,11 +23,13 @@ namespace lvs::bgp {
 
 namespace {
 
-std::string routes(const std::vector<core::IpAddress>& announce, bool v4) {
+std::string routes(const std::vector<core::IpAddress>& announce, bool v4, const std::string& via) {
+  const std::string target =
+      via.empty() ? std::string("blackhole") : fmt::format("via \"{}\"", via);
   std::string out;
   for (const core::IpAddress& a : announce) {
     if (a.is_v4() != v4) continue;
-    out += fmt::format("  route {}/{} blackhole;\n", a.to_string(), v4 ? 32 : 128);
+    out += fmt::format("  route {}/{} {};\n", a.to_string(), v4 ? 32 : 128, target);
   }
   return out;
 }
@@ -92,17 +98,21 @@ core::Result<std::pair<int, std::string>> run(const std::vector<std::string>& ar
 
 }  // namespace
 
-std::string bird_fragment(const std::vector<core::IpAddress>& announce) {
+std::string bird_fragment(const std::vector<core::IpAddress>& announce,
+                          const std::string& via_interface) {
   return fmt::format(
       "# Written by lvsd: the VIPs this director announces. Do not edit; lvsd rewrites it.\n"
       "protocol static {} {{\n  ipv4;\n{}}}\n"
       "protocol static {} {{\n  ipv6;\n{}}}\n",
-      kProtoV4, routes(announce, true), kProtoV6, routes(announce, false));
+      kProtoV4, routes(announce, true, via_interface), kProtoV6,
+      routes(announce, false, via_interface));
 }
 
 core::Result<void> push_to_bird(const BirdSettings& s,
                                 const std::vector<core::IpAddress>& announce) {
-  if (auto r = write_file(s.fragment_path, bird_fragment(announce)); !r) return r;
+  if (auto r = write_file(s.fragment_path, bird_fragment(announce, s.via_interface)); !r) {
+    return r;
+  }
   auto ran = run({s.birdc, "-s", s.control_socket, "configure"});
   if (!ran) return core::Unexpected{ran.error()};
   const auto& [status, text] = *ran;
@@ -116,6 +126,40 @@ core::Result<void> push_to_bird(const BirdSettings& s,
                                        s.fragment_path, s.control_socket, status, said));
   }
   return {};
+}
+
+core::Result<LivenessLink> LivenessLink::create(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    return core::fail(EINVAL, fmt::format("bgp: liveness link '{}': an interface name is 1..{} "
+                                          "characters",
+                                          name, IFNAMSIZ - 1));
+  }
+  core::Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+  if (!fd) {
+    return core::fail(errno, fmt::format("bgp: liveness link {}: cannot open /dev/net/tun: {}; "
+                                         "load the tun module",
+                                         name, std::strerror(errno)));
+  }
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) {
+    return core::fail(errno, fmt::format("bgp: liveness link {}: cannot create the TUN device: "
+                                         "{}; lvsd needs CAP_NET_ADMIN, and no other interface "
+                                         "may have this name",
+                                         name, std::strerror(errno)));
+  }
+  core::Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock || ::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) {
+    return core::fail(errno, fmt::format("bgp: liveness link {}: cannot read its flags: {}", name,
+                                         std::strerror(errno)));
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) {
+    return core::fail(errno, fmt::format("bgp: liveness link {}: cannot set it up: {}", name,
+                                         std::strerror(errno)));
+  }
+  return LivenessLink(std::move(fd), name);
 }
 
 }  // namespace lvs::bgp

@@ -442,10 +442,24 @@ int main(int argc, char** argv) {
     http = std::move(started).value();
   }
   // BGP (--bgp-bird-socket): announce what this director serves; withdrawn first on stop.
+  std::optional<bgp::LivenessLink> liveness;  // declared first: outlives the announcer
   std::unique_ptr<bgp::Announcer> announcer;
   if (!cfg->bgp.bird.control_socket.empty()) {
+    bgp::BirdSettings bird = cfg->bgp.bird;
+    if (!cfg->bgp.liveness_link.empty()) {
+      auto link = bgp::LivenessLink::create(cfg->bgp.liveness_link);
+      if (!link) {
+        std::fprintf(stderr, "lvsd: %s\n", link.error().message.c_str());
+        if (http) http->stop();
+        (*server)->stop();
+        if (supervisor) supervisor->stop(false);
+        return 1;
+      }
+      liveness.emplace(std::move(link).value());
+      bird.via_interface = liveness->name();
+    }
     announcer = std::make_unique<bgp::Announcer>(
-        bgp::AnnouncerOptions{.bird = cfg->bgp.bird,
+        bgp::AnnouncerOptions{.bird = bird,
                               .drain_file = cfg->bgp.drain_file,
                               .period = std::chrono::milliseconds(100),
                               .table = [&director] { return director.table(); },

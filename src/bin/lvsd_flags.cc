@@ -552,6 +552,19 @@ const std::vector<Flag>& flags() {
          st.cfg.bgp.drain_file = std::string(v);
          return {};
        }},
+      {"--bgp-liveness-link", "", "NAME|none",
+       "the TUN interface lvsd creates and routes the announced VIPs through (default "
+       "lvsd-bgp): it vanishes with the lvsd process, so bird withdraws the VIPs when lvsd is "
+       "killed or crashes; none: blackhole routes",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty() || v.size() > 15 || v.find('/') != std::string_view::npos) {
+           return fail(EINVAL, fmt::format("--bgp-liveness-link '{}' is not an interface name "
+                                           "(1..15 characters, no '/') or none",
+                                           v));
+         }
+         st.cfg.bgp.liveness_link = v == "none" ? std::string() : std::string(v);
+         return {};
+       }},
       {"--birdc", "", "PATH", "the birdc program (default: birdc from PATH)",
        [](State& st, std::string_view v) -> Result<void> {
          if (v.empty()) return fail(EINVAL, "--birdc needs a program");

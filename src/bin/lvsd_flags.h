@@ -30,6 +30,9 @@ struct BgpFlags {
   bgp::BirdSettings bird{
       .fragment_path = "/run/lvsd/bird-vips.conf", .control_socket = "", .birdc = "birdc"};
   std::string drain_file = "/run/lvsd/bgp-drain";
+  // --bgp-liveness-link: the TUN interface the VIP routes go through (bgp::LivenessLink), so
+  // bird withdraws them when lvsd dies; "none": blackhole routes, announced while bird runs.
+  std::string liveness_link = "lvsd-bgp";
 };
 
 struct LvsdConfig {

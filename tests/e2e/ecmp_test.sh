@@ -8,7 +8,8 @@
 # realservers were added in different orders); draining a director (its --bgp-drain-file)
 # withdraws its nexthop and new connections still succeed; a director that dies silently (link
 # down, processes killed) is dropped by the router through BFD and connections succeed again;
-# a director stopped with SIGTERM withdraws its route itself.
+# an lvsd killed with -9 (bird still running) loses its route with its liveness link; a
+# director stopped with SIGTERM withdraws its route itself.
 # Exit 77 (skip) without root, bird2 or python3.
 # Usage: ecmp_test.sh BIN_DIR
 set -euo pipefail
@@ -57,6 +58,18 @@ moved=$(join <(sort "$work/before") <(sort "$work/drained") | awk '$3 != $5' | w
 echo "$name: d1 drained: 60/60 new connections through d2/d3, every flow on the same realserver"
 rm "$work/d1/drain"
 wait_for 5 "d1's return" nexthops_are "$all" || fail "nexthops '$(vip_nexthops)' after undrain"
+
+# lvsd on d3 is killed (-9) while its bird keeps running: its liveness link (a TUN device)
+# vanishes with it, so bird withdraws the route by itself. Then lvsd comes back.
+# shellcheck disable=SC2154  # set by director_up through eval
+kill -KILL "$dir_lvsd_3"
+wait_for 5 "bird withdrawing the killed lvsd's route" nexthops_are "192.0.2.11 192.0.2.12" ||
+  fail "nexthops '$(vip_nexthops)' after d3's lvsd was killed"
+probe once "$vip" 80 23000 20 >"$work/killed"
+grep -q FAIL "$work/killed" && fail "a connection failed after d3's lvsd was killed"
+echo "$name: d3's lvsd killed: bird withdrew its route, 20/20 new connections through d1/d2"
+lvsd_up 3
+wait_for 5 "d3's return" nexthops_are "$all" || fail "nexthops '$(vip_nexthops)' after d3's lvsd restarted"
 
 # d3 dies silently: its link goes down first (no BGP notification, no TCP FIN can leave), then
 # lvsd and bird are killed. Only BFD (or the 3 s hold time) tells the router.

@@ -142,9 +142,9 @@ lab_up() {
   for i in 1 2 3; do director_up "$i"; done
 }
 
-# director_up I: bird and lvsd on director I, realservers rs1..rs3 in a director-specific order.
+# director_up I: bird and lvsd on director I.
 director_up() {
-  local i=$1 d="$work/d$1" order
+  local i=$1 d="$work/d$1"
   mkdir -p "$d"
   echo "protocol static lvsd_vips4 { ipv4; }" >"$d/vips.conf"
   director_bird_conf "$i" >"$d/bird.conf"
@@ -152,6 +152,14 @@ director_up() {
   lab_pids+=($!)
   eval "dir_bird_$i=$!"
   wait_for 5 "bird's socket on d$i" test -S "$d/bird.ctl"
+  lvsd_up "$i"
+}
+
+# lvsd_up I: lvsd on director I (again, after a kill), its service and realservers rs1..rs3 in
+# a director-specific order.
+lvsd_up() {
+  local i=$1 d="$work/d$1" order
+  rm -f "$d/lvsd.sock"
   ip netns exec "$(lab_ns "d$i")" "$bin/lvsd" --socket "$d/lvsd.sock" --workers 1 --cluster-seed 2026 \
     --bgp-bird-socket "$d/bird.ctl" --bgp-vips-file "$d/vips.conf" \
     --bgp-drain-file "$d/drain" >"$d/lvsd.log" 2>&1 &

@@ -36,6 +36,22 @@ TEST(BirdFragment, NothingAnnouncedKeepsBothProtocols) {
             "protocol static lvsd_vips6 {\n  ipv6;\n}\n");
 }
 
+// Through lvsd's liveness link instead of blackhole routes.
+TEST(BirdFragment, RoutesThroughTheLivenessLink) {
+  EXPECT_EQ(
+      bird_fragment({ip("203.0.113.10"), ip("2001:db8::10")}, "lvsd-bgp"),
+      "# Written by lvsd: the VIPs this director announces. Do not edit; lvsd rewrites it.\n"
+      "protocol static lvsd_vips4 {\n  ipv4;\n  route 203.0.113.10/32 via \"lvsd-bgp\";\n}\n"
+      "protocol static lvsd_vips6 {\n  ipv6;\n  route 2001:db8::10/128 via \"lvsd-bgp\";\n}\n");
+}
+
+// A bad name is refused before any system call.
+TEST(LivenessLink, RefusesBadNames) {
+  EXPECT_EQ(LivenessLink::create("").error().message,
+            "bgp: liveness link '': an interface name is 1..15 characters");
+  EXPECT_EQ(LivenessLink::create("a-very-long-interface-name").error().code, EINVAL);
+}
+
 // A temporary directory with a bird.conf including the fragment, and bird running on it.
 class RealBird : public ::testing::Test {
  protected:

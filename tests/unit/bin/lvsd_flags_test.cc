@@ -89,6 +89,12 @@ TEST(LvsdFlags, ClusterSeedAndBgp) {
   EXPECT_EQ(on.bgp.bird.birdc, "/usr/sbin/birdc");
   EXPECT_EQ(parse({"--bgp-bird-socket", ""}).error().message,
             "--bgp-bird-socket needs bird's control socket path");
+  EXPECT_EQ(off.bgp.liveness_link, "lvsd-bgp");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "none"}).value().bgp.liveness_link, "");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "lvs0"}).value().bgp.liveness_link, "lvs0");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "a/b"}).error().message,
+            "--bgp-liveness-link 'a/b' is not an interface name (1..15 characters, no '/') or "
+            "none");
 }
 
 // Service options apply to the preceding -t/-u; realservers are full-NAT, newest first.
