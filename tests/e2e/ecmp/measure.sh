@@ -31,6 +31,17 @@ for _ in 1 2 3 4 5; do
 done
 echo "drain -> router withdraws: ${withdraw[*]} ms; undrain -> router announces: ${announce[*]} ms"
 
+# lvsd killed (-9), bird alive: the liveness link goes, bird withdraws. 3 times.
+killed=()
+for _ in 1 2 3; do
+  # shellcheck disable=SC2154  # set by director_up through eval
+  t=$(date +%s%N) && kill -KILL "$dir_lvsd_1"
+  wait_for 10 "withdraw after kill" nexthops_are "192.0.2.12 192.0.2.13"; killed+=("$(ms_since "$t")")
+  lvsd_up 1
+  wait_for 10 "d1 back" nexthops_are "$all"
+done
+echo "lvsd -9 (bird alive) -> router withdraws: ${killed[*]} ms"
+
 # Realserver removal: 4 realservers (rs4 added everywhere), then rs2 removed everywhere.
 for i in 1 2 3; do adm "$i" -a -t "$vip:80" -r 198.51.100.134:80 --fullnat; done
 probe once "$vip" 80 40000 "$flows" >"$work/rs4"
