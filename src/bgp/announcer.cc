@@ -45,10 +45,14 @@ void Announcer::tick() {
   }
   if (pushed_ && *pushed_ == d.announce) return;
   if (auto r = push_to_bird(opts_.bird, d.announce); !r) {
-    core::log().error("{}", r.error().message);
-    pushed_.reset();  // retry next round
+    // Retried every round; logged once per distinct error, not 10 times a second.
+    if (r.error().message != last_error_) core::log().error("{}", r.error().message);
+    last_error_ = r.error().message;
+    pushed_.reset();
     return;
   }
+  if (!last_error_.empty()) core::log().info("bgp: bird took the announcements again");
+  last_error_.clear();
   core::log().info("bgp: announcing {}", join(d.announce));
   pushed_ = std::move(d.announce);
 }

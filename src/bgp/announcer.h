@@ -47,6 +47,7 @@ class Announcer {
   AnnouncerOptions opts_;
   std::optional<std::vector<core::IpAddress>> pushed_{};  // what bird has; unset: unknown
   std::vector<Withdrawn> last_withdrawn_{};
+  std::string last_error_{};  // of the last failed push; empty after a success
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -170,6 +170,30 @@ TEST_F(RealBird, AnnouncerFollowsDrainHealthAndStop) {
   EXPECT_FALSE(has_vip());
 }
 
+// A bird that cannot be reached is retried every round but logged once; once bird answers
+// the announcements are pushed.
+TEST_F(RealBird, AnnouncerRetriesUntilBirdAnswers) {
+  BirdSettings wrong = settings_;
+  wrong.control_socket = dir_ + "/later.ctl";
+  model::ServiceTable table;
+  model::VirtualService vs{};
+  vs.key = model::ServiceKey::address(model::Protocol::kTcp,
+                                      core::Endpoint{.addr = ip("203.0.113.10"), .port = 80});
+  vs.dests.push_back(model::RealServer{});
+  table.services.push_back(vs);
+  Announcer a(AnnouncerOptions{.bird = wrong,
+                               .drain_file = {},
+                               .period = std::chrono::milliseconds(10),
+                               .table = [table] { return table; },
+                               .data_plane_ok = {}});
+  a.tick();
+  a.tick();
+  EXPECT_EQ(routes().find("203.0.113.10/32"), std::string::npos);
+  std::filesystem::create_symlink(settings_.control_socket, wrong.control_socket);
+  a.tick();
+  EXPECT_NE(routes().find("203.0.113.10/32"), std::string::npos);
+}
+
 // A fragment that cannot be written names the file.
 TEST(BirdPush, UnwritableFragmentNamesTheFile) {
   const auto r = push_to_bird({.fragment_path = "/nonexistent-dir/vips.conf",
