@@ -31,6 +31,10 @@ packages+=(
   xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
   procps                    # sysctl: the suite reads the director's ip_forward, send_redirects
 )
+# Active/active directors behind ECMP (src/bgp, tests/e2e/ecmp): lvsd drives bird through birdc.
+packages+=(
+  bird2                     # the BGP speaker lvsd announces its VIPs through (and the lab's router)
+)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,6 +35,7 @@
 
 #include <fmt/format.h>
 
+#include "bgp/announcer.h"
 #include "bin/lvsd_flags.h"
 #include "bin/sd_notify.h"
 #include "config/config.h"
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
       return ctl::Outcome{.out = "lvsd: reloaded: " + *r + "\n"};
     };
   }
+  dopts.cluster_seed = cfg->cluster_seed;
   ctl::Director director(plane, std::move(dopts));
   if (file) {
     daemon::HealthRunnerOptions hopts{};
@@ -443,6 +445,31 @@ int main(int argc, char** argv) {
     }
     http = std::move(started).value();
   }
+  // BGP (--bgp-bird-socket): announce what this director serves; withdrawn first on stop.
+  std::optional<bgp::LivenessLink> liveness;  // declared first: outlives the announcer
+  std::unique_ptr<bgp::Announcer> announcer;
+  if (!cfg->bgp.bird.control_socket.empty()) {
+    bgp::BirdSettings bird = cfg->bgp.bird;
+    if (!cfg->bgp.liveness_link.empty()) {
+      auto link = bgp::LivenessLink::create(cfg->bgp.liveness_link);
+      if (!link) {
+        std::fprintf(stderr, "lvsd: %s\n", link.error().message.c_str());
+        if (http) http->stop();
+        (*server)->stop();
+        if (supervisor) supervisor->stop(false);
+        return 1;
+      }
+      liveness.emplace(std::move(link).value());
+      bird.via_interface = liveness->name();
+    }
+    announcer = std::make_unique<bgp::Announcer>(
+        bgp::AnnouncerOptions{.bird = bird,
+                              .drain_file = cfg->bgp.drain_file,
+                              .period = std::chrono::milliseconds(100),
+                              .table = [&director] { return director.table(); },
+                              .data_plane_ok = {}});
+    announcer->start();
+  }
   const auto table = director.table();
   core::log().info("lvsd: {} workers, {} services, file descriptor limit {}, control socket {}",
                    proxy ? proxy->workers() : 0, table.services.size(), nofile, (*server)->path());
@@ -465,6 +492,7 @@ int main(int argc, char** argv) {
     bin::sd_notify("READY=1");
   }
   bin::sd_notify("STOPPING=1");
+  if (announcer) announcer->stop();  // routers move new flows away before the grace period
   core::log().info("lvsd: signal {}, stopping: no new connections, {} s for open ones", sig,
                    cfg->grace_seconds);
   director.stop_accepting();

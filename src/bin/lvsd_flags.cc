@@ -516,6 +516,61 @@ const std::vector<Flag>& flags() {
          st.cfg.xdp_conn_max = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--cluster-seed", "", "N",
+       "stateless cluster mode for every mh service: the Maglev table is built from the "
+       "realservers sorted by address and port with seed N (0..4294967295), so directors with "
+       "the same realservers and seed pick the same realserver for a client (active/active "
+       "behind ECMP)",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto n = parse_uint(v, "--cluster-seed", std::uint64_t{0xFFFFFFFF});
+         if (!n) return core::Unexpected{n.error()};
+         st.cfg.cluster_seed = static_cast<std::uint32_t>(*n);
+         return {};
+       }},
+      {"--bgp-bird-socket", "", "PATH",
+       "announce each VIP this director can serve through bird (BGP): lvsd writes the static "
+       "protocols lvsd_vips4/lvsd_vips6 to --bgp-vips-file and runs `birdc -s PATH configure`; "
+       "a VIP is withdrawn when no realserver of it is up, when --bgp-drain-file exists, and "
+       "when lvsd stops",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--bgp-bird-socket needs bird's control socket path");
+         st.cfg.bgp.bird.control_socket = std::string(v);
+         return {};
+       }},
+      {"--bgp-vips-file", "", "PATH",
+       "the bird configuration fragment lvsd owns (default /run/lvsd/bird-vips.conf); bird.conf "
+       "must include it",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--bgp-vips-file needs a path");
+         st.cfg.bgp.bird.fragment_path = std::string(v);
+         return {};
+       }},
+      {"--bgp-drain-file", "", "PATH",
+       "while this file exists every VIP is withdrawn: the operator's drain of the whole "
+       "director (default /run/lvsd/bgp-drain)",
+       [](State& st, std::string_view v) -> Result<void> {
+         st.cfg.bgp.drain_file = std::string(v);
+         return {};
+       }},
+      {"--bgp-liveness-link", "", "NAME|none",
+       "the TUN interface lvsd creates and routes the announced VIPs through (default "
+       "lvsd-bgp): it vanishes with the lvsd process, so bird withdraws the VIPs when lvsd is "
+       "killed or crashes; none: blackhole routes",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty() || v.size() > 15 || v.find('/') != std::string_view::npos) {
+           return fail(EINVAL, fmt::format("--bgp-liveness-link '{}' is not an interface name "
+                                           "(1..15 characters, no '/') or none",
+                                           v));
+         }
+         st.cfg.bgp.liveness_link = v == "none" ? std::string() : std::string(v);
+         return {};
+       }},
+      {"--birdc", "", "PATH", "the birdc program (default: birdc from PATH)",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--birdc needs a program");
+         st.cfg.bgp.bird.birdc = std::string(v);
+         return {};
+       }},
       {"--cleanup", "", "",
        "remove the masquerading state (nftables table inet lvsd, its ip rules and routes, IPv4 "
        "and IPv6) a crashed lvsd left, print what was removed, exit",

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bgp/bird.h"
 #include "core/endpoint.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -23,6 +24,16 @@ namespace lvs::bin {
 
 // --xdp-mode: how the XDP engine attaches (auto: native, else generic with a log line).
 enum class XdpMode : std::uint8_t { kAuto, kNative, kGeneric };
+
+// --bgp-bird-socket, --bgp-vips-file, --bgp-drain-file, --birdc.
+struct BgpFlags {
+  bgp::BirdSettings bird{
+      .fragment_path = "/run/lvsd/bird-vips.conf", .control_socket = "", .birdc = "birdc"};
+  std::string drain_file = "/run/lvsd/bgp-drain";
+  // --bgp-liveness-link: the TUN interface the VIP routes go through (bgp::LivenessLink), so
+  // bird withdraws them when lvsd dies; "none": blackhole routes, announced while bird runs.
+  std::string liveness_link = "lvsd-bgp";
+};
 
 struct LvsdConfig {
   dp::proxy::ProxyOptions proxy{};
@@ -67,6 +78,11 @@ struct LvsdConfig {
   XdpMode xdp_mode = XdpMode::kAuto;
   std::uint32_t xdp_conn_max = 0;  // --xdp-conn-max: the engine's LRU entries; 0 = its default
   bool xdp_mode_set = false;
+  // --cluster-seed N: mh's stateless cluster mode for every mh service (ctl::DirectorOptions).
+  std::optional<std::uint32_t> cluster_seed{};
+  // --bgp-*: announce the VIPs through bird (src/bgp); off while bgp.bird.control_socket is
+  // empty.
+  BgpFlags bgp{};
   // Which settings were given as flags (they override the file's global_defs).
   bool workers_set = false;
   bool log_level_set = false;

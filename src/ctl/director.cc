@@ -92,9 +92,18 @@ std::string unserved_method_text(const model::RealServer& dest) {
 Director::Director(dp::DataPlane& dp, DirectorOptions opts)
     : dp_(dp), opts_(std::move(opts)), timeouts_(opts_.timeouts) {}
 
+model::ServiceTable Director::for_data_plane(const model::ServiceTable& t) const {
+  if (!opts_.cluster_seed) return t;
+  model::ServiceTable out = t;
+  for (auto& svc : out.services) {
+    if (svc.scheduler == "mh") svc.cluster_seed = opts_.cluster_seed;
+  }
+  return out;
+}
+
 core::Result<void> Director::start(const model::ServiceTable& initial) {
   const std::lock_guard lock(mu_);
-  if (auto r = dp_.apply(initial); !r) return r;
+  if (auto r = dp_.apply(for_data_plane(initial)); !r) return r;
   table_ = initial;
   return {};
 }
@@ -124,7 +133,7 @@ core::Result<void> Director::load(const config::Config& cfg,
     reals.emplace(key, dest);
   }
   model::ServiceTable next = merge_reload(table_, config_keys_, std::move(configured));
-  if (auto r = dp_.apply(next); !r) return r;
+  if (auto r = dp_.apply(for_data_plane(next)); !r) return r;
   table_ = std::move(next);
   overrides_ = std::move(kept);
   operator_reals_ = std::move(reals);
@@ -147,7 +156,7 @@ void Director::apply_health(const std::vector<health::Action>& actions) {
     changed = changed || *r;
   }
   if (!changed) return;
-  if (auto r = dp_.apply(next); !r) {
+  if (auto r = dp_.apply(for_data_plane(next)); !r) {
     core::log().error("health: the data plane refused the change: {}", r.error().message);
     return;
   }
@@ -343,7 +352,7 @@ Outcome Director::commit(model::ServiceTable next) {
       }
     }
   }
-  if (auto r = dp_.apply(next); !r) {
+  if (auto r = dp_.apply(for_data_plane(next)); !r) {
     return Outcome{
         .err = fmt::format("lvsadm: lvsd cannot apply the change: {}\n", r.error().message),
         .exit_code = 255};

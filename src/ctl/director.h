@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ struct DirectorOptions {
   // `lvsadm --reload`: called without the Director's lock held (it calls load() itself).
   // Unset: the answer is "lvsd was started without -f", exit 1.
   std::function<Outcome()> reload{};
+  // lvsd --cluster-seed: every mh service reaches the data plane with this cluster_seed (the
+  // stateless cluster mode, model::VirtualService::cluster_seed). The Director's own table and
+  // its listings do not carry it.
+  std::optional<std::uint32_t> cluster_seed{};
 };
 
 class Director {
@@ -92,6 +97,8 @@ class Director {
 
  private:
   ListingInput listing_locked() const;
+  // The table as the data plane gets it: mh services stamped with opts_.cluster_seed.
+  model::ServiceTable for_data_plane(const model::ServiceTable& t) const;
   void remember_operator_change(const Command& cmd);
   Outcome execute(const Command& cmd, std::string_view prog, std::string_view input);
   Outcome restore(std::string_view text, std::string_view prog);

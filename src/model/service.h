@@ -88,6 +88,11 @@ struct VirtualService {
   // lvsd extension (full-NAT proxy): at most this many open flows; more are reset. 0 = no cap.
   std::uint32_t conn_limit = 0;
   std::vector<RealServer> dests{};  // iteration order: newest first
+  // lvsd extension (mh only): the stateless cluster mode. Set: the Maglev table is built from
+  // the realservers sorted by (address, port), with this seed mixed into each realserver's
+  // offset/skip hashes, so every director with the same realserver set and seed picks the same
+  // realserver for a client. lvsd sets it from --cluster-seed on what it gives the data plane.
+  std::optional<std::uint32_t> cluster_seed{};
 
   const RealServer* find_dest(const core::Endpoint& addr) const;
   RealServer* find_dest(const core::Endpoint& addr);

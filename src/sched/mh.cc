@@ -32,8 +32,13 @@ std::uint32_t positive_last_weight(const Dest& d) {
 
 bool unavailable(const Dest& d) { return d.weight <= 0 || overloaded(d); }
 
+// Fills the table from a plan (rounds in the order of plan.dests).
+std::vector<std::uint16_t> maglev_table_of(const MaglevPlan& plan);
+
 class MaglevHashing final : public Scheduler {
  public:
+  explicit MaglevHashing(std::optional<std::uint32_t> cluster_seed) : cluster_seed_(cluster_seed) {}
+
   std::string_view name() const override { return "mh"; }
 
   // EINVAL with more dests than slots; the table is then empty (every pick is "none") until a
@@ -45,7 +50,7 @@ class MaglevHashing final : public Scheduler {
                                             "table; remove at least {}",
                                             dests.size(), kMaglevSize, dests.size() - kMaglevSize));
     }
-    table_ = maglev_table(dests);
+    table_ = maglev_table(dests, cluster_seed_);
     return {};
   }
 
@@ -79,12 +84,21 @@ class MaglevHashing final : public Scheduler {
     return i;
   }
 
+  std::optional<std::uint32_t> cluster_seed_;
   std::vector<std::uint16_t> table_;  // empty until the first rebuild
 };
 
 }  // namespace
 
-MaglevPlan maglev_plan(DestList dests) {
+std::uint64_t maglev_cluster_key(std::uint64_t key, std::uint32_t seed) {
+  return key ^ (std::uint64_t{seed} << 32U);
+}
+
+MaglevPlan maglev_plan(DestList dests, std::optional<std::uint32_t> cluster_seed) {
+  const std::uint64_t key1 =
+      cluster_seed ? maglev_cluster_key(LVS_MH_KEY1, *cluster_seed) : LVS_MH_KEY1;
+  const std::uint64_t key2 =
+      cluster_seed ? maglev_cluster_key(LVS_MH_KEY2, *cluster_seed) : LVS_MH_KEY2;
   MaglevPlan plan;
   std::uint32_t max_weight = 0;
   for (const Dest& d : dests) {
@@ -106,17 +120,38 @@ MaglevPlan maglev_plan(DestList dests) {
     if (turns == 0 && w != 0) turns = 1;  // a shifted-away small weight still gets a turn
     // skip is 1..M-1 and M is prime, so every walk visits every slot: a dest always finds a
     // free slot while one is left.
-    plan.dests.push_back(MaglevDestPlan{.offset = dest_hash(LVS_MH_KEY1, d) % kMaglevSize,
-                                        .skip = dest_hash(LVS_MH_KEY2, d) % (kMaglevSize - 1) + 1,
+    plan.dests.push_back(MaglevDestPlan{.offset = dest_hash(key1, d) % kMaglevSize,
+                                        .skip = dest_hash(key2, d) % (kMaglevSize - 1) + 1,
                                         .turns = turns});
   }
   return plan;
 }
 
-std::vector<std::uint16_t> maglev_table(DestList dests) {
+std::vector<std::uint16_t> maglev_table(DestList dests, std::optional<std::uint32_t> cluster_seed) {
   LVS_ASSERT(dests.size() <= kMaglevSize);
+  if (cluster_seed) {
+    // Build over the sorted list, then map its indexes back to the caller's order. Addresses
+    // and ports are unique within a service, so the order is total.
+    std::vector<std::uint16_t> order(dests.size());
+    std::iota(order.begin(), order.end(), std::uint16_t{0});
+    std::sort(order.begin(), order.end(),
+              [&](std::uint16_t a, std::uint16_t b) { return dests[a].addr < dests[b].addr; });
+    std::vector<Dest> sorted;
+    sorted.reserve(dests.size());
+    for (const std::uint16_t i : order) sorted.push_back(dests[i]);
+    std::vector<std::uint16_t> table = maglev_table_of(maglev_plan(sorted, cluster_seed));
+    for (std::uint16_t& slot : table) {
+      if (slot != kMaglevNoDest) slot = order[slot];
+    }
+    return table;
+  }
+  return maglev_table_of(maglev_plan(dests));
+}
+
+namespace {
+
+std::vector<std::uint16_t> maglev_table_of(const MaglevPlan& plan) {
   std::vector<std::uint16_t> table(kMaglevSize, kMaglevNoDest);
-  const MaglevPlan plan = maglev_plan(dests);
   if (plan.gcd == 0) return table;  // no dest has a last_weight: leave every slot empty
   std::vector<std::uint32_t> pos(plan.dests.size());
   for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = plan.dests[i].offset;
@@ -136,8 +171,10 @@ std::vector<std::uint16_t> maglev_table(DestList dests) {
   }
 }
 
-std::unique_ptr<Scheduler> make_mh(const SchedulerDeps& /*deps*/) {
-  return std::make_unique<MaglevHashing>();
+}  // namespace
+
+std::unique_ptr<Scheduler> make_mh(const SchedulerDeps& deps) {
+  return std::make_unique<MaglevHashing>(deps.mh_cluster_seed);
 }
 
 }  // namespace lvs::sched

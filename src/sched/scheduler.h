@@ -67,6 +67,9 @@ class Scheduler {
 // Things a scheduler may need from its environment. `rng` outlives the scheduler.
 struct SchedulerDeps {
   core::Rng* rng = nullptr;
+  // mh's stateless cluster mode (model::VirtualService::cluster_seed): set, the table is built
+  // from the dests sorted by (address, port) with this seed in the offset/skip hashes.
+  std::optional<std::uint32_t> mh_cluster_seed{};
 };
 
 // Shared arithmetic (spec §2 "Common definitions").

@@ -107,10 +107,12 @@ void FlowHandle::release() {
 core::Result<std::unique_ptr<Balancer>> Balancer::create(
     const model::VirtualService& svc, std::vector<std::shared_ptr<DestRuntime>> dests) {
   LVS_ASSERT(dests.size() == svc.dests.size());
-  auto made = sched::make_scheduler(svc.scheduler);
+  auto made = sched::make_scheduler(
+      svc.scheduler, sched::SchedulerDeps{.rng = nullptr, .mh_cluster_seed = svc.cluster_seed});
   if (!made) return core::Unexpected{made.error()};
   std::unique_ptr<Balancer> b(new Balancer());
   b->scheduler_name_ = svc.scheduler;
+  b->cluster_seed_ = svc.cluster_seed;
   b->sched_flags_ = svc.sched_flags;
   b->scheduler_ = std::move(made).value();
   b->runtimes_ = std::move(dests);
@@ -139,7 +141,7 @@ std::optional<FlowHandle> Balancer::pick(const core::Endpoint& client, const cor
 
 bool Balancer::serves(const model::VirtualService& svc) const {
   if (svc.scheduler != scheduler_name_ || svc.sched_flags != sched_flags_ ||
-      svc.dests.size() != dests_.size()) {
+      svc.cluster_seed != cluster_seed_ || svc.dests.size() != dests_.size()) {
     return false;
   }
   for (std::size_t i = 0; i < dests_.size(); ++i) {

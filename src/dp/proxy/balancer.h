@@ -114,6 +114,7 @@ class Balancer {
   Balancer() = default;
   std::string scheduler_name_{};
   std::uint32_t sched_flags_ = 0;
+  std::optional<std::uint32_t> cluster_seed_{};  // mh cluster mode (VirtualService::cluster_seed)
   std::unique_ptr<sched::Scheduler> scheduler_;
   std::vector<std::shared_ptr<DestRuntime>> runtimes_;
   std::vector<sched::Dest> dests_;

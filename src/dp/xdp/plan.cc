@@ -166,7 +166,10 @@ core::Result<void> check_service(const model::VirtualService& vs) {
 }
 
 core::Result<SchedSlots> sched_slots(const model::VirtualService& vs) {
-  auto made = sched::make_scheduler(vs.scheduler);
+  // The cluster seed reaches mh here: the slots below are read from the seeded table, and the
+  // program's client hash (lvs_mh_slot) does not depend on the seed.
+  auto made = sched::make_scheduler(
+      vs.scheduler, sched::SchedulerDeps{.rng = nullptr, .mh_cluster_seed = vs.cluster_seed});
   if (!made) return core::Unexpected{made.error()};
   sched::Scheduler& s = **made;
   const SchedView view(vs);

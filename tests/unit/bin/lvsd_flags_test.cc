@@ -70,6 +70,33 @@ TEST(LvsdFlags, Xdp) {
             "--xdp-conn-max 'lots' is not a number in 0..16777216");
 }
 
+// Active/active (issue 9): the cluster seed and the BGP announcer's settings.
+TEST(LvsdFlags, ClusterSeedAndBgp) {
+  EXPECT_FALSE(parse({}).value().cluster_seed.has_value());
+  EXPECT_EQ(parse({"--cluster-seed", "4294967295"}).value().cluster_seed, 4294967295U);
+  EXPECT_EQ(parse({"--cluster-seed", "4294967296"}).error().message,
+            "--cluster-seed '4294967296' is not a number in 0..4294967295");
+  const auto off = parse({}).value();
+  EXPECT_TRUE(off.bgp.bird.control_socket.empty());
+  EXPECT_EQ(off.bgp.bird.fragment_path, "/run/lvsd/bird-vips.conf");
+  EXPECT_EQ(off.bgp.drain_file, "/run/lvsd/bgp-drain");
+  const auto on = parse({"--bgp-bird-socket", "/run/bird/bird.ctl", "--bgp-vips-file", "/tmp/v",
+                         "--bgp-drain-file", "/tmp/d", "--birdc", "/usr/sbin/birdc"})
+                      .value();
+  EXPECT_EQ(on.bgp.bird.control_socket, "/run/bird/bird.ctl");
+  EXPECT_EQ(on.bgp.bird.fragment_path, "/tmp/v");
+  EXPECT_EQ(on.bgp.drain_file, "/tmp/d");
+  EXPECT_EQ(on.bgp.bird.birdc, "/usr/sbin/birdc");
+  EXPECT_EQ(parse({"--bgp-bird-socket", ""}).error().message,
+            "--bgp-bird-socket needs bird's control socket path");
+  EXPECT_EQ(off.bgp.liveness_link, "lvsd-bgp");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "none"}).value().bgp.liveness_link, "");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "lvs0"}).value().bgp.liveness_link, "lvs0");
+  EXPECT_EQ(parse({"--bgp-liveness-link", "a/b"}).error().message,
+            "--bgp-liveness-link 'a/b' is not an interface name (1..15 characters, no '/') or "
+            "none");
+}
+
 // Service options apply to the preceding -t/-u; realservers are full-NAT, newest first.
 TEST(LvsdFlags, ServiceOptionsApplyToThePrecedingService) {
   auto cfg =

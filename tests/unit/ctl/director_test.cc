@@ -104,6 +104,27 @@ TEST_F(DirectorTest, ListingShowsLiveNumbersRelativeToZero) {
   EXPECT_EQ(run({"-Z", "-t", "10.0.0.9:80"}).err, "No such service\n");
 }
 
+// lvsd --cluster-seed: every mh service reaches the data plane with the seed (the stateless
+// cluster mode); other schedulers and the Director's own table do not carry it.
+TEST(DirectorClusterSeed, MhServicesReachTheDataPlaneSeeded) {
+  FakeDataPlane plane;
+  Director d{plane, DirectorOptions{.resolver = numeric_resolver(),
+                                    .names = numeric_names(),
+                                    .scheduler_exists = sched::scheduler_exists,
+                                    .cluster_seed = 2026U}};
+  const auto run = [&d](std::vector<std::string> args) {
+    args.insert(args.begin(), "lvsadm");
+    return d.run(args).exit_code;
+  };
+  ASSERT_EQ(run({"-A", "-t", "10.0.0.1:80", "-s", "mh"}), 0);
+  ASSERT_EQ(run({"-A", "-t", "10.0.0.2:80", "-s", "rr"}), 0);
+  const auto& sent = plane.applied.back().services;
+  ASSERT_EQ(sent.size(), 2U);
+  EXPECT_EQ(sent[0].cluster_seed, std::optional<std::uint32_t>{2026U});
+  EXPECT_FALSE(sent[1].cluster_seed.has_value());
+  EXPECT_FALSE(d.table().services[0].cluster_seed.has_value());
+}
+
 // --drain quiesces keeping every other field (unlike -e); --set keeps its zeros.
 TEST_F(DirectorTest, DrainQuiescesAndSetStoresTimeouts) {
   ASSERT_EQ(run({"-A", "-t", "10.0.0.1:80"}).exit_code, 0);

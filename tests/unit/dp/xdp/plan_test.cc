@@ -141,6 +141,26 @@ TEST(XdpSchedSlots, MhSlotsAreTheMaglevTable) {
   for (std::size_t i = 0; i < table.size(); ++i) EXPECT_EQ(slots.slots[i], table[i]) << i;
 }
 
+// Cluster mode (lvsd --cluster-seed): the slots are the seeded, sorted Maglev table, so two
+// directors that added the same realservers in different orders write slots naming the same
+// realserver; without a seed they would not.
+TEST(XdpSchedSlots, MhClusterSeedGivesTheSameRealserverPerSlotInAnyOrder) {
+  auto a = service(
+      "mh", {masq("10.0.0.1:80"), masq("10.0.0.2:80"), masq("10.0.0.3:80"), masq("10.0.0.4:80")});
+  auto b = service(
+      "mh", {masq("10.0.0.3:80"), masq("10.0.0.1:80"), masq("10.0.0.4:80"), masq("10.0.0.2:80")});
+  const auto owners = [](const model::VirtualService& vs) {
+    std::vector<core::Endpoint> out;
+    const SchedSlots slots = sched_slots(vs).value();
+    for (const std::uint32_t i : slots.slots) out.push_back(vs.dests.at(i).addr);
+    return out;
+  };
+  EXPECT_NE(owners(a), owners(b));
+  a.cluster_seed = 7;
+  b.cluster_seed = 7;
+  EXPECT_EQ(owners(a), owners(b));
+}
+
 TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   auto sed = service("sed", {masq("10.0.0.1:80")});
   EXPECT_EQ(check_service(sed).error().message,
