@@ -55,8 +55,8 @@ core::Result<void> parse_list(std::string_view text, std::string_view flag,
     const std::string_view one = text.substr(0, comma);
     auto a = core::IpAddress::parse(one);
     if (!a) {
-      return core::fail(EINVAL, fmt::format("lvs-decap: {} '{}' is not an IPv4 or IPv6 address",
-                                            flag, one));
+      return core::fail(
+          EINVAL, fmt::format("lvs-decap: {} '{}' is not an IPv4 or IPv6 address", flag, one));
     }
     out.push_back(*a);
     if (comma == std::string_view::npos) break;

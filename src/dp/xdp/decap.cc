@@ -61,8 +61,8 @@ std::vector<lvs_decap_addr> keys_in(int fd) {
 core::Result<void> replace_addrs(int fd, std::span<const core::IpAddress> want,
                                  std::string_view what) {
   if (want.size() > LVS_DECAP_MAX_ADDRS) {
-    return core::fail(E2BIG, fmt::format("lvs-decap: {} {}; it holds at most {}", want.size(),
-                                         what, LVS_DECAP_MAX_ADDRS));
+    return core::fail(E2BIG, fmt::format("lvs-decap: {} {}; it holds at most {}", want.size(), what,
+                                         LVS_DECAP_MAX_ADDRS));
   }
   std::vector<lvs_decap_addr> keys;
   for (const core::IpAddress& a : want) {
@@ -104,7 +104,8 @@ DecapCounters counters_in(int fd) {
 core::Result<int> ifindex_of(std::string_view ifname) {
   const std::string name(ifname);
   const unsigned int idx = if_nametoindex(name.c_str());
-  if (idx == 0) return core::fail(ENODEV, fmt::format("lvs-decap: interface '{}' does not exist", name));
+  if (idx == 0)
+    return core::fail(ENODEV, fmt::format("lvs-decap: interface '{}' does not exist", name));
   return static_cast<int>(idx);
 }
 
@@ -219,7 +220,8 @@ core::Result<AttachMode> decap_attach(std::string_view ifname,
                                            "{}); detach it first (ip link set dev {} xdp off)",
                                            ifname, found->name, found->prog_id, ifname));
     }
-    if (auto r = replace_addrs(found->vips.get(), vips, "VIPs"); !r) return core::Unexpected{r.error()};
+    if (auto r = replace_addrs(found->vips.get(), vips, "VIPs"); !r)
+      return core::Unexpected{r.error()};
     if (auto r = replace_addrs(found->locals.get(), locals, "local addresses"); !r) {
       return core::Unexpected{r.error()};
     }
@@ -231,7 +233,8 @@ core::Result<AttachMode> decap_attach(std::string_view ifname,
   const int prog = (*d)->prog_fd();
   int native_err = 0;
   if (policy != AttachPolicy::kGeneric) {
-    if (bpf_xdp_attach(*idx, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) == 0) {
+    if (bpf_xdp_attach(*idx, prog, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) ==
+        0) {
       return AttachMode::kNative;
     }
     native_err = errno;

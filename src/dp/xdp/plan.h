@@ -25,8 +25,8 @@ struct SchedSlots {
 
 // Fails, naming the service and what to change, for what this engine does not do yet:
 // fwmark or SCTP services, realservers of the other address family, realservers neither in
-// masquerading nor in tunnelling (ipip, check_tunnel) mode, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more than
-// LVS_XDP_MAX_DESTS realservers.
+// masquerading nor in tunnelling (ipip, check_tunnel) mode, schedulers other than rr wrr lc wlc sh
+// dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // Tunnelling (-i) of `r` in `vs`: IPIP only (GUE and GRE are refused by name), the service's

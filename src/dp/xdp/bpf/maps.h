@@ -166,8 +166,8 @@ struct lvs_dest_load {
 
 /* Per-CPU engine-wide counters. */
 struct lvs_global {
-  lvs_u64 refused; /* new flows with no realserver to pick: dropped */
-  lvs_u64 passed;  /* packets handed to the kernel after a rewrite (next hop not resolved) */
+  lvs_u64 refused;     /* new flows with no realserver to pick: dropped */
+  lvs_u64 passed;      /* packets handed to the kernel after a rewrite (next hop not resolved) */
   lvs_u64 tun_dropped; /* tunnel (-i) packets dropped: no resolved next hop, or over the MTU */
 };
 

@@ -66,15 +66,14 @@ class XdpTunnel : public ::testing::Test {
     if (geteuid() != 0) return;
     // A namespace of our own: the veth and neighbours below touch nothing of the host.
     ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET) failed";
-    for (const char* c : {"ip link set lo up", "ip link add t0 type veth peer name t1",
-                          "ip link set t0 address 02:00:00:00:00:01", "ip link set t0 up",
-                          "ip link set t1 up", "ip addr add 198.51.100.1/24 dev t0",
-                          "ip -6 addr add 2001:db8:1::1/64 dev t0 nodad",
-                          "ip neigh add 198.51.100.10 lladdr 02:00:00:00:00:10 dev t0 nud permanent",
-                          "ip -6 neigh add 2001:db8:1::10 lladdr 02:00:00:00:00:10 dev t0 nud "
-                          "permanent",
-                          "sysctl -qw net.ipv4.ip_forward=1",
-                          "sysctl -qw net.ipv6.conf.all.forwarding=1"}) {
+    for (const char* c :
+         {"ip link set lo up", "ip link add t0 type veth peer name t1",
+          "ip link set t0 address 02:00:00:00:00:01", "ip link set t0 up", "ip link set t1 up",
+          "ip addr add 198.51.100.1/24 dev t0", "ip -6 addr add 2001:db8:1::1/64 dev t0 nodad",
+          "ip neigh add 198.51.100.10 lladdr 02:00:00:00:00:10 dev t0 nud permanent",
+          "ip -6 neigh add 2001:db8:1::10 lladdr 02:00:00:00:00:10 dev t0 nud "
+          "permanent",
+          "sysctl -qw net.ipv4.ip_forward=1", "sysctl -qw net.ipv6.conf.all.forwarding=1"}) {
       ASSERT_TRUE(sh(c)) << c;
     }
   }
@@ -91,9 +90,8 @@ class XdpTunnel : public ::testing::Test {
     decap_ = std::move(*d);
     const std::vector<core::IpAddress> vips = {core::IpAddress::parse("192.0.2.1").value(),
                                                core::IpAddress::parse("2001:db8::1").value()};
-    const std::vector<core::IpAddress> locals = {
-        core::IpAddress::parse("198.51.100.10").value(),
-        core::IpAddress::parse("2001:db8:1::10").value()};
+    const std::vector<core::IpAddress> locals = {core::IpAddress::parse("198.51.100.10").value(),
+                                                 core::IpAddress::parse("2001:db8:1::10").value()};
     ASSERT_TRUE(decap_->set_addresses(vips, locals).ok());
   }
 

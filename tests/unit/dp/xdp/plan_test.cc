@@ -150,7 +150,8 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   dr.dests[0].forward = model::ForwardMethod::kRoute;
   EXPECT_EQ(check_service(dr).error().message,
             "service TCP 192.0.2.1:80: Route forwarding of realserver 10.0.0.1:80 (masquerading "
-            "-m and tunnelling -i are) is not supported by the XDP engine yet; serve it with the user-space engine");
+            "-m and tunnelling -i are) is not supported by the XDP engine yet; serve it with the "
+            "user-space engine");
   auto p = service("rr", {masq("10.0.0.1:80")});
   p.persistent = true;
   EXPECT_TRUE(check_service(p).ok());
