@@ -149,9 +149,13 @@ core::Result<Found> find(int ifindex) {
     std::uint32_t mlen = sizeof(mi);
     if (bpf_obj_get_info_by_fd(m.get(), &mi, &mlen) != 0) continue;
     const std::string_view mname = mi.name;
-    if (mname == "decap_vips") f.vips = std::move(m);
-    if (mname == "decap_locals") f.locals = std::move(m);
-    if (mname == "decap_stats") f.stats = std::move(m);
+    if (mname == "decap_vips") {
+      f.vips = std::move(m);
+    } else if (mname == "decap_locals") {
+      f.locals = std::move(m);
+    } else if (mname == "decap_stats") {
+      f.stats = std::move(m);
+    }
   }
   if (!f.vips || !f.locals || !f.stats) {
     return core::fail(EINVAL, fmt::format("lvs-decap: the attached program {} lacks its maps "

@@ -555,8 +555,8 @@ static __always_inline void keep_template(const struct pkt* p, const struct lvs_
  * copied from the inner header, protocol 4 (IPv4 in IPv4) or 41 (IPv6 in IPv6). The inner
  * packet is not changed. Dropped and counted in tun_dropped: no resolved next hop (the kernel
  * would not forward a packet from its own address that it did not send), or an outer packet
- * over the egress MTU (IPVS would answer ICMP "fragmentation needed"; this engine does not
- * yet). */
+ * over the egress MTU (IPv4 with DF: answered with ICMP "fragmentation needed" as IPVS does,
+ * frag_needed4; IPv6 "packet too big" not yet). */
 /* The route lookup's parameters for tunnelling live here, not on the stack: the program's
  * frame is near the verifier's 512 bytes. */
 struct {
@@ -589,6 +589,70 @@ static __always_inline int tun_out(struct xdp_md* ctx, const struct bpf_fib_look
   return bpf_redirect(fib->ifindex, 0);
 }
 
+/* An IPv4 packet with DF that would exceed the egress MTU once encapsulated is answered as
+ * IPVS answers it: ICMP "fragmentation needed" to the client, quoting the packet's IP header
+ * and first 8 bytes, with the next-hop MTU less the outer header, sent back out of the
+ * interface it came in (XDP_TX), from the VIP. The frame is rebuilt in place: 28 bytes
+ * prepended for the new IP and ICMP headers, the tail cut after the quote. */
+#define LVS_ICMP_QUOTE 28 /* IP header + 8 bytes */
+static __always_inline int frag_needed4(struct xdp_md* ctx, __u32 mtu) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  struct iphdr* orig = (void*)(eth + 1);
+  if ((void*)orig + LVS_ICMP_QUOTE > end) return tun_drop();
+  __u8 client_mac[ETH_ALEN];
+  __u8 our_mac[ETH_ALEN];
+  __builtin_memcpy(client_mac, eth->h_source, ETH_ALEN);
+  __builtin_memcpy(our_mac, eth->h_dest, ETH_ALEN);
+  const __u32 client = orig->saddr;
+  const __u32 vip = orig->daddr;
+  const int frame = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct icmp_head) +
+                    LVS_ICMP_QUOTE;
+  if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct iphdr) + sizeof(struct icmp_head))) != 0) {
+    return tun_drop();
+  }
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+  if (bpf_xdp_adjust_tail(ctx, frame - (int)(end - data)) != 0) return tun_drop();
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+  eth = data;
+  struct iphdr* ip = (void*)(eth + 1);
+  struct icmp_head* icmp = (void*)(ip + 1);
+  if (data + frame > end) return XDP_DROP;
+  __builtin_memcpy(eth->h_dest, client_mac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, our_mac, ETH_ALEN);
+  eth->h_proto = bpf_htons(ETH_P_IP);
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->tos = 0;
+  ip->tot_len = bpf_htons(frame - sizeof(struct ethhdr));
+  ip->id = 0;
+  ip->frag_off = 0;
+  ip->ttl = 64;
+  ip->protocol = IPPROTO_ICMP;
+  ip->check = 0;
+  ip->saddr = vip;
+  ip->daddr = client;
+  __u32 sum = 0;
+  const __u16* w = (const __u16*)ip;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*ip) / 2); ++i) sum += w[i];
+  ip->check = csum_fold32(sum);
+  icmp->type = ICMP_DEST_UNREACH_;
+  icmp->code = 4; /* fragmentation needed and DF set */
+  icmp->checksum = 0;
+  icmp->rest = bpf_htonl(mtu - sizeof(struct iphdr)); /* unused 16 bits, next-hop MTU */
+  sum = 0;
+  w = (const __u16*)icmp;
+#pragma unroll
+  for (int i = 0; i < (int)((sizeof(*icmp) + LVS_ICMP_QUOTE) / 2); ++i) sum += w[i];
+  icmp->checksum = csum_fold32(sum);
+  tun_drop(); /* counted: the packet itself was not sent */
+  return XDP_TX;
+}
+
 static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, struct iphdr* in,
                                    __u32 rs) {
   const __u8 tos = in->tos;
@@ -604,9 +668,11 @@ static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, stru
   fib->tot_len = len;
   fib->ipv4_dst = rs;
   fib->ifindex = ctx->ingress_ifindex;
-  if (bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC) != BPF_FIB_LKUP_RET_SUCCESS) {
-    return tun_drop();
+  const long rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC);
+  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df != 0 && fib->mtu_result > sizeof(struct iphdr)) {
+    return frag_needed4(ctx, fib->mtu_result);
   }
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS) return tun_drop();
   if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)) != 0) return tun_drop();
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;

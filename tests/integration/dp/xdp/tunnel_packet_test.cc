@@ -184,15 +184,43 @@ TEST_F(XdpTunnel, UdpIsEncapsulated) {
   }
 }
 
-// No resolved next hop, or an outer packet over the MTU: dropped and counted, never sent
-// half-built, never passed (the kernel would not forward a packet from its own address).
-TEST_F(XdpTunnel, UnresolvedOrOversizedIsDroppedAndCounted) {
+// No resolved next hop: dropped and counted, never sent half-built, never passed (the kernel
+// would not forward a packet from its own address).
+TEST_F(XdpTunnel, UnresolvedNextHopIsDroppedAndCounted) {
   EXPECT_EQ(run(build(syn(81))).verdict, XDP_DROP);
   EXPECT_EQ(engine_->tun_dropped(), 1U);
+}
+
+// Over the MTU once encapsulated: with DF the client gets ICMP "fragmentation needed" with the
+// next-hop MTU less the outer header, quoting its packet, back out of the interface it came
+// in (as IPVS answers); without DF the packet is dropped. Exactly the MTU goes through.
+TEST_F(XdpTunnel, OverTheMtuAnswersFragmentationNeededOrDrops) {
   Packet big = syn();
   big.payload.assign(1500 - kIp - 20 - 10, 'x');  // 1490 bytes: 1510 with the outer header
-  EXPECT_EQ(run(build(big)).verdict, XDP_DROP);
+  const Bytes in = build(big);
+  const TestRun r = run(in);
+  EXPECT_EQ(r.verdict, XDP_TX);
+  ASSERT_EQ(r.frame.size(), kEth + kIp + 8 + kIp + 8);
+  EXPECT_EQ(std::memcmp(r.frame.data(), in.data() + 6, 6), 0);  // to the client's MAC
+  EXPECT_EQ(std::memcmp(r.frame.data() + 6, in.data(), 6), 0);
+  const SeenIcmp icmp = read_icmp(r.frame);
+  EXPECT_EQ(v4_text(icmp.outer_src), "192.0.2.1");
+  EXPECT_EQ(v4_text(icmp.outer_dst), "203.0.113.5");
+  EXPECT_TRUE(icmp.ip_ok);
+  EXPECT_TRUE(icmp.icmp_ok);
+  EXPECT_EQ(r.frame.at(kEth + kIp), 3);
+  EXPECT_EQ(r.frame.at(kEth + kIp + 1), 4);
+  EXPECT_EQ(get16(r.frame, kEth + kIp + 6), 1480);  // 1500 less the outer header
+  EXPECT_TRUE(std::equal(in.begin() + kEth, in.begin() + kEth + kIp + 8,
+                         r.frame.begin() + kEth + kIp + 8));
+  EXPECT_EQ(engine_->tun_dropped(), 1U);
+
+  Bytes no_df = build(big);
+  put16(no_df, kEth + 6, 0);
+  put16(no_df, kEth + 10, ip_checksum(no_df));
+  EXPECT_EQ(run(no_df).verdict, XDP_DROP);
   EXPECT_EQ(engine_->tun_dropped(), 2U);
+
   Packet fits = syn();
   fits.sport = 40001;
   fits.payload.assign(1500 - kIp - 20 - kIp, 'x');  // exactly the MTU with the outer header
