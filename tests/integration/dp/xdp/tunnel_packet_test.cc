@@ -211,8 +211,8 @@ TEST_F(XdpTunnel, OverTheMtuAnswersFragmentationNeededOrDrops) {
   EXPECT_EQ(r.frame.at(kEth + kIp), 3);
   EXPECT_EQ(r.frame.at(kEth + kIp + 1), 4);
   EXPECT_EQ(get16(r.frame, kEth + kIp + 6), 1480);  // 1500 less the outer header
-  EXPECT_TRUE(std::equal(in.begin() + kEth, in.begin() + kEth + kIp + 8,
-                         r.frame.begin() + kEth + kIp + 8));
+  EXPECT_TRUE(
+      std::equal(in.begin() + kEth, in.begin() + kEth + kIp + 8, r.frame.begin() + kEth + kIp + 8));
   EXPECT_EQ(engine_->tun_dropped(), 1U);
 
   Bytes no_df = build(big);
