@@ -337,6 +337,8 @@ int main(int argc, char** argv) {
                             model::ForwardMethod::kTunnel, model::ForwardMethod::kRoute,
                             model::ForwardMethod::kFullNat};
   }
+  // Tunnelling (-i) exists only in the XDP engine.
+  if (engine) dopts.served_methods.push_back(model::ForwardMethod::kTunnel);
   if (file) {
     dopts.reload = [&supervisor]() -> ctl::Outcome {
       bin::sd_notify("RELOADING=1");

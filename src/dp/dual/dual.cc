@@ -8,9 +8,17 @@
 
 namespace lvs::dp::dual {
 
+namespace {
+// Tunnelling (-i) is the packet engine's too (the proxy cannot encapsulate).
+bool served_by_packet_engine_tunnel(const model::RealServer& d) {
+  return d.forward == model::ForwardMethod::kTunnel;
+}
+}  // namespace
+
 bool for_packet_engine(const model::VirtualService& svc) {
-  return std::all_of(svc.dests.begin(), svc.dests.end(),
-                     [](const auto& d) { return d.forward == model::ForwardMethod::kMasq; });
+  return std::all_of(svc.dests.begin(), svc.dests.end(), [](const auto& d) {
+    return d.forward == model::ForwardMethod::kMasq || served_by_packet_engine_tunnel(d);
+  });
 }
 
 Split split(const model::ServiceTable& table, const Accepts& accepts) {

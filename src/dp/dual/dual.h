@@ -36,7 +36,7 @@ struct Split {
   bool operator==(const Split&) const = default;
 };
 
-// True when the packet engine takes `svc`: every realserver (of none or more) is -m.
+// True when the packet engine takes `svc`: every realserver (of none or more) is -m or -i.
 bool for_packet_engine(const model::VirtualService& svc);
 
 // Whether the packet engine can forward a service, else why not (e.g. a scheduler it lacks).

@@ -259,7 +259,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       wire_addr(r.addr.addr, dest.addr);
       dest.port = wire_port(r.addr.port);
       dest.family = wire_family(r.addr.addr);
-      dest.method = LVS_XDP_MASQ;
+      dest.method = wire_method(r.forward);
       dest.weight = static_cast<std::uint32_t>(r.weight);
       dest.stat_slot = dest_slots.at({vs.key, r.addr});
       const std::uint32_t at = svc.dest_base + d;
@@ -527,6 +527,7 @@ lvs_global Engine::global() const {
   for (const lvs_global& g : per_cpu) {
     sum.refused += g.refused;
     sum.passed += g.passed;
+    sum.tun_dropped += g.tun_dropped;
   }
   return sum;
 }
@@ -540,6 +541,7 @@ core::Result<void> Engine::put_raw_template(const lvs_tpl_key& key, const lvs_tp
 
 std::uint64_t Engine::refused() const { return global().refused; }
 std::uint64_t Engine::passed() const { return global().passed; }
+std::uint64_t Engine::tun_dropped() const { return global().tun_dropped; }
 
 Stats Engine::stats() const {
   const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());

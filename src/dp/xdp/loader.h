@@ -104,6 +104,8 @@ class Engine final : public DataPlane {
   lvs_dest_load load_of(const model::ServiceKey& service, const core::Endpoint& dest) const;
   std::uint64_t refused() const;
   std::uint64_t passed() const;
+  // Tunnel (-i) packets dropped: no resolved next hop to the realserver, or over the MTU.
+  std::uint64_t tun_dropped() const;
 
  private:
   explicit Engine(lvs_xdp* skel);

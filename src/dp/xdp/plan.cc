@@ -124,6 +124,32 @@ core::Result<std::vector<std::uint32_t>> maglev(const model::VirtualService& vs,
 
 }  // namespace
 
+core::Result<void> check_tunnel(const model::VirtualService& vs, const model::RealServer& r) {
+  if (r.forward != model::ForwardMethod::kTunnel) return {};
+  const std::string who = fmt::format("realserver {}", r.addr.to_string());
+  if (r.tun_type != model::TunnelType::kIpip) {
+    return unsupported(vs, fmt::format("tunnel type {} of {} (ipip is)",
+                                       r.tun_type == model::TunnelType::kGue ? "gue" : "gre", who));
+  }
+  if (r.addr.addr.family() != vs.key.vip.addr.family()) {
+    return unsupported(vs, fmt::format("tunnelling between address families ({} for a {} "
+                                       "service; IPv4 in IPv4 and IPv6 in IPv6 are)",
+                                       who, vs.key.vip.addr.is_v4() ? "IPv4" : "IPv6"));
+  }
+  if (r.addr.port != vs.key.vip.port) {
+    return core::fail(EINVAL, fmt::format("service {}: tunnelled {} has port {}; a tunnelled "
+                                          "packet keeps the service port {}, so give the "
+                                          "realserver that port",
+                                          vs.key.to_string(), who, r.addr.port, vs.key.vip.port));
+  }
+  return {};
+}
+
+std::uint8_t wire_method(model::ForwardMethod f) {
+  return f == model::ForwardMethod::kTunnel ? std::uint8_t{LVS_XDP_TUNNEL}
+                                            : std::uint8_t{LVS_XDP_MASQ};
+}
+
 core::Result<void> check_service(const model::VirtualService& vs) {
   if (vs.key.is_fwmark()) return unsupported(vs, "a firewall-mark service");
   if (vs.key.protocol != model::Protocol::kTcp && vs.key.protocol != model::Protocol::kUdp) {
@@ -140,10 +166,12 @@ core::Result<void> check_service(const model::VirtualService& vs) {
   }
   for (const model::RealServer& r : vs.dests) {
     const std::string who = fmt::format("realserver {}", r.addr.to_string());
-    if (r.forward != model::ForwardMethod::kMasq) {
-      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m is)",
+    if (r.forward != model::ForwardMethod::kMasq && r.forward != model::ForwardMethod::kTunnel) {
+      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m and tunnelling -i "
+                                         "are)",
                                          model::forward_name(r.forward), who));
     }
+    if (auto t = check_tunnel(vs, r); !t) return t;
     if (r.addr.addr.family() != vs.key.vip.addr.family()) {
       return core::fail(EAFNOSUPPORT,
                         fmt::format("service {}: {} is of the other address family; "

@@ -25,10 +25,18 @@ struct SchedSlots {
 };
 
 // Fails, naming the service and what to change, for what this engine does not do yet:
-// fwmark or SCTP services, realservers of the other address family, realservers not in masquerading
-// mode, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more than
-// LVS_XDP_MAX_DESTS realservers.
+// fwmark or SCTP services, realservers of the other address family, realservers neither in
+// masquerading nor in tunnelling (ipip, check_tunnel) mode, schedulers other than rr wrr lc wlc sh
+// dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
+
+// Tunnelling (-i) of `r` in `vs`: IPIP only (GUE and GRE are refused by name), the service's
+// address family, the service's port (IPVS keeps the port: the packet is not rewritten).
+// Nothing to check for other methods.
+core::Result<void> check_tunnel(const model::VirtualService& vs, const model::RealServer& r);
+
+// The lvs_dest.method of a forwarding method the engine serves (enum lvs_xdp_method).
+std::uint8_t wire_method(model::ForwardMethod f);
 
 // The slots of a service that passed check_service().
 core::Result<SchedSlots> sched_slots(const model::VirtualService& vs);

@@ -7,7 +7,9 @@
  * realserver comes from the service's scheduling slots, which the loader fills from the C++
  * scheduler of the same name. The next hop comes from bpf_fib_lookup; when the kernel has no
  * neighbour entry yet, the rewritten packet is passed to the kernel, which resolves and
- * forwards it. Everything else (other addresses and ports, IP options, fragments, truncated
+ * forwards it. A flow to a tunnel (-i) realserver is not rewritten but encapsulated (IPIP:
+ * IPv4 in IPv4, IPv6 in IPv6) to the realserver, whose replies go straight to the client.
+ * Everything else (other addresses and ports, IP options, fragments, truncated
  * headers, other protocols, IPv6 for now) is passed to the kernel unchanged. */
 
 #include <linux/bpf.h>
@@ -39,6 +41,7 @@ struct ip6_head {
   __u32 saddr[4];
   __u32 daddr[4];
 };
+#define IP_DF_ 0x4000
 #define IP_MF_ 0x2000
 #define IP_OFFSET_ 0x1FFF
 /* ICMP (RFC 792); <linux/icmp.h> drags in libc headers. */
@@ -540,20 +543,216 @@ static __always_inline void keep_template(const struct pkt* p, const struct lvs_
   fresh.last_seen_ns = now;
   __builtin_memcpy(fresh.dest_addr, c->nat_addr, sizeof(fresh.dest_addr));
   fresh.dest_port = c->nat_port;
+  if ((c->flags & LVS_XDP_CONN_TUNNEL) != 0) fresh.method = LVS_XDP_TUNNEL;
   fresh.dest_stat = c->dest_stat;
   bpf_map_update_elem(&templates, &tk, &fresh, BPF_ANY);
 }
 
-/* client -> VIP on a live forward entry: DNAT to the realserver. */
+/* Tunnelling (-i, IPIP). A packet of a tunnelled flow gets an outer header in front of its IP
+ * header, as IPVS's ip_vs_tunnel_xmit builds it: source = the director's address towards the
+ * realserver (bpf_fib_lookup's BPF_FIB_LOOKUP_SRC: the route's preferred source, as the
+ * kernel would choose), destination = the realserver, TOS/traffic class, TTL/hop limit and DF
+ * copied from the inner header, protocol 4 (IPv4 in IPv4) or 41 (IPv6 in IPv6). The inner
+ * packet is not changed. Dropped and counted in tun_dropped: no resolved next hop (the kernel
+ * would not forward a packet from its own address that it did not send), or an outer packet
+ * over the egress MTU (IPv4 with DF: answered with ICMP "fragmentation needed" as IPVS does,
+ * frag_needed4; IPv6 "packet too big" not yet). */
+/* The route lookup's parameters for tunnelling live here, not on the stack: the program's
+ * frame is near the verifier's 512 bytes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct bpf_fib_lookup);
+} tun_fib SEC(".maps");
+
+static __always_inline struct bpf_fib_lookup* tun_fib_params(void) {
+  __u32 zero = 0;
+  struct bpf_fib_lookup* fib = bpf_map_lookup_elem(&tun_fib, &zero);
+  if (fib) __builtin_memset(fib, 0, sizeof(*fib));
+  return fib;
+}
+
+static __always_inline int tun_drop(void) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (g) g->tun_dropped += 1;
+  return XDP_DROP;
+}
+
+static __always_inline int tun_out(struct xdp_md* ctx, const struct bpf_fib_lookup* fib,
+                                   struct ethhdr* eth, __u16 proto) {
+  __builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+  eth->h_proto = bpf_htons(proto);
+  if (fib->ifindex == ctx->ingress_ifindex) return XDP_TX;
+  return bpf_redirect(fib->ifindex, 0);
+}
+
+/* An IPv4 packet with DF that would exceed the egress MTU once encapsulated is answered as
+ * IPVS answers it: ICMP "fragmentation needed" to the client, quoting the packet's IP header
+ * and first 8 bytes, with the next-hop MTU less the outer header, sent back out of the
+ * interface it came in (XDP_TX), from the VIP. The frame is rebuilt in place: 28 bytes
+ * prepended for the new IP and ICMP headers, the tail cut after the quote. */
+#define LVS_ICMP_QUOTE 28 /* IP header + 8 bytes */
+static __always_inline int frag_needed4(struct xdp_md* ctx, __u32 mtu) {
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  struct iphdr* orig = (void*)(eth + 1);
+  if ((void*)orig + LVS_ICMP_QUOTE > end) return tun_drop();
+  __u8 client_mac[ETH_ALEN];
+  __u8 our_mac[ETH_ALEN];
+  __builtin_memcpy(client_mac, eth->h_source, ETH_ALEN);
+  __builtin_memcpy(our_mac, eth->h_dest, ETH_ALEN);
+  const __u32 client = orig->saddr;
+  const __u32 vip = orig->daddr;
+  const int frame = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct icmp_head) +
+                    LVS_ICMP_QUOTE;
+  if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct iphdr) + sizeof(struct icmp_head))) != 0) {
+    return tun_drop();
+  }
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+  if (bpf_xdp_adjust_tail(ctx, frame - (int)(end - data)) != 0) return tun_drop();
+  data = (void*)(long)ctx->data;
+  end = (void*)(long)ctx->data_end;
+  eth = data;
+  struct iphdr* ip = (void*)(eth + 1);
+  struct icmp_head* icmp = (void*)(ip + 1);
+  if (data + frame > end) return XDP_DROP;
+  __builtin_memcpy(eth->h_dest, client_mac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, our_mac, ETH_ALEN);
+  eth->h_proto = bpf_htons(ETH_P_IP);
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->tos = 0;
+  ip->tot_len = bpf_htons(frame - sizeof(struct ethhdr));
+  ip->id = 0;
+  ip->frag_off = 0;
+  ip->ttl = 64;
+  ip->protocol = IPPROTO_ICMP;
+  ip->check = 0;
+  ip->saddr = vip;
+  ip->daddr = client;
+  __u32 sum = 0;
+  const __u16* w = (const __u16*)ip;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*ip) / 2); ++i) sum += w[i];
+  ip->check = csum_fold32(sum);
+  icmp->type = ICMP_DEST_UNREACH_;
+  icmp->code = 4; /* fragmentation needed and DF set */
+  icmp->checksum = 0;
+  icmp->rest = bpf_htonl(mtu - sizeof(struct iphdr)); /* unused 16 bits, next-hop MTU */
+  sum = 0;
+  w = (const __u16*)icmp;
+#pragma unroll
+  for (int i = 0; i < (int)((sizeof(*icmp) + LVS_ICMP_QUOTE) / 2); ++i) sum += w[i];
+  icmp->checksum = csum_fold32(sum);
+  tun_drop(); /* counted: the packet itself was not sent */
+  return XDP_TX;
+}
+
+static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, struct iphdr* in,
+                                   __u32 rs) {
+  const __u8 tos = in->tos;
+  const __u8 ttl = in->ttl;
+  const __u16 df = in->frag_off & bpf_htons(IP_DF_);
+  if (p->ip_len > 0xFFFF - sizeof(struct iphdr)) return tun_drop();
+  const __u16 len = p->ip_len + (__u16)sizeof(struct iphdr);
+  struct bpf_fib_lookup* fib = tun_fib_params();
+  if (!fib) return tun_drop();
+  fib->family = AF_INET_;
+  fib->tos = tos;
+  fib->l4_protocol = IPPROTO_IPIP;
+  fib->tot_len = len;
+  fib->ipv4_dst = rs;
+  fib->ifindex = ctx->ingress_ifindex;
+  const long rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC);
+  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df != 0 && fib->mtu_result > sizeof(struct iphdr)) {
+    return frag_needed4(ctx, fib->mtu_result);
+  }
+  if (rc != BPF_FIB_LKUP_RET_SUCCESS) return tun_drop();
+  if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)) != 0) return tun_drop();
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  struct iphdr* out = (void*)(eth + 1);
+  if ((void*)(out + 1) > end) return XDP_DROP;
+  out->version = 4;
+  out->ihl = 5;
+  out->tos = tos;
+  out->tot_len = bpf_htons(len);
+  /* An ID matters only for fragments, which DF rules out. */
+  out->id = df != 0 ? 0 : (__u16)bpf_get_prandom_u32();
+  out->frag_off = df;
+  out->ttl = ttl;
+  out->protocol = IPPROTO_IPIP;
+  out->check = 0;
+  out->saddr = fib->ipv4_src;
+  out->daddr = rs;
+  __u32 sum = 0;
+  const __u16* w = (const __u16*)out;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*out) / 2); ++i) sum += w[i];
+  out->check = csum_fold32(sum);
+  return tun_out(ctx, fib, eth, ETH_P_IP);
+}
+
+static __always_inline int tunnel6(struct xdp_md* ctx, const struct pkt* p, struct ip6_head* in,
+                                   const __u32 rs[4]) {
+  const __u8 vtc = in->vtc;
+  const __u8 tc_low = in->flow[0] & 0xF0; /* the traffic class's low half; no flow label */
+  const __u8 hops = in->hop_limit;
+  const __u16 inner_len = p->ip_len;
+  struct bpf_fib_lookup* fib = tun_fib_params();
+  if (!fib) return tun_drop();
+  fib->family = AF_INET6_;
+  fib->l4_protocol = 41;
+  fib->tot_len = inner_len + (__u16)sizeof(struct ip6_head);
+  __builtin_memcpy(fib->ipv6_dst, rs, 16);
+  fib->ifindex = ctx->ingress_ifindex;
+  if (bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC) != BPF_FIB_LKUP_RET_SUCCESS) {
+    return tun_drop();
+  }
+  if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ip6_head)) != 0) return tun_drop();
+  void* data = (void*)(long)ctx->data;
+  void* end = (void*)(long)ctx->data_end;
+  struct ethhdr* eth = data;
+  struct ip6_head* out = (void*)(eth + 1);
+  if ((void*)(out + 1) > end) return XDP_DROP;
+  out->vtc = vtc;
+  out->flow[0] = tc_low;
+  out->flow[1] = 0;
+  out->flow[2] = 0;
+  out->payload_len = bpf_htons(inner_len);
+  out->nexthdr = 41; /* IPv6 in IPv6 */
+  out->hop_limit = hops;
+  __builtin_memcpy(out->saddr, fib->ipv6_src, 16);
+  __builtin_memcpy(out->daddr, rs, 16);
+  return tun_out(ctx, fib, eth, ETH_P_IPV6_);
+}
+
+static __always_inline int tunnel(struct xdp_md* ctx, const struct pkt* p, const __u32 rs[4]) {
+  if (p->ip6) return tunnel6(ctx, p, p->ip6, rs);
+  if (p->iph) return tunnel4(ctx, p, p->iph, rs[0]);
+  return XDP_PASS;
+}
+
+/* client -> VIP on a live forward entry: DNAT to the realserver (or, tunnelled, encapsulate
+ * to it). */
 static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
                                       __u64 now, int new_conn) {
   const __u8 before = c->state;
-  c->state = next_state(p, before, LVS_TCP_INPUT);
+  const int tunnelled = (c->flags & LVS_XDP_CONN_TUNNEL) != 0;
+  /* A tunnelled flow's replies bypass the director: the input-only table (spec §3). */
+  c->state = next_state(p, before, tunnelled ? LVS_TCP_INPUT_ONLY : LVS_TCP_INPUT);
   load_move(c, before, c->state);
   c->last_seen_ns = now;
   count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
   count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
   if ((c->flags & LVS_XDP_CONN_PERSIST) != 0 && !new_conn) keep_template(p, c, now);
+  if (tunnelled) return tunnel(ctx, p, c->nat_addr);
   const __u16 old_port = *p->dport;
   addr_set(p, p->daddr, c->nat_addr);
   *p->dport = c->nat_port;
@@ -711,6 +910,8 @@ static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* 
   key.family = LVS_XDP_INET4;
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return XDP_PASS;
+  /* A tunnelled flow's ICMP is the kernel's (its replies never crossed the director). */
+  if ((c->flags & LVS_XDP_CONN_TUNNEL) != 0) return XDP_PASS;
   const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
   if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
   const __u32 new_addr = c->nat_addr[0];
@@ -802,6 +1003,7 @@ int lvs_xdp(struct xdp_md* ctx) {
     chosen.last_seen_ns = now;
     __builtin_memcpy(chosen.dest_addr, d->addr, sizeof(chosen.dest_addr));
     chosen.dest_port = d->port;
+    chosen.method = d->method;
     chosen.dest_stat = d->stat_slot;
     if (svc->persist_timeout != 0) bpf_map_update_elem(&templates, &tk, &chosen, BPF_ANY);
   }
@@ -818,6 +1020,7 @@ int lvs_xdp(struct xdp_md* ctx) {
     fwd.flags = LVS_XDP_CONN_PERSIST;
     fwd.netmask = svc->netmask;
   }
+  if (chosen.method == LVS_XDP_TUNNEL) fwd.flags |= LVS_XDP_CONN_TUNNEL;
 
   struct lvs_conn_key rk = {};
   __builtin_memcpy(rk.saddr, chosen.dest_addr, sizeof(rk.saddr));
@@ -834,7 +1037,9 @@ int lvs_xdp(struct xdp_md* ctx) {
   rev.svc_stat = svc->stat_slot;
   rev.dest_stat = chosen.dest_stat;
 
-  if (bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0 ||
+  /* A tunnelled flow has no reply entry: its replies never reach the director. */
+  if ((chosen.method != LVS_XDP_TUNNEL &&
+       bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0) ||
       bpf_map_update_elem(&conns, &key, &fwd, BPF_ANY) != 0) {
     count_global(1);
     return XDP_DROP;

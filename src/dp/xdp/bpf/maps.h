@@ -111,6 +111,9 @@ struct lvs_conn_key {
 #define LVS_XDP_CONN_REPLY 0x1U
 /* A flow of a persistent service: its packets keep its template alive. */
 #define LVS_XDP_CONN_PERSIST 0x2U
+/* A tunnelled flow (-i): forward entry only (replies bypass the director); nat = the realserver,
+ * the packet is encapsulated to it, not rewritten. */
+#define LVS_XDP_CONN_TUNNEL 0x4U
 
 /* Forward entry: nat = the realserver, rewritten into the destination. Reply entry: nat = the
  * VIP, rewritten into the source; the forward key is (reply daddr/dport, nat addr/port). */
@@ -139,7 +142,8 @@ struct lvs_tpl {
   lvs_u64 last_seen_ns; /* re-armed by every new connection it controls */
   lvs_u32 dest_addr[4];
   lvs_u16 dest_port;
-  lvs_u8 pad[2];
+  lvs_u8 method; /* enum lvs_xdp_method of the realserver (0 read as masquerading) */
+  lvs_u8 pad;
   lvs_u32 dest_stat;
 };
 
@@ -163,8 +167,9 @@ struct lvs_dest_load {
 
 /* Per-CPU engine-wide counters. */
 struct lvs_global {
-  lvs_u64 refused; /* new flows with no realserver to pick: dropped */
-  lvs_u64 passed;  /* packets handed to the kernel after a rewrite (next hop not resolved) */
+  lvs_u64 refused;     /* new flows with no realserver to pick: dropped */
+  lvs_u64 passed;      /* packets handed to the kernel after a rewrite (next hop not resolved) */
+  lvs_u64 tun_dropped; /* tunnel (-i) packets dropped: no resolved next hop, or over the MTU */
 };
 
 /* Array map with one entry. */

@@ -67,6 +67,25 @@ TEST(DualSplit, MasqOnlyServicesGoToThePacketEngine) {
   EXPECT_EQ(s.proxy.services[2].key.vip.port, 84);
 }
 
+// Tunnelled (-i) services, alone or with -m realservers, go to the packet engine: the proxy
+// cannot encapsulate.
+TEST(DualSplit, TunnelServicesGoToThePacketEngine) {
+  const model::ServiceTable table{
+      .services = {
+          service("192.0.2.1:80", {real("198.51.100.1:80", ForwardMethod::kTunnel)}),
+          service("192.0.2.1:81", {real("198.51.100.1:81", ForwardMethod::kTunnel),
+                                   real("198.51.100.2:81", ForwardMethod::kMasq)}),
+          service("192.0.2.1:82", {real("198.51.100.1:82", ForwardMethod::kTunnel),
+                                   real("198.51.100.2:82", ForwardMethod::kFullNat)}),
+      }};
+  const Split s = split(table);
+  ASSERT_EQ(s.packet.services.size(), 2U);
+  EXPECT_EQ(s.packet.services[0].key.vip.port, 80);
+  EXPECT_EQ(s.packet.services[1].key.vip.port, 81);
+  ASSERT_EQ(s.proxy.services.size(), 1U);
+  EXPECT_EQ(s.proxy.services[0].key.vip.port, 82);
+}
+
 // A masquerading service the packet engine cannot forward goes to the proxy, the reason kept.
 TEST(DualSplit, RefusedServicesFallBackToTheProxy) {
   auto sed = service("192.0.2.1:80", {real("198.51.100.1:80", ForwardMethod::kMasq)});

@@ -170,7 +170,8 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   dr.dests[0].forward = model::ForwardMethod::kRoute;
   EXPECT_EQ(check_service(dr).error().message,
             "service TCP 192.0.2.1:80: Route forwarding of realserver 10.0.0.1:80 (masquerading "
-            "-m is) is not supported by the XDP engine yet; serve it with the user-space engine");
+            "-m and tunnelling -i are) is not supported by the XDP engine yet; serve it with the "
+            "user-space engine");
   auto p = service("rr", {masq("10.0.0.1:80")});
   p.persistent = true;
   EXPECT_TRUE(check_service(p).ok());
@@ -220,6 +221,33 @@ TEST(XdpCarriedCursor, ChangedWrrAndAChangedSchedulerStartAfresh) {
   EXPECT_EQ(carried_cursor(w21, 1, rr), 0U);
   const Cycle lc = cycle(service("lc", {masq("10.0.0.1:80")}));
   EXPECT_EQ(carried_cursor(lc, 7, lc), 0U);  // no cycle at all
+}
+
+// Tunnelling: IPIP in the service's family is served, with lvs_dest.method TUNNEL; GUE, GRE,
+// the other family and another port are refused by name.
+TEST(XdpCheckService, TunnelsIpipInTheServicesFamilyOnly) {
+  auto tun = service("rr", {masq("198.51.100.10:80")});
+  tun.dests[0].forward = model::ForwardMethod::kTunnel;
+  EXPECT_TRUE(check_service(tun).ok());
+  EXPECT_EQ(wire_method(model::ForwardMethod::kTunnel), LVS_XDP_TUNNEL);
+  EXPECT_EQ(wire_method(model::ForwardMethod::kMasq), LVS_XDP_MASQ);
+  auto gue = tun;
+  gue.dests[0].tun_type = model::TunnelType::kGue;
+  gue.dests[0].tun_port = 6080;
+  EXPECT_EQ(check_service(gue).error().message,
+            "service TCP 192.0.2.1:80: tunnel type gue of realserver 198.51.100.10:80 (ipip is) "
+            "is not supported by the XDP engine yet; serve it with the user-space engine");
+  auto v6 = tun;
+  v6.dests[0].addr = core::Endpoint::parse("[2001:db8::10]:80").value();
+  EXPECT_EQ(check_service(v6).error().message,
+            "service TCP 192.0.2.1:80: tunnelling between address families (realserver "
+            "[2001:db8::10]:80 for a IPv4 service; IPv4 in IPv4 and IPv6 in IPv6 are) is not "
+            "supported by the XDP engine yet; serve it with the user-space engine");
+  auto port = tun;
+  port.dests[0].addr.port = 8080;
+  EXPECT_EQ(check_service(port).error().message,
+            "service TCP 192.0.2.1:80: tunnelled realserver 198.51.100.10:8080 has port 8080; a "
+            "tunnelled packet keeps the service port 80, so give the realserver that port");
 }
 
 }  // namespace
