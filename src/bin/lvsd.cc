@@ -54,9 +54,9 @@
 #include "dp/proxy/proxy.h"
 #include "dp/xdp/loader.h"
 #include "dp/xdp/plan.h"
-#include "sync/codec.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
+#include "sync/codec.h"
 #include "web/http_server.h"
 
 namespace {

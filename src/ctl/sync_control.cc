@@ -29,18 +29,18 @@ Outcome SyncControl::start(const DaemonOptions& options) {
   sync::DaemonConfig config = daemon_config(options);
   config.local = hooks_.local;
   const bool engine = static_cast<bool>(hooks_.source);
-  sync::Daemon::Source source =
-      engine ? hooks_.source : [] { return std::vector<sync::Entry>{}; };
+  sync::Daemon::Source source = engine ? hooks_.source : [] { return std::vector<sync::Entry>{}; };
   sync::Daemon::Sink sink =
       engine ? hooks_.sink : [](const std::vector<sync::Entry>&) { /* nowhere to put them */ };
   auto d = sync::Daemon::start(config, std::move(source), std::move(sink));
   if (!d) return Outcome{.err = "lvsadm: " + d.error().message + "\n", .exit_code = 255};
   running_[options.state] = Running{.options = options, .daemon = std::move(*d)};
   if (!engine) {
-    return Outcome{.err = "lvsadm: note: this lvsd runs only the proxy engine; its TCP "
-                          "connections end at this director and cannot survive a failover, so "
-                          "the sync daemon carries no connections (run lvsd --xdp for -m "
-                          "services)\n"};
+    return Outcome{.err =
+                       "lvsadm: note: this lvsd runs only the proxy engine; its TCP "
+                       "connections end at this director and cannot survive a failover, so "
+                       "the sync daemon carries no connections (run lvsd --xdp for -m "
+                       "services)\n"};
   }
   return {};
 }

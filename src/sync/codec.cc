@@ -122,8 +122,8 @@ core::Result<Message> decode(std::span<const std::uint8_t> b) {
     return bad(fmt::format("{} bytes is shorter than the {}-byte header", b.size(), kHeaderSize));
   }
   if (b[0] != 0) {
-    return bad(fmt::format("reserved byte is {}, not 0 (IPVS's version 0 format is not spoken)",
-                           b[0]));
+    return bad(
+        fmt::format("reserved byte is {}, not 0 (IPVS's version 0 format is not spoken)", b[0]));
   }
   if (b[5] != kVersion) {
     return bad(fmt::format("version {} is not supported (expected {})", b[5], kVersion));
@@ -140,9 +140,10 @@ core::Result<Message> decode(std::span<const std::uint8_t> b) {
   std::size_t at = kHeaderSize;
   for (std::size_t i = 0; i < count; ++i) {
     if (b.size() - at < kEntryFixed) {
-      return bad(fmt::format("entry {} of {} is cut short: {} bytes left, an entry needs at least "
-                             "{}",
-                             i + 1, count, b.size() - at, kEntryFixed));
+      return bad(
+          fmt::format("entry {} of {} is cut short: {} bytes left, an entry needs at least "
+                      "{}",
+                      i + 1, count, b.size() - at, kEntryFixed));
     }
     const std::uint8_t type = b[at];
     if ((type & ~(kTypeIpv6 | kTypeTemplate)) != 0) {
@@ -161,8 +162,8 @@ core::Result<Message> decode(std::span<const std::uint8_t> b) {
     }
     const std::uint8_t proto = b[at + 1];
     if (proto != 6 && proto != 17) {
-      return bad(fmt::format("entry {} has protocol {} (only TCP 6 and UDP 17 are synced)", i + 1,
-                             proto));
+      return bad(
+          fmt::format("entry {} has protocol {} (only TCP 6 and UDP 17 are synced)", i + 1, proto));
     }
     const std::uint32_t flags = get32(b, at + 4);
     if ((flags & ~kEntryPersistent) != 0) {

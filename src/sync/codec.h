@@ -27,8 +27,8 @@ struct Entry {
   core::Endpoint client{};    // templates: the client network, port 0
   core::Endpoint vip{};
   core::Endpoint dest{};
-  std::uint32_t netmask = 0;   // persistent flows: the service's netmask (IPv6: prefix length)
-  std::uint32_t timeout = 0;   // seconds left before the entry expires on the sender
+  std::uint32_t netmask = 0;  // persistent flows: the service's netmask (IPv6: prefix length)
+  std::uint32_t timeout = 0;  // seconds left before the entry expires on the sender
 
   bool operator==(const Entry&) const = default;
 };
@@ -38,7 +38,7 @@ inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::size_t kEntryFixed = 24;  // fixed part of an entry, before its addresses
 inline constexpr std::size_t kEntry4Size = kEntryFixed + 3 * 4;
 inline constexpr std::size_t kEntry6Size = kEntryFixed + 3 * 16;
-inline constexpr std::size_t kMaxEntries = 255;    // the count is one byte
+inline constexpr std::size_t kMaxEntries = 255;     // the count is one byte
 inline constexpr std::size_t kMaxDatagram = 65507;  // --sync-maxlen's upper bound (UDP/IPv4)
 // Header flag: the sender (a backup) asks the master for its whole table.
 inline constexpr std::uint8_t kFlagResyncRequest = 0x1;
@@ -53,8 +53,7 @@ struct Message {
 
 // Datagrams carrying `entries` in order, each at most `maxlen` bytes (clamped to
 // kHeaderSize + kEntry6Size .. kMaxDatagram) and kMaxEntries entries. No entries: none.
-std::vector<std::vector<std::uint8_t>> encode(std::uint8_t syncid,
-                                              std::span<const Entry> entries,
+std::vector<std::vector<std::uint8_t>> encode(std::uint8_t syncid, std::span<const Entry> entries,
                                               std::size_t maxlen);
 // A header-only datagram with `flags` (e.g. a resync request, or the master's answer to one
 // when it has nothing to send).

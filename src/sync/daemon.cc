@@ -62,12 +62,11 @@ core::Result<core::Fd> open_socket(const DaemonConfig& c) {
   // Master and backup may share a host (tests, or both roles at once as IPVS allows).
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (multicast) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  const core::IpAddress bind_addr =
-      multicast ? c.group : c.local.value_or(core::IpAddress::v4(0));
+  const core::IpAddress bind_addr = multicast ? c.group : c.local.value_or(core::IpAddress::v4(0));
   const sockaddr_in local = v4_sockaddr(bind_addr, c.port);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
-    return sys_error(errno, fmt::format("binding {}:{} (--mcast-port)", bind_addr.to_string(),
-                                        c.port));
+    return sys_error(errno,
+                     fmt::format("binding {}:{} (--mcast-port)", bind_addr.to_string(), c.port));
   }
   if (multicast) {
     ip_mreqn join{};
@@ -102,8 +101,8 @@ std::vector<Entry> ChangeTracker::changes(const std::vector<Entry>& table, core:
                          deadline >= it->second.deadline + refresh_;
     if (changed && out.size() < limit) {
       out.push_back(e);
-      next[key] = Sent{.dest = e.dest, .state = e.state, .persistent = e.persistent,
-                       .deadline = deadline};
+      next[key] =
+          Sent{.dest = e.dest, .state = e.state, .persistent = e.persistent, .deadline = deadline};
     } else if (it != sent_.end()) {
       next[key] = it->second;  // unchanged, or changed but over the limit: stays as last sent
     }
@@ -117,8 +116,7 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, 
   LVS_ASSERT(config.role == Role::kMaster ? static_cast<bool>(source) : static_cast<bool>(sink));
   auto fd = open_socket(config);
   if (!fd) return core::Unexpected{fd.error()};
-  std::unique_ptr<Daemon> d(
-      new Daemon(config, std::move(*fd), std::move(source), std::move(sink)));
+  std::unique_ptr<Daemon> d(new Daemon(config, std::move(*fd), std::move(source), std::move(sink)));
   d->thread_ = std::thread([p = d.get()] { p->run(); });
   return d;
 }

@@ -40,13 +40,13 @@ enum class Role : std::uint8_t { kMaster, kBackup };
 
 struct DaemonConfig {
   Role role = Role::kMaster;
-  std::string interface{};  // required for a multicast group
+  std::string interface {};  // required for a multicast group
   std::uint8_t syncid = 0;
   core::IpAddress group = core::IpAddress::v4(0xe0000051);  // 224.0.0.81
-  std::uint16_t port = 8848;         // bound locally, and the destination port
-  std::uint16_t peer_port = 0;       // unicast peer's port if different (tests); 0: `port`
+  std::uint16_t port = 8848;    // bound locally, and the destination port
+  std::uint16_t peer_port = 0;  // unicast peer's port if different (tests); 0: `port`
   std::uint8_t ttl = 1;
-  std::size_t maxlen = 1472;         // one Ethernet frame of UDP payload
+  std::size_t maxlen = 1472;  // one Ethernet frame of UDP payload
   std::chrono::milliseconds interval{100};
   std::chrono::seconds refresh{10};
   std::size_t max_entries_per_tick = 4096;

@@ -266,7 +266,8 @@ std::string format_metrics(const MetricsInput& in) {
     Family errors{"lvsd_sync_errors_total", Kind::kCounter,
                   "Connection-sync datagrams that were malformed or could not be sent."};
     for (const ctl::DaemonView& d : in.listing.daemons) {
-      const std::string role = label("role", d.state == ctl::SyncState::kMaster ? "master" : "backup");
+      const std::string role =
+          label("role", d.state == ctl::SyncState::kMaster ? "master" : "backup");
       messages.add(join(role, label("direction", "sent")), d.sent_messages);
       messages.add(join(role, label("direction", "received")), d.received_messages);
       errors.add(role, d.errors);

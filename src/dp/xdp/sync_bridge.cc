@@ -10,8 +10,8 @@
 
 #include "dp/xdp/bpf/tcp_state.h"
 #include "dp/xdp/loader.h"
-#include "lvs_xdp.skel.h"
 #include "dp/xdp/plan.h"
+#include "lvs_xdp.skel.h"
 
 namespace lvs::dp::xdp {
 namespace {
@@ -29,10 +29,10 @@ std::uint64_t last_seen_for(std::uint64_t now_ns, std::uint64_t timeout_s, std::
 }
 
 core::Unexpected not_synced(const sync::Entry& e, std::string_view why) {
-  return core::fail(ENOENT, fmt::format("sync: {} {} -> {} -> {}: {}",
-                                        e.kind == sync::EntryKind::kTemplate ? "template" : "flow",
-                                        e.client.to_string(), e.vip.to_string(),
-                                        e.dest.to_string(), why));
+  return core::fail(ENOENT,
+                    fmt::format("sync: {} {} -> {} -> {}: {}",
+                                e.kind == sync::EntryKind::kTemplate ? "template" : "flow",
+                                e.client.to_string(), e.vip.to_string(), e.dest.to_string(), why));
 }
 
 }  // namespace
@@ -106,7 +106,8 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
     tv.dest_stat = dest->second;
     return put_raw_template(tk, tv);
   }
-  if (e.state >= LVS_XDP_STATE_COUNT) return not_synced(e, fmt::format("unknown state {}", e.state));
+  if (e.state >= LVS_XDP_STATE_COUNT)
+    return not_synced(e, fmt::format("unknown state {}", e.state));
 
   lvs_conn_key fk{};
   wire_addr(e.client.addr, fk.saddr);
@@ -116,8 +117,8 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
   fk.proto = e.protocol;
   fk.family = family;
   lvs_conn fwd{};
-  const auto timeout_s = static_cast<std::uint64_t>(
-      timeouts_.of(static_cast<conn::ConnState>(e.state)).count());
+  const auto timeout_s =
+      static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(e.state)).count());
   fwd.last_seen_ns = last_seen_for(now_ns, timeout_s, e.timeout);
   wire_addr(e.dest.addr, fwd.nat_addr);
   fwd.nat_port = wire_port(e.dest.port);

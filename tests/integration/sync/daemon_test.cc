@@ -91,8 +91,8 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
   const std::uint16_t backup_port = free_udp_port();
   Table table;
   table.entries = {flow(1000, 1), flow(1001, 1)};
-  auto master = Daemon::start(config(Role::kMaster, master_port, backup_port),
-                              [&table] { return table.get(); }, nullptr);
+  auto master = Daemon::start(
+      config(Role::kMaster, master_port, backup_port), [&table] { return table.get(); }, nullptr);
   ASSERT_TRUE(master) << master.error().message;
 
   Received first;

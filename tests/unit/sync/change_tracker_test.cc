@@ -38,7 +38,7 @@ TEST(ChangeTracker, SendsStateChangesAndRefreshesBusyFlows) {
   const core::TimePoint t0{};
   (void)t.changes({flow(1000)}, t0, 100);
   EXPECT_EQ(t.changes({flow(1000, 5, 120)}, t0, 100).size(), 1U);  // FIN_WAIT
-  (void)t.changes({flow(1000, 1)}, t0, 100);                        // back to ESTABLISHED
+  (void)t.changes({flow(1000, 1)}, t0, 100);                       // back to ESTABLISHED
   EXPECT_TRUE(t.changes({flow(1000, 1)}, t0 + seconds(9), 100).empty());
   EXPECT_EQ(t.changes({flow(1000, 1)}, t0 + seconds(10), 100).size(), 1U);
 }

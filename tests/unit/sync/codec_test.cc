@@ -43,14 +43,14 @@ TEST(SyncCodec, EncodesAnIpv4FlowToGoldenBytes) {
   const auto d = encode(7, std::vector<Entry>{e}, 1472);
   ASSERT_EQ(d.size(), 1U);
   const std::vector<std::uint8_t> golden{
-      0, 7, 0, 44, 1, 1, 0, 0,                   // header: size 44, 1 entry, version 1
-      0x00, 6, 0, 36,                            // IPv4 flow, TCP, 36 bytes
-      0, 0, 0, 0,                                // flags
-      0, 1,                                      // state
-      0xc9, 0x3a, 0, 80, 0x1f, 0x90,             // ports 51514, 80, 8080
-      0, 0, 0, 0,                                // netmask
-      0, 0, 0x03, 0x84,                          // timeout 900
-      203, 0, 113, 7, 192, 0, 2, 100, 198, 51, 100, 11};
+      0,    7,    0,    44,   1,    1,    0, 0,  // header: size 44, 1 entry, version 1
+      0x00, 6,    0,    36,                      // IPv4 flow, TCP, 36 bytes
+      0,    0,    0,    0,                       // flags
+      0,    1,                                   // state
+      0xc9, 0x3a, 0,    80,   0x1f, 0x90,        // ports 51514, 80, 8080
+      0,    0,    0,    0,                       // netmask
+      0,    0,    0x03, 0x84,                    // timeout 900
+      203,  0,    113,  7,    192,  0,    2, 100, 198, 51, 100, 11};
   EXPECT_EQ(d[0], golden);
 }
 
@@ -147,8 +147,7 @@ TEST(SyncCodec, RefusesEveryMalformedShapePrecisely) {
   EXPECT_EQ(error_of(d), "sync message: entry 1 of 1 is cut short: 36 bytes left of 72");
   d = one_flow();
   d[9] = 1;
-  EXPECT_EQ(error_of(d),
-            "sync message: entry 1 has protocol 1 (only TCP 6 and UDP 17 are synced)");
+  EXPECT_EQ(error_of(d), "sync message: entry 1 has protocol 1 (only TCP 6 and UDP 17 are synced)");
   d = one_flow();
   d[12] = 0x10;
   EXPECT_EQ(error_of(d), "sync message: entry 1 has unknown flags 0x10000000");
