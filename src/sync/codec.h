@@ -36,8 +36,8 @@ struct Entry {
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::size_t kEntryFixed = 24;  // fixed part of an entry, before its addresses
-inline constexpr std::size_t kEntry4Size = kEntryFixed + 3 * 4;
-inline constexpr std::size_t kEntry6Size = kEntryFixed + 3 * 16;
+inline constexpr std::size_t kEntry4Size = kEntryFixed + std::size_t{3} * 4;
+inline constexpr std::size_t kEntry6Size = kEntryFixed + std::size_t{3} * 16;
 inline constexpr std::size_t kMaxEntries = 255;     // the count is one byte
 inline constexpr std::size_t kMaxDatagram = 65507;  // --sync-maxlen's upper bound (UDP/IPv4)
 // Header flag: the sender (a backup) asks the master for its whole table.
