@@ -74,7 +74,7 @@ done
 
 start_lvsd() {  # NS NAME LEGS
   LVSD_SOCKET=$tmp/$2.sock ip netns exec "$1" "$bin/lvsd" --workers 1 --xdp "$3" \
-    --grace 0 -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq >>"$tmp/$2.log" 2>&1 &
+    --grace 0 --http-listen 127.0.0.1:9100 -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq >>"$tmp/$2.log" 2>&1 &
   eval "$2_pid=$!"
   for _ in $(seq 100); do
     LVSD_SOCKET=$tmp/$2.sock ip netns exec "$1" "$bin/lvsadm" -L -n >/dev/null 2>&1 && return
@@ -170,6 +170,15 @@ inpkts=$(adm_b -L -n --stats | awk '$1 == "TCP" && $2 == "192.0.2.1:80" { print 
 [ "${inpkts:-0}" -ge 10 ] || fail "the backup forwarded ${inpkts:-0} packets: $(adm_b -L -n --stats)"
 echo "flow survived the failover; backup forwarded $inpkts packets"
 
+# /metrics counts the daemons' messages (curl, where installed).
+if command -v curl >/dev/null; then
+  m=$(ip netns exec "$a" curl -sf http://127.0.0.1:9100/metrics) || fail "GET /metrics on A"
+  sent=$(echo "$m" | awk '/^lvsd_sync_messages_total\{role="master",direction="sent"\}/ { print $2 }')
+  [ "${sent:-0}" -ge 1 ] || fail "/metrics: master sent '${sent}': $(echo "$m" | grep sync)"
+  m=$(ip netns exec "$b" curl -sf http://127.0.0.1:9100/metrics) || fail "GET /metrics on B"
+  got=$(echo "$m" | awk '/^lvsd_sync_messages_total\{role="backup",direction="received"\}/ { print $2 }')
+  [ "${got:-0}" -ge 1 ] || fail "/metrics: backup received '${got}': $(echo "$m" | grep sync)"
+fi
 adm_a --stop-daemon master || fail "--stop-daemon master"
 out=$(adm_a --stop-daemon master 2>&1) && fail "a second --stop-daemon succeeded"
 [ "$out" = "No daemon is running" ] || fail "second --stop-daemon said: $out"
