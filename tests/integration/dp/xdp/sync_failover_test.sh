@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Connection sync between two lvsd --xdp directors (--start-daemon master|backup, docs/SYNC.md):
-# each director runs the same masqueraded (-m) TCP service on its own legs; the master's
+# each director runs the same persistent masqueraded (-m) TCP service on its own legs; the master's
 # daemon multicasts its flows over a dedicated sync link to the backup's.
-# Proves: a TCP flow opened through the master appears in the backup's `lvsadm -L -c` (bounded
-# wait); after the backup's lvsd restarts, its resync request brings the flow back (bulk
+# Proves: a TCP flow opened through the master and its persistence template appear in the
+# backup's `lvsadm -L -c` (bounded wait); after the backup's lvsd restarts, its resync request brings the flow back (bulk
 # resync); `-L --daemon` lists both daemons in ipvsadm's form; then the client's and the
 # realserver's routes move to the backup by hand and the established flow goes on through it
 # (the bytes' hash compared, the backup's counters show the packets). Root only (77 = skip).
@@ -74,7 +74,7 @@ done
 
 start_lvsd() {  # NS NAME LEGS
   LVSD_SOCKET=$tmp/$2.sock ip netns exec "$1" "$bin/lvsd" --workers 1 --xdp "$3" \
-    --grace 0 --http-listen 127.0.0.1:9100 -t 192.0.2.1:80 -s rr -r 198.51.100.10:8080,masq >>"$tmp/$2.log" 2>&1 &
+    --grace 0 --http-listen 127.0.0.1:9100 -t 192.0.2.1:80 -s rr -p 60 -r 198.51.100.10:8080,masq >>"$tmp/$2.log" 2>&1 &
   eval "$2_pid=$!"
   for _ in $(seq 100); do
     LVSD_SOCKET=$tmp/$2.sock ip netns exec "$1" "$bin/lvsadm" -L -n >/dev/null 2>&1 && return
@@ -141,9 +141,11 @@ for _ in $(seq 100); do grep -q half "$tmp/client.out" 2>/dev/null && break; sle
 grep -q half "$tmp/client.out" || fail "the first half did not reach the realserver"
 
 flow='^TCP .* ESTABLISHED 203\.0\.113\.2:[0-9]+ +192\.0\.2\.1:80 +198\.51\.100\.10:8080'
-wait_flow_on_b() {
+tpl='^TCP .* NONE +203\.0\.113\.2:0 +192\.0\.2\.1:80 +198\.51\.100\.10:8080'
+wait_flow_on_b() {  # the flow and its persistence template
   for _ in $(seq 50); do
-    adm_b -L -c -n | grep -qE "$flow" && return 0
+    conns=$(adm_b -L -c -n)
+    echo "$conns" | grep -qE "$flow" && echo "$conns" | grep -qE "$tpl" && return 0
     sleep 0.1
   done
   fail "$1: the backup does not list the flow: $(adm_b -L -c -n); master: $(adm_a -L -c -n)"
