@@ -70,6 +70,7 @@ struct DaemonView {
   std::uint64_t sent_messages = 0;
   std::uint64_t received_messages = 0;
   std::uint64_t errors = 0;
+  bool synced = false;  // backup: the master's whole table arrived
 
   bool operator==(const DaemonView&) const = default;
 };

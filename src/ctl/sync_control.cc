@@ -75,7 +75,8 @@ std::vector<DaemonView> SyncControl::views() const {
                              .mcast_ttl = r.options.mcast_ttl,
                              .sent_messages = c.sent_messages,
                              .received_messages = c.received_messages,
-                             .errors = c.errors});
+                             .errors = c.errors,
+                             .synced = r.daemon->synced()});
   }
   return out;
 }

@@ -131,7 +131,7 @@ core::Result<Message> decode(std::span<const std::uint8_t> b) {
   if (const std::size_t size = get16(b, 2); size != b.size()) {
     return bad(fmt::format("header says {} bytes but the datagram has {}", size, b.size()));
   }
-  if ((b[6] & ~kFlagResyncRequest) != 0) {
+  if ((b[6] & ~(kFlagResyncRequest | kFlagResyncDone)) != 0) {
     return bad(fmt::format("unknown header flags 0x{:02x}", b[6]));
   }
   if (b[7] != 0) return bad(fmt::format("spare byte is {}, not 0", b[7]));

@@ -40,8 +40,10 @@ inline constexpr std::size_t kEntry4Size = kEntryFixed + std::size_t{3} * 4;
 inline constexpr std::size_t kEntry6Size = kEntryFixed + std::size_t{3} * 16;
 inline constexpr std::size_t kMaxEntries = 255;     // the count is one byte
 inline constexpr std::size_t kMaxDatagram = 65507;  // --sync-maxlen's upper bound (UDP/IPv4)
-// Header flag: the sender (a backup) asks the master for its whole table.
+// Header flags: the sender (a backup) asks the master for its whole table; the master says
+// the whole table went out since the last request (the backup is in sync).
 inline constexpr std::uint8_t kFlagResyncRequest = 0x1;
+inline constexpr std::uint8_t kFlagResyncDone = 0x2;
 
 struct Message {
   std::uint8_t syncid = 0;

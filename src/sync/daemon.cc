@@ -175,6 +175,7 @@ void Daemon::receive(bool& resync_requested, bool& heard_master) {
     if (request) continue;  // a backup's own request, looped back
     ++received_messages_;
     heard_master = true;
+    if ((m->flags & kFlagResyncDone) != 0) synced_ = true;
     if (m->entries.empty()) continue;
     received_entries_ += m->entries.size();
     sink_(m->entries);
@@ -188,8 +189,11 @@ void Daemon::tick_master(ChangeTracker& tracker, bool& answer_resync) {
   const auto datagrams = encode(config_.syncid, changed, config_.maxlen);
   for (const auto& d : datagrams) send(d);
   sent_entries_ += changed.size();
-  if (answer_resync && datagrams.empty()) send(encode_control(config_.syncid, 0));
-  answer_resync = false;
+  // Below the per-tick bound, everything since the request went out.
+  if (answer_resync && changed.size() < config_.max_entries_per_tick) {
+    send(encode_control(config_.syncid, kFlagResyncDone));
+    answer_resync = false;
+  }
 }
 
 void Daemon::run() {

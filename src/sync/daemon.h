@@ -7,10 +7,11 @@
 // of at most `maxlen` bytes. A live entry whose expiry moved later by `refresh` or more is sent
 // again, so the backup's copy does not expire while the flow is busy on the master. A resync
 // request from a backup makes it forget what it sent: the whole table goes out again (bounded
-// per tick like any change), or an empty answer if the table is empty.
+// per tick like any change), then a header-only "resync done" message once all of it went out.
 // Backup: sends a resync request on start and once a second until the master answers, then
-// hands every received batch to `sink` (on the daemon's thread). A backup with syncid 0 takes
-// messages of any syncid (as IPVS); otherwise only its own.
+// hands every received batch to `sink` (on the daemon's thread); synced() turns true at the
+// master's "resync done" (for a VRRP follower: do not take the VIP before). A backup with syncid 0
+// takes messages of any syncid (as IPVS); otherwise only its own.
 //
 // Transport: UDP to the multicast `group` (default 224.0.0.81:8848, ttl 1, as IPVS) on
 // `interface`; or, when `group` is a unicast address, to that one peer (an lvsd extension for
@@ -107,6 +108,8 @@ class Daemon {
 
   const DaemonConfig& config() const { return config_; }
   DaemonCounters counters() const;
+  // Backup: the master's whole table arrived since this daemon started. Master: false.
+  bool synced() const { return synced_.load(); }
 
  private:
   Daemon(DaemonConfig config, core::Fd fd, Source source, Sink sink);
@@ -121,6 +124,7 @@ class Daemon {
   Source source_;
   Sink sink_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> synced_{false};
   std::atomic<std::uint64_t> sent_messages_{0};
   std::atomic<std::uint64_t> sent_entries_{0};
   std::atomic<std::uint64_t> received_messages_{0};

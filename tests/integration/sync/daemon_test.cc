@@ -101,6 +101,9 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
                                 [&first](const std::vector<Entry>& es) { first.put(es); });
     ASSERT_TRUE(backup) << backup.error().message;
     EXPECT_TRUE(first.wait_for([](const auto& m) { return m.size() == 2; }));
+    // The master's "resync done" follows the whole table (bounded wait).
+    EXPECT_TRUE(first.wait_for([&backup](const auto&) { return (*backup)->synced(); }));
+    EXPECT_FALSE((*master)->synced());
     // A state change follows.
     {
       std::lock_guard lock(table.mu);

@@ -102,6 +102,15 @@ TEST(SyncCodec, ResyncRequestIsAHeaderWithFlagOne) {
   EXPECT_TRUE(m->entries.empty());
 }
 
+// The master's "resync done" is a bare header with flag 2.
+TEST(SyncCodec, ResyncDoneIsAHeaderWithFlagTwo) {
+  const auto d = encode_control(3, kFlagResyncDone);
+  EXPECT_EQ(d, (std::vector<std::uint8_t>{0, 3, 0, 8, 0, 1, 2, 0}));
+  auto m = decode(d);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->flags, kFlagResyncDone);
+}
+
 std::vector<std::uint8_t> one_flow() { return encode(7, std::vector<Entry>{v4_flow()}, 1472)[0]; }
 
 std::string error_of(const std::vector<std::uint8_t>& d) {

@@ -22,7 +22,8 @@ TEST(MetricsSync, CountsMessagesAndErrorsPerRole) {
                                         .syncid = 7,
                                         .sent_messages = 2,
                                         .received_messages = 30,
-                                        .errors = 4}};
+                                        .errors = 4,
+                                        .synced = true}};
   const std::string text = format_metrics(in);
   EXPECT_NE(text.find("# TYPE lvsd_sync_messages_total counter\n"), std::string::npos) << text;
   EXPECT_NE(text.find("lvsd_sync_messages_total{role=\"master\",direction=\"sent\"} 12\n"),
@@ -32,6 +33,7 @@ TEST(MetricsSync, CountsMessagesAndErrorsPerRole) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("lvsd_sync_errors_total{role=\"backup\"} 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lvsd_sync_backup_synced 1\n"), std::string::npos) << text;
   EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_sync_"), std::string::npos);
 }
 

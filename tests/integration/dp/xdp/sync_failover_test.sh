@@ -180,6 +180,8 @@ if command -v curl >/dev/null; then
   m=$(ip netns exec "$b" curl -sf http://127.0.0.1:9100/metrics) || fail "GET /metrics on B"
   got=$(echo "$m" | awk '/^lvsd_sync_messages_total\{role="backup",direction="received"\}/ { print $2 }')
   [ "${got:-0}" -ge 1 ] || fail "/metrics: backup received '${got}': $(echo "$m" | grep sync)"
+  echo "$m" | grep -q '^lvsd_sync_backup_synced 1$' ||
+    fail "/metrics: the backup is not in sync: $(echo "$m" | grep sync)"
 fi
 adm_a --stop-daemon master || fail "--stop-daemon master"
 out=$(adm_a --stop-daemon master 2>&1) && fail "a second --stop-daemon succeeded"
