@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Connection sync between two lvsd --xdp directors (--start-daemon master|backup, docs/SYNC.md):
-# each director runs the same persistent masqueraded (-m) TCP service on its own legs; the master's
-# daemon multicasts its flows over a dedicated sync link to the backup's.
+# each director runs the same persistent masqueraded (-m) TCP service on its own legs; the
+# master's daemon multicasts its flows over a dedicated sync link to the backup's.
 # Proves: a TCP flow opened through the master and its persistence template appear in the
-# backup's `lvsadm -L -c` (bounded wait); after the backup's lvsd restarts, its resync request brings the flow back (bulk
-# resync); `-L --daemon` lists both daemons in ipvsadm's form; then the client's and the
-# realserver's routes move to the backup by hand and the established flow goes on through it
-# (the bytes' hash compared, the backup's counters show the packets). Root only (77 = skip).
+# backup's `lvsadm -L -c` (bounded wait); after the backup's lvsd restarts, its resync request
+# brings them back (bulk resync); `-L --daemon` lists both daemons in ipvsadm's form; then the
+# client's and the realserver's routes move to the backup by hand and the established flow goes
+# on through it (the bytes' hash compared, the backup's counters show the packets); /metrics
+# counts the messages and shows the backup in sync. Without sync the same failover breaks the
+# flow (checked by hand). Root only (77 = skip).
 #
 #   client 203.0.113.2 [c0]--[a0] 203.0.113.1  A  198.51.100.1 [a1]--[r0] 198.51.100.10
 #          203.0.113.2 [c1]--[b0] 203.0.113.3  B  198.51.100.3 [b1]--[r1] 198.51.100.10
