@@ -57,6 +57,7 @@
 #include "dp/xdp/plan.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
+#include "sync/codec.h"
 #include "web/http_server.h"
 
 namespace {
@@ -156,6 +157,13 @@ core::Result<std::string> read_token_file(const std::string& path) {
 
 // --xdp: loads the engine and attaches it to every interface, or says which one failed and
 // what to do. The engine detaches from those it attached when it is destroyed.
+// CLOCK_MONOTONIC (steady_clock on Linux), the clock of the packet engine's entries.
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
 core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& cfg) {
   dp::xdp::Engine::LoadOptions load_options;
   if (cfg.xdp_conn_max != 0) load_options.max_conns = cfg.xdp_conn_max;
@@ -351,6 +359,26 @@ int main(int argc, char** argv) {
     };
   }
   dopts.cluster_seed = cfg->cluster_seed;
+  // --start-daemon: the sync daemons read and write the packet engine under the dual data
+  // plane's lock; with the proxy only they carry no flows (ctl/sync_control.h).
+  ctl::SyncHooks sync_hooks;
+  if (dual) {
+    sync_hooks.source = [d = dual.get(), e = engine.get()] {
+      std::vector<sync::Entry> out;
+      d->with_packet_engine([&] { out = e->sync_entries(steady_ns()); });
+      return out;
+    };
+    sync_hooks.sink = [d = dual.get(), e = engine.get()](const std::vector<sync::Entry>& in) {
+      d->with_packet_engine([&] {
+        const std::uint64_t now = steady_ns();
+        for (const sync::Entry& x : in) {
+          if (auto r = e->sync_import(x, now); !r) core::log().debug("{}", r.error().message);
+        }
+      });
+    };
+  }
+  ctl::SyncControl sync_control(std::move(sync_hooks));
+  dopts.sync = &sync_control;
   ctl::Director director(plane, std::move(dopts));
   if (file) {
     daemon::HealthRunnerOptions hopts{};
@@ -510,6 +538,7 @@ int main(int argc, char** argv) {
   if (supervisor) supervisor->stop(true);  // omega notifiers
   if (http) http->stop();
   (*server)->stop();
+  sync_control.stop_all();  // before the engine its threads read and write goes
   expire_timer.reset();
   if (engine) {
     engine.reset();  // detaches from every interface

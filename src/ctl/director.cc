@@ -233,6 +233,7 @@ ListingInput Director::listing_locked() const {
       d.stats = relative(ds->counters, lookup(dest_zero_, DestKey{key, addr}));
     }
   }
+  if (opts_.sync != nullptr) in.daemons = opts_.sync->views();
   return in;
 }
 
@@ -274,10 +275,14 @@ Outcome Director::execute(const Command& cmd, std::string_view prog, std::string
       return *informational(cmd, prog);
     case CommandKind::kStartDaemon:
     case CommandKind::kStopDaemon:
-      return Outcome{.err = fmt::format("not supported yet: connection synchronisation (--{}) is "
-                                        "not implemented in lvsd\n",
-                                        command_name(cmd.kind)),
-                     .exit_code = 1};
+      if (opts_.sync == nullptr) {
+        return Outcome{.err = fmt::format("not supported: connection synchronisation (--{}) is "
+                                          "not wired in this lvsd\n",
+                                          command_name(cmd.kind)),
+                       .exit_code = 1};
+      }
+      return cmd.kind == CommandKind::kStartDaemon ? opts_.sync->start(cmd.daemon)
+                                                   : opts_.sync->stop(cmd.daemon);
     case CommandKind::kDrain:
       return drain(cmd);
     default:

@@ -17,7 +17,8 @@
 //   needs the director's routing state (dp/masq); if the data plane cannot install it (not
 //   root, kernel features missing), its apply() fails and the error says what to fix.
 // * A data-plane failure (e.g. the VIP cannot be bound) is an engine error: exit 255.
-// * --start-daemon/--stop-daemon: "not supported yet", exit 1.
+// * --start-daemon/--stop-daemon: run by the SyncControl in the options (ctl/sync_control.h);
+//   without one, "not supported", exit 1.
 // * --drain: sets the realserver's weight to 0 keeping its other fields; lvsadm then polls
 //   `-L -n --json` for its connection count.
 // * -Z keeps a baseline of the data plane's counters and lists them relative to it.
@@ -37,6 +38,7 @@
 #include "ctl/config_apply.h"
 #include "ctl/ipvsadm_args.h"
 #include "ctl/listing.h"
+#include "ctl/sync_control.h"
 #include "ctl/table_commands.h"
 #include "dp/data_plane.h"
 #include "health/effects.h"
@@ -61,6 +63,8 @@ struct DirectorOptions {
   // stateless cluster mode, model::VirtualService::cluster_seed). The Director's own table and
   // its listings do not carry it.
   std::optional<std::uint32_t> cluster_seed{};
+  // The connection-sync daemons (outlives the Director); null: --start-daemon is refused.
+  SyncControl* sync = nullptr;
 };
 
 class Director {

@@ -66,6 +66,11 @@ struct DaemonView {
   std::optional<core::IpAddress> mcast_group{};  // nullopt: not shown
   std::uint16_t mcast_port = 0;                  // 0: not shown
   std::uint32_t mcast_ttl = 0;                   // 0: not shown
+  // What the daemon did (not listed by -L --daemon; /metrics shows them).
+  std::uint64_t sent_messages = 0;
+  std::uint64_t received_messages = 0;
+  std::uint64_t errors = 0;
+  bool synced = false;  // backup: the master's whole table arrived
 
   bool operator==(const DaemonView&) const = default;
 };

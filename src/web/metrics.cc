@@ -259,6 +259,27 @@ std::string format_metrics(const MetricsInput& in) {
     print(out, errors);
   }
 
+  if (!in.listing.daemons.empty()) {
+    // The connection-sync daemons (--start-daemon), by role.
+    Family messages{"lvsd_sync_messages_total", Kind::kCounter,
+                    "Connection-sync datagrams the daemon sent or accepted, by role."};
+    Family errors{"lvsd_sync_errors_total", Kind::kCounter,
+                  "Connection-sync datagrams that were malformed or could not be sent."};
+    Family synced{"lvsd_sync_backup_synced", Kind::kGauge,
+                  "1 once the backup received the master's whole table (a bulk resync), else 0."};
+    for (const ctl::DaemonView& d : in.listing.daemons) {
+      if (d.state == ctl::SyncState::kBackup) synced.add("", d.synced ? 1 : 0);
+      const std::string role =
+          label("role", d.state == ctl::SyncState::kMaster ? "master" : "backup");
+      messages.add(join(role, label("direction", "sent")), d.sent_messages);
+      messages.add(join(role, label("direction", "received")), d.received_messages);
+      errors.add(role, d.errors);
+    }
+    print(out, messages);
+    print(out, errors);
+    print(out, synced);
+  }
+
   if (in.process) {
     const auto& p = *in.process;
     const std::pair<Family, std::string> proc[] = {

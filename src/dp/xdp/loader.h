@@ -23,6 +23,7 @@
 #include "dp/xdp/bpf/maps.h"
 #include "dp/xdp/plan.h"
 #include "model/service.h"
+#include "sync/codec.h"
 
 struct lvs_xdp;  // the generated skeleton (lvs_xdp.skel.h)
 struct bpf_map;  // libbpf
@@ -106,6 +107,15 @@ class Engine final : public DataPlane {
   std::uint64_t passed() const;
   // Tunnel (-i) packets dropped: no resolved next hop to the realserver, or over the MTU.
   std::uint64_t tun_dropped() const;
+
+  // Connection sync (src/sync, implemented in sync_bridge.cc). The live flows and persistence
+  // templates as addresses (not counter slots, which differ between directors), with the
+  // seconds each has left at `now_ns` (CLOCK_MONOTONIC).
+  std::vector<sync::Entry> sync_entries(std::uint64_t now_ns) const;
+  // Writes a received flow (forward and reply entries, counted in its realserver's lc/wlc
+  // load) or template with this engine's own slots, expiring when it would on the sender.
+  // Fails naming the entry when this director has no such service or realserver.
+  core::Result<void> sync_import(const sync::Entry& entry, std::uint64_t now_ns);
 
  private:
   explicit Engine(lvs_xdp* skel);

@@ -213,16 +213,32 @@ TEST_F(LvsadmGolden, UnservedForwardingMethodsAreRefusedClearly) {
   EXPECT_EQ(ok({"-L", "-n"}), kHeader + "TCP  " + vip + " wlc\n" + dest_line("127.0.0.11:80", 1));
 }
 
-// The sync daemon is not implemented: a clear answer and exit 1, never silence.
-TEST_F(LvsadmGolden, SyncDaemonIsNotSupported) {
-  fails({"--start-daemon", "master"},
-        "not supported yet: connection synchronisation (--start-daemon) is not implemented in "
-        "lvsd",
-        1);
-  fails({"--stop-daemon", "backup"},
-        "not supported yet: connection synchronisation (--stop-daemon) is not implemented in "
-        "lvsd",
-        1);
+// §4.2/§4.6: --start-daemon runs one daemon per role ("Daemon has already run" the second
+// time), -L --daemon lists it in ipvsadm's form, --stop-daemon ends it ("No daemon is running"
+// when none). This lvsd runs only the proxy, so starting says no connections are carried.
+// A unicast --mcast-group (an lvsd extension) keeps the test on loopback.
+TEST_F(LvsadmGolden, SyncDaemonStartsListsAndStops) {
+  const std::string p1 = std::to_string(free_port("127.0.0.1", true));
+  const std::string p2 = std::to_string(free_port("127.0.0.1", true));
+  fails({"--stop-daemon", "master"}, "No daemon is running", 255);
+  const auto started = d.lvsadm({"--start-daemon", "master", "--mcast-group", "127.0.0.1",
+                                 "--mcast-port", p1, "--syncid", "5", "--sync-maxlen", "1400"});
+  EXPECT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_NE(started.err.find("cannot survive a failover"), std::string::npos) << started.err;
+  fails({"--start-daemon", "master", "--mcast-group", "127.0.0.1", "--mcast-port", p1},
+        "Daemon has already run", 255);
+  (void)d.lvsadm({"--start-daemon", "backup", "--mcast-group", "127.0.0.1", "--mcast-port", p2,
+                  "--mcast-ttl", "3"});
+  EXPECT_EQ(ok({"-L", "--daemon"}),
+            "master sync daemon (mcast=, syncid=5, maxlen=1400, group=127.0.0.1, port=" + p1 +
+                ")\nbackup sync daemon (mcast=, syncid=0, group=127.0.0.1, port=" + p2 +
+                ", ttl=3)\n");
+  EXPECT_EQ(ok({"--stop-daemon", "master"}), "");
+  fails({"--stop-daemon", "master"}, "No daemon is running", 255);
+  EXPECT_EQ(ok({"--stop-daemon", "backup"}), "");
+  EXPECT_EQ(ok({"-L", "--daemon"}), "");
+  fails({"--start-daemon", "master", "--mcast-interface", "lvsd-i-nosuch"},
+        "lvsadm: sync daemon: interface 'lvsd-i-nosuch' does not exist (--mcast-interface)", 255);
 }
 
 // -L --json is valid JSON holding the table and its counters.
