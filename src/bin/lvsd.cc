@@ -20,11 +20,11 @@
 // Type=notify) READY=1, RELOADING=1 and STOPPING=1 are sent.
 
 #include <cctype>
-#include <filesystem>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -455,13 +455,11 @@ int main(int argc, char** argv) {
   // so the role is reported (lvsadm --ha-status, /metrics, /api/v1/health) and logged.
   std::unique_ptr<ha::VrrpFollower> follower;
   if (cfg->vrrp_fifo) {
-    auto started = ha::VrrpFollower::start(*cfg->vrrp_fifo, cfg->vrrp_instance.value_or("VI_LVSD"),
-                                           [](ha::Role from, ha::Role to) {
-                                             core::log().warn("lvsd: VRRP role {} -> {}: {}",
-                                                              ha::role_name(from), ha::role_name(to),
-                                                              ha::serves(to) ? "serving the VIPs"
-                                                                             : "serving nothing");
-                                           });
+    auto started = ha::VrrpFollower::start(
+        *cfg->vrrp_fifo, cfg->vrrp_instance.value_or("VI_LVSD"), [](ha::Role from, ha::Role to) {
+          core::log().warn("lvsd: VRRP role {} -> {}: {}", ha::role_name(from), ha::role_name(to),
+                           ha::serves(to) ? "serving the VIPs" : "serving nothing");
+        });
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
       if (supervisor) supervisor->stop(false);

@@ -449,11 +449,10 @@ constexpr Variable kVariables[] = {
      [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
        if (auto ok = one_word(a); !ok) return ok;
        const auto& t = a.words[0].text;
-       const bool ok = !t.empty() && t.size() <= 64 &&
-                       std::all_of(t.begin(), t.end(), [](char ch) {
-                         return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' ||
-                                ch == '-' || ch == '.';
-                       });
+       const bool ok = !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char ch) {
+         return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-' ||
+                ch == '.';
+       });
        if (!ok) {
          return located_error(a.words[0].where, "invalid VRRP_INSTANCE", t,
                               "a name of letters, digits, '_', '-' or '.' (at most 64)");
@@ -596,10 +595,10 @@ std::string lvs_conf_variables(const LvsConf& c) {
   const auto number = [](std::uint16_t p) { return std::to_string(p); };
   const auto address = [](const core::IpAddress& a) { return a.to_string(); };
   return fmt::format(
-      "VIP={}\nVIP_IF={}\nLVS_IF={}\nTPORTS={}\nUPORTS={}\nRIPS={}\nLVS_FORWARD={}\n",
-      c.vip.to_string(), c.vip_if, words(c.lvs_if, same), words(c.tcp_ports, number),
-      words(c.udp_ports, number), words(c.rips, address),
-      c.forward == model::ForwardMethod::kFullNat ? "fullnat" : "masq") +
+             "VIP={}\nVIP_IF={}\nLVS_IF={}\nTPORTS={}\nUPORTS={}\nRIPS={}\nLVS_FORWARD={}\n",
+             c.vip.to_string(), c.vip_if, words(c.lvs_if, same), words(c.tcp_ports, number),
+             words(c.udp_ports, number), words(c.rips, address),
+             c.forward == model::ForwardMethod::kFullNat ? "fullnat" : "masq") +
          vrrp_variables(c);
 }
 

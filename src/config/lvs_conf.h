@@ -88,7 +88,7 @@ struct LvsConf {
     std::uint32_t router_id = 51;           // VRRP_ROUTER_ID 1..255 (same on both directors)
     std::uint32_t advert_centis = 100;      // VRRP_ADVERT_INT seconds, e.g. 1 or 0.1
     bool preempt = false;                   // VRRP_PREEMPT=yes|no (default no: nopreempt)
-    std::string interface{};                // VRRP_IF (default: VIP_IF without its :alias)
+    std::string interface {};               // VRRP_IF (default: VIP_IF without its :alias)
     std::string instance = "VI_LVSD";       // VRRP_INSTANCE: keepalived's vrrp_instance name
 
     bool operator==(const Vrrp&) const = default;

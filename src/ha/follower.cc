@@ -52,8 +52,8 @@ core::Result<std::unique_ptr<VrrpFollower>> VrrpFollower::start(std::string fifo
   if (!fd) {
     const int err = errno;
     if (created) ::unlink(fifo.c_str());
-    return core::fail(err, fmt::format("--vrrp-fifo {}: cannot open it: {}", fifo,
-                                       std::strerror(err)));
+    return core::fail(err,
+                      fmt::format("--vrrp-fifo {}: cannot open it: {}", fifo, std::strerror(err)));
   }
   core::Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake) {

@@ -38,7 +38,7 @@ class VrrpFollower {
   using OnRole = std::function<void(Role from, Role to)>;
 
   static core::Result<std::unique_ptr<VrrpFollower>> start(std::string fifo, std::string instance,
-                                                          OnRole on_role);
+                                                           OnRole on_role);
   ~VrrpFollower();
   VrrpFollower(const VrrpFollower&) = delete;
   VrrpFollower& operator=(const VrrpFollower&) = delete;
@@ -48,8 +48,8 @@ class VrrpFollower {
   void stop();                    // joins the reader; idempotent
 
  private:
-  VrrpFollower(std::string fifo, std::string instance, OnRole on_role, core::Fd fd,
-               core::Fd wake, bool created);
+  VrrpFollower(std::string fifo, std::string instance, OnRole on_role, core::Fd fd, core::Fd wake,
+               bool created);
   void run();
   void line(std::string_view text);
 

@@ -92,9 +92,9 @@ core::Result<std::string> keepalived_vrrp_conf(const VrrpSettings& s) {
   }
   if (s.peer) out += fmt::format("  unicast_peer {{\n    {}\n  }}\n", s.peer->to_string());
   const auto prefix = s.vip.is_v4() ? 32 : 128;
-  out += fmt::format("  virtual_ipaddress {{\n    {}/{} dev {}{}\n  }}\n", s.vip.to_string(),
-                     prefix, s.interface,
-                     s.vip_label.empty() ? std::string{} : " label " + s.vip_label);
+  out +=
+      fmt::format("  virtual_ipaddress {{\n    {}/{} dev {}{}\n  }}\n", s.vip.to_string(), prefix,
+                  s.interface, s.vip_label.empty() ? std::string{} : " label " + s.vip_label);
   out += "  track_script {\n    lvsd_check\n  }\n}\n";
   return out;
 }

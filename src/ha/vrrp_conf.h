@@ -23,7 +23,7 @@ namespace lvs::ha {
 
 struct VrrpSettings {
   std::string instance = "VI_LVSD";  // vrrp_instance name; lvsd --vrrp-instance
-  std::string interface{};           // VRRP adverts go out here (VIP_IF without its :alias)
+  std::string interface {};          // VRRP adverts go out here (VIP_IF without its :alias)
   core::IpAddress vip{};
   std::string vip_label{};  // the VIP's address label (VIP_IF when it is an alias), or empty
   std::optional<core::IpAddress> peer{};  // unicast_peer; unset: multicast adverts

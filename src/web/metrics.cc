@@ -265,8 +265,8 @@ std::string format_metrics(const MetricsInput& in) {
                 "1 for lvsd's role as the followed keepalived VRRP instance decides it "
                 "(MASTER serves the VIPs; BACKUP, FAULT, STOP and UNKNOWN serve nothing), else 0."};
     const auto il = label("instance", in.vrrp->instance);
-    for (const auto r : {ha::Role::kMaster, ha::Role::kBackup, ha::Role::kFault,
-                         ha::Role::kStopped, ha::Role::kUnknown}) {
+    for (const auto r : {ha::Role::kMaster, ha::Role::kBackup, ha::Role::kFault, ha::Role::kStopped,
+                         ha::Role::kUnknown}) {
       role.add(join(il, label("role", std::string(ha::role_name(r)))), in.vrrp->role == r ? 1 : 0);
     }
     print(out, role);

@@ -17,8 +17,8 @@
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/listing.h"
-#include "ha/follower.h"
 #include "dp/errors.h"
+#include "ha/follower.h"
 
 namespace lvs::web {
 

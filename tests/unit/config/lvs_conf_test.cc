@@ -272,17 +272,18 @@ TEST(LvsConf, VrrpVariables) {
             std::string::npos)
       << lvs_conf_variables(*r);
   const std::pair<const char*, const char*> bad[] = {
-      {"VRRP_PRIORITY=255", "lvs.conf:5:15: invalid VRRP_PRIORITY: '255'; expected a number "
-                            "1..254 (the director meant to be master takes the higher one)"},
+      {"VRRP_PRIORITY=255",
+       "lvs.conf:5:15: invalid VRRP_PRIORITY: '255'; expected a number "
+       "1..254 (the director meant to be master takes the higher one)"},
       {"VRRP_ROUTER_ID=0", "lvs.conf:5:16: invalid VRRP_ROUTER_ID: '0'"},
       {"VRRP_ADVERT_INT=0.001", "lvs.conf:5:17: invalid VRRP_ADVERT_INT: '0.001'"},
       {"VRRP_PREEMPT=maybe", "lvs.conf:5:14: invalid VRRP_PREEMPT: 'maybe'"},
       {"VRRP_INSTANCE=a/b", "lvs.conf:5:15: invalid VRRP_INSTANCE: 'a/b'"},
   };
   for (const auto& [line, want] : bad) {
-    auto e = parse_lvs_conf(std::string("VIP=192.0.2.100\nVIP_IF=eth0\nTPORTS=80\nRIPS=192.0.2.11\n") +
-                                line + "\n",
-                            "lvs.conf", fake_lookups());
+    auto e = parse_lvs_conf(
+        std::string("VIP=192.0.2.100\nVIP_IF=eth0\nTPORTS=80\nRIPS=192.0.2.11\n") + line + "\n",
+        "lvs.conf", fake_lookups());
     ASSERT_FALSE(e.ok()) << line;
     EXPECT_TRUE(e.error().message.starts_with(want)) << e.error().message;
   }

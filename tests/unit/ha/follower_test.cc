@@ -63,14 +63,15 @@ TEST(VrrpFollower, FollowsTheInstanceThroughARealFifo) {
   keepalived_writes(path, "INSTANCE \"VI_1\" BACK");
   keepalived_writes(path, "UP 100\nINSTANCE \"VI_2\" MASTER 100\ngarbage\n");
   ASSERT_TRUE(changes.wait_for(1));
-  keepalived_writes(path, "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 100\n"
-                          "INSTANCE \"VI_1\" STOP 0\n");
+  keepalived_writes(path,
+                    "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 100\n"
+                    "INSTANCE \"VI_1\" STOP 0\n");
   ASSERT_TRUE(changes.wait_for(3));
   {
     std::lock_guard lock(changes.mu);
     EXPECT_EQ(changes.seen, (std::vector<std::pair<Role, Role>>{{Role::kUnknown, Role::kBackup},
-                                                               {Role::kBackup, Role::kMaster},
-                                                               {Role::kMaster, Role::kStopped}}));
+                                                                {Role::kBackup, Role::kMaster},
+                                                                {Role::kMaster, Role::kStopped}}));
   }
   const auto s = (*f)->status();
   EXPECT_EQ(s.role, Role::kStopped);
@@ -89,8 +90,8 @@ TEST(VrrpFollower, RefusesAPathThatIsNotAFifo) {
   ::close(fd);
   auto f = VrrpFollower::start(path, "VI_1", nullptr);
   ASSERT_FALSE(f);
-  EXPECT_EQ(f.error().message, "--vrrp-fifo " + path +
-                                   ": exists and is not a fifo; remove it or give another path");
+  EXPECT_EQ(f.error().message,
+            "--vrrp-fifo " + path + ": exists and is not a fifo; remove it or give another path");
   ::unlink(path.c_str());
   auto g = VrrpFollower::start(temp_path("x"), "", nullptr);
   ASSERT_FALSE(g);

@@ -19,13 +19,13 @@ ha::FollowerStatus backup() {
 // One series per role, 1 for the current one, and the count of changes.
 TEST(VrrpMetrics, RoleIsAStateSet) {
   const auto text = format_metrics(MetricsInput{.vrrp = backup()});
-  for (const char* line : {"lvsd_vrrp_role{instance=\"VI_1\",role=\"MASTER\"} 0\n",
-                           "lvsd_vrrp_role{instance=\"VI_1\",role=\"BACKUP\"} 1\n",
-                           "lvsd_vrrp_role{instance=\"VI_1\",role=\"FAULT\"} 0\n",
-                           "lvsd_vrrp_role{instance=\"VI_1\",role=\"STOP\"} 0\n",
-                           "lvsd_vrrp_role{instance=\"VI_1\",role=\"UNKNOWN\"} 0\n",
-                           "# TYPE lvsd_vrrp_role gauge\n",
-                           "lvsd_vrrp_role_changes_total{instance=\"VI_1\"} 2\n"}) {
+  for (const char* line :
+       {"lvsd_vrrp_role{instance=\"VI_1\",role=\"MASTER\"} 0\n",
+        "lvsd_vrrp_role{instance=\"VI_1\",role=\"BACKUP\"} 1\n",
+        "lvsd_vrrp_role{instance=\"VI_1\",role=\"FAULT\"} 0\n",
+        "lvsd_vrrp_role{instance=\"VI_1\",role=\"STOP\"} 0\n",
+        "lvsd_vrrp_role{instance=\"VI_1\",role=\"UNKNOWN\"} 0\n", "# TYPE lvsd_vrrp_role gauge\n",
+        "lvsd_vrrp_role_changes_total{instance=\"VI_1\"} 2\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_vrrp"), std::string::npos);
