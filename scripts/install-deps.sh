@@ -30,6 +30,7 @@ packages+=(
   telnet expect             # the scripted telnet client
   xvfb x11-utils            # the XDMCP client (Xvfb -query) and xwininfo to see the greeter
   procps                    # sysctl: the suite reads the director's ip_forward, send_redirects
+  keepalived                # a standby director (issue 9): keepalived holds the VIP (VRRP), lvsd follows its vrrp_notify_fifo
 )
 # Active/active directors behind ECMP (src/bgp, tests/e2e/ecmp): lvsd drives bird through birdc.
 packages+=(

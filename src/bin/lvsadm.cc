@@ -153,11 +153,66 @@ int wait_drained(const Client& client, const std::string& prog, const Command& c
   return 1;
 }
 
+// `lvsadm --check`, for keepalived's track_script: exit 0 when lvsd answers within
+// kCheckTimeout and every service has a realserver of weight > 0 (health took the others out
+// or set them to 0); else exit 1 with one line on stderr saying why. lvsd's VRRP role plays no
+// part: a backup must pass to become master.
+constexpr auto kCheckTimeout = std::chrono::milliseconds(1500);
+
+int check(const std::string& prog) {
+  const auto reply = lvs::ctl::call_control(lvs::ctl::control_socket_path(),
+                                            lvs::ctl::Request{.argv = {prog, "-L", "-n", "--json"}},
+                                            kCheckTimeout);
+  if (!reply) {
+    std::fprintf(stderr, "lvsadm --check: lvsd at %s: %s\n",
+                 lvs::ctl::control_socket_path().c_str(), reply.error().message.c_str());
+    return 1;
+  }
+  if (reply->exit_code != 0) {
+    std::fprintf(stderr, "lvsadm --check: lvsd refused the listing: %s", reply->err.c_str());
+    return 1;
+  }
+  const auto doc = nlohmann::json::parse(reply->out, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("services") || !doc["services"].is_array()) {
+    std::fprintf(stderr, "lvsadm --check: lvsd's listing is not the expected JSON\n");
+    return 1;
+  }
+  const auto& services = doc["services"];
+  if (services.empty()) {
+    std::fprintf(stderr, "lvsadm --check: lvsd has no virtual service\n");
+    return 1;
+  }
+  for (const auto& s : services) {
+    bool up = false;
+    for (const auto& d : s.value("dests", nlohmann::json::array())) {
+      if (d.value("weight", 0) > 0) up = true;
+    }
+    if (!up) {
+      const auto port = s.value("port", 0);
+      std::fprintf(stderr, "lvsadm --check: service %s %s:%d has no realserver up\n",
+                   s.value("protocol", "?").c_str(), s.value("address", "?").c_str(), port);
+      return 1;
+    }
+  }
+  std::printf("lvsd ok: %zu services, each with a realserver up\n", services.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
   const std::string prog = args.empty() ? "lvsadm" : args.front();
+  // lvsd's own commands beside ipvsadm's (issue 9): --check (keepalived's track_script) and
+  // --ha-status (the followed VRRP role).
+  if (args.size() == 2 && args[1] == "--check") return check(prog);
+  if (args.size() == 2 && args[1] == "--ha-status") {
+    const Client client{.path = lvs::ctl::control_socket_path()};
+    const auto reply = client.call(lvs::ctl::Request{.argv = args});
+    if (!reply) return 1;
+    print(*reply);
+    return reply->exit_code;
+  }
   const auto cmd = lvs::ctl::parse_ipvsadm_args(args);
   if (!cmd) {
     std::fprintf(stderr, "%s\n", cmd.error().text.c_str());

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -55,6 +56,8 @@
 #include "dp/proxy/proxy.h"
 #include "dp/xdp/loader.h"
 #include "dp/xdp/plan.h"
+#include "ha/follower.h"
+#include "ha/vrrp_conf.h"
 #include "health/rise_fall.h"
 #include "sched/registry.h"
 #include "sync/codec.h"
@@ -111,12 +114,84 @@ int print_lvs_conf(const std::string& path) {
   return 0;
 }
 
+// The fifo lvsd follows when none is given (`--gen-vrrp` writes it into keepalived's
+// configuration; lvs-director passes the same path).
+constexpr std::string_view kDefaultVrrpFifo = "/run/lvsd-vrrp.fifo";
+
+// `lvsd --gen-vrrp FILE`: keepalived's VRRP configuration for an lvs.conf (ha/vrrp_conf.h).
+// The track_script runs the lvsadm installed next to this lvsd, on this lvsd's socket.
+int gen_vrrp(const bin::LvsdConfig& cfg) {
+  auto conf = config::load_lvs_conf(cfg.gen_vrrp, config::system_lookups());
+  if (!conf) {
+    std::fprintf(stderr, "lvsd: %s\n", conf.error().message.c_str());
+    return 1;
+  }
+  const auto& v = conf->vrrp;
+  std::string iface = v.interface;
+  if (iface.empty()) iface = conf->vip_if.substr(0, conf->vip_if.find(':'));
+  std::string lvsadm = "lvsadm";
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) lvsadm = (self.parent_path() / "lvsadm").string();
+  std::string check = lvsadm + " --check";
+  if (!cfg.socket_path.empty()) check = "/usr/bin/env LVSD_SOCKET=" + cfg.socket_path + " " + check;
+  const ha::VrrpSettings settings{
+      .instance = cfg.vrrp_instance.value_or(v.instance),
+      .interface = iface,
+      .vip = conf->vip,
+      .vip_label = conf->vip_if.find(':') != std::string::npos ? conf->vip_if : std::string{},
+      .peer = v.peer,
+      .router_id = v.router_id,
+      .priority = v.priority,
+      .advert_centis = v.advert_centis,
+      .preempt = v.preempt,
+      .fifo = cfg.vrrp_fifo.value_or(std::string(kDefaultVrrpFifo)),
+      .check_command = check};
+  auto text = ha::keepalived_vrrp_conf(settings);
+  if (!text) {
+    std::fprintf(stderr, "lvsd: %s: %s\n", cfg.gen_vrrp.c_str(), text.error().message.c_str());
+    return 1;
+  }
+  std::fputs(text->c_str(), stdout);
+  return 0;
+}
+
+// `lvsadm --ha-status`: the followed VRRP instance and what a change of director costs.
+constexpr std::string_view kHaStatus = "--ha-status";
+
+ctl::Reply ha_status(const ha::VrrpFollower* follower, bool xdp) {
+  std::string out;
+  if (follower == nullptr) {
+    out = "VRRP: not followed (lvsd runs without --vrrp-fifo): this director serves its VIPs\n";
+  } else {
+    const auto s = follower->status();
+    out = fmt::format(
+        "VRRP instance {} via {}: {} ({})\n"
+        "role changes: {}, unreadable fifo lines: {}\n"
+        "last line: {}\n",
+        s.instance, s.fifo, ha::role_name(s.role),
+        ha::serves(s.role) ? "serving the VIPs" : "serving nothing", s.transitions, s.bad_lines,
+        s.last_line.empty() ? "(none yet)" : s.last_line);
+  }
+  out +=
+      "failover: the user-space engine's TCP connections do not survive a change of director "
+      "(each one is a socket on this host); new connections go to the new master.\n";
+  if (xdp) {
+    out +=
+        "failover: the XDP engine does not sync its flow table to the peer yet: established "
+        "flows are re-scheduled by the new master.\n";
+  }
+  return ctl::Reply{.out = out};
+}
+
 // global_defs apply where no flag said otherwise.
 void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
   if (!flags.workers_set) flags.proxy.workers = g.workers;
   if (!flags.log_level_set) flags.log_level = g.log_level;
   if (!flags.http_listen) flags.http_listen = g.http_listen;
   if (flags.xdp_interfaces.empty()) flags.xdp_interfaces = g.xdp_interfaces;
+  if (!flags.vrrp_fifo && !g.vrrp_fifo.empty()) flags.vrrp_fifo = g.vrrp_fifo;
+  if (!flags.vrrp_instance && !g.vrrp_instance.empty()) flags.vrrp_instance = g.vrrp_instance;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up
   const char* env = std::getenv("LVSD_SOCKET");
   const bool env_set = env != nullptr && *env != '\0';
@@ -244,6 +319,7 @@ int main(int argc, char** argv) {
   if (cfg->config_test) return config_test(cfg->config_file);
   if (cfg->cleanup) return cleanup(cfg->masq);
   if (!cfg->print_lvs_conf.empty()) return print_lvs_conf(cfg->print_lvs_conf);
+  if (!cfg->gen_vrrp.empty()) return gen_vrrp(*cfg);
 
   std::optional<config::Config> file;
   if (!cfg->config_file.empty()) {
@@ -410,9 +486,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;
   }
+  // --vrrp-fifo (or global_defs lvsd_vrrp_fifo): follow keepalived. The VIP is keepalived's:
+  // on a backup the kernel delivers nothing to the proxy's listeners (bound with IP_FREEBIND),
+  // so the role is reported (lvsadm --ha-status, /metrics, /api/v1/health) and logged.
+  std::unique_ptr<ha::VrrpFollower> follower;
+  if (cfg->vrrp_fifo) {
+    auto started = ha::VrrpFollower::start(
+        *cfg->vrrp_fifo, cfg->vrrp_instance.value_or("VI_LVSD"), [](ha::Role from, ha::Role to) {
+          core::log().warn("lvsd: VRRP role {} -> {}: {}", ha::role_name(from), ha::role_name(to),
+                           ha::serves(to) ? "serving the VIPs" : "serving nothing");
+        });
+    if (!started) {
+      std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
+      if (supervisor) supervisor->stop(false);
+      return 1;
+    }
+    follower = std::move(started).value();
+  }
+  const bool xdp_on = engine != nullptr;
   auto server = ctl::ControlServer::start(
-      ctl::control_socket_path(cfg->socket_path), [&director, &fixture](const ctl::Request& req) {
+      ctl::control_socket_path(cfg->socket_path),
+      [&director, &fixture, &follower, xdp_on](const ctl::Request& req) {
         if (req.argv.size() >= 2 && req.argv[1] == kTestHook) return test_hook(fixture.get(), req);
+        if (req.argv.size() >= 2 && req.argv[1] == kHaStatus) {
+          return ha_status(follower.get(), xdp_on);
+        }
         const auto o = director.run(req.argv, req.input);
         return ctl::Reply{.exit_code = o.exit_code, .out = o.out, .err = o.err};
       });
@@ -454,6 +552,10 @@ int main(int argc, char** argv) {
         },
         .version = std::string(web::lvsd_version()),
         .dataplane_errors = [&plane]() -> std::optional<dp::ErrorCounts> { return plane.errors(); },
+        .vrrp = [&follower]() -> std::optional<ha::FollowerStatus> {
+          if (!follower) return std::nullopt;
+          return follower->status();
+        },
         // Writes: the lvsadm path, and the token of --api-token-file (read at
         // each write, so rotating it needs no reload) or of global_defs.
         .run = [&director](const std::vector<std::string>& words) { return director.run(words); },
@@ -544,6 +646,7 @@ int main(int argc, char** argv) {
     engine.reset();  // detaches from every interface
     core::log().info("lvsd: XDP engine detached from {}", fmt::join(cfg->xdp_interfaces, ", "));
   }
+  if (follower) follower->stop();
   if (proxy) proxy->stop();
   if (masq.installed()) {
     if (auto removed = masq.remove(); !removed) {

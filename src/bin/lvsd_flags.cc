@@ -585,6 +585,30 @@ const std::vector<Flag>& flags() {
          st.cfg.print_lvs_conf = std::string(v);
          return {};
        }},
+      {"--vrrp-fifo", "", "PATH",
+       "follow keepalived through this vrrp_notify_fifo (created if missing): serve the VIPs "
+       "only while the --vrrp-instance is MASTER; overrides global_defs lvsd_vrrp_fifo",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--vrrp-fifo needs a path");
+         st.cfg.vrrp_fifo = std::string(v);
+         return {};
+       }},
+      {"--vrrp-instance", "", "NAME",
+       "the keepalived vrrp_instance (or sync group) --vrrp-fifo follows (default VI_LVSD, "
+       "the name --gen-vrrp writes); overrides global_defs lvsd_vrrp_instance",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--vrrp-instance needs a name");
+         st.cfg.vrrp_instance = std::string(v);
+         return {};
+       }},
+      {"--gen-vrrp", "", "FILE",
+       "print the keepalived VRRP configuration (nopreempt, VRRPv3, vrrp_notify_fifo, "
+       "track_script lvsadm --check) for the lvs.conf FILE's VIP and VRRP_* variables, exit",
+       [](State& st, std::string_view v) -> Result<void> {
+         if (v.empty()) return fail(EINVAL, "--gen-vrrp needs an lvs.conf file");
+         st.cfg.gen_vrrp = std::string(v);
+         return {};
+       }},
       {"--syslog", "", "", "log to syslog (daemon facility) instead of stderr",
        [](State& st, std::string_view) -> Result<void> {
          st.cfg.syslog = true;
@@ -666,6 +690,7 @@ std::string lvsd_usage() {
       "       lvsd ... --xdp IFACE[,IFACE...] [--xdp-mode native|generic|auto]\n"
       "       lvsd --cleanup [--masq-fwmark N] [--masq-table N]\n"
       "       lvsd --print-lvs-conf FILE\n"
+      "       lvsd --gen-vrrp FILE [--vrrp-fifo PATH] [--vrrp-instance NAME]\n"
       "\n"
       "Runs the lvsd director in the foreground with the user-space data plane: full NAT, and\n"
       "masquerading (-m, ,masq) with transparent sockets, which needs root and installs an\n"

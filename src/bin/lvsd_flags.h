@@ -71,6 +71,12 @@ struct LvsdConfig {
   bool cleanup = false;
   // --print-lvs-conf FILE: print the lvs.conf's variables as lvsd reads them, exit.
   std::string print_lvs_conf{};
+  // --vrrp-fifo PATH / --vrrp-instance NAME: follow keepalived's vrrp_notify_fifo (src/ha);
+  // unset: global_defs lvsd_vrrp_fifo / lvsd_vrrp_instance decide (off by default).
+  std::optional<std::string> vrrp_fifo{};
+  std::optional<std::string> vrrp_instance{};
+  // --gen-vrrp FILE: print the keepalived VRRP configuration for an lvs.conf, exit.
+  std::string gen_vrrp{};
   // --xdp IFACE[,IFACE...]: run the XDP engine on these interfaces for the services whose
   // realservers are all -m (dp/dual); empty: the user-space data plane only. Overrides
   // global_defs' xdp_interfaces.

@@ -45,6 +45,10 @@ struct GlobalDefs {
   core::LogLevel log_level = core::LogLevel::kInfo;
   std::optional<core::Endpoint> http_listen{};  // JSON API / metrics; unset = off
   std::string api_token{};
+  // lvsd_vrrp_fifo / lvsd_vrrp_instance (lvsd --vrrp-fifo / --vrrp-instance): follow
+  // keepalived's vrrp_notify_fifo for this instance; empty fifo = off.
+  std::string vrrp_fifo{};
+  std::string vrrp_instance{};
   std::vector<std::string> notification_email{};
   std::string notification_email_from{};
   std::optional<core::Endpoint> smtp_server{};

@@ -1077,6 +1077,18 @@ constexpr Row kGlobalRows[] = {
        return {};
      },
      BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"lvsd_vrrp_fifo", 1, 1, "a path (lvsd --vrrp-fifo)",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       p.cfg_.global.vrrp_fifo = s.args[0]->text;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
+    {"lvsd_vrrp_instance", 1, 1, "a vrrp_instance name (lvsd --vrrp-instance)",
+     [](Parser& p, const Stmt& s) -> Result<void> {
+       p.cfg_.global.vrrp_instance = s.args[0]->text;
+       return {};
+     },
+     BlockMode::kNone, nullptr, 0, kAllKinds},
     {"control_socket", 1, 1, "a path",
      [](Parser& p, const Stmt& s) -> Result<void> {
        p.cfg_.global.control_socket = s.args[0]->text;

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "config/source.h"
+#include "ha/vrrp_conf.h"
 #include "model/table_ops.h"
 #include "sched/registry.h"
 
@@ -263,6 +264,22 @@ Result<void> set_ports(std::vector<std::uint16_t>& out, const Assignment& a, std
   return {};
 }
 
+// VRRP_PRIORITY / VRRP_ROUTER_ID: one number in lo..hi.
+Result<void> vrrp_number(std::uint32_t& out, LvsConf& c, const Assignment& a, unsigned lo,
+                         unsigned hi, std::string_view why) {
+  if (auto ok = one_word(a); !ok) return ok;
+  const auto& w = a.words[0];
+  unsigned v = 0;
+  const auto [p, ec] = std::from_chars(w.text.data(), w.text.data() + w.text.size(), v);
+  if (ec != std::errc{} || p != w.text.data() + w.text.size() || v < lo || v > hi) {
+    return located_error(w.where, fmt::format("invalid {}", a.name), w.text,
+                         fmt::format("a number {}..{} ({})", lo, hi, why));
+  }
+  out = v;
+  c.vrrp.enabled = true;
+  return {};
+}
+
 constexpr Variable kVariables[] = {
     {"VIP",
      [](LvsConf& c, const Assignment& a, const LvsConfOptions& o) -> Result<void> {
@@ -371,6 +388,79 @@ constexpr Variable kVariables[] = {
        c.check_interval = Millis{std::int64_t{v} * 1000};
        return {};
      }},
+    {"VRRP_PEER",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& o) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       auto ip = parse_host(a.words[0], "VRRP_PEER", o);
+       if (!ip) return core::Unexpected{ip.error()};
+       c.vrrp.peer = *ip;
+       c.vrrp.enabled = true;
+       return {};
+     }},
+    {"VRRP_PRIORITY",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       return vrrp_number(c.vrrp.priority, c, a, 1, 254,
+                          "the director meant to be master takes the higher one");
+     }},
+    {"VRRP_ROUTER_ID",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       return vrrp_number(c.vrrp.router_id, c, a, 1, 255,
+                          "the same on both directors, unique on the segment");
+     }},
+    {"VRRP_ADVERT_INT",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       const auto centis = ha::parse_advert_int(w.text);
+       if (!centis) {
+         return located_error(w.where, "invalid VRRP_ADVERT_INT", w.text,
+                              "seconds between adverts, 0.01..40.95 with at most two decimals "
+                              "(e.g. 1 or 0.1)");
+       }
+       c.vrrp.advert_centis = *centis;
+       c.vrrp.enabled = true;
+       return {};
+     }},
+    {"VRRP_PREEMPT",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& w = a.words[0];
+       if (w.text != "yes" && w.text != "no") {
+         return located_error(w.where, "invalid VRRP_PREEMPT", w.text,
+                              "no (the default: a recovered director does not take the VIP "
+                              "back) or yes");
+       }
+       c.vrrp.preempt = w.text == "yes";
+       c.vrrp.enabled = true;
+       return {};
+     }},
+    {"VRRP_IF",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       if (!valid_ifname(a.words[0].text, false)) {
+         return located_error(a.words[0].where, "invalid VRRP_IF", a.words[0].text,
+                              "an interface name such as eth0 (at most 15 characters)");
+       }
+       c.vrrp.interface = a.words[0].text;
+       c.vrrp.enabled = true;
+       return {};
+     }},
+    {"VRRP_INSTANCE",
+     [](LvsConf& c, const Assignment& a, const LvsConfOptions& /*o*/) -> Result<void> {
+       if (auto ok = one_word(a); !ok) return ok;
+       const auto& t = a.words[0].text;
+       const bool ok = !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char ch) {
+         return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '-' ||
+                ch == '.';
+       });
+       if (!ok) {
+         return located_error(a.words[0].where, "invalid VRRP_INSTANCE", t,
+                              "a name of letters, digits, '_', '-' or '.' (at most 64)");
+       }
+       c.vrrp.instance = t;
+       c.vrrp.enabled = true;
+       return {};
+     }},
 };
 
 // The checks' timing: CHECK_INTERVAL between rounds, and a probe waits at most that long
@@ -477,6 +567,21 @@ Result<void> build(LvsConf& c, const std::vector<Assignment>& assignments,
 
 }  // namespace
 
+namespace {
+
+// VRRP=yes|no, and the VRRP_* values when it is yes (lvs-director starts keepalived then).
+std::string vrrp_variables(const LvsConf& c) {
+  if (!c.vrrp.enabled) return "VRRP=no\n";
+  return fmt::format(
+      "VRRP=yes\nVRRP_PEER={}\nVRRP_PRIORITY={}\nVRRP_ROUTER_ID={}\nVRRP_ADVERT_INT={}.{:02}\n"
+      "VRRP_PREEMPT={}\nVRRP_IF={}\nVRRP_INSTANCE={}\n",
+      c.vrrp.peer ? c.vrrp.peer->to_string() : std::string{}, c.vrrp.priority, c.vrrp.router_id,
+      c.vrrp.advert_centis / 100, c.vrrp.advert_centis % 100, c.vrrp.preempt ? "yes" : "no",
+      c.vrrp.interface, c.vrrp.instance);
+}
+
+}  // namespace
+
 std::string lvs_conf_variables(const LvsConf& c) {
   const auto words = [](const auto& items, auto text) {
     std::string out;
@@ -490,10 +595,11 @@ std::string lvs_conf_variables(const LvsConf& c) {
   const auto number = [](std::uint16_t p) { return std::to_string(p); };
   const auto address = [](const core::IpAddress& a) { return a.to_string(); };
   return fmt::format(
-      "VIP={}\nVIP_IF={}\nLVS_IF={}\nTPORTS={}\nUPORTS={}\nRIPS={}\nLVS_FORWARD={}\n",
-      c.vip.to_string(), c.vip_if, words(c.lvs_if, same), words(c.tcp_ports, number),
-      words(c.udp_ports, number), words(c.rips, address),
-      c.forward == model::ForwardMethod::kFullNat ? "fullnat" : "masq");
+             "VIP={}\nVIP_IF={}\nLVS_IF={}\nTPORTS={}\nUPORTS={}\nRIPS={}\nLVS_FORWARD={}\n",
+             c.vip.to_string(), c.vip_if, words(c.lvs_if, same), words(c.tcp_ports, number),
+             words(c.udp_ports, number), words(c.rips, address),
+             c.forward == model::ForwardMethod::kFullNat ? "fullnat" : "masq") +
+         vrrp_variables(c);
 }
 
 LvsConfOptions system_lookups() {

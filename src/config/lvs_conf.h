@@ -24,6 +24,8 @@
 // lvsd extension: CHECK_INTERVAL=SECONDS (1..86400, default 60, keepalived's delay_loop) is the
 // time between two checks of a realserver; a probe waits at most min(5 s, CHECK_INTERVAL).
 // lvsd extension: LVS_CHECK=ping|service (default ping) picks what is checked (see LvsConf).
+// lvsd extension (issue 9): VRRP_PEER, VRRP_PRIORITY, VRRP_ROUTER_ID, VRRP_ADVERT_INT,
+// VRRP_PREEMPT, VRRP_IF, VRRP_INSTANCE describe keepalived's VRRP instance (LvsConf::Vrrp).
 // lvsd extension: LVS_ENGINE=user|xdp (default user); xdp runs the XDP engine on the LVS_IF
 // interfaces for the masquerading services (global_defs xdp_interfaces, lvsd --xdp).
 //
@@ -76,6 +78,22 @@ struct LvsConf {
   // UDP ports; a realserver whose telnetd died leaves the telnet service only.
   enum class Check : std::uint8_t { kPing, kService };
   Check check = Check::kPing;
+  // VRRP_* (extension, issue 9): a standby director. keepalived holds the VIP; these are
+  // what `lvsd --gen-vrrp` writes into its configuration and `lvs-director` starts it with.
+  // `enabled` once any VRRP_* variable is set.
+  struct Vrrp {
+    bool enabled = false;
+    std::optional<core::IpAddress> peer{};  // VRRP_PEER: the other director (unicast adverts)
+    std::uint32_t priority = 100;           // VRRP_PRIORITY 1..254 (higher: elected master)
+    std::uint32_t router_id = 51;           // VRRP_ROUTER_ID 1..255 (same on both directors)
+    std::uint32_t advert_centis = 100;      // VRRP_ADVERT_INT seconds, e.g. 1 or 0.1
+    bool preempt = false;                   // VRRP_PREEMPT=yes|no (default no: nopreempt)
+    std::string interface {};               // VRRP_IF (default: VIP_IF without its :alias)
+    std::string instance = "VI_LVSD";       // VRRP_INSTANCE: keepalived's vrrp_instance name
+
+    bool operator==(const Vrrp&) const = default;
+  };
+  Vrrp vrrp{};
   bool xdp = false;  // LVS_ENGINE=xdp (extension): config.global.xdp_interfaces = lvs_if
   Config config{};   // the services, health checks and warnings
 };

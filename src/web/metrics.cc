@@ -280,6 +280,23 @@ std::string format_metrics(const MetricsInput& in) {
     print(out, synced);
   }
 
+  if (in.vrrp) {
+    // A state set: one series per role, 1 for the current one.
+    Family role{"lvsd_vrrp_role", Kind::kGauge,
+                "1 for lvsd's role as the followed keepalived VRRP instance decides it "
+                "(MASTER serves the VIPs; BACKUP, FAULT, STOP and UNKNOWN serve nothing), else 0."};
+    const auto il = label("instance", in.vrrp->instance);
+    for (const auto r : {ha::Role::kMaster, ha::Role::kBackup, ha::Role::kFault, ha::Role::kStopped,
+                         ha::Role::kUnknown}) {
+      role.add(join(il, label("role", std::string(ha::role_name(r)))), in.vrrp->role == r ? 1 : 0);
+    }
+    print(out, role);
+    Family changes{"lvsd_vrrp_role_changes_total", Kind::kCounter,
+                   "Changes of lvsd's VRRP role since lvsd started."};
+    changes.add(il, in.vrrp->transitions);
+    print(out, changes);
+  }
+
   if (in.process) {
     const auto& p = *in.process;
     const std::pair<Family, std::string> proc[] = {

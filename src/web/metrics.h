@@ -18,6 +18,7 @@
 #include "ctl/config_apply.h"
 #include "ctl/listing.h"
 #include "dp/errors.h"
+#include "ha/follower.h"
 
 namespace lvs::web {
 
@@ -58,6 +59,8 @@ struct MetricsInput {
   std::optional<ctl::HealthMap> health{};
   // Data-plane errors by kind (dp/errors.h); unset: no lvsd_dataplane_errors_total series.
   std::optional<dp::ErrorCounts> dataplane_errors{};
+  // The followed VRRP instance (lvsd --vrrp-fifo); unset: no lvsd_vrrp_* series.
+  std::optional<ha::FollowerStatus> vrrp{};
 
   bool operator==(const MetricsInput&) const = default;
 };

@@ -104,7 +104,17 @@ HttpResponse health_response(const Sources& src) {
                                              {"transitions", state.transitions}});
     }
   }
-  const nlohmann::ordered_json out{{"checked", map.has_value()}, {"reals", std::move(reals)}};
+  nlohmann::ordered_json out{{"checked", map.has_value()}, {"reals", std::move(reals)}};
+  // {"vrrp": {"instance": "VI_1", "role": "MASTER", "serving": true, "changes": 1}} when lvsd
+  // follows keepalived (--vrrp-fifo).
+  if (src.vrrp) {
+    if (const auto v = src.vrrp()) {
+      out["vrrp"] = nlohmann::ordered_json{{"instance", v->instance},
+                                           {"role", std::string(ha::role_name(v->role))},
+                                           {"serving", ha::serves(v->role)},
+                                           {"changes", v->transitions}};
+    }
+  }
   return HttpResponse{.content_type = std::string(kJson), .body = out.dump() + "\n"};
 }
 
@@ -147,6 +157,7 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     if (sources.reloads) in.reloads = sources.reloads();
     if (sources.health) in.health = sources.health();
     if (sources.dataplane_errors) in.dataplane_errors = sources.dataplane_errors();
+    if (sources.vrrp) in.vrrp = sources.vrrp();
     r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
   } else if (parts.size() == 3) {
     r = HttpResponse{

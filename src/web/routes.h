@@ -39,6 +39,8 @@ struct Sources {
   std::string version{};
   std::function<std::string()> history{};  // the JSON of GET /api/v1/history (web/history.h)
   std::function<std::optional<dp::ErrorCounts>()> dataplane_errors{};
+  // The followed VRRP instance (lvsd --vrrp-fifo): /metrics lvsd_vrrp_role, /api/v1/health.
+  std::function<std::optional<ha::FollowerStatus>()> vrrp{};
   // Writes: one lvsadm invocation (argv[0] "lvsadm") through the Director, and the bearer
   // token writes need (empty or unset: the write API is off).
   std::function<ctl::Outcome(const std::vector<std::string>&)> run{};

@@ -73,6 +73,9 @@ core::Result<core::Fd> make_listener(SockType type, const core::Endpoint& ep, in
     return failure("cannot set SO_REUSEPORT on");
   }
   if (!ep.addr.is_v4()) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  // A VIP need not be on this host yet: on a standby director keepalived holds it on the other
+  // node (issue 9), and it arrives here at failover without lvsd re-binding anything.
+  ::setsockopt(fd.get(), SOL_IP, IP_FREEBIND, &one, sizeof(one));
   // Accepted sockets inherit TCP_NODELAY from their listener: one setsockopt per connection less.
   if (type == SockType::kStream) {
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

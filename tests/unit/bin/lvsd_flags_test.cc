@@ -32,6 +32,20 @@ TEST(LvsdFlags, ConnLog) {
             "--conn-log-facility 'mail' is not daemon or local0..local7");
 }
 
+// --vrrp-fifo / --vrrp-instance / --gen-vrrp (issue 9): unset by default, empty values refused.
+TEST(LvsdFlags, Vrrp) {
+  EXPECT_FALSE(parse({}).value().vrrp_fifo.has_value());
+  EXPECT_FALSE(parse({}).value().vrrp_instance.has_value());
+  const auto cfg = parse({"--vrrp-fifo", "/run/f", "--vrrp-instance=VI_1", "--gen-vrrp", "x.conf"});
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->vrrp_fifo, "/run/f");
+  EXPECT_EQ(cfg->vrrp_instance, "VI_1");
+  EXPECT_EQ(cfg->gen_vrrp, "x.conf");
+  EXPECT_EQ(parse({"--vrrp-fifo="}).error().message, "--vrrp-fifo needs a path");
+  EXPECT_EQ(parse({"--vrrp-instance="}).error().message, "--vrrp-instance needs a name");
+  EXPECT_EQ(parse({"--gen-vrrp"}).error().message, "--gen-vrrp needs a value: FILE");
+}
+
 // --http-listen takes ADDR:PORT (IPv6 bracketed); no port, port 0 or a name is refused.
 TEST(LvsdFlags, HttpListen) {
   EXPECT_FALSE(parse({}).value().http_listen.has_value());

@@ -239,14 +239,54 @@ TEST(LvsConf, VariablesAsLvsdUnderstoodThem) {
             "TPORTS=23\n"
             "UPORTS=177\n"
             "RIPS=10.1.90.10 10.1.90.11 10.1.90.12 10.1.90.13 10.1.90.14 10.1.90.15\n"
-            "LVS_FORWARD=masq\n");
+            "LVS_FORWARD=masq\n"
+            "VRRP=no\n");
   auto full =
       parse_lvs_conf("VIP=10.0.0.100\nTPORTS=\"23 80\"\nRIPS=10.0.0.1\nLVS_FORWARD=fullnat\n",
                      "lvs.conf", fake_lookups());
   ASSERT_TRUE(full.ok()) << full.error().message;
   EXPECT_EQ(lvs_conf_variables(*full),
             "VIP=10.0.0.100\nVIP_IF=\nLVS_IF=\nTPORTS=23 80\nUPORTS=\nRIPS=10.0.0.1\n"
-            "LVS_FORWARD=fullnat\n");
+            "LVS_FORWARD=fullnat\nVRRP=no\n");
+}
+
+// VRRP_* (issue 9): what lvsd --gen-vrrp and lvs-director use; any of them turns VRRP on.
+TEST(LvsConf, VrrpVariables) {
+  auto r = parse_lvs_conf(
+      "VIP=192.0.2.100\nVIP_IF=eth0:110\nTPORTS=80\nRIPS=192.0.2.11\nVRRP_PEER=192.0.2.2\n"
+      "VRRP_PRIORITY=150\nVRRP_ROUTER_ID=7\nVRRP_ADVERT_INT=0.1\nVRRP_IF=eth1\n"
+      "VRRP_INSTANCE=VI_1\n",
+      "lvs.conf", fake_lookups());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->vrrp, (LvsConf::Vrrp{.enabled = true,
+                                    .peer = *core::IpAddress::parse("192.0.2.2"),
+                                    .priority = 150,
+                                    .router_id = 7,
+                                    .advert_centis = 10,
+                                    .preempt = false,
+                                    .interface = "eth1",
+                                    .instance = "VI_1"}));
+  EXPECT_NE(lvs_conf_variables(*r).find("VRRP=yes\nVRRP_PEER=192.0.2.2\nVRRP_PRIORITY=150\n"
+                                        "VRRP_ROUTER_ID=7\nVRRP_ADVERT_INT=0.10\n"
+                                        "VRRP_PREEMPT=no\nVRRP_IF=eth1\nVRRP_INSTANCE=VI_1\n"),
+            std::string::npos)
+      << lvs_conf_variables(*r);
+  const std::pair<const char*, const char*> bad[] = {
+      {"VRRP_PRIORITY=255",
+       "lvs.conf:5:15: invalid VRRP_PRIORITY: '255'; expected a number "
+       "1..254 (the director meant to be master takes the higher one)"},
+      {"VRRP_ROUTER_ID=0", "lvs.conf:5:16: invalid VRRP_ROUTER_ID: '0'"},
+      {"VRRP_ADVERT_INT=0.001", "lvs.conf:5:17: invalid VRRP_ADVERT_INT: '0.001'"},
+      {"VRRP_PREEMPT=maybe", "lvs.conf:5:14: invalid VRRP_PREEMPT: 'maybe'"},
+      {"VRRP_INSTANCE=a/b", "lvs.conf:5:15: invalid VRRP_INSTANCE: 'a/b'"},
+  };
+  for (const auto& [line, want] : bad) {
+    auto e = parse_lvs_conf(
+        std::string("VIP=192.0.2.100\nVIP_IF=eth0\nTPORTS=80\nRIPS=192.0.2.11\n") + line + "\n",
+        "lvs.conf", fake_lookups());
+    ASSERT_FALSE(e.ok()) << line;
+    EXPECT_TRUE(e.error().message.starts_with(want)) << e.error().message;
+  }
 }
 
 TEST(LvsConf, LoadsFromAFile) {

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Failover measurement for issue 9 (not in CI): the VRRP lab (lab.sh) with the user-space
+# full-NAT engine, once per advert interval. Per run:
+#  1. d1 MASTER, d2 BACKUP; set A = 30 long-lived connections through d1, and a new short
+#     connection every 10 ms (probe.py outage).
+#  2. d1 dies (its eth0 goes down: no adverts, no clean hand-over): the outage window is how
+#     long the probes failed; set A broken = connections that reset or went silent.
+#  3. d1 comes back (eth0 up): with nopreempt it stays BACKUP (checked). Set B = 30 connections
+#     through d2; then d2's keepalived stops cleanly (the operator's failback): outage window
+#     again, set B broken.
+# Prints one table row per advert interval. Root only. Usage: failover_bench.sh BIN_DIR [ADVERT...]
+# (default: 1 0.1). About 30 s per interval.
+set -euo pipefail
+if [ "${1:-}" != "--one" ]; then
+  bin=$(cd "${1:?BIN_DIR}" && pwd)
+  shift
+  [ $# -gt 0 ] || set -- 1 0.1
+  echo "| advert_int | failover outage (d1 dies) | set A broken | d1 back: failback? | failback outage (d2 stops cleanly) | set B broken |"
+  echo "|---|---|---|---|---|---|"
+  for a in "$@"; do
+    ADVERT=$a bash "$0" --one "$bin"
+  done
+  exit 0
+fi
+bin=$(cd "${2:?BIN_DIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+source "$here/lab.sh"
+n=30
+
+start_lvsd 1
+start_lvsd 2
+start_keepalived 1
+wait_for 15 "d1 MASTER" role_is 1 MASTER
+start_keepalived 2
+wait_for 15 "d2 BACKUP" role_is 2 BACKUP
+wait_for 15 "the VIP answers" answered
+
+# measure STOPFILE: starts the outage probe and holds $n connections; prints nothing.
+measure() {
+  ip netns exec "$cl" python3 "$here/probe.py" outage "$vip" 7 60 "$1" >"$1.outage" &
+  pids+=($!)
+  ip netns exec "$cl" python3 "$here/probe.py" hold "$vip" 7 "$n" 60 "$1" >"$1.hold" &
+  pids+=($!)
+  wait_for 10 "$n connections open" grep -q "^opened=$n" "$1.hold"
+  sleep 1
+}
+# finish STOPFILE: stops both probes 2 s after the VIP answers again; "outage_ms broken".
+finish() {
+  wait_for 30 "the VIP answers again" answered
+  sleep 2
+  touch "$1"
+  wait_for 10 "the probes stop" grep -q "^held=" "$1.hold"
+  wait_for 10 "the probes stop" grep -q "^probes=" "$1.outage"
+  local outage broken
+  outage=$(sed -n 's/.*longest_outage_ms=\([0-9]*\).*/\1/p' "$1.outage")
+  broken=$(sed -n 's/^held=[0-9]* broken=\([0-9]*\)$/\1/p' "$1.hold")
+  echo "$outage $broken"
+}
+
+measure "$work/a"
+ip -n "$d1" link set eth0 down
+wait_for 30 "d2 MASTER" role_is 2 MASTER
+read -r out_a broken_a < <(finish "$work/a")
+
+ip -n "$d1" link set eth0 up
+wait_for 30 "d1 back as BACKUP" role_is 1 BACKUP
+sleep 2
+failback=no
+role_is 2 MASTER || failback=yes
+has_vip 1 && failback=yes
+
+measure "$work/b"
+stop_keepalived 2
+wait_for 30 "d1 MASTER" role_is 1 MASTER
+read -r out_b broken_b < <(finish "$work/b")
+echo "| $ADVERT s | $out_a ms | $broken_a/$n | $failback | $out_b ms | $broken_b/$n |"

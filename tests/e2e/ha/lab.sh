@@ -1,0 +1,154 @@
+# shellcheck shell=bash
+# The two-director VRRP lab, sourced by vrrp_test.sh and failover_bench.sh. Namespaces
+# lvsd-h-<pid>-*: a bridge (sw), directors d1 (192.0.2.1) and d2 (192.0.2.2), realservers
+# rs1/rs2 (192.0.2.11/12, lvs-realserver echo on port 7) and a client (192.0.2.50). VIP
+# 192.0.2.100 on eth0, held by keepalived. Each director runs lvsd -f lvs.conf (full NAT,
+# TCP_CHECKs) with --vrrp-fifo, and keepalived --vrrp with the configuration `lvsd --gen-vrrp`
+# writes from the same lvs.conf. The caller sets bin (lvsd, lvsadm, lvs-realserver) and
+# here (this directory), and may set ADVERT (VRRP_ADVERT_INT, default 0.1) and PREEMPT (no).
+# Everything started is stopped and every namespace deleted by lab_cleanup (an EXIT trap).
+
+# shellcheck disable=SC2154  # bin and here are the caller's
+lab_skip() {
+  echo "${0##*/}: $*; skipped"
+  exit 77
+}
+[ "$(id -u)" -eq 0 ] || lab_skip "needs root (network namespaces, keepalived)"
+for cmd in ip keepalived python3 timeout; do
+  command -v "$cmd" >/dev/null || lab_skip "'$cmd' missing"
+done
+
+p=lvsd-h-$$
+sw=$p-sw d1=$p-d1 d2=$p-d2 rs1=$p-rs1 rs2=$p-rs2 cl=$p-cl
+vip=192.0.2.100
+work=$(mktemp -d /tmp/lvsd-h.XXXXXX)
+pids=()
+namespaces=()
+ADVERT=${ADVERT:-0.1}
+PREEMPT=${PREEMPT:-no}
+
+lab_cleanup() {
+  local pid ns
+  set +e
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  # Bounded: whatever has not exited 5 s later is killed.
+  local end=$((SECONDS + 5))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap lab_cleanup EXIT
+
+lab_fail() {
+  echo "${0##*/}: FAILED: $*" >&2
+  local f
+  for f in "$work"/*.log; do
+    echo "--- $f" >&2
+    tail -n 15 "$f" >&2
+  done
+  exit 1
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: runs COMMAND every 50 ms until it succeeds.
+wait_for() {
+  local seconds=$1 what=$2
+  shift 2
+  local end=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || lab_fail "$what: not within ${seconds}s"
+    sleep 0.05
+  done
+}
+
+ip netns add "$sw" 2>/dev/null || lab_skip "cannot create network namespaces"
+namespaces+=("$sw")
+ip -n "$sw" link add br0 type bridge 2>/dev/null || lab_skip "no bridge support"
+ip -n "$sw" link set br0 up
+lab_host() {
+  ip netns add "$1"
+  namespaces+=("$1")
+  local v="h$$v${#namespaces[@]}"
+  ip -n "$sw" link add "$v" type veth peer name eth0 netns "$1" || lab_skip "no veth support"
+  ip -n "$sw" link set "$v" master br0 up
+  ip -n "$1" addr add "$2/24" dev eth0
+  ip -n "$1" link set lo up
+  ip -n "$1" link set eth0 up
+}
+lab_host "$d1" 192.0.2.1
+lab_host "$d2" 192.0.2.2
+lab_host "$rs1" 192.0.2.11
+lab_host "$rs2" 192.0.2.12
+lab_host "$cl" 192.0.2.50
+
+for n in 1 2; do
+  ns_var="rs$n"
+  ip netns exec "${!ns_var}" timeout 600 "$bin/lvs-realserver" --name "rs$n" \
+    --tcp "192.0.2.1$n:7" >"$work/rs$n.log" 2>&1 &
+  pids+=($!)
+done
+
+# lab_conf N PRIORITY PEER: director N's lvs.conf.
+lab_conf() {
+  mkdir -p "$work/d$1"
+  cat >"$work/d$1/lvs.conf" <<CONF
+VIP=$vip
+VIP_IF=eth0
+TPORTS=7
+RIPS="192.0.2.11 192.0.2.12"
+LVS_FORWARD=fullnat
+LVS_CHECK=service
+CHECK_INTERVAL=1
+VRRP_PEER=$3
+VRRP_PRIORITY=$2
+VRRP_ROUTER_ID=51
+VRRP_ADVERT_INT=$ADVERT
+VRRP_PREEMPT=$PREEMPT
+CONF
+}
+lab_conf 1 150 192.0.2.2
+lab_conf 2 100 192.0.2.1
+
+declare -A keepalived_pid=()
+ns_of() { if [ "$1" = 1 ]; then echo "$d1"; else echo "$d2"; fi; }
+
+# start_lvsd N: lvsd of director N, following its fifo; waits for its control socket.
+start_lvsd() {
+  local d="$work/d$1"
+  ip netns exec "$(ns_of "$1")" timeout 600 "$bin/lvsd" -f "$d/lvs.conf" --workers 1 \
+    --socket "$d/lvsd.sock" --vrrp-fifo "$d/vrrp.fifo" >"$work/lvsd$1.log" 2>&1 &
+  pids+=($!)
+  wait_for 10 "lvsd on d$1 starts" test -S "$d/lvsd.sock"
+}
+
+# start_keepalived N: keepalived --vrrp on director N with lvsd --gen-vrrp's configuration.
+start_keepalived() {
+  local d="$work/d$1"
+  "$bin/lvsd" --gen-vrrp "$d/lvs.conf" --socket "$d/lvsd.sock" --vrrp-fifo "$d/vrrp.fifo" \
+    >"$d/keepalived.conf" || lab_fail "lvsd --gen-vrrp $d/lvs.conf"
+  ip netns exec "$(ns_of "$1")" timeout 600 keepalived --vrrp --dont-fork --log-console \
+    --no-syslog -f "$d/keepalived.conf" -p "$d/keepalived.pid" -r "$d/vrrp.pid" \
+    >>"$work/keepalived$1.log" 2>&1 &
+  keepalived_pid[$1]=$!
+  pids+=($!)
+}
+
+# stop_keepalived N: SIGTERM (keepalived gives the VIP up and says so with priority 0).
+stop_keepalived() {
+  kill -TERM "${keepalived_pid[$1]}"
+  wait "${keepalived_pid[$1]}" 2>/dev/null || true
+}
+
+lvsadm_on() {
+  local n=$1
+  shift
+  LVSD_SOCKET="$work/d$n/lvsd.sock" "$bin/lvsadm" "$@"
+}
+# role_is N ROLE: director N's lvsd reports ROLE.
+role_is() { lvsadm_on "$1" --ha-status | grep -q "^VRRP instance VI_LVSD via .*: $2 ("; }
+has_vip() { ip -n "$(ns_of "$1")" -4 addr show dev eth0 | grep -q "inet $vip/32"; }
+# served_by NAME: a new client connection to the VIP is answered (by any realserver).
+answered() { ip netns exec "$cl" python3 "$here/probe.py" once "$vip" 7; }
