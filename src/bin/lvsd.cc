@@ -311,7 +311,10 @@ int main(int argc, char** argv) {
     expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
                                                          e = engine.get()](core::TimePoint now) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
-      d->with_packet_engine([e, ns] { (void)e->expire(static_cast<std::uint64_t>(ns.count())); });
+      d->with_packet_engine([e, ns] {
+        (void)e->expire(static_cast<std::uint64_t>(ns.count()));
+        (void)e->resolve_neighbours();  // direct routing: MACs the program lacked
+      });
     });
   } else if (!cfg->xdp_interfaces.empty()) {
     core::log().warn("lvsd: --xdp ignored with --test-hooks");
@@ -327,6 +330,10 @@ int main(int argc, char** argv) {
                              .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
                                           .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
                                           .udp = seconds(cfg->proxy.udp_timeout)}};
+  if (engine) {
+    // --xdp: the packet engine routes directly (-g) too.
+    dopts.served_methods.push_back(model::ForwardMethod::kRoute);
+  }
   if (fixture) {
     dopts.served_methods = {model::ForwardMethod::kMasq, model::ForwardMethod::kLocal,
                             model::ForwardMethod::kTunnel, model::ForwardMethod::kRoute,

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "dp/xdp/bpf/tcp_state.h"
+#include "dp/xdp/neigh.h"
 #include "dp/xdp/plan.h"
 #include "lvs_xdp.skel.h"
 
@@ -219,9 +220,9 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       const model::RealServer& r = vs.dests[d];
       lvs_dest dest{};
       wire_addr(r.addr.addr, dest.addr);
-      dest.port = wire_port(r.addr.port);
+      dest.port = wire_dest_port(vs, r);
       dest.family = wire_family(r.addr.addr);
-      dest.method = LVS_XDP_MASQ;
+      dest.method = wire_method(r.forward);
       dest.weight = static_cast<std::uint32_t>(r.weight);
       dest.stat_slot = dest_slots.at({vs.key, r.addr});
       const std::uint32_t at = svc.dest_base + d;
@@ -281,7 +282,14 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   }
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
+  // New direct-routing realservers: their MACs are usually known before the first client.
+  const std::vector<core::IpAddress> before = route_dests();
   table_ = table;
+  std::vector<core::IpAddress> added = route_dests();
+  std::erase_if(added, [&before](const core::IpAddress& a) {
+    return std::find(before.begin(), before.end(), a) != before.end();
+  });
+  nudge(added);
   return {};
 }
 
@@ -298,14 +306,17 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     lvs_conn gone{};
     if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
     ++n;
-    lvs_conn_key reply{};
-    std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
-    std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
-    reply.sport = gone.nat_port;
-    reply.dport = k.sport;
-    reply.proto = k.proto;
-    reply.family = k.family;
-    bpf_map_delete_elem(conns, &reply);
+    // Direct routing (no output) has no reply entry to take out.
+    if ((gone.flags & LVS_XDP_CONN_NO_OUTPUT) == 0) {
+      lvs_conn_key reply{};
+      std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
+      std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
+      reply.sport = gone.nat_port;
+      reply.dport = k.sport;
+      reply.proto = k.proto;
+      reply.family = k.family;
+      bpf_map_delete_elem(conns, &reply);
+    }
     if (gone.counted == 0) continue;
     lvs_dest_load r{};
     if (bpf_map_lookup_elem(released, &gone.dest_stat, &r) != 0) continue;
@@ -378,6 +389,8 @@ lvs_global Engine::global() const {
   for (const lvs_global& g : per_cpu) {
     sum.refused += g.refused;
     sum.passed += g.passed;
+    sum.unresolved += g.unresolved;
+    sum.unrouted += g.unrouted;
   }
   return sum;
 }
@@ -391,6 +404,35 @@ core::Result<void> Engine::put_raw_template(const lvs_tpl_key& key, const lvs_tp
 
 std::uint64_t Engine::refused() const { return global().refused; }
 std::uint64_t Engine::passed() const { return global().passed; }
+std::uint64_t Engine::unresolved() const { return global().unresolved; }
+std::uint64_t Engine::unrouted() const { return global().unrouted; }
+
+std::vector<core::IpAddress> Engine::route_dests() const {
+  std::vector<core::IpAddress> out;
+  for (const model::VirtualService& vs : table_.services) {
+    for (const model::RealServer& r : vs.dests) {
+      if (r.forward == model::ForwardMethod::kRoute &&
+          std::find(out.begin(), out.end(), r.addr.addr) == out.end()) {
+        out.push_back(r.addr.addr);
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t Engine::nudge(const std::vector<core::IpAddress>& addrs) {
+  for (const core::IpAddress& a : addrs) {
+    if (auto r = nudge_neighbour(a); !r) core::log().debug("XDP engine: {}", r.error().message);
+  }
+  return addrs.size();
+}
+
+std::size_t Engine::resolve_neighbours() {
+  const std::uint64_t now = unresolved();
+  if (now == unresolved_seen_) return 0;
+  unresolved_seen_ = now;
+  return nudge(route_dests());
+}
 
 Stats Engine::stats() const {
   const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
@@ -555,7 +597,16 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname, AttachPolicy po
 }
 
 core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) const {
+  return test_run(frame, 0);
+}
+
+core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame,
+                                       std::uint32_t ingress_ifindex) const {
   TestRun out;
+  // The kernel wants a context that covers exactly the frame (no metadata before it).
+  xdp_md ctx{};
+  ctx.data_end = static_cast<std::uint32_t>(frame.size());
+  ctx.ingress_ifindex = ingress_ifindex;
   out.frame.resize(frame.size() + 256);
   // What LIBBPF_OPTS does, without its C99 compound literal (-Wpedantic under clang++).
   bpf_test_run_opts opts{};
@@ -565,6 +616,10 @@ core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) cons
   opts.data_out = out.frame.data();
   opts.data_size_out = static_cast<std::uint32_t>(out.frame.size());
   opts.repeat = 1;
+  if (ingress_ifindex != 0) {
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+  }
   if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.lvs_xdp), &opts) != 0) {
     return core::fail(errno, fmt::format("XDP engine: test run failed: {}", errno_text(errno)));
   }

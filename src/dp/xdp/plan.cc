@@ -124,6 +124,20 @@ core::Result<std::vector<std::uint32_t>> maglev(const model::VirtualService& vs,
 
 }  // namespace
 
+bool serves(model::ForwardMethod m) {
+  return m == model::ForwardMethod::kMasq || m == model::ForwardMethod::kRoute;
+}
+
+std::uint8_t wire_method(model::ForwardMethod m) {
+  return m == model::ForwardMethod::kRoute ? std::uint8_t{LVS_XDP_ROUTE}
+                                           : std::uint8_t{LVS_XDP_MASQ};
+}
+
+std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealServer& r) {
+  // Spec §1.2: direct routing does not change ports; the dest port is the service's.
+  return wire_port(r.forward == model::ForwardMethod::kRoute ? vs.key.vip.port : r.addr.port);
+}
+
 core::Result<void> check_service(const model::VirtualService& vs) {
   if (vs.key.is_fwmark()) return unsupported(vs, "a firewall-mark service");
   if (vs.key.protocol != model::Protocol::kTcp && vs.key.protocol != model::Protocol::kUdp) {
@@ -140,15 +154,18 @@ core::Result<void> check_service(const model::VirtualService& vs) {
   }
   for (const model::RealServer& r : vs.dests) {
     const std::string who = fmt::format("realserver {}", r.addr.to_string());
-    if (r.forward != model::ForwardMethod::kMasq) {
-      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m is)",
+    if (!serves(r.forward)) {
+      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m and direct "
+                                         "routing -g are)",
                                          model::forward_name(r.forward), who));
     }
     if (r.addr.addr.family() != vs.key.vip.addr.family()) {
       return core::fail(EAFNOSUPPORT,
-                        fmt::format("service {}: {} is of the other address family; "
-                                    "masquerading does not translate between IPv4 and IPv6",
-                                    vs.key.to_string(), who));
+                        fmt::format("service {}: {} is of the other address family; {} does "
+                                    "not translate between IPv4 and IPv6",
+                                    vs.key.to_string(), who,
+                                    r.forward == model::ForwardMethod::kRoute ? "direct routing"
+                                                                              : "masquerading"));
     }
     if (r.u_threshold != 0 || r.l_threshold != 0) {
       return unsupported(vs, fmt::format("connection thresholds (-x/-y) on {}", who));

@@ -23,10 +23,18 @@ struct SchedSlots {
   std::vector<std::uint32_t> slots{};
 };
 
+// The forwarding methods this engine serves: masquerading (-m) and direct routing (-g).
+bool serves(model::ForwardMethod m);
+// A served method as the maps carry it (enum lvs_xdp_method).
+std::uint8_t wire_method(model::ForwardMethod m);
+// The port a realserver's flows go to, network order: its own for masquerading, the service's
+// for direct routing (spec §1.2: the port is forced to the service port).
+std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealServer& r);
+
 // Fails, naming the service and what to change, for what this engine does not do yet:
-// fwmark or SCTP services, realservers of the other address family, realservers not in masquerading
-// mode, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more than
-// LVS_XDP_MAX_DESTS realservers.
+// fwmark or SCTP services, realservers of the other address family, realservers with a method
+// serves() is false for, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more
+// than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // The slots of a service that passed check_service().

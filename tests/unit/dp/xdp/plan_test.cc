@@ -146,11 +146,19 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   EXPECT_EQ(check_service(sed).error().message,
             "service TCP 192.0.2.1:80: scheduler 'sed' (rr wrr lc wlc sh dh mh are) is not "
             "supported by the XDP engine yet; serve it with the user-space engine");
+  auto tun = service("rr", {masq("10.0.0.1:80")});
+  tun.dests[0].forward = model::ForwardMethod::kTunnel;
+  EXPECT_EQ(check_service(tun).error().message,
+            "service TCP 192.0.2.1:80: Tunnel forwarding of realserver 10.0.0.1:80 (masquerading "
+            "-m and direct routing -g are) is not supported by the XDP engine yet; serve it with "
+            "the user-space engine");
   auto dr = service("rr", {masq("10.0.0.1:80")});
   dr.dests[0].forward = model::ForwardMethod::kRoute;
+  EXPECT_TRUE(check_service(dr).ok());
+  dr.dests[0].addr = *core::Endpoint::parse("[2001:db8::1]:80");
   EXPECT_EQ(check_service(dr).error().message,
-            "service TCP 192.0.2.1:80: Route forwarding of realserver 10.0.0.1:80 (masquerading "
-            "-m is) is not supported by the XDP engine yet; serve it with the user-space engine");
+            "service TCP 192.0.2.1:80: realserver [2001:db8::1]:80 is of the other address "
+            "family; direct routing does not translate between IPv4 and IPv6");
   auto p = service("rr", {masq("10.0.0.1:80")});
   p.persistent = true;
   EXPECT_TRUE(check_service(p).ok());
@@ -158,6 +166,20 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   EXPECT_TRUE(check_service(big).ok());
   EXPECT_EQ(sched_slots(big).error().code, E2BIG);
   EXPECT_TRUE(check_service(service("mh", {masq("10.0.0.1:80")}, model::Protocol::kUdp)).ok());
+}
+
+// Direct routing keeps the packet's port: a -g realserver's flows go to the service port
+// whatever port it was given (spec §1.2); masquerading keeps its own.
+TEST(XdpPlan, DirectRoutingDestPortIsTheServicePort) {
+  auto vs = service("rr", {masq("10.0.0.1:8080"), masq("10.0.0.2:8080")});
+  vs.dests[0].forward = model::ForwardMethod::kRoute;
+  EXPECT_EQ(host_port(wire_dest_port(vs, vs.dests[0])), 80);
+  EXPECT_EQ(host_port(wire_dest_port(vs, vs.dests[1])), 8080);
+  EXPECT_EQ(wire_method(vs.dests[0].forward), LVS_XDP_ROUTE);
+  EXPECT_EQ(wire_method(vs.dests[1].forward), LVS_XDP_MASQ);
+  EXPECT_TRUE(serves(model::ForwardMethod::kRoute));
+  EXPECT_FALSE(serves(model::ForwardMethod::kTunnel));
+  EXPECT_FALSE(serves(model::ForwardMethod::kFullNat));
 }
 
 }  // namespace
