@@ -82,7 +82,7 @@ core::Result<std::string> Supervisor::reload_locked() {
                       next.error().message);
     return core::Unexpected{next.error()};
   }
-  if (auto r = ctl::check_served_methods(*next, ctl::DirectorOptions{}.served_methods); !r) {
+  if (auto r = ctl::check_served_methods(*next, director_.served_methods()); !r) {
     core::log().error("reload of {} failed, the running configuration stays: {}", path_,
                       r.error().message);
     return core::Unexpected{r.error()};
