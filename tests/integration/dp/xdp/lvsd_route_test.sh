@@ -4,14 +4,15 @@
 # hold the VIP on lo (/32, arp_ignore=1, arp_announce=2) and answer the client directly; the
 # director (the one-armed LVS-DR setup) only rewrites the destination MAC, in native XDP.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
-# 20 UDP exchanges are answered, the realserver sees the client's own address, `lvsadm -L -n`
+# 20 UDP exchanges are answered, a 4 MiB IPv6 upload arrives intact, the realserver sees the client's own address, `lvsadm -L -n`
 # shows Route, `--stats` counts packets in and none out, `-L -c` lists the flows with the DR
 # states (FIN_WAIT after the client's FIN), and without --xdp a -g realserver is refused with
 # lvsd's message. Root only (exit 77 = skipped otherwise).
 #
 #   client 198.51.100.2 [c0]--+              +--[r0] 198.51.100.10 rs1, VIP 192.0.2.1 on lo
 #   director 198.51.100.1 [d0]-- bridge br0 --+--[r0] 198.51.100.11 rs2, VIP 192.0.2.1 on lo
-#   The client routes the VIP via the director.
+#   The client routes the VIP via the director. IPv6: 2001:db8:d::2 (client), ::1 (director),
+#   ::10 and ::11 (realservers), VIP 2001:db8:f::1.
 #
 # Usage: lvsd_route_test.sh BIN_DIR   (holds lvsd and lvsadm)
 set -u
@@ -61,11 +62,18 @@ port "$c" c0 bc; port "$d" d0 bd; port "$r1" r0 b1; port "$r2" r0 b2
 run ip -n "$c" addr add 198.51.100.2/24 dev c0
 run ip -n "$d" addr add 198.51.100.1/24 dev d0
 run ip -n "$c" route add 192.0.2.1/32 via 198.51.100.1
+run ip -n "$c" addr add 2001:db8:d::2/64 dev c0 nodad
+run ip -n "$d" addr add 2001:db8:d::1/64 dev d0 nodad
+run ip -n "$c" -6 route add 2001:db8:f::1/128 via 2001:db8:d::1
 run ip netns exec "$d" sysctl -qw net.ipv4.ip_forward=1  # bpf_fib_lookup needs it
+run ip netns exec "$d" sysctl -qw net.ipv6.conf.all.forwarding=1
 for i in 1 2; do
   n=$r1; [ "$i" = 2 ] && n=$r2
   run ip -n "$n" addr add "198.51.100.1$((i - 1))/24" dev r0
   run ip -n "$n" addr add 192.0.2.1/32 dev lo
+  # IPv6 answers neighbour solicitations only for the receiving link's addresses.
+  run ip -n "$n" addr add "2001:db8:d::1$((i - 1))/64" dev r0 nodad
+  run ip -n "$n" addr add 2001:db8:f::1/128 dev lo
   run ip netns exec "$n" sysctl -qw net.ipv4.conf.all.arp_ignore=1
   run ip netns exec "$n" sysctl -qw net.ipv4.conf.all.arp_announce=2
   run ip netns exec "$n" sysctl -qw net.ipv4.conf.r0.arp_ignore=1
@@ -112,6 +120,8 @@ adm -a -t 192.0.2.1:80 -r 198.51.100.10:8080 -g || fail "lvsadm -a -g rs1"
 adm -a -t 192.0.2.1:80 -r 198.51.100.11 -g || fail "lvsadm -a -g rs2"
 adm -A -u 192.0.2.1:53 -s rr || fail "lvsadm -A -u"
 adm -a -u 192.0.2.1:53 -r 198.51.100.10 -g || fail "lvsadm -a -u -g"
+adm -A -t [2001:db8:f::1]:80 -s rr || fail "lvsadm -A -t [VIP6]"
+adm -a -t [2001:db8:f::1]:80 -r [2001:db8:d::11] -g || fail "lvsadm -a -t [VIP6] -g"
 listing=$(adm -L -n)
 echo "$listing"
 echo "$listing" | grep -q "^  -> 198.51.100.10:80  *Route " || fail "-L -n shows no Route dest"
@@ -129,6 +139,19 @@ def udp():
         data, peer = u.recvfrom(2048)
         u.sendto(name.encode() + b":" + data, peer)
 threading.Thread(target=udp, daemon=True).start()
+t6 = socket.socket(socket.AF_INET6); t6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t6.bind(("2001:db8:f::1", 80)); t6.listen(4)
+def tcp6():
+    while True:
+        conn, peer = t6.accept(); conn.settimeout(20)
+        print("peer6", peer[0], flush=True)
+        h = hashlib.sha256()
+        while True:
+            b = conn.recv(65536)
+            if not b: break
+            h.update(b)
+        conn.sendall(h.digest()); conn.close()
+threading.Thread(target=tcp6, daemon=True).start()
 print("ready", flush=True)
 down = bytes((i * 7 + 3) % 251 for i in range(2 * 1024 * 1024))
 for _ in range(4):
@@ -166,6 +189,10 @@ for i in range(20):
         except socket.timeout:
             pass
 assert ok == 20, "UDP: %d of 20 answered by rs1" % ok
+s6 = socket.create_connection(("2001:db8:f::1", 80), timeout=20)
+s6.sendall(up); s6.shutdown(socket.SHUT_WR)
+got = s6.recv(64)
+assert got == hashlib.sha256(up).digest(), "IPv6 upload hash differs"
 print("client ok")
 PY
 for i in 1 2; do
@@ -179,6 +206,8 @@ for i in 1 2; do
 done
 timeout 60 ip netns exec "$c" python3 "$tmp/client.py" >"$tmp/client.out" 2>&1 ||
   fail "client: $(cat "$tmp/client.out")"
+grep -q "^peer6 2001:db8:d::2$" "$tmp/rs2.out" ||
+  fail "rs2 did not see the client's IPv6 address: $(cat "$tmp/rs2.out")"
 grep -q "^peer 198.51.100.2$" "$tmp/rs1.out" "$tmp/rs2.out" ||
   fail "no realserver saw the client's address: $(cat "$tmp/rs1.out" "$tmp/rs2.out")"
 
