@@ -62,15 +62,19 @@ namespace {
 
 using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpers only
 
-// `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing.
-int config_test(const std::string& path) {
+// `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing. With
+// --xdp (`xdp_flag`) or the file's xdp_interfaces, direct routing is served too.
+int config_test(const std::string& path, bool xdp_flag) {
   auto cfg = daemon::read_config_file(path);
   if (cfg) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
   }
-  core::Result<void> ok =
-      cfg ? ctl::check_served_methods(*cfg, ctl::DirectorOptions{}.served_methods)
-          : core::Result<void>(core::Unexpected{cfg.error()});
+  std::vector<model::ForwardMethod> served = ctl::DirectorOptions{}.served_methods;
+  if (cfg && (xdp_flag || !cfg->global.xdp_interfaces.empty())) {
+    served.push_back(model::ForwardMethod::kRoute);
+  }
+  core::Result<void> ok = cfg ? ctl::check_served_methods(*cfg, served)
+                              : core::Result<void>(core::Unexpected{cfg.error()});
   if (!ok) {
     std::fprintf(stderr, "%s\n", ok.error().message.c_str());
     return 1;
@@ -231,7 +235,7 @@ int main(int argc, char** argv) {
     std::fputs(bin::lvsd_usage().c_str(), stdout);
     return 0;
   }
-  if (cfg->config_test) return config_test(cfg->config_file);
+  if (cfg->config_test) return config_test(cfg->config_file, !cfg->xdp_interfaces.empty());
   if (cfg->cleanup) return cleanup(cfg->masq);
   if (!cfg->print_lvs_conf.empty()) return print_lvs_conf(cfg->print_lvs_conf);
 

@@ -4,10 +4,11 @@
 # hold the VIP on lo (/32, arp_ignore=1, arp_announce=2) and answer the client directly; the
 # director (the one-armed LVS-DR setup) only rewrites the destination MAC, in native XDP.
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
-# 20 UDP exchanges are answered, a 4 MiB IPv6 upload arrives intact, the realserver sees the client's own address, `lvsadm -L -n`
-# shows Route, `--stats` counts packets in and none out, `-L -c` lists the flows with the DR
-# states (FIN_WAIT after the client's FIN), and without --xdp a -g realserver is refused with
-# lvsd's message. Root only (exit 77 = skipped otherwise).
+# 20 UDP exchanges are answered, a 4 MiB IPv6 upload arrives intact, the realservers see the
+# client's own address, `lvsadm -L -n` shows Route, `--stats` counts packets in and none out,
+# `-L -c` lists the flows with the DR states (FIN_WAIT after the client's FIN), and without
+# --xdp a -g realserver is refused with lvsd's message (and `lvsd -t` refuses lb_kind DR).
+# Root only (exit 77 = skipped otherwise).
 #
 #   client 198.51.100.2 [c0]--+              +--[r0] 198.51.100.10 rs1, VIP 192.0.2.1 on lo
 #   director 198.51.100.1 [d0]-- bridge br0 --+--[r0] 198.51.100.11 rs2, VIP 192.0.2.1 on lo
@@ -104,6 +105,23 @@ case $out in
   *) fail "-g without --xdp said: $out" ;;
 esac
 kill -TERM "$plain_pid"; wait "$plain_pid"
+# The config check (-t) says the same of lb_kind DR, unless --xdp is given.
+cat >"$tmp/dr.conf" <<'CONF'
+virtual_server 192.0.2.1 80 {
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 198.51.100.10 80 {
+        weight 1
+    }
+}
+CONF
+out=$("$bin/lvsd" -t -f "$tmp/dr.conf" 2>&1) && fail "lvsd -t accepted lb_kind DR without --xdp"
+case $out in
+  *"uses lvs_method DR, which this lvsd does not serve"*) ;;
+  *) fail "lvsd -t on lb_kind DR without --xdp said: $out" ;;
+esac
+"$bin/lvsd" -t -f "$tmp/dr.conf" --xdp d0 >/dev/null 2>&1 || fail "lvsd -t --xdp refused lb_kind DR"
 
 export LVSD_SOCKET=$tmp/lvsd.sock
 ip netns exec "$d" "$bin/lvsd" --workers 1 --xdp d0 --xdp-mode native >"$tmp/lvsd.log" 2>&1 &
