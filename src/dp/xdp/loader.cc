@@ -280,6 +280,24 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       }
     }
   }
+  // A realserver whose method changed (-e ... -g to -m): its templates hold the old method and
+  // go, so the client's next connection takes the new one; live flows keep theirs, as in IPVS.
+  std::set<std::uint32_t> remethod;
+  for (const model::VirtualService& vs : table.services) {
+    const model::VirtualService* old = table_.find(vs.key);
+    for (const model::RealServer& r : vs.dests) {
+      const model::RealServer* was = old == nullptr ? nullptr : old->find_dest(r.addr);
+      if (was != nullptr && was->forward != r.forward)
+        remethod.insert(dest_slots.at({vs.key, r.addr}));
+    }
+  }
+  if (!remethod.empty()) {
+    for (const auto& [k, v] : raw_templates()) {
+      if (remethod.count(v.dest_stat) != 0) {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.templates), &k);
+      }
+    }
+  }
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
   // New direct-routing realservers: their MACs are usually known before the first client.

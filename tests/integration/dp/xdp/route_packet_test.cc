@@ -304,6 +304,29 @@ TEST_F(XdpRoute, PersistenceKeepsAClientOnOneRealserverByDirectRouting) {
   EXPECT_EQ(tpl[0].second.method, LVS_XDP_ROUTE);
 }
 
+// Editing a realserver from -g to -m: its live flow stays routed, its template goes, so the
+// client's next connection is masqueraded. (A packet of the old flow before that connection
+// would re-make the template with the old method: keep_template copies the flow's.)
+TEST_F(XdpRoute, AMethodChangeEndsTheTemplatesButNotTheFlows) {
+  model::ServiceTable t = table();
+  t.services[0].persistent = true;
+  t.services[0].timeout = 300;
+  t.services[0].netmask = 0xFFFFFFFFU;
+  t.services[0].dests = {real("198.51.100.10:80")};
+  ASSERT_TRUE(engine_->apply(t).ok());
+  const Bytes first = build(tcp(kSyn, 46000));
+  EXPECT_EQ(run(first).frame, to_mac(first, kRs1Mac));
+  t.services[0].dests[0].forward = model::ForwardMethod::kMasq;
+  ASSERT_TRUE(engine_->apply(t).ok());
+  EXPECT_TRUE(engine_->raw_templates().empty());
+  const TestRun next = run(build(tcp(kSyn, 46001)));
+  EXPECT_EQ(next.verdict, XDP_TX);
+  EXPECT_EQ(read(next.frame).ttl, 63);  // masqueraded: forwarded with the TTL decremented
+  EXPECT_EQ(entries(46001).size(), 2U);
+  const Bytes ack = build(tcp(kAck, 46000));
+  EXPECT_EQ(run(ack).frame, to_mac(ack, kRs1Mac));  // the live flow: still routed
+}
+
 // ICMP errors the client sends about a routed flow go on to its realserver unchanged.
 TEST_F(XdpRoute, AnIcmpErrorAboutARoutedFlowGoesToItsRealserver) {
   run(build(tcp(kSyn)));
