@@ -94,7 +94,7 @@ class XdpRoute : public ::testing::Test {
     if (!ready_) GTEST_SKIP() << "needs ip (iproute2) and sysctl";
     ifindex_ = if_nametoindex("dr0");
     ASSERT_NE(ifindex_, 0U);
-    auto e = Engine::load();
+    auto e = Engine::load(Engine::LoadOptions{.max_conns = Engine::kMinConns});  // quick to load
     ASSERT_TRUE(e.ok()) << e.error().message;
     engine_ = std::move(*e);
     auto r = engine_->apply(table());
