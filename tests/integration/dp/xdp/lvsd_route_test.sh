@@ -6,7 +6,8 @@
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, a 4 MiB IPv6 upload arrives intact, the realservers see the
 # client's own address, `lvsadm -L -n` shows Route, `--stats` counts packets in and none out,
-# `-L -c` lists the flows with the DR states (FIN_WAIT after the client's FIN), and without
+# `-L -c` lists the flows with the DR states (FIN_WAIT after the client's FIN), a connection
+# whose realserver's MAC the director forgot goes through on the SYN retransmission, and without
 # --xdp a -g realserver is refused with lvsd's message (and `lvsd -t` refuses lb_kind DR).
 # Root only (exit 77 = skipped otherwise).
 #
@@ -248,7 +249,11 @@ echo "$conns" | grep -q "^TCP .*FIN_WAIT *198.51.100.2:[0-9]* *192.0.2.1:80 *198
   fail "-L -c lists no TCP flow in FIN_WAIT"
 echo "$conns" | grep -q "^UDP .*UDP *198.51.100.2:[0-9]* *192.0.2.1:53 *198.51.100.10:53" ||
   fail "-L -c lists no UDP flow"
-# The next connection goes to the other realserver (rr) and works too.
+# The next connection goes to the other realserver (rr) and works too, although the director
+# has forgotten the realservers' MACs: its SYN is dropped, lvsd's timer has the kernel resolve
+# them, the client's retransmission goes through.
+run ip -n "$d" neigh del 198.51.100.10 dev d0
+run ip -n "$d" neigh del 198.51.100.11 dev d0
 ip netns exec "$c" python3 - <<'PY' || fail "second connection (rs2)"
 import socket
 s = socket.create_connection(("192.0.2.1", 80), timeout=20)
@@ -263,6 +268,8 @@ PY
 for i in 1 2; do
   grep -q "^peer 198.51.100.2$" "$tmp/rs$i.out" || fail "rs$i got no connection from the client"
 done
+ip -n "$d" neigh show 198.51.100.10 | grep -q lladdr || fail "the director did not re-learn rs1's MAC"
+ip -n "$d" neigh show 198.51.100.11 | grep -q lladdr || fail "the director did not re-learn rs2's MAC"
 # Each realserver: one flow in FIN_WAIT, counted inactive.
 for a in 198.51.100.10 198.51.100.11; do
   adm -L -n | grep -q "^  -> $a:80  *Route  *1  *0  *1 " ||
