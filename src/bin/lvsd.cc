@@ -67,15 +67,19 @@ namespace {
 
 using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpers only
 
-// `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing.
-int config_test(const std::string& path) {
+// `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing. With
+// --xdp (`xdp_flag`) or the file's xdp_interfaces, direct routing is served too.
+int config_test(const std::string& path, bool xdp_flag) {
   auto cfg = daemon::read_config_file(path);
   if (cfg) {
     for (const auto& w : cfg->warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
   }
-  core::Result<void> ok =
-      cfg ? ctl::check_served_methods(*cfg, ctl::DirectorOptions{}.served_methods)
-          : core::Result<void>(core::Unexpected{cfg.error()});
+  std::vector<model::ForwardMethod> served = ctl::DirectorOptions{}.served_methods;
+  if (cfg && (xdp_flag || !cfg->global.xdp_interfaces.empty())) {
+    served.push_back(model::ForwardMethod::kRoute);
+  }
+  core::Result<void> ok = cfg ? ctl::check_served_methods(*cfg, served)
+                              : core::Result<void>(core::Unexpected{cfg.error()});
   if (!ok) {
     std::fprintf(stderr, "%s\n", ok.error().message.c_str());
     return 1;
@@ -316,7 +320,7 @@ int main(int argc, char** argv) {
     std::fputs(bin::lvsd_usage().c_str(), stdout);
     return 0;
   }
-  if (cfg->config_test) return config_test(cfg->config_file);
+  if (cfg->config_test) return config_test(cfg->config_file, !cfg->xdp_interfaces.empty());
   if (cfg->cleanup) return cleanup(cfg->masq);
   if (!cfg->print_lvs_conf.empty()) return print_lvs_conf(cfg->print_lvs_conf);
   if (!cfg->gen_vrrp.empty()) return gen_vrrp(*cfg);
@@ -400,6 +404,7 @@ int main(int argc, char** argv) {
       d->with_packet_engine([e, ns] {
         (void)e->expire(static_cast<std::uint64_t>(ns.count()));
         e->estimate_rates(static_cast<std::uint64_t>(ns.count()));
+        (void)e->resolve_neighbours();  // direct routing: MACs the program lacked
       });
     });
   } else if (!cfg->xdp_interfaces.empty()) {
@@ -416,6 +421,10 @@ int main(int argc, char** argv) {
                              .timeouts = {.tcp = seconds(cfg->proxy.tcp_established_timeout),
                                           .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
                                           .udp = seconds(cfg->proxy.udp_timeout)}};
+  if (engine) {
+    // --xdp: the packet engine routes directly (-g) too.
+    dopts.served_methods.push_back(model::ForwardMethod::kRoute);
+  }
   if (fixture) {
     dopts.served_methods = {model::ForwardMethod::kMasq, model::ForwardMethod::kLocal,
                             model::ForwardMethod::kTunnel, model::ForwardMethod::kRoute,

@@ -75,7 +75,7 @@ class Director {
   // runs and the table stays empty.
   core::Result<void> start(const model::ServiceTable& initial);
 
-  // The forwarding methods the data plane serves (fixed at construction: any thread).
+  // The forwarding methods the data plane serves (DirectorOptions::served_methods).
   const std::vector<model::ForwardMethod>& served_methods() const { return opts_.served_methods; }
 
   // Makes a configuration the running one (start-up and reload): the file's services with

@@ -3,21 +3,16 @@
 #include "core/log.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <utility>
 
 namespace lvs::dp::dual {
 
-namespace {
-// Tunnelling (-i) is the packet engine's too (the proxy cannot encapsulate).
-bool served_by_packet_engine_tunnel(const model::RealServer& d) {
-  return d.forward == model::ForwardMethod::kTunnel;
-}
-}  // namespace
-
 bool for_packet_engine(const model::VirtualService& svc) {
   return std::all_of(svc.dests.begin(), svc.dests.end(), [](const auto& d) {
-    return d.forward == model::ForwardMethod::kMasq || served_by_packet_engine_tunnel(d);
+    return std::find(kPacketMethods.begin(), kPacketMethods.end(), d.forward) !=
+           kPacketMethods.end();
   });
 }
 
@@ -30,6 +25,13 @@ Split split(const model::ServiceTable& table, const Accepts& accepts) {
     }
     if (accepts) {
       if (auto ok = accepts(svc); !ok) {
+        const bool proxy_can = std::all_of(svc.dests.begin(), svc.dests.end(), [](const auto& d) {
+          return d.forward == model::ForwardMethod::kMasq;
+        });
+        if (!proxy_can) {
+          s.unserved.push_back(ok.error().message);
+          continue;
+        }
         s.fallbacks.push_back(ok.error().message);
         s.proxy.services.push_back(svc);
         continue;
@@ -64,6 +66,7 @@ Stats merge(const Stats& a, const Stats& b) {
 core::Result<void> DualDataPlane::apply(const model::ServiceTable& table) {
   const std::lock_guard lock(mu_);
   Split next = split(table, accepts_);
+  if (!next.unserved.empty()) return core::fail(EOPNOTSUPP, next.unserved.front());
   if (auto r = packet_.apply(next.packet); !r) return r;
   if (auto r = proxy_.apply(next.proxy); !r) {
     // The packet engine accepted its old table once: taking it back cannot fail for a reason

@@ -1,10 +1,13 @@
 #pragma once
-// A DataPlane over two: the XDP engine (`packet`) forwards the services whose realservers are
-// all masqueraded (-m); the user-space proxy (`proxy`) forwards every other service. A service
-// that mixes -m with other methods goes whole to the proxy (which masquerades too, through its
-// transparent path): a service is never split between engines. A service without realservers
-// (`lvsadm -A` before its `-a ... -m`) goes to the packet engine, which drops its new flows as
-// IPVS does, and needs no local VIP to bind as the proxy would.
+// A DataPlane over two: the XDP engine (`packet`) forwards the services whose realservers all
+// use a method it serves (kPacketMethods: -m, -g, -i); the user-space proxy (`proxy`) forwards
+// every other service. A service that mixes those with other methods goes whole to the proxy
+// (which masquerades too, through its transparent path): a service is never split between
+// engines. A masquerading service the packet engine cannot take (a scheduler it lacks...) falls
+// back to the proxy; one with direct-routing or tunnelling realservers cannot (the proxy does
+// neither), so apply() refuses it with the packet engine's reason. A service without
+// realservers (`lvsadm -A` before its `-a ... -m`) goes to the packet engine, which drops its
+// new flows as IPVS does, and needs no local VIP to bind as the proxy would.
 //
 // apply() is all-or-nothing across both: the packet engine's part is applied first, then the
 // proxy's; if the proxy refuses, the packet engine gets its previous table back. stats(),
@@ -13,6 +16,7 @@
 // DataPlane, and besides from the owner's timer through with_packet_engine(): one mutex
 // serializes every call into the two engines.
 
+#include <array>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -26,17 +30,25 @@
 
 namespace lvs::dp::dual {
 
+// The forwarding methods the XDP engine serves.
+inline constexpr std::array kPacketMethods = {
+    model::ForwardMethod::kMasq, model::ForwardMethod::kRoute, model::ForwardMethod::kTunnel};
+
 struct Split {
   model::ServiceTable packet{};  // for the XDP engine
   model::ServiceTable proxy{};   // for the user-space proxy
   // Masquerading services the packet engine refused (Accepts), with its reason: the proxy
   // forwards them.
   std::vector<std::string> fallbacks{};
+  // Services the packet engine refused that the proxy cannot forward either (direct routing),
+  // with its reason: apply() fails.
+  std::vector<std::string> unserved{};
 
   bool operator==(const Split&) const = default;
 };
 
-// True when the packet engine takes `svc`: every realserver (of none or more) is -m or -i.
+// True when the packet engine takes `svc`: every realserver (of none or more) uses one of
+// kPacketMethods.
 bool for_packet_engine(const model::VirtualService& svc);
 
 // Whether the packet engine can forward a service, else why not (e.g. a scheduler it lacks).

@@ -21,6 +21,7 @@
 
 #include "core/log.h"
 #include "dp/xdp/bpf/tcp_state.h"
+#include "dp/xdp/neigh.h"
 #include "dp/xdp/plan.h"
 #include "lvs_xdp.skel.h"
 
@@ -257,7 +258,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       const model::RealServer& r = vs.dests[d];
       lvs_dest dest{};
       wire_addr(r.addr.addr, dest.addr);
-      dest.port = wire_port(r.addr.port);
+      dest.port = wire_dest_port(vs, r);
       dest.family = wire_family(r.addr.addr);
       dest.method = wire_method(r.forward);
       dest.weight = static_cast<std::uint32_t>(r.weight);
@@ -320,8 +321,28 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       }
     }
   }
+  // A realserver whose method changed (-e ... -g to -m): its templates hold the old method and
+  // go, so the client's next connection takes the new one; live flows keep theirs, as in IPVS.
+  std::set<std::uint32_t> remethod;
+  for (const model::VirtualService& vs : table.services) {
+    const model::VirtualService* old = table_.find(vs.key);
+    for (const model::RealServer& r : vs.dests) {
+      const model::RealServer* was = old == nullptr ? nullptr : old->find_dest(r.addr);
+      if (was != nullptr && was->forward != r.forward)
+        remethod.insert(dest_slots.at({vs.key, r.addr}));
+    }
+  }
+  if (!remethod.empty()) {
+    for (const auto& [k, v] : raw_templates()) {
+      if (remethod.count(v.dest_stat) != 0) {
+        bpf_map_delete_elem(bpf_map__fd(skel_->maps.templates), &k);
+      }
+    }
+  }
   svc_slots_ = std::move(svc_slots);
   dest_slots_ = std::move(dest_slots);
+  // New direct-routing realservers: their MACs are usually known before the first client.
+  const std::vector<core::IpAddress> before = route_dests();
   table_ = table;
   cycles_.clear();
   for (std::size_t i = 0; i < table.services.size(); ++i) {
@@ -333,6 +354,11 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   std::erase_if(svc_rates_, [this](const auto& kv) { return !slot_in_use(svc_slots_, kv.first); });
   std::erase_if(dest_rates_,
                 [this](const auto& kv) { return !slot_in_use(dest_slots_, kv.first); });
+  std::vector<core::IpAddress> added = route_dests();
+  std::erase_if(added, [&before](const core::IpAddress& a) {
+    return std::find(before.begin(), before.end(), a) != before.end();
+  });
+  nudge(added);
   return {};
 }
 
@@ -362,14 +388,17 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     lvs_conn gone{};
     if (bpf_map_lookup_and_delete_elem(conns, &k, &gone) != 0) continue;
     ++n;
-    lvs_conn_key reply{};
-    std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
-    std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
-    reply.sport = gone.nat_port;
-    reply.dport = k.sport;
-    reply.proto = k.proto;
-    reply.family = k.family;
-    bpf_map_delete_elem(conns, &reply);
+    // Direct routing and tunnelling (no output) have no reply entry to take out.
+    if ((gone.flags & LVS_XDP_CONN_NO_OUTPUT) == 0) {
+      lvs_conn_key reply{};
+      std::memcpy(reply.saddr, gone.nat_addr, sizeof(reply.saddr));
+      std::memcpy(reply.daddr, k.saddr, sizeof(reply.daddr));
+      reply.sport = gone.nat_port;
+      reply.dport = k.sport;
+      reply.proto = k.proto;
+      reply.family = k.family;
+      bpf_map_delete_elem(conns, &reply);
+    }
   }
   for (const auto& [id, slot] : dest_slots_) set_load(slot, live[slot]);
   return n;
@@ -528,6 +557,8 @@ lvs_global Engine::global() const {
     sum.refused += g.refused;
     sum.passed += g.passed;
     sum.tun_dropped += g.tun_dropped;
+    sum.unresolved += g.unresolved;
+    sum.unrouted += g.unrouted;
   }
   return sum;
 }
@@ -542,6 +573,35 @@ core::Result<void> Engine::put_raw_template(const lvs_tpl_key& key, const lvs_tp
 std::uint64_t Engine::refused() const { return global().refused; }
 std::uint64_t Engine::passed() const { return global().passed; }
 std::uint64_t Engine::tun_dropped() const { return global().tun_dropped; }
+std::uint64_t Engine::unresolved() const { return global().unresolved; }
+std::uint64_t Engine::unrouted() const { return global().unrouted; }
+
+std::vector<core::IpAddress> Engine::route_dests() const {
+  std::vector<core::IpAddress> out;
+  for (const model::VirtualService& vs : table_.services) {
+    for (const model::RealServer& r : vs.dests) {
+      if (r.forward == model::ForwardMethod::kRoute &&
+          std::find(out.begin(), out.end(), r.addr.addr) == out.end()) {
+        out.push_back(r.addr.addr);
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t Engine::nudge(const std::vector<core::IpAddress>& addrs) {
+  for (const core::IpAddress& a : addrs) {
+    if (auto r = nudge_neighbour(a); !r) core::log().debug("XDP engine: {}", r.error().message);
+  }
+  return addrs.size();
+}
+
+std::size_t Engine::resolve_neighbours() {
+  const std::uint64_t now = unresolved();
+  if (now == unresolved_seen_) return 0;
+  unresolved_seen_ = now;
+  return nudge(route_dests());
+}
 
 Stats Engine::stats() const {
   const auto ncpu = static_cast<std::size_t>(libbpf_num_possible_cpus());
@@ -811,7 +871,16 @@ core::Result<AttachMode> Engine::attach_owned(std::string_view ifname, AttachPol
 }
 
 core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) const {
+  return test_run(frame, 0);
+}
+
+core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame,
+                                       std::uint32_t ingress_ifindex) const {
   TestRun out;
+  // The kernel wants a context that covers exactly the frame (no metadata before it).
+  xdp_md ctx{};
+  ctx.data_end = static_cast<std::uint32_t>(frame.size());
+  ctx.ingress_ifindex = ingress_ifindex;
   out.frame.resize(frame.size() + 256);
   // What LIBBPF_OPTS does, without its C99 compound literal (-Wpedantic under clang++).
   bpf_test_run_opts opts{};
@@ -821,6 +890,10 @@ core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) cons
   opts.data_out = out.frame.data();
   opts.data_size_out = static_cast<std::uint32_t>(out.frame.size());
   opts.repeat = 1;
+  if (ingress_ifindex != 0) {
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+  }
   if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.lvs_xdp), &opts) != 0) {
     return core::fail(errno, fmt::format("XDP engine: test run failed: {}", errno_text(errno)));
   }

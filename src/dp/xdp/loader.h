@@ -117,6 +117,21 @@ class Engine final : public DataPlane {
   // Fails naming the entry when this director has no such service or realserver.
   core::Result<void> sync_import(const sync::Entry& entry, std::uint64_t now_ns);
 
+  // Direct routing: frames dropped for a realserver whose MAC was not known yet, and for one
+  // with no route (bpf/maps.h, lvs_global).
+  std::uint64_t unresolved() const;
+  std::uint64_t unrouted() const;
+
+  // Direct routing: when frames were dropped for an unknown neighbour since the last call,
+  // asks the kernel to resolve every direct-routing realserver (neigh.h), so the client's
+  // retransmission finds the MAC. The owner calls it with expire(); apply() nudges the
+  // direct-routing realservers it adds. Returns the realservers nudged.
+  std::size_t resolve_neighbours();
+
+  // Runs the program once over `frame` as if it came in on interface `ingress_ifindex`.
+  core::Result<TestRun> test_run(std::span<const std::uint8_t> frame,
+                                 std::uint32_t ingress_ifindex) const;
+
  private:
   explicit Engine(lvs_xdp* skel);
   core::Result<void> write_config(std::uint32_t bank);
@@ -132,8 +147,13 @@ class Engine final : public DataPlane {
 
   using DestId = std::pair<model::ServiceKey, core::Endpoint>;
 
+  // Asks the kernel to resolve `addrs` (direct routing); failures are logged at debug.
+  static std::size_t nudge(const std::vector<core::IpAddress>& addrs);
+  std::vector<core::IpAddress> route_dests() const;
+
   lvs_xdp* skel_ = nullptr;
   std::uint32_t bank_ = 0;
+  std::uint64_t unresolved_seen_ = 0;  // unresolved() at the last resolve_neighbours()
   conn::Timeouts timeouts_{};
   model::ServiceTable table_{};
   // Stable counter slots, kept across applies so counters survive a reload.

@@ -145,9 +145,25 @@ core::Result<void> check_tunnel(const model::VirtualService& vs, const model::Re
   return {};
 }
 
-std::uint8_t wire_method(model::ForwardMethod f) {
-  return f == model::ForwardMethod::kTunnel ? std::uint8_t{LVS_XDP_TUNNEL}
-                                            : std::uint8_t{LVS_XDP_MASQ};
+bool serves(model::ForwardMethod m) {
+  return m == model::ForwardMethod::kMasq || m == model::ForwardMethod::kRoute ||
+         m == model::ForwardMethod::kTunnel;
+}
+
+std::uint8_t wire_method(model::ForwardMethod m) {
+  switch (m) {
+    case model::ForwardMethod::kRoute:
+      return LVS_XDP_ROUTE;
+    case model::ForwardMethod::kTunnel:
+      return LVS_XDP_TUNNEL;
+    default:
+      return LVS_XDP_MASQ;
+  }
+}
+
+std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealServer& r) {
+  // Spec §1.2: direct routing does not change ports; the dest port is the service's.
+  return wire_port(r.forward == model::ForwardMethod::kRoute ? vs.key.vip.port : r.addr.port);
 }
 
 core::Result<void> check_service(const model::VirtualService& vs) {
@@ -166,17 +182,19 @@ core::Result<void> check_service(const model::VirtualService& vs) {
   }
   for (const model::RealServer& r : vs.dests) {
     const std::string who = fmt::format("realserver {}", r.addr.to_string());
-    if (r.forward != model::ForwardMethod::kMasq && r.forward != model::ForwardMethod::kTunnel) {
-      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m and tunnelling -i "
-                                         "are)",
+    if (!serves(r.forward)) {
+      return unsupported(vs, fmt::format("{} forwarding of {} (masquerading -m, direct "
+                                         "routing -g and tunnelling -i are)",
                                          model::forward_name(r.forward), who));
     }
     if (auto t = check_tunnel(vs, r); !t) return t;
     if (r.addr.addr.family() != vs.key.vip.addr.family()) {
       return core::fail(EAFNOSUPPORT,
-                        fmt::format("service {}: {} is of the other address family; "
-                                    "masquerading does not translate between IPv4 and IPv6",
-                                    vs.key.to_string(), who));
+                        fmt::format("service {}: {} is of the other address family; {} does "
+                                    "not translate between IPv4 and IPv6",
+                                    vs.key.to_string(), who,
+                                    r.forward == model::ForwardMethod::kRoute ? "direct routing"
+                                                                              : "masquerading"));
     }
     if (r.u_threshold != 0 || r.l_threshold != 0) {
       return unsupported(vs, fmt::format("connection thresholds (-x/-y) on {}", who));

@@ -24,19 +24,26 @@ struct SchedSlots {
   std::vector<std::uint32_t> slots{};
 };
 
+// The forwarding methods this engine serves: masquerading (-m), direct routing (-g) and
+// tunnelling (-i, IPIP: check_tunnel).
+bool serves(model::ForwardMethod m);
+// A served method as the maps carry it (enum lvs_xdp_method).
+std::uint8_t wire_method(model::ForwardMethod m);
+// The port a realserver's flows go to, network order: its own for masquerading, the service's
+// for direct routing (spec §1.2: the port is forced to the service port); tunnelling requires
+// them equal (check_tunnel).
+std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealServer& r);
+
 // Fails, naming the service and what to change, for what this engine does not do yet:
-// fwmark or SCTP services, realservers of the other address family, realservers neither in
-// masquerading nor in tunnelling (ipip, check_tunnel) mode, schedulers other than rr wrr lc wlc sh
-// dh mh, connection thresholds, more than LVS_XDP_MAX_DESTS realservers.
+// fwmark or SCTP services, realservers of the other address family, realservers with a method
+// serves() is false for, schedulers other than rr wrr lc wlc sh dh mh, connection thresholds, more
+// than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
 // Tunnelling (-i) of `r` in `vs`: IPIP only (GUE and GRE are refused by name), the service's
 // address family, the service's port (IPVS keeps the port: the packet is not rewritten).
 // Nothing to check for other methods.
 core::Result<void> check_tunnel(const model::VirtualService& vs, const model::RealServer& r);
-
-// The lvs_dest.method of a forwarding method the engine serves (enum lvs_xdp_method).
-std::uint8_t wire_method(model::ForwardMethod f);
 
 // The slots of a service that passed check_service().
 core::Result<SchedSlots> sched_slots(const model::VirtualService& vs);

@@ -89,8 +89,19 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
     if (s.key == key) vs = &s;
   }
   if (vs == nullptr) return not_synced(e, "this director has no such service");
-  const auto dest = dest_slots_.find({key, e.dest});
+  // The flow's realserver as this director has it; a direct-routing flow carries the service
+  // port, whatever port the realserver was given (wire_dest_port).
+  const model::RealServer* real = vs->find_dest(e.dest);
+  for (const model::RealServer& r : vs->dests) {
+    if (real == nullptr && r.forward == model::ForwardMethod::kRoute && r.addr.addr == e.dest.addr)
+      real = &r;
+  }
+  if (real == nullptr) return not_synced(e, "this director has no such realserver");
+  const auto dest = dest_slots_.find({key, real->addr});
   if (dest == dest_slots_.end()) return not_synced(e, "this director has no such realserver");
+  const std::uint8_t method = wire_method(real->forward);
+  // Direct routing and tunnelling: the replies bypass the director, no reply entry.
+  const bool no_output = method == LVS_XDP_ROUTE || method == LVS_XDP_TUNNEL;
   const std::uint32_t svc_slot = svc_slots_.at(key);
   const std::uint8_t family = wire_family(e.vip.addr);
 
@@ -103,6 +114,7 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
     tv.last_seen_ns = last_seen_for(now_ns, vs->timeout, e.timeout);
     wire_addr(e.dest.addr, tv.dest_addr);
     tv.dest_port = wire_port(e.dest.port);
+    tv.method = method;
     tv.dest_stat = dest->second;
     return put_raw_template(tk, tv);
   }
@@ -123,7 +135,8 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
   wire_addr(e.dest.addr, fwd.nat_addr);
   fwd.nat_port = wire_port(e.dest.port);
   fwd.state = e.state;
-  fwd.flags = e.persistent ? LVS_XDP_CONN_PERSIST : 0U;
+  fwd.flags = (e.persistent ? LVS_XDP_CONN_PERSIST : 0U) | (no_output ? LVS_XDP_CONN_NO_OUTPUT : 0U);
+  fwd.method = method;
   fwd.svc_stat = svc_slot;
   fwd.dest_stat = dest->second;
   fwd.counted = 1;
@@ -157,7 +170,9 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
   };
   lvs_conn old{};
   const bool existed = bpf_map_lookup_elem(conns, &fk, &old) == 0;
-  if (auto r = put_raw_connection(rk, rev); !r) return r;
+  if (!no_output) {
+    if (auto r = put_raw_connection(rk, rev); !r) return r;
+  }
   if (auto r = put_raw_connection(fk, fwd); !r) return r;
   if (existed && old.counted != 0) adjust(old.dest_stat, old.state, 1);
   adjust(fwd.dest_stat, fwd.state, static_cast<std::uint32_t>(-1));

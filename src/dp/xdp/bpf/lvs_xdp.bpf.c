@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lvsd's XDP packet engine: masquerading (-m) for IPv4 TCP and UDP.
+/* lvsd's XDP packet engine: masquerading (-m) and direct routing (-g), IPv4 and IPv6, TCP and
+ * UDP.
  *
  * A packet whose 5-tuple has a live forward entry (client -> VIP) is DNATed to its realserver;
  * one matching a reply entry (realserver -> client) is SNATed back to VIP:port. A packet to a
@@ -7,10 +8,12 @@
  * realserver comes from the service's scheduling slots, which the loader fills from the C++
  * scheduler of the same name. The next hop comes from bpf_fib_lookup; when the kernel has no
  * neighbour entry yet, the rewritten packet is passed to the kernel, which resolves and
- * forwards it. A flow to a tunnel (-i) realserver is not rewritten but encapsulated (IPIP:
- * IPv4 in IPv4, IPv6 in IPv6) to the realserver, whose replies go straight to the client.
- * Everything else (other addresses and ports, IP options, fragments, truncated
- * headers, other protocols, IPv6 for now) is passed to the kernel unchanged. */
+ * forwards it. Direct routing (route_*) leaves the IP packet as it is and only sends the frame
+ * to the realserver's MAC; a flow to a tunnel (-i) realserver is not rewritten but
+ * encapsulated (IPIP: IPv4 in IPv4, IPv6 in IPv6) to the realserver. Flows of both have a
+ * forward entry only (replies go straight to the client). Everything else (other addresses and
+ * ports, IP options, fragments, truncated headers, other protocols, IPv6 extension headers) is
+ * passed to the kernel unchanged. */
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -384,6 +387,46 @@ static __always_inline int forward(struct xdp_md* ctx, struct pkt* p) {
   return XDP_PASS;
 }
 
+/* Direct routing (-g): why a frame could not be sent. */
+static __always_inline void count_route_fail(int unresolved) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (!g) return;
+  if (unresolved) {
+    g->unresolved += 1;
+  } else {
+    g->unrouted += 1;
+  }
+}
+
+/* Direct routing: the frame goes out unchanged above Ethernet (the VIP stays the destination,
+ * no checksum or TTL changes, as IPVS's DR transmit), to the MAC of the realserver `rs` (a word
+ * array of the flow's family) and from the egress interface's MAC, both from the kernel's
+ * route and neighbour tables; XDP_TX when the realserver is on the ingress link (the usual
+ * one-armed director). When the neighbour is not resolved yet the frame is dropped, not
+ * passed: the kernel would deliver it to the local VIP (a TCP reset for the client) rather than
+ * forward it. User space sees `unresolved` grow and makes the kernel resolve the realservers'
+ * addresses; the client's retransmission then goes through. No route to the realserver (or
+ * forwarding off: bpf_fib_lookup needs ip_forward=1 as the kernel's forwarding does): dropped
+ * and counted in `unrouted`. tot_len is left 0 so no MTU check refuses the large GRO frames of
+ * generic mode: the realserver shares the link, and so its MTU. */
+static __always_inline int route_xmit(struct xdp_md* ctx, struct pkt* p, const __u32 rs[4]) {
+  struct bpf_fib_lookup fib = {};
+  fib.l4_protocol = p->proto;
+  fib.ifindex = ctx->ingress_ifindex;
+  if (p->family == LVS_XDP_INET6) {
+    fib.family = AF_INET6_;
+    __builtin_memcpy(fib.ipv6_dst, rs, 16);
+  } else {
+    fib.family = AF_INET_;
+    fib.ipv4_dst = rs[0];
+  }
+  const long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+  if (rc == BPF_FIB_LKUP_RET_SUCCESS) return forward_done(ctx, p, &fib);
+  count_route_fail(rc == BPF_FIB_LKUP_RET_NO_NEIGH);
+  return XDP_DROP;
+}
+
 /* One connection more (delta 1) or less (delta -1) in `state` for a realserver. */
 static __always_inline void load_add(__u32 slot, __u32 state, int delta) {
   struct lvs_dest_load* l = bpf_map_lookup_elem(&dest_load, &slot);
@@ -543,7 +586,7 @@ static __always_inline void keep_template(const struct pkt* p, const struct lvs_
   fresh.last_seen_ns = now;
   __builtin_memcpy(fresh.dest_addr, c->nat_addr, sizeof(fresh.dest_addr));
   fresh.dest_port = c->nat_port;
-  if ((c->flags & LVS_XDP_CONN_TUNNEL) != 0) fresh.method = LVS_XDP_TUNNEL;
+  fresh.method = c->method;
   fresh.dest_stat = c->dest_stat;
   bpf_map_update_elem(&templates, &tk, &fresh, BPF_ANY);
 }
@@ -739,12 +782,27 @@ static __always_inline int tunnel(struct xdp_md* ctx, const struct pkt* p, const
   return XDP_PASS;
 }
 
-/* client -> VIP on a live forward entry: DNAT to the realserver (or, tunnelled, encapsulate
- * to it). */
+/* client -> VIP on a live direct-routing entry: state from the client's packets alone (the
+ * INPUT-ONLY table), counted in, sent on unchanged. */
+static __always_inline int route_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
+                                         __u64 now, int new_conn) {
+  const __u8 before = c->state;
+  c->state = next_state(p, before, LVS_TCP_INPUT_ONLY);
+  load_move(c, before, c->state);
+  c->last_seen_ns = now;
+  count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
+  count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
+  if ((c->flags & LVS_XDP_CONN_PERSIST) != 0 && !new_conn) keep_template(p, c, now);
+  return route_xmit(ctx, p, c->nat_addr);
+}
+
+/* client -> VIP on a live forward entry: DNAT to the realserver (masquerading),
+ * encapsulated to it (tunnelling), or on to it unchanged (direct routing). */
 static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct lvs_conn* c,
                                       __u64 now, int new_conn) {
+  if (c->method == LVS_XDP_ROUTE) return route_forward(ctx, p, c, now, new_conn);
   const __u8 before = c->state;
-  const int tunnelled = (c->flags & LVS_XDP_CONN_TUNNEL) != 0;
+  const int tunnelled = c->method == LVS_XDP_TUNNEL;
   /* A tunnelled flow's replies bypass the director: the input-only table (spec §3). */
   c->state = next_state(p, before, tunnelled ? LVS_TCP_INPUT_ONLY : LVS_TCP_INPUT);
   load_move(c, before, c->state);
@@ -839,6 +897,9 @@ static __always_inline int do_icmp6(struct xdp_md* ctx, const struct lvs_config*
   key.family = LVS_XDP_INET6;
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return XDP_PASS;
+  /* Direct routing and tunnelling rewrite no address: an error about such a flow is the
+   * kernel's (not forwarded to the realserver as the IPv4 path does for -g: not built yet). */
+  if ((c->flags & LVS_XDP_CONN_NO_OUTPUT) != 0) return XDP_PASS;
   const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
   if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
   __u32 to[4];
@@ -911,7 +972,19 @@ static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* 
   struct lvs_conn* c = bpf_map_lookup_elem(&conns, &key);
   if (!c) return XDP_PASS;
   /* A tunnelled flow's ICMP is the kernel's (its replies never crossed the director). */
-  if ((c->flags & LVS_XDP_CONN_TUNNEL) != 0) return XDP_PASS;
+  if (c->method == LVS_XDP_TUNNEL) return XDP_PASS;
+  struct pkt p = {};
+  p.eth = eth;
+  p.iph = iph;
+  p.end = end;
+  p.family = LVS_XDP_INET4;
+  p.proto = IPPROTO_ICMP;
+  p.ip_len = ip_len;
+  if (c->method == LVS_XDP_ROUTE) {
+    /* Direct routing: the error goes on to the realserver unchanged, as the flow's packets. */
+    if (expired(c, cfg, now)) return XDP_PASS;
+    return route_xmit(ctx, &p, c->nat_addr);
+  }
   const int from_rs = (c->flags & LVS_XDP_CONN_REPLY) != 0;
   if (!from_rs && expired(c, cfg, now)) return XDP_PASS;
   const __u32 new_addr = c->nat_addr[0];
@@ -933,13 +1006,6 @@ static __always_inline int do_icmp(struct xdp_md* ctx, const struct lvs_config* 
   csum_replace4(&icmp->checksum, old_quoted, new_addr);
   csum_replace2(&icmp->checksum, old_in_check, in->check);
   csum_replace2(&icmp->checksum, old_port, new_port);
-  struct pkt p = {};
-  p.eth = eth;
-  p.iph = iph;
-  p.end = end;
-  p.family = LVS_XDP_INET4;
-  p.proto = IPPROTO_ICMP;
-  p.ip_len = ip_len;
   return forward(ctx, &p);
 }
 
@@ -1016,11 +1082,24 @@ int lvs_xdp(struct xdp_md* ctx) {
   fwd.svc_stat = svc->stat_slot;
   fwd.dest_stat = chosen.dest_stat;
   fwd.counted = 1;
+  fwd.method = chosen.method;
   if (svc->persist_timeout != 0) {
     fwd.flags = LVS_XDP_CONN_PERSIST;
     fwd.netmask = svc->netmask;
   }
-  if (chosen.method == LVS_XDP_TUNNEL) fwd.flags |= LVS_XDP_CONN_TUNNEL;
+  if (chosen.method == LVS_XDP_ROUTE || chosen.method == LVS_XDP_TUNNEL) {
+    /* Replies bypass the director: the forward entry is the whole flow. */
+    fwd.flags |= LVS_XDP_CONN_NO_OUTPUT;
+    if (bpf_map_update_elem(&conns, &key, &fwd, BPF_ANY) != 0) {
+      count_global(1);
+      return XDP_DROP;
+    }
+    load_add(chosen.dest_stat, LVS_TCP_S_NONE, 1); /* a new entry starts inactive */
+    c = bpf_map_lookup_elem(&conns, &key);
+    if (!c) return XDP_DROP;
+    if (chosen.method == LVS_XDP_ROUTE) return route_forward(ctx, &p, c, now, 1);
+    return do_forward(ctx, &p, c, now, 1);
+  }
 
   struct lvs_conn_key rk = {};
   __builtin_memcpy(rk.saddr, chosen.dest_addr, sizeof(rk.saddr));
@@ -1037,9 +1116,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   rev.svc_stat = svc->stat_slot;
   rev.dest_stat = chosen.dest_stat;
 
-  /* A tunnelled flow has no reply entry: its replies never reach the director. */
-  if ((chosen.method != LVS_XDP_TUNNEL &&
-       bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0) ||
+  if (bpf_map_update_elem(&conns, &rk, &rev, BPF_ANY) != 0 ||
       bpf_map_update_elem(&conns, &key, &fwd, BPF_ANY) != 0) {
     count_global(1);
     return XDP_DROP;

@@ -59,7 +59,7 @@ enum lvs_xdp_sched {
 /* Service flags. */
 #define LVS_XDP_SVC_HASH_PORT 0x1U /* sh-port / mh-port: the client port enters the hash */
 
-/* Forwarding methods (only masquerading is implemented in this slice). */
+/* Forwarding methods: masquerading and direct routing are implemented. */
 enum lvs_xdp_method { LVS_XDP_MASQ = 1, LVS_XDP_ROUTE, LVS_XDP_TUNNEL };
 
 struct lvs_svc_key {
@@ -90,8 +90,8 @@ struct lvs_dest {
   lvs_u8 method; /* enum lvs_xdp_method */
   lvs_u32 weight;
   lvs_u32 stat_slot; /* index in dest_stats (stable across applies) */
-  lvs_u32 ifindex;   /* direct routing: egress interface (not used yet) */
-  lvs_u8 mac[6];     /* direct routing: the realserver's MAC (not used yet) */
+  lvs_u32 ifindex;   /* unused: direct routing finds the egress and MAC per packet (fib) */
+  lvs_u8 mac[6];     /* unused, as ifindex */
   lvs_u8 pad[2];
 };
 
@@ -111,9 +111,9 @@ struct lvs_conn_key {
 #define LVS_XDP_CONN_REPLY 0x1U
 /* A flow of a persistent service: its packets keep its template alive. */
 #define LVS_XDP_CONN_PERSIST 0x2U
-/* A tunnelled flow (-i): forward entry only (replies bypass the director); nat = the realserver,
- * the packet is encapsulated to it, not rewritten. */
-#define LVS_XDP_CONN_TUNNEL 0x4U
+/* A flow whose replies bypass the director (direct routing, tunnelling): it has no reply entry
+ * and its TCP state follows the INPUT-ONLY table (spec §3.1, no_output). */
+#define LVS_XDP_CONN_NO_OUTPUT 0x4U
 
 /* Forward entry: nat = the realserver, rewritten into the destination. Reply entry: nat = the
  * VIP, rewritten into the source; the forward key is (reply daddr/dport, nat addr/port). */
@@ -127,7 +127,8 @@ struct lvs_conn {
   lvs_u32 dest_stat;
   lvs_u32 counted; /* forward entry: 1 while it counts in its realserver's lvs_dest_load */
   lvs_u32 netmask; /* LVS_XDP_CONN_PERSIST: the service's netmask (IPv6: prefix length) */
-  lvs_u32 pad;
+  lvs_u8 method;   /* enum lvs_xdp_method of the realserver (0 in old entries: masquerading) */
+  lvs_u8 pad[3];
 };
 
 /* Persistence template: (service, client network) -> the realserver it sticks to. */
@@ -142,7 +143,7 @@ struct lvs_tpl {
   lvs_u64 last_seen_ns; /* re-armed by every new connection it controls */
   lvs_u32 dest_addr[4];
   lvs_u16 dest_port;
-  lvs_u8 method; /* enum lvs_xdp_method of the realserver (0 read as masquerading) */
+  lvs_u8 method; /* enum lvs_xdp_method of the realserver */
   lvs_u8 pad;
   lvs_u32 dest_stat;
 };
@@ -167,8 +168,13 @@ struct lvs_dest_load {
 
 /* Per-CPU engine-wide counters. */
 struct lvs_global {
-  lvs_u64 refused;     /* new flows with no realserver to pick: dropped */
-  lvs_u64 passed;      /* packets handed to the kernel after a rewrite (next hop not resolved) */
+  lvs_u64 refused; /* new flows with no realserver to pick: dropped */
+  lvs_u64 passed;  /* packets handed to the kernel after a rewrite (next hop not resolved) */
+  /* Direct routing: packets dropped because the realserver's MAC is not known yet (user space
+   * then makes the kernel resolve it), or because there is no route to it (or forwarding is
+   * off). Passing them would deliver them to the local VIP instead. */
+  lvs_u64 unresolved;
+  lvs_u64 unrouted;
   lvs_u64 tun_dropped; /* tunnel (-i) packets dropped: no resolved next hop, or over the MTU */
 };
 

@@ -143,7 +143,8 @@ TEST_F(XdpTunnel, NewTcpFlowIsEncapsulatedIpipToTheRealserver) {
   // Forward entry only: replies bypass the director.
   const auto entries = engine_->raw_connections();
   ASSERT_EQ(entries.size(), 1U);
-  EXPECT_NE(entries[0].second.flags & LVS_XDP_CONN_TUNNEL, 0U);
+  EXPECT_NE(entries[0].second.flags & LVS_XDP_CONN_NO_OUTPUT, 0U);
+  EXPECT_EQ(entries[0].second.method, LVS_XDP_TUNNEL);
   const auto conns = engine_->connections();
   ASSERT_EQ(conns.size(), 1U);
   EXPECT_EQ(conns[0].dest.to_string(), "198.51.100.10:80");

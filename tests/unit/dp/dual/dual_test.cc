@@ -104,6 +104,50 @@ TEST(DualSplit, RefusedServicesFallBackToTheProxy) {
   EXPECT_EQ(s.fallbacks, std::vector<std::string>{"no sed here"});
 }
 
+// Direct-routing services, alone or mixed with masquerading, go to the packet engine; one
+// mixed with full NAT goes whole to the proxy (which refuses it: it does not route).
+TEST(DualSplit, DirectRoutingServicesGoToThePacketEngine) {
+  const model::ServiceTable table{
+      .services = {
+          service("192.0.2.1:80", {real("198.51.100.1:80", ForwardMethod::kRoute)}),
+          service("192.0.2.1:81", {real("198.51.100.1:80", ForwardMethod::kRoute),
+                                   real("198.51.100.2:8080", ForwardMethod::kMasq)}),
+          service("192.0.2.1:82", {real("198.51.100.1:80", ForwardMethod::kRoute),
+                                   real("198.51.100.2:80", ForwardMethod::kFullNat)}),
+          service("192.0.2.1:83", {real("198.51.100.1:80", ForwardMethod::kTunnel)}),
+      }};
+  const Split s = split(table);
+  ASSERT_EQ(s.packet.services.size(), 2U);
+  EXPECT_EQ(s.packet.services[0].key.vip.port, 80);
+  EXPECT_EQ(s.packet.services[1].key.vip.port, 81);
+  ASSERT_EQ(s.proxy.services.size(), 2U);
+  EXPECT_EQ(s.proxy.services[0].key.vip.port, 82);
+  EXPECT_EQ(s.proxy.services[1].key.vip.port, 83);  // tunnelling: not in the packet engine yet
+}
+
+// A direct-routing service the packet engine refuses cannot fall back (the proxy does not
+// route): apply() fails with the packet engine's reason and neither engine changes.
+TEST(DualDataPlane, RefusedDirectRoutingFailsWithThePacketEnginesReason) {
+  Recorder packet;
+  Recorder proxy;
+  auto lblc = service("192.0.2.1:80", {real("198.51.100.1:80", ForwardMethod::kRoute)});
+  lblc.scheduler = "lblc";
+  DualDataPlane dual(packet, proxy, [](const model::VirtualService& svc) -> core::Result<void> {
+    if (svc.scheduler == "lblc") return core::fail(ENOTSUP, "no lblc here");
+    return {};
+  });
+  const Split s = split(model::ServiceTable{.services = {lblc}}, [](const auto&) {
+    return core::Result<void>(core::fail(ENOTSUP, "no lblc here"));
+  });
+  EXPECT_EQ(s.unserved, std::vector<std::string>{"no lblc here"});
+  EXPECT_TRUE(s.proxy.services.empty());
+  const auto r = dual.apply(model::ServiceTable{.services = {lblc}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "no lblc here");
+  EXPECT_EQ(packet.applies, 0);
+  EXPECT_EQ(proxy.applies, 0);
+}
+
 // The proxy refusing its part puts the packet engine's previous table back.
 TEST(DualDataPlane, ProxyRefusalRestoresThePacketEngine) {
   Recorder packet;

@@ -166,12 +166,19 @@ TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   EXPECT_EQ(check_service(sed).error().message,
             "service TCP 192.0.2.1:80: scheduler 'sed' (rr wrr lc wlc sh dh mh are) is not "
             "supported by the XDP engine yet; serve it with the user-space engine");
+  auto fnat = service("rr", {masq("10.0.0.1:80")});
+  fnat.dests[0].forward = model::ForwardMethod::kFullNat;
+  EXPECT_EQ(check_service(fnat).error().message,
+            "service TCP 192.0.2.1:80: FullNat forwarding of realserver 10.0.0.1:80 (masquerading "
+            "-m, direct routing -g and tunnelling -i are) is not supported by the XDP engine yet; "
+            "serve it with the user-space engine");
   auto dr = service("rr", {masq("10.0.0.1:80")});
   dr.dests[0].forward = model::ForwardMethod::kRoute;
+  EXPECT_TRUE(check_service(dr).ok());
+  dr.dests[0].addr = *core::Endpoint::parse("[2001:db8::1]:80");
   EXPECT_EQ(check_service(dr).error().message,
-            "service TCP 192.0.2.1:80: Route forwarding of realserver 10.0.0.1:80 (masquerading "
-            "-m and tunnelling -i are) is not supported by the XDP engine yet; serve it with the "
-            "user-space engine");
+            "service TCP 192.0.2.1:80: realserver [2001:db8::1]:80 is of the other address "
+            "family; direct routing does not translate between IPv4 and IPv6");
   auto p = service("rr", {masq("10.0.0.1:80")});
   p.persistent = true;
   EXPECT_TRUE(check_service(p).ok());
@@ -248,6 +255,20 @@ TEST(XdpCheckService, TunnelsIpipInTheServicesFamilyOnly) {
   EXPECT_EQ(check_service(port).error().message,
             "service TCP 192.0.2.1:80: tunnelled realserver 198.51.100.10:8080 has port 8080; a "
             "tunnelled packet keeps the service port 80, so give the realserver that port");
+}
+
+// Direct routing keeps the packet's port: a -g realserver's flows go to the service port
+// whatever port it was given (spec §1.2); masquerading keeps its own.
+TEST(XdpPlan, DirectRoutingDestPortIsTheServicePort) {
+  auto vs = service("rr", {masq("10.0.0.1:8080"), masq("10.0.0.2:8080")});
+  vs.dests[0].forward = model::ForwardMethod::kRoute;
+  EXPECT_EQ(host_port(wire_dest_port(vs, vs.dests[0])), 80);
+  EXPECT_EQ(host_port(wire_dest_port(vs, vs.dests[1])), 8080);
+  EXPECT_EQ(wire_method(vs.dests[0].forward), LVS_XDP_ROUTE);
+  EXPECT_EQ(wire_method(vs.dests[1].forward), LVS_XDP_MASQ);
+  EXPECT_TRUE(serves(model::ForwardMethod::kRoute));
+  EXPECT_TRUE(serves(model::ForwardMethod::kTunnel));
+  EXPECT_FALSE(serves(model::ForwardMethod::kFullNat));
 }
 
 }  // namespace
