@@ -68,7 +68,7 @@ namespace {
 using namespace lvs;  // NOLINT(google-build-using-namespace): this file's helpers only
 
 // `lvsd -t -f FILE`: parse and validate, print warnings and the error, touch nothing. With
-// --xdp (`xdp_flag`) or the file's xdp_interfaces, direct routing is served too.
+// --xdp (`xdp_flag`) or the file's xdp_interfaces, direct routing and tunnelling are served too.
 int config_test(const std::string& path, bool xdp_flag) {
   auto cfg = daemon::read_config_file(path);
   if (cfg) {
@@ -77,6 +77,7 @@ int config_test(const std::string& path, bool xdp_flag) {
   std::vector<model::ForwardMethod> served = ctl::DirectorOptions{}.served_methods;
   if (cfg && (xdp_flag || !cfg->global.xdp_interfaces.empty())) {
     served.push_back(model::ForwardMethod::kRoute);
+    served.push_back(model::ForwardMethod::kTunnel);
   }
   core::Result<void> ok = cfg ? ctl::check_served_methods(*cfg, served)
                               : core::Result<void>(core::Unexpected{cfg.error()});
@@ -422,16 +423,15 @@ int main(int argc, char** argv) {
                                           .tcpfin = seconds(cfg->proxy.tcp_fin_timeout),
                                           .udp = seconds(cfg->proxy.udp_timeout)}};
   if (engine) {
-    // --xdp: the packet engine routes directly (-g) too.
+    // --xdp: direct routing (-g) and tunnelling (-i) exist only in the packet engine.
     dopts.served_methods.push_back(model::ForwardMethod::kRoute);
+    dopts.served_methods.push_back(model::ForwardMethod::kTunnel);
   }
   if (fixture) {
     dopts.served_methods = {model::ForwardMethod::kMasq, model::ForwardMethod::kLocal,
                             model::ForwardMethod::kTunnel, model::ForwardMethod::kRoute,
                             model::ForwardMethod::kFullNat};
   }
-  // Tunnelling (-i) exists only in the XDP engine.
-  if (engine) dopts.served_methods.push_back(model::ForwardMethod::kTunnel);
   if (file) {
     dopts.reload = [&supervisor]() -> ctl::Outcome {
       bin::sd_notify("RELOADING=1");
