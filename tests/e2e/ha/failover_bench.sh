@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Failover measurement for issue 9 (not in CI): the VRRP lab (lab.sh) with the user-space
-# full-NAT engine, once per advert interval. Per run:
+# Failover measurement for issue 9 (not in CI): the VRRP lab (lab.sh), once per mode and
+# advert interval. Per run:
 #  1. d1 MASTER, d2 BACKUP; set A = 30 long-lived connections through d1, and a new short
 #     connection every 10 ms (probe.py outage).
 #  2. d1 dies (its eth0 goes down: no adverts, no clean hand-over): the outage window is how
@@ -8,17 +8,31 @@
 #  3. d1 comes back (eth0 up): with nopreempt it stays BACKUP (checked). Set B = 30 connections
 #     through d2; then d2's keepalived stops cleanly (the operator's failback): outage window
 #     again, set B broken.
-# Prints one table row per advert interval. Root only. Usage: failover_bench.sh BIN_DIR [ADVERT...]
-# (default: 1 0.1). About 30 s per interval.
+# Modes: ENGINE=proxy (default: the full-NAT proxy) or ENGINE=xdp (the packet engine, -g
+# realservers), where MODES (default "sync-rr nosync-mh nosync-rr") lists SYNC-SCHED pairs:
+# sync = both directors run --start-daemon master and backup; mh = --cluster-seed.
+# Prints one table row per mode and advert interval. Root only. Usage:
+#   [ENGINE=xdp] [MODES=...] failover_bench.sh BIN_DIR [ADVERT...]   (default: 1 0.1)
+# About 30 s per row.
 set -euo pipefail
 if [ "${1:-}" != "--one" ]; then
   bin=$(cd "${1:?BIN_DIR}" && pwd)
   shift
   [ $# -gt 0 ] || set -- 1 0.1
-  echo "| advert_int | failover outage (d1 dies) | set A broken | d1 back: failback? | failback outage (d2 stops cleanly) | set B broken |"
-  echo "|---|---|---|---|---|---|"
-  for a in "$@"; do
-    ADVERT=$a bash "$0" --one "$bin"
+  ENGINE=${ENGINE:-proxy}
+  modes=proxy
+  [ "$ENGINE" = xdp ] && modes=${MODES:-sync-rr nosync-mh nosync-rr}
+  echo "| engine, mode | advert_int | failover outage (d1 dies) | set A broken | d1 back: failback? | failback outage (d2 stops cleanly) | set B broken |"
+  echo "|---|---|---|---|---|---|---|"
+  for m in $modes; do
+    for a in "$@"; do
+      if [ "$m" = proxy ]; then
+        ADVERT=$a bash "$0" --one "$bin"
+      else
+        ADVERT=$a SYNC=$([ "${m%%-*}" = sync ] && echo yes || echo no) SCHED=${m#*-} \
+          ENGINE=xdp bash "$0" --one "$bin"
+      fi
+    done
   done
   exit 0
 fi
@@ -74,4 +88,9 @@ measure "$work/b"
 stop_keepalived 2
 wait_for 30 "d1 MASTER" role_is 1 MASTER
 read -r out_b broken_b < <(finish "$work/b")
-echo "| $ADVERT s | $out_a ms | $broken_a/$n | $failback | $out_b ms | $broken_b/$n |"
+if [ "$ENGINE" = xdp ]; then
+  mode="packet engine -g, $SCHED, $([ "$SYNC" = yes ] && echo sync || echo no sync)"
+else
+  mode="full-NAT proxy"
+fi
+echo "| $mode | $ADVERT s | $out_a ms | $broken_a/$n | $failback | $out_b ms | $broken_b/$n |"
