@@ -10,7 +10,8 @@
 #     again, set B broken.
 # Modes: ENGINE=proxy (default: the full-NAT proxy) or ENGINE=xdp (the packet engine, -g
 # realservers), where MODES (default "sync-rr nosync-mh nosync-rr") lists SYNC-SCHED pairs:
-# sync = both directors run --start-daemon master and backup; mh = --cluster-seed.
+# sync = both directors run --start-daemon master and backup; mh = --cluster-seed. FLOOD=no:
+# the bridge does not flood unknown unicast to the directors (lab.sh).
 # Prints one table row per mode and advert interval. Root only. Usage:
 #   [ENGINE=xdp] [MODES=...] failover_bench.sh BIN_DIR [ADVERT...]   (default: 1 0.1)
 # About 30 s per row.
@@ -22,7 +23,7 @@ if [ "${1:-}" != "--one" ]; then
   ENGINE=${ENGINE:-proxy}
   modes=proxy
   [ "$ENGINE" = xdp ] && modes=${MODES:-sync-rr nosync-mh nosync-rr}
-  echo "| engine, mode | advert_int | failover outage (d1 dies) | set A broken | d1 back: failback? | failback outage (d2 stops cleanly) | set B broken |"
+  echo "| engine, mode | advert_int | failover outage (d1 dies) | set A broken (reset/silent 1 s/other) | d1 back: failback? | failback outage (d2 stops cleanly) | set B broken (reset/silent/other) |"
   echo "|---|---|---|---|---|---|---|"
   for m in $modes; do
     for a in "$@"; do
@@ -69,13 +70,15 @@ finish() {
   local outage broken
   outage=$(sed -n 's/.*longest_outage_ms=\([0-9]*\).*/\1/p' "$1.outage")
   broken=$(sed -n 's/^held=[0-9]* broken=\([0-9]*\)$/\1/p' "$1.hold")
-  echo "$outage $broken"
+  # reset:R,silent:S,other:O -> R/S/O (probe.py hold)
+  why=$(sed -n 's/^broken_by=reset:\([0-9]*\),silent:\([0-9]*\),other:\([0-9]*\)$/\1\/\2\/\3/p' "$1.hold")
+  echo "$outage $broken $why"
 }
 
 measure "$work/a"
 ip -n "$d1" link set eth0 down
 wait_for 30 "d2 MASTER" role_is 2 MASTER
-read -r out_a broken_a < <(finish "$work/a")
+read -r out_a broken_a why_a < <(finish "$work/a")
 
 ip -n "$d1" link set eth0 up
 wait_for 30 "d1 back as BACKUP" role_is 1 BACKUP
@@ -87,10 +90,11 @@ has_vip 1 && failback=yes
 measure "$work/b"
 stop_keepalived 2
 wait_for 30 "d1 MASTER" role_is 1 MASTER
-read -r out_b broken_b < <(finish "$work/b")
+read -r out_b broken_b why_b < <(finish "$work/b")
 if [ "$ENGINE" = xdp ]; then
   mode="packet engine -g, $SCHED, $([ "$SYNC" = yes ] && echo sync || echo no sync)"
+  [ "${FLOOD:-yes}" = no ] && mode="$mode, no flooding"
 else
   mode="full-NAT proxy"
 fi
-echo "| $mode | $ADVERT s | $out_a ms | $broken_a/$n | $failback | $out_b ms | $broken_b/$n |"
+echo "| $mode | $ADVERT s | $out_a ms | $broken_a/$n ($why_a) | $failback | $out_b ms | $broken_b/$n ($why_b) |"

@@ -11,7 +11,8 @@
 # arp_announce=2) and answer the client directly; services from a keepalived-style file
 # (lb_kind DR, TCP_CHECK), lvs.conf only for --gen-vrrp. There SCHED (rr; mh adds
 # --cluster-seed 7) and SYNC (yes: each lvsd runs `--start-daemon master` and `--start-daemon
-# backup` on eth0, as IPVS users do; no) pick the mode. PREFIX names the namespaces (lvsd-h).
+# backup` on eth0, as IPVS users do; no) pick the mode; FLOOD=no keeps the bridge from
+# flooding unknown unicast to the directors. PREFIX names the namespaces (lvsd-h).
 # Everything started is stopped and every namespace deleted by lab_cleanup (an EXIT trap).
 
 # shellcheck disable=SC2154  # bin and here are the caller's
@@ -83,12 +84,19 @@ lab_host() {
   local v="h$$v${#namespaces[@]}"
   ip -n "$sw" link add "$v" type veth peer name eth0 netns "$1" || lab_skip "no veth support"
   ip -n "$sw" link set "$v" master br0 up
+  # FLOOD=no: no unknown-unicast flooding towards the directors. A bridge (or switch) that
+  # lost a port floods the frames for that MAC, and the packet engine forwards whatever frame
+  # reaches it, VRRP role and destination MAC aside: the backup would carry the dead master's
+  # traffic before keepalived moves the VIP.
+  if [ "${FLOOD:-yes}" = no ] && [ "${3:-}" = director ]; then
+    ip netns exec "$sw" bridge link set dev "$v" flood off
+  fi
   ip -n "$1" addr add "$2/24" dev eth0
   ip -n "$1" link set lo up
   ip -n "$1" link set eth0 up
 }
-lab_host "$d1" 192.0.2.1
-lab_host "$d2" 192.0.2.2
+lab_host "$d1" 192.0.2.1 director
+lab_host "$d2" 192.0.2.2 director
 lab_host "$rs1" 192.0.2.11
 lab_host "$rs2" 192.0.2.12
 lab_host "$cl" 192.0.2.50
