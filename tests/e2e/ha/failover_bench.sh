@@ -82,12 +82,26 @@ read -r out_a broken_a why_a < <(finish "$work/a")
 
 ip -n "$d1" link set eth0 up
 wait_for 30 "d1 back as BACKUP" role_is 1 BACKUP
+# d1's health checks failed while its link was down: it took both realservers out, and a
+# synced flow to a realserver it does not have is skipped. Set B starts once both are back.
+both_up() { [ "$(lvsadm_on 1 -L -n | grep -cE -- '-> 192\.0\.2\.1[12]:7 +[A-Za-z]+ +[1-9]')" = 2 ]; }
+wait_for 30 "d1's realservers back" both_up
 sleep 2
 failback=no
 role_is 2 MASTER || failback=yes
 has_vip 1 && failback=yes
 
 measure "$work/b"
+if [ -n "${DEBUG:-}" ]; then
+  for d in 1 2; do
+    echo "d$d before failback: $(lvsadm_on "$d" -L -c -n | grep -cE 'ESTABLISHED 192\.0\.2\.50' || true) established" >&2
+    lvsadm_on "$d" -L -c -n | awk '/ESTABLISHED 192\.0\.2\.50/ {print $4, $6}' | sort >"$work/flows$d"
+  done
+  diff "$work/flows2" "$work/flows1" | head -5 >&2 || true
+  { ip -n "$cl" neigh;
+    ip -n "$d1" -4 addr show dev eth0; ip -n "$d1" link show eth0; ip -n "$d2" link show eth0
+    lvsadm_on 1 -L -n --stats; lvsadm_on 2 -L -n --stats; } >&2
+fi
 stop_keepalived 2
 wait_for 30 "d1 MASTER" role_is 1 MASTER
 read -r out_b broken_b why_b < <(finish "$work/b")
