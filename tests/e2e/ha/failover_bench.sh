@@ -11,7 +11,10 @@
 # Modes: ENGINE=proxy (default: the full-NAT proxy) or ENGINE=xdp (the packet engine, -g
 # realservers), where MODES (default "sync-rr nosync-mh nosync-rr") lists SYNC-SCHED pairs:
 # sync = both directors run --start-daemon master and backup; mh = --cluster-seed. FLOOD=no:
-# the bridge does not flood unknown unicast to the directors (lab.sh).
+# the bridge does not flood unknown unicast to the directors (lab.sh). DEBUG=1: the flows
+# each director lists before failover and failback on stderr, the client's resets (tcpdump,
+# where installed) and the hosts' MACs, and the lab directory kept in /tmp/lvsd-ha-debug-PID;
+# LVSD_ARGS adds lvsd flags (e.g. --log-level debug).
 # Prints one table row per mode and advert interval. Root only. Usage:
 #   [ENGINE=xdp] [MODES=...] failover_bench.sh BIN_DIR [ADVERT...]   (default: 1 0.1)
 # About 30 s per row.
@@ -75,7 +78,20 @@ finish() {
   echo "$outage $broken $why"
 }
 
+if [ -n "${DEBUG:-}" ] && command -v tcpdump >/dev/null; then
+  # Every reset the client receives, with its source MAC.
+  ip netns exec "$cl" tcpdump -lnei eth0 'tcp[tcpflags] & tcp-rst != 0' >"$work/rst.txt" 2>/dev/null &
+  pids+=($!)
+fi
 measure "$work/a"
+if [ -n "${DEBUG:-}" ]; then
+  for h in "$d1" "$d2" "$rs1" "$rs2" "$cl"; do
+    echo "$h $(ip -n "$h" -br link show eth0 | awk '{print $3}')" >>"$work/macs"
+  done
+  for d in 1 2; do
+    echo "d$d before failover: $(lvsadm_on "$d" -L -c -n | grep -cE 'ESTABLISHED 192\.0\.2\.50' || true) established" >&2
+  done
+fi
 ip -n "$d1" link set eth0 down
 wait_for 30 "d2 MASTER" role_is 2 MASTER
 read -r out_a broken_a why_a < <(finish "$work/a")
@@ -96,6 +112,7 @@ if [ -n "${DEBUG:-}" ]; then
   for d in 1 2; do
     echo "d$d before failback: $(lvsadm_on "$d" -L -c -n | grep -cE 'ESTABLISHED 192\.0\.2\.50' || true) established" >&2
     lvsadm_on "$d" -L -c -n | awk '/ESTABLISHED 192\.0\.2\.50/ {print $4, $6}' | sort >"$work/flows$d"
+    lvsadm_on "$d" -L -c -n >"$work/all$d"
   done
   diff "$work/flows2" "$work/flows1" | head -5 >&2 || true
   { ip -n "$cl" neigh;
@@ -111,4 +128,5 @@ if [ "$ENGINE" = xdp ]; then
 else
   mode="full-NAT proxy"
 fi
+[ -n "${DEBUG:-}" ] && cp -r "$work" "/tmp/lvsd-ha-debug-$$" && echo "logs: /tmp/lvsd-ha-debug-$$" >&2
 echo "| $mode | $ADVERT s | $out_a ms | $broken_a/$n ($why_a) | $failback | $out_b ms | $broken_b/$n ($why_b) |"

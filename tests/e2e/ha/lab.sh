@@ -175,7 +175,8 @@ start_lvsd() {
     [ "$SCHED" = mh ] && args+=(--cluster-seed 7)
   fi
   rm -f "$d/lvsd.sock"
-  ip netns exec "$(ns_of "$1")" timeout 600 "$bin/lvsd" "${args[@]}" --workers 1 \
+  # shellcheck disable=SC2086  # LVSD_ARGS: extra words for lvsd (e.g. --log-level debug)
+  ip netns exec "$(ns_of "$1")" timeout 600 "$bin/lvsd" "${args[@]}" ${LVSD_ARGS:-} --workers 1 \
     --socket "$d/lvsd.sock" --vrrp-fifo "$d/vrrp.fifo" >>"$work/lvsd$1.log" 2>&1 &
   lvsd_pid[$1]=$!
   pids+=($!)
