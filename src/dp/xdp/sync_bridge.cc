@@ -135,7 +135,8 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
   wire_addr(e.dest.addr, fwd.nat_addr);
   fwd.nat_port = wire_port(e.dest.port);
   fwd.state = e.state;
-  fwd.flags = (e.persistent ? LVS_XDP_CONN_PERSIST : 0U) | (no_output ? LVS_XDP_CONN_NO_OUTPUT : 0U);
+  fwd.flags =
+      (e.persistent ? LVS_XDP_CONN_PERSIST : 0U) | (no_output ? LVS_XDP_CONN_NO_OUTPUT : 0U);
   fwd.method = method;
   fwd.svc_stat = svc_slot;
   fwd.dest_stat = dest->second;
