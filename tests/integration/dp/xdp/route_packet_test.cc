@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -18,6 +19,7 @@
 #include "dp/xdp/bpf/tcp_state.h"
 #include "dp/xdp/loader.h"
 #include "integration/dp/xdp/frame.h"
+#include "sync/codec.h"
 
 namespace lvs::dp::xdp::testing {
 namespace {
@@ -360,6 +362,34 @@ TEST_F(XdpRoute, MalformedAndTruncatedFramesPassUnchanged) {
     EXPECT_EQ(r.frame, frame) << what;
   }
   EXPECT_TRUE(engine_->raw_connections().empty());
+}
+
+// Connection sync (src/sync) on a backup: a synced direct-routing flow gets a forward entry only,
+// routed, matched to the -g realserver by address (the flow carries the service port, not the
+// 8080 given with -r); the flow's next segment goes to that realserver's MAC unchanged.
+TEST_F(XdpRoute, ASyncedFlowIsRoutedWithoutAReplyEntry) {
+  const sync::Entry e{.kind = sync::EntryKind::kConnection,
+                      .protocol = 6,
+                      .state = LVS_TCP_S_ES,
+                      .client = core::Endpoint::parse("203.0.113.5:47000").value(),
+                      .vip = core::Endpoint::parse("192.0.2.1:80").value(),
+                      .dest = core::Endpoint::parse("198.51.100.10:80").value(),
+                      .timeout = 900};
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  auto r = engine_->sync_import(e, now);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto got = entries(47000);
+  ASSERT_EQ(got.size(), 1U);  // no reply entry
+  EXPECT_NE(got[0].flags & LVS_XDP_CONN_NO_OUTPUT, 0U);
+  EXPECT_EQ(got[0].method, LVS_XDP_ROUTE);
+  const Bytes in = build(tcp(kAck, 47000));
+  const TestRun t = run(in);
+  EXPECT_EQ(t.verdict, XDP_TX);
+  EXPECT_EQ(t.frame, to_mac(in, kRs1Mac));
+  EXPECT_EQ(entries(47000).size(), 1U);  // not re-picked: the synced flow was used
 }
 
 }  // namespace

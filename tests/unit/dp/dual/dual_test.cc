@@ -104,8 +104,8 @@ TEST(DualSplit, RefusedServicesFallBackToTheProxy) {
   EXPECT_EQ(s.fallbacks, std::vector<std::string>{"no sed here"});
 }
 
-// Direct-routing services, alone or mixed with masquerading, go to the packet engine; one
-// mixed with full NAT goes whole to the proxy (which refuses it: it does not route).
+// Direct-routing and tunnelling services, alone or mixed with masquerading, go to the packet
+// engine; one mixed with full NAT goes whole to the proxy (which refuses it: it does not route).
 TEST(DualSplit, DirectRoutingServicesGoToThePacketEngine) {
   const model::ServiceTable table{
       .services = {
@@ -117,12 +117,12 @@ TEST(DualSplit, DirectRoutingServicesGoToThePacketEngine) {
           service("192.0.2.1:83", {real("198.51.100.1:80", ForwardMethod::kTunnel)}),
       }};
   const Split s = split(table);
-  ASSERT_EQ(s.packet.services.size(), 2U);
+  ASSERT_EQ(s.packet.services.size(), 3U);
   EXPECT_EQ(s.packet.services[0].key.vip.port, 80);
   EXPECT_EQ(s.packet.services[1].key.vip.port, 81);
-  ASSERT_EQ(s.proxy.services.size(), 2U);
+  EXPECT_EQ(s.packet.services[2].key.vip.port, 83);  // tunnelling is the packet engine's too
+  ASSERT_EQ(s.proxy.services.size(), 1U);
   EXPECT_EQ(s.proxy.services[0].key.vip.port, 82);
-  EXPECT_EQ(s.proxy.services[1].key.vip.port, 83);  // tunnelling: not in the packet engine yet
 }
 
 // A direct-routing service the packet engine refuses cannot fall back (the proxy does not
