@@ -198,14 +198,30 @@ int check(const std::string& prog) {
   return 0;
 }
 
+// `lvsadm --check-sync`, keepalived's second track_script (issue 9): lvsd's answer
+// (ctl::sync_readiness) within kCheckTimeout; lvsd not answering is exit 1 too.
+int check_sync(const std::string& prog) {
+  const auto reply =
+      lvs::ctl::call_control(lvs::ctl::control_socket_path(),
+                             lvs::ctl::Request{.argv = {prog, "--check-sync"}}, kCheckTimeout);
+  if (!reply) {
+    std::fprintf(stderr, "lvsadm --check-sync: lvsd at %s: %s\n",
+                 lvs::ctl::control_socket_path().c_str(), reply.error().message.c_str());
+    return 1;
+  }
+  print(*reply);
+  return reply->exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv, argv + argc);
   const std::string prog = args.empty() ? "lvsadm" : args.front();
-  // lvsd's own commands beside ipvsadm's (issue 9): --check (keepalived's track_script) and
-  // --ha-status (the followed VRRP role).
+  // lvsd's own commands beside ipvsadm's (issue 9): --check and --check-sync (keepalived's
+  // track_scripts) and --ha-status (the followed VRRP role).
   if (args.size() == 2 && args[1] == "--check") return check(prog);
+  if (args.size() == 2 && args[1] == "--check-sync") return check_sync(prog);
   if (args.size() == 2 && args[1] == "--ha-status") {
     const Client client{.path = lvs::ctl::control_socket_path()};
     const auto reply = client.call(lvs::ctl::Request{.argv = args});

@@ -139,7 +139,11 @@ int gen_vrrp(const bin::LvsdConfig& cfg) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) lvsadm = (self.parent_path() / "lvsadm").string();
   std::string check = lvsadm + " --check";
-  if (!cfg.socket_path.empty()) check = "/usr/bin/env LVSD_SOCKET=" + cfg.socket_path + " " + check;
+  std::string check_sync = lvsadm + " --check-sync";
+  if (!cfg.socket_path.empty()) {
+    check = "/usr/bin/env LVSD_SOCKET=" + cfg.socket_path + " " + check;
+    check_sync = "/usr/bin/env LVSD_SOCKET=" + cfg.socket_path + " " + check_sync;
+  }
   const ha::VrrpSettings settings{
       .instance = cfg.vrrp_instance.value_or(v.instance),
       .interface = iface,
@@ -151,7 +155,8 @@ int gen_vrrp(const bin::LvsdConfig& cfg) {
       .advert_centis = v.advert_centis,
       .preempt = v.preempt,
       .fifo = cfg.vrrp_fifo.value_or(std::string(kDefaultVrrpFifo)),
-      .check_command = check};
+      .check_command = check,
+      .sync_check_command = check_sync};
   auto text = ha::keepalived_vrrp_conf(settings);
   if (!text) {
     std::fprintf(stderr, "lvsd: %s: %s\n", cfg.gen_vrrp.c_str(), text.error().message.c_str());
@@ -183,11 +188,15 @@ ctl::Reply ha_status(const ha::VrrpFollower* follower, bool xdp) {
       "(each one is a socket on this host); new connections go to the new master.\n";
   if (xdp) {
     out +=
-        "failover: the XDP engine does not sync its flow table to the peer yet: established "
-        "flows are re-scheduled by the new master.\n";
+        "failover: the XDP engine's flows survive a change of director when both run the "
+        "connection sync daemons (--start-daemon master and backup); otherwise the new master "
+        "does not know them.\n";
   }
   return ctl::Reply{.out = out};
 }
+
+// `lvsadm --check-sync`, keepalived's second track_script: ctl::sync_readiness.
+constexpr std::string_view kCheckSync = "--check-sync";
 
 // global_defs apply where no flag said otherwise.
 void apply_global_defs(const config::GlobalDefs& g, bin::LvsdConfig& flags) {
@@ -515,10 +524,14 @@ int main(int argc, char** argv) {
   const bool xdp_on = engine != nullptr;
   auto server = ctl::ControlServer::start(
       ctl::control_socket_path(cfg->socket_path),
-      [&director, &fixture, &follower, xdp_on](const ctl::Request& req) {
+      [&director, &fixture, &follower, &sync_control, xdp_on](const ctl::Request& req) {
         if (req.argv.size() >= 2 && req.argv[1] == kTestHook) return test_hook(fixture.get(), req);
         if (req.argv.size() >= 2 && req.argv[1] == kHaStatus) {
           return ha_status(follower.get(), xdp_on);
+        }
+        if (req.argv.size() == 2 && req.argv[1] == kCheckSync) {
+          const auto o = ctl::sync_readiness(sync_control.views());
+          return ctl::Reply{.exit_code = o.exit_code, .out = o.out, .err = o.err};
         }
         const auto o = director.run(req.argv, req.input);
         return ctl::Reply{.exit_code = o.exit_code, .out = o.out, .err = o.err};

@@ -1,5 +1,7 @@
 #include "ctl/sync_control.h"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 #include "model/table_ops.h"
@@ -16,6 +18,23 @@ sync::DaemonConfig daemon_config(const DaemonOptions& o) {
   if (o.mcast_ttl != 0) c.ttl = static_cast<std::uint8_t>(o.mcast_ttl);
   if (o.sync_maxlen != 0) c.maxlen = o.sync_maxlen;
   return c;
+}
+
+Outcome sync_readiness(const std::vector<DaemonView>& daemons) {
+  for (const DaemonView& d : daemons) {
+    if (d.state != SyncState::kBackup) continue;
+    const std::string name =
+        fmt::format("backup sync daemon (mcast={}, syncid={})", d.mcast_interface, d.syncid);
+    if (!d.synced) {
+      return Outcome{.err = fmt::format("lvsadm --check-sync: the {} has not received the "
+                                        "master's table yet ({} messages so far): this node "
+                                        "must not take the VIP from a synced peer\n",
+                                        name, d.received_messages),
+                     .exit_code = 1};
+    }
+    return Outcome{.out = fmt::format("in sync: the {} has the master's table\n", name)};
+  }
+  return Outcome{.out = "in sync: no backup sync daemon runs (nothing to wait for)\n"};
 }
 
 SyncControl::~SyncControl() { stop_all(); }

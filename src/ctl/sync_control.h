@@ -53,6 +53,12 @@ class SyncControl {
   std::map<SyncState, Running> running_{};
 };
 
+// `lvsadm --check-sync` (keepalived's track_script `lvsd_sync`, issue 9): exit 1 while a
+// backup daemon runs that has not received the master's whole table (its bulk resync), with
+// one line on stderr naming it; exit 0 otherwise (in sync, or no backup daemon: nothing to wait
+// for), with one line on stdout. Pure: the views are passed in.
+Outcome sync_readiness(const std::vector<DaemonView>& daemons);
+
 // The daemon settings an lvsadm --start-daemon asks for: IPVS's defaults (224.0.0.81:8848,
 // ttl 1, 1472-byte datagrams) where no option was given.
 sync::DaemonConfig daemon_config(const DaemonOptions& options);

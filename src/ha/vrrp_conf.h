@@ -11,6 +11,10 @@
 // - VRRPv3 (`vrrp_version 3`): advert intervals below 1 s (0.1 s: failover in about 0.4 s).
 // - the fifo (vrrp_notify_fifo), not notify scripts: it reports about 30 ms earlier, and also
 //   STOP.
+// - a rejoining node waits for its flow table (issue 9): `lvsd_sync` (lvsadm --check-sync,
+//   init_fail) lowers its priority to 1 until its backup sync daemon got the master's bulk
+//   resync, so it cannot preempt (VRRP_PREEMPT=yes) nor win an election against a synced
+//   peer; alone it still becomes master (priority 1 > 0).
 
 #include <cstdint>
 #include <optional>
@@ -33,6 +37,11 @@ struct VrrpSettings {
   bool preempt = false;
   std::string fifo{};           // vrrp_notify_fifo: lvsd --vrrp-fifo
   std::string check_command{};  // the track_script's command (lvsadm --check)
+  // The second track_script (lvsadm --check-sync): fails while this node's backup sync daemon
+  // has not received the master's table. Its weight takes the priority down to 1, below any
+  // peer's, so a rejoining node cannot preempt before its flows are in, yet takes the VIP
+  // when it is alone. Empty: no such script.
+  std::string sync_check_command{};
 
   bool operator==(const VrrpSettings&) const = default;
 };

@@ -82,6 +82,11 @@ core::Result<core::Fd> open_socket(const DaemonConfig& c) {
     }
     const int ttl = c.ttl;
     ::setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+    // No copy of our own datagrams to this host's sockets (IPVS does the same): a director
+    // running both roles would otherwise have its backup apply its own master's table and
+    // take the master's "resync done", sent from an empty table after a restart, as in sync.
+    const int loop = 0;
+    ::setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   }
   return fd;
 }

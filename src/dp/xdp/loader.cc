@@ -36,6 +36,15 @@ core::Unexpected map_error(std::string_view what, int err) {
 }
 
 // CLOCK_MONOTONIC is the clock of bpf_ktime_get_ns().
+// Nanoseconds an entry has been idle at `now_ns`. The program stamps last_seen with
+// bpf_ktime_get_ns on every packet, so an entry a packet refreshed after `now_ns` was read (a
+// busy flow, while user space waited for the engine's lock or walked the map) is newer than
+// `now_ns`: idle 0, not an unsigned wrap-around that made it look idle for centuries (expire
+// deleted such busy flows, and the next segment was reset by the kernel holding the VIP).
+std::uint64_t idle_ns(std::uint64_t now_ns, std::uint64_t last_seen_ns) {
+  return now_ns > last_seen_ns ? now_ns - last_seen_ns : 0;
+}
+
 std::uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -378,7 +387,7 @@ std::size_t Engine::expire(std::uint64_t now_ns) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
     const auto timeout =
         static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
-    if (now_ns - v.last_seen_ns <= timeout * 1000000000ULL) {
+    if (idle_ns(now_ns, v.last_seen_ns) <= timeout * 1000000000ULL) {
       if (v.counted != 0)
         ++(lvs_tcp_state_active(v.state) != 0 ? live[v.dest_stat].active
                                               : live[v.dest_stat].inactive);
@@ -625,7 +634,7 @@ Stats Engine::stats() const {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
     const auto timeout =
         static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count());
-    if (now - v.last_seen_ns > timeout * 1000000000ULL) continue;
+    if (idle_ns(now, v.last_seen_ns) > timeout * 1000000000ULL) continue;
     auto& [active, inactive] = load[v.dest_stat];
     ++(lvs_tcp_state_active(v.state) != 0 ? active : inactive);
   }
@@ -634,7 +643,7 @@ Stats Engine::stats() const {
   for (const auto& [k, v] : raw_templates()) {
     const model::VirtualService* vs = service_at(k.svc_stat);
     if (vs == nullptr || !vs->persistent) continue;
-    if (now - v.last_seen_ns > std::uint64_t{vs->timeout} * 1000000000ULL) continue;
+    if (idle_ns(now, v.last_seen_ns) > std::uint64_t{vs->timeout} * 1000000000ULL) continue;
     ++persist[v.dest_stat];
   }
   Stats out;
@@ -685,7 +694,7 @@ std::vector<ConnEntry> Engine::connections() const {
     const auto timeout_ns =
         static_cast<std::uint64_t>(timeouts_.of(static_cast<conn::ConnState>(v.state)).count()) *
         1000000000ULL;
-    const std::uint64_t idle = now - v.last_seen_ns;
+    const std::uint64_t idle = idle_ns(now, v.last_seen_ns);
     if (idle > timeout_ns) continue;
     ConnEntry e;
     e.protocol = k.proto == 17 ? model::Protocol::kUdp : model::Protocol::kTcp;
@@ -701,7 +710,7 @@ std::vector<ConnEntry> Engine::connections() const {
     const model::VirtualService* vs = service_at(k.svc_stat);
     if (vs == nullptr || !vs->persistent) continue;
     const std::uint64_t timeout_ns = std::uint64_t{vs->timeout} * 1000000000ULL;
-    const std::uint64_t idle = now - v.last_seen_ns;
+    const std::uint64_t idle = idle_ns(now, v.last_seen_ns);
     if (idle > timeout_ns) continue;
     ConnEntry e;
     e.protocol = vs->key.protocol;

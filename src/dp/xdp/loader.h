@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -156,6 +157,14 @@ class Engine final : public DataPlane {
   std::uint64_t unresolved_seen_ = 0;  // unresolved() at the last resolve_neighbours()
   conn::Timeouts timeouts_{};
   model::ServiceTable table_{};
+  // Connection sync: the last_seen_ns sync_import wrote per received entry (kind, protocol,
+  // client, VIP). sync_entries leaves out an entry still carrying it: a flow this director got
+  // from the peer and has not forwarded itself is not sent back (IPVS syncs a connection from
+  // the director its packets pass), so the two directors' masters do not echo each other's
+  // flows, older state overwriting newer. Pruned by sync_entries (hence mutable: the source
+  // hook runs it under the dual data plane's lock, like every engine call).
+  using SyncKey = std::tuple<sync::EntryKind, std::uint8_t, core::Endpoint, core::Endpoint>;
+  mutable std::map<SyncKey, std::uint64_t> imported_{};
   // Stable counter slots, kept across applies so counters survive a reload.
   std::map<model::ServiceKey, std::uint32_t> svc_slots_{};
   std::map<DestId, std::uint32_t> dest_slots_{};

@@ -39,6 +39,15 @@ core::Unexpected not_synced(const sync::Entry& e, std::string_view why) {
 
 std::vector<sync::Entry> Engine::sync_entries(std::uint64_t now_ns) const {
   std::vector<sync::Entry> out;
+  std::map<SyncKey, std::uint64_t> still_imported;
+  // An entry as received and untouched since stays out (and stays remembered).
+  const auto received_only = [&](const sync::Entry& e, std::uint64_t last_seen_ns) {
+    const SyncKey key{e.kind, e.protocol, e.client, e.vip};
+    const auto it = imported_.find(key);
+    if (it == imported_.end() || it->second != last_seen_ns) return false;
+    still_imported.emplace(key, last_seen_ns);
+    return true;
+  };
   for (const auto& [k, v] : raw_connections()) {
     if ((v.flags & LVS_XDP_CONN_REPLY) != 0 || v.state >= LVS_XDP_STATE_COUNT) continue;
     const std::uint64_t timeout_ns =
@@ -46,16 +55,16 @@ std::vector<sync::Entry> Engine::sync_entries(std::uint64_t now_ns) const {
         kNs;
     const std::uint64_t idle = now_ns > v.last_seen_ns ? now_ns - v.last_seen_ns : 0;
     if (idle > timeout_ns) continue;
-    out.push_back(sync::Entry{
-        .kind = sync::EntryKind::kConnection,
-        .protocol = k.proto,
-        .state = v.state,
-        .persistent = (v.flags & LVS_XDP_CONN_PERSIST) != 0,
-        .client = {.addr = from_wire(k.family, k.saddr), .port = host_port(k.sport)},
-        .vip = {.addr = from_wire(k.family, k.daddr), .port = host_port(k.dport)},
-        .dest = {.addr = from_wire(k.family, v.nat_addr), .port = host_port(v.nat_port)},
-        .netmask = v.netmask,
-        .timeout = seconds_left(timeout_ns, idle)});
+    sync::Entry e{.kind = sync::EntryKind::kConnection,
+                  .protocol = k.proto,
+                  .state = v.state,
+                  .persistent = (v.flags & LVS_XDP_CONN_PERSIST) != 0,
+                  .client = {.addr = from_wire(k.family, k.saddr), .port = host_port(k.sport)},
+                  .vip = {.addr = from_wire(k.family, k.daddr), .port = host_port(k.dport)},
+                  .dest = {.addr = from_wire(k.family, v.nat_addr), .port = host_port(v.nat_port)},
+                  .netmask = v.netmask,
+                  .timeout = seconds_left(timeout_ns, idle)};
+    if (!received_only(e, v.last_seen_ns)) out.push_back(e);
   }
   for (const auto& [k, v] : raw_templates()) {
     const model::VirtualService* vs = service_at(k.svc_stat);
@@ -63,7 +72,7 @@ std::vector<sync::Entry> Engine::sync_entries(std::uint64_t now_ns) const {
     const std::uint64_t timeout_ns = std::uint64_t{vs->timeout} * kNs;
     const std::uint64_t idle = now_ns > v.last_seen_ns ? now_ns - v.last_seen_ns : 0;
     if (idle > timeout_ns) continue;
-    out.push_back(sync::Entry{
+    sync::Entry e{
         .kind = sync::EntryKind::kTemplate,
         .protocol = static_cast<std::uint8_t>(vs->key.protocol),
         .state = 0,
@@ -72,8 +81,10 @@ std::vector<sync::Entry> Engine::sync_entries(std::uint64_t now_ns) const {
         .vip = vs->key.vip,
         .dest = {.addr = from_wire(k.family, v.dest_addr), .port = host_port(v.dest_port)},
         .netmask = 0,
-        .timeout = seconds_left(timeout_ns, idle)});
+        .timeout = seconds_left(timeout_ns, idle)};
+    if (!received_only(e, v.last_seen_ns)) out.push_back(e);
   }
+  imported_ = std::move(still_imported);
   return out;
 }
 
@@ -116,7 +127,9 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
     tv.dest_port = wire_port(e.dest.port);
     tv.method = method;
     tv.dest_stat = dest->second;
-    return put_raw_template(tk, tv);
+    if (auto r = put_raw_template(tk, tv); !r) return r;
+    imported_[SyncKey{e.kind, e.protocol, e.client, e.vip}] = tv.last_seen_ns;
+    return {};
   }
   if (e.state >= LVS_XDP_STATE_COUNT)
     return not_synced(e, fmt::format("unknown state {}", e.state));
@@ -177,6 +190,7 @@ core::Result<void> Engine::sync_import(const sync::Entry& e, std::uint64_t now_n
   if (auto r = put_raw_connection(fk, fwd); !r) return r;
   if (existed && old.counted != 0) adjust(old.dest_stat, old.state, 1);
   adjust(fwd.dest_stat, fwd.state, static_cast<std::uint32_t>(-1));
+  imported_[SyncKey{e.kind, e.protocol, e.client, e.vip}] = fwd.last_seen_ns;
   return {};
 }
 

@@ -6,6 +6,13 @@
 # TCP_CHECKs) with --vrrp-fifo, and keepalived --vrrp with the configuration `lvsd --gen-vrrp`
 # writes from the same lvs.conf. The caller sets bin (lvsd, lvsadm, lvs-realserver) and
 # here (this directory), and may set ADVERT (VRRP_ADVERT_INT, default 0.1) and PREEMPT (no).
+# ENGINE=xdp (default proxy) runs the packet engine instead: each lvsd `--xdp eth0` (generic
+# mode) with direct-routing (-g) realservers, which hold the VIP on lo (arp_ignore=1,
+# arp_announce=2) and answer the client directly; services from a keepalived-style file
+# (lb_kind DR, TCP_CHECK), lvs.conf only for --gen-vrrp. There SCHED (rr; mh adds
+# --cluster-seed 7) and SYNC (yes: each lvsd runs `--start-daemon master` and `--start-daemon
+# backup` on eth0, as IPVS users do; no) pick the mode; FLOOD=no keeps the bridge from
+# flooding unknown unicast to the directors. PREFIX names the namespaces (lvsd-h).
 # Everything started is stopped and every namespace deleted by lab_cleanup (an EXIT trap).
 
 # shellcheck disable=SC2154  # bin and here are the caller's
@@ -18,7 +25,10 @@ for cmd in ip keepalived python3 timeout; do
   command -v "$cmd" >/dev/null || lab_skip "'$cmd' missing"
 done
 
-p=lvsd-h-$$
+ENGINE=${ENGINE:-proxy}
+SCHED=${SCHED:-rr}
+SYNC=${SYNC:-no}
+p=${PREFIX:-lvsd-h}-$$
 sw=$p-sw d1=$p-d1 d2=$p-d2 rs1=$p-rs1 rs2=$p-rs2 cl=$p-cl
 vip=192.0.2.100
 work=$(mktemp -d /tmp/lvsd-h.XXXXXX)
@@ -74,22 +84,43 @@ lab_host() {
   local v="h$$v${#namespaces[@]}"
   ip -n "$sw" link add "$v" type veth peer name eth0 netns "$1" || lab_skip "no veth support"
   ip -n "$sw" link set "$v" master br0 up
+  # FLOOD=no: no unknown-unicast flooding towards the directors. A bridge (or switch) that
+  # lost a port floods the frames for that MAC, and the packet engine forwards whatever frame
+  # reaches it, VRRP role and destination MAC aside: the backup would carry the dead master's
+  # traffic before keepalived moves the VIP.
+  if [ "${FLOOD:-yes}" = no ] && [ "${3:-}" = director ]; then
+    ip netns exec "$sw" bridge link set dev "$v" flood off
+  fi
   ip -n "$1" addr add "$2/24" dev eth0
   ip -n "$1" link set lo up
   ip -n "$1" link set eth0 up
 }
-lab_host "$d1" 192.0.2.1
-lab_host "$d2" 192.0.2.2
+lab_host "$d1" 192.0.2.1 director
+lab_host "$d2" 192.0.2.2 director
 lab_host "$rs1" 192.0.2.11
 lab_host "$rs2" 192.0.2.12
 lab_host "$cl" 192.0.2.50
 
 for n in 1 2; do
   ns_var="rs$n"
+  listen="192.0.2.1$n:7"
+  if [ "$ENGINE" = xdp ]; then
+    # Direct routing: the realserver takes the VIP's packets itself and does not answer ARP
+    # for it; it listens on every address (the VIP, and its own for the health checks).
+    ip -n "${!ns_var}" addr add "$vip/32" dev lo
+    for s in all.arp_ignore=1 all.arp_announce=2 eth0.arp_ignore=1 eth0.arp_announce=2; do
+      ip netns exec "${!ns_var}" sysctl -qw "net.ipv4.conf.$s"
+    done
+    listen=0.0.0.0:7
+  fi
   ip netns exec "${!ns_var}" timeout 600 "$bin/lvs-realserver" --name "rs$n" \
-    --tcp "192.0.2.1$n:7" >"$work/rs$n.log" 2>&1 &
+    --tcp "$listen" >"$work/rs$n.log" 2>&1 &
   pids+=($!)
 done
+if [ "$ENGINE" = xdp ]; then
+  # The packet engine's route lookup (bpf_fib_lookup) needs forwarding on.
+  for ns in "$d1" "$d2"; do ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1; done
+fi
 
 # lab_conf N PRIORITY PEER: director N's lvs.conf.
 lab_conf() {
@@ -108,20 +139,60 @@ VRRP_ROUTER_ID=51
 VRRP_ADVERT_INT=$ADVERT
 VRRP_PREEMPT=$PREEMPT
 CONF
+  # The packet engine's services (lb_kind DR), read by lvsd -f in ENGINE=xdp.
+  cat >"$work/d$1/services.conf" <<CONF
+virtual_server $vip 7 {
+  lb_algo $SCHED
+  lb_kind DR
+  protocol TCP
+  delay_loop 1
+  real_server 192.0.2.11 7 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+  real_server 192.0.2.12 7 {
+    TCP_CHECK {
+      connect_timeout 1
+    }
+  }
+}
+CONF
 }
 lab_conf 1 150 192.0.2.2
 lab_conf 2 100 192.0.2.1
 
 declare -A keepalived_pid=()
+declare -A lvsd_pid=()
 ns_of() { if [ "$1" = 1 ]; then echo "$d1"; else echo "$d2"; fi; }
 
 # start_lvsd N: lvsd of director N, following its fifo; waits for its control socket.
 start_lvsd() {
   local d="$work/d$1"
-  ip netns exec "$(ns_of "$1")" timeout 600 "$bin/lvsd" -f "$d/lvs.conf" --workers 1 \
-    --socket "$d/lvsd.sock" --vrrp-fifo "$d/vrrp.fifo" >"$work/lvsd$1.log" 2>&1 &
+  local args=(-f "$d/lvs.conf")
+  if [ "$ENGINE" = xdp ]; then
+    args=(-f "$d/services.conf" --xdp eth0 --xdp-mode generic)
+    [ "$SCHED" = mh ] && args+=(--cluster-seed 7)
+  fi
+  rm -f "$d/lvsd.sock"
+  # shellcheck disable=SC2086  # LVSD_ARGS: extra words for lvsd (e.g. --log-level debug)
+  ip netns exec "$(ns_of "$1")" timeout 600 "$bin/lvsd" "${args[@]}" ${LVSD_ARGS:-} --workers 1 \
+    --socket "$d/lvsd.sock" --vrrp-fifo "$d/vrrp.fifo" >>"$work/lvsd$1.log" 2>&1 &
+  lvsd_pid[$1]=$!
   pids+=($!)
-  wait_for 10 "lvsd on d$1 starts" test -S "$d/lvsd.sock"
+  wait_for 10 "lvsd on d$1 starts" lvsadm_on "$1" -L -n
+  if [ "$ENGINE" = xdp ] && [ "$SYNC" = yes ]; then
+    lvsadm_on "$1" --start-daemon master --mcast-interface eth0 --syncid 9 ||
+      lab_fail "--start-daemon master on d$1"
+    lvsadm_on "$1" --start-daemon backup --mcast-interface eth0 --syncid 9 ||
+      lab_fail "--start-daemon backup on d$1"
+  fi
+}
+
+# stop_lvsd N: SIGTERM to director N's lvsd (its XDP program goes with it); waits for it.
+stop_lvsd() {
+  kill -TERM "${lvsd_pid[$1]}"
+  wait "${lvsd_pid[$1]}" 2>/dev/null || true
 }
 
 # start_keepalived N: keepalived --vrrp on director N with lvsd --gen-vrrp's configuration.

@@ -12,8 +12,9 @@ they greet with their name and a newline, then echo.
       success's start).
   probe.py hold HOST PORT N SECONDS STOPFILE
       open N connections, then every 100 ms send a byte on each and expect it echoed within
-      1 s, for at most SECONDS or until STOPFILE exists; print `held=N broken=B`. A connection
-      that does not open counts as broken.
+      1 s, for at most SECONDS or until STOPFILE exists; print `held=N broken=B`, then
+      `broken_by=reset:R,silent:S,other:O` (reset or closed by the peer; no echo within 1 s;
+      anything else). A connection that does not open counts as broken (other).
 """
 import os
 import selectors
@@ -112,11 +113,13 @@ def outage(host, port, seconds, stopfile):
 def hold(host, port, n, seconds, stopfile):
     conns = []
     broken = 0
+    why = {"reset": 0, "silent": 0, "other": 0}
     for _ in range(n):
         try:
             conns.append(greet(host, port)[0])
         except OSError:
             broken += 1
+            why["other"] += 1
     print(f"opened={len(conns)}", flush=True)
     end = time.monotonic() + seconds
     while conns and time.monotonic() < end and not os.path.exists(stopfile):
@@ -125,9 +128,15 @@ def hold(host, port, n, seconds, stopfile):
             try:
                 s.sendall(b"x")
                 if s.recv(1) != b"x":
-                    raise ConnectionError("no echo")
+                    raise ConnectionResetError("closed instead of echoing")
                 alive.append(s)
-            except OSError:
+            except (ConnectionError, socket.timeout, OSError) as e:
+                if isinstance(e, socket.timeout):
+                    why["silent"] += 1
+                elif isinstance(e, ConnectionError):
+                    why["reset"] += 1
+                else:
+                    why["other"] += 1
                 broken += 1
                 s.close()
         conns = alive
@@ -135,6 +144,7 @@ def hold(host, port, n, seconds, stopfile):
     for s in conns:
         s.close()
     print(f"held={n} broken={broken}", flush=True)
+    print("broken_by=" + ",".join(f"{k}:{v}" for k, v in why.items()), flush=True)
     return 0
 
 

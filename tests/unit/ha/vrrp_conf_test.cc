@@ -65,6 +65,41 @@ TEST(VrrpConf, WritesTheWholeInstance) {
             "}\n");
 }
 
+// Issue 9: with a sync check, a second vrrp_script fails until the backup sync daemon has the
+// master's table (init_fail: from the start) and takes the priority down to exactly 1, below
+// any peer's (150 - 149), without putting the node in FAULT (a weight, not a failure).
+TEST(VrrpConf, ARejoiningNodeWaitsForItsTableAtPriorityOne) {
+  auto s = lab();
+  s.sync_check_command = "/usr/sbin/lvsadm --check-sync";
+  auto text = keepalived_vrrp_conf(s);
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_NE(
+      text->find("\n"
+                 "# This node's backup sync daemon has the master's flow table (or none runs);\n"
+                 "# until then its priority is 1: it cannot take the VIP from a synced peer.\n"
+                 "vrrp_script lvsd_sync {\n"
+                 "  script \"/usr/sbin/lvsadm --check-sync\"\n"
+                 "  interval 1\n"
+                 "  timeout 2\n"
+                 "  fall 1\n"
+                 "  rise 1\n"
+                 "  init_fail\n"
+                 "  weight -149\n"
+                 "}\n"
+                 "\n"
+                 "vrrp_instance VI_LVSD {\n"),
+      std::string::npos)
+      << *text;
+  EXPECT_NE(text->find("  track_script {\n    lvsd_check\n    lvsd_sync\n  }\n}\n"),
+            std::string::npos)
+      << *text;
+  // Priority 1 is already the lowest: no script to lower it.
+  s.priority = 1;
+  text = keepalived_vrrp_conf(s);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(text->find("lvsd_sync"), std::string::npos) << *text;
+}
+
 // preempt and multicast leave their lines out.
 TEST(VrrpConf, PreemptAndMulticastLeaveTheirLinesOut) {
   auto s = lab();

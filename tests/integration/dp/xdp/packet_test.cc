@@ -459,6 +459,21 @@ TEST_F(XdpPacket, SetTimeoutsChangesHowLongUdpFlowsLive) {
   EXPECT_TRUE(engine_->raw_connections().empty());
 }
 
+// A packet that refreshes a flow after expire()'s `now` was read (a busy flow while lvsd waited
+// for the engine's lock) leaves last_seen newer than `now`: the flow is idle 0 s, kept and
+// listed, not deleted as idle since forever by an unsigned wrap-around (issue 9: busy flows
+// vanished and the kernel holding the VIP reset them).
+TEST_F(XdpPacket, AFlowSeenAfterNowIsNotIdle) {
+  run(from_client(kSyn));
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const auto before = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                      static_cast<std::uint64_t>(ts.tv_nsec) - 1000000ULL;  // 1 ms earlier
+  EXPECT_EQ(engine_->expire(before), 0U);
+  EXPECT_EQ(engine_->raw_connections().size(), 2U);
+  EXPECT_EQ(engine_->connections().size(), 1U);
+}
+
 model::ServiceTable table6(bool persistent = false) {
   model::VirtualService vs;
   vs.key = model::ServiceKey::address(model::Protocol::kTcp,
