@@ -35,7 +35,8 @@ core::Unexpected map_error(std::string_view what, int err) {
   return core::fail(err, fmt::format("XDP engine: writing {} failed: {}", what, errno_text(err)));
 }
 
-// CLOCK_MONOTONIC is the clock of bpf_ktime_get_ns().
+// CLOCK_MONOTONIC: the program stamps entries with CLOCK_MONOTONIC_COARSE
+// (bpf_ktime_get_coarse_ns), the same clock at most a tick behind.
 std::uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
