@@ -35,16 +35,17 @@ core::Unexpected map_error(std::string_view what, int err) {
   return core::fail(err, fmt::format("XDP engine: writing {} failed: {}", what, errno_text(err)));
 }
 
-// CLOCK_MONOTONIC is the clock of bpf_ktime_get_ns().
 // Nanoseconds an entry has been idle at `now_ns`. The program stamps last_seen with
-// bpf_ktime_get_ns on every packet, so an entry a packet refreshed after `now_ns` was read (a
-// busy flow, while user space waited for the engine's lock or walked the map) is newer than
+// bpf_ktime_get_coarse_ns on every packet, so an entry a packet refreshed after `now_ns` was read
+// (a busy flow, while user space waited for the engine's lock or walked the map) is newer than
 // `now_ns`: idle 0, not an unsigned wrap-around that made it look idle for centuries (expire
 // deleted such busy flows, and the next segment was reset by the kernel holding the VIP).
 std::uint64_t idle_ns(std::uint64_t now_ns, std::uint64_t last_seen_ns) {
   return now_ns > last_seen_ns ? now_ns - last_seen_ns : 0;
 }
 
+// CLOCK_MONOTONIC: the program stamps entries with CLOCK_MONOTONIC_COARSE
+// (bpf_ktime_get_coarse_ns), the same clock at most a tick behind.
 std::uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -64,10 +64,10 @@ class Engine final : public DataPlane {
   std::vector<ConnEntry> connections() const override;
   void set_timeouts(const IdleTimeouts& timeouts) override;
 
-  // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC,
-  // the clock of bpf_ktime_get_ns) and resets every realserver's lc/wlc load to the live
-  // entries it counted on the way (loader.cc: why it cannot drift). The owner calls it
-  // periodically (about once a second); returns the flows removed.
+  // Removes the entries idle longer than their state's timeout at `now_ns` (CLOCK_MONOTONIC;
+  // the program stamps with its coarse twin, at most a tick behind) and resets every realserver's
+  // lc/wlc load to the live entries it counted on the way (loader.cc: why it cannot drift). The
+  // owner calls it periodically (about once a second); returns the flows removed.
   std::size_t expire(std::uint64_t now_ns);
 
   // The 2 s rate estimator (spec §1.4, conn::RateEstimator) over the per-CPU counters summed:

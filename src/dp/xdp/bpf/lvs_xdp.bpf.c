@@ -299,12 +299,21 @@ static __always_inline __u32 addr_hash(const struct pkt* p, const __u32* a) {
   return bpf_ntohl(a[0]) ^ bpf_ntohl(a[1]) ^ bpf_ntohl(a[2]) ^ bpf_ntohl(a[3]);
 }
 
+/* The clock of every timestamp the program writes: CLOCK_MONOTONIC_COARSE, a tick behind
+ * CLOCK_MONOTONIC at most (timeouts are seconds), and read without a clock source access (on
+ * a VM, the fine clock costs tens of ns per packet). */
+static __always_inline __u64 clock_now(void) { return bpf_ktime_get_coarse_ns(); }
+
+/* How long ago `last` was. User space writes entries from the fine clock (sync, apply), which
+ * may be up to a tick ahead of `now`: that is no time, not a wrap-around. */
+static __always_inline __u64 idle_ns(__u64 now, __u64 last) { return now > last ? now - last : 0; }
+
 static __always_inline int expired(const struct lvs_conn* c, const struct lvs_config* cfg,
                                    __u64 now) {
   __u32 s = c->state;
   if (s >= LVS_XDP_STATE_COUNT) return 1;
   const __u64 timeout_ns = (__u64)cfg->timeout_s[s] * 1000000000ULL;
-  return now - c->last_seen_ns > timeout_ns;
+  return idle_ns(now, c->last_seen_ns) > timeout_ns;
 }
 
 static __always_inline void count(void* map, __u32 slot, int in, __u64 bytes, int new_conn) {
@@ -1015,7 +1024,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   __u32 zero = 0;
   const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg) return XDP_PASS;
-  const __u64 now = bpf_ktime_get_ns();
+  const __u64 now = clock_now();
   if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
 
   struct lvs_conn_key key = {};
@@ -1054,7 +1063,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   if (svc->persist_timeout != 0) {
     tpl_key(&tk, svc->stat_slot, p.family, key.saddr, svc->netmask);
     struct lvs_tpl* t = bpf_map_lookup_elem(&templates, &tk);
-    if (t && now - t->last_seen_ns <= (__u64)svc->persist_timeout * 1000000000ULL) {
+    if (t && idle_ns(now, t->last_seen_ns) <= (__u64)svc->persist_timeout * 1000000000ULL) {
       t->last_seen_ns = now;
       chosen = *t;
       from_template = 1;

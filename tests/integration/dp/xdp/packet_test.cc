@@ -305,6 +305,23 @@ TEST_F(XdpPacket, AnExpiredEntryIsAMiss) {
   EXPECT_EQ(state_of(), static_cast<int>(LVS_TCP_S_SR));
 }
 
+// User space stamps entries from CLOCK_MONOTONIC (sync, apply), the program reads the coarse
+// clock, up to a tick behind: an entry stamped "after" the packet's time is fresh, not idle for
+// 2^64 ns. (Stamped a second ahead here, so the test does not depend on the tick.)
+TEST_F(XdpPacket, AnEntryStampedAheadOfTheProgramsClockIsLive) {
+  run(from_client(kSyn));
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::uint64_t ahead = (static_cast<std::uint64_t>(ts.tv_sec) + 1) * 1000000000ULL;
+  for (auto [k, v] : engine_->raw_connections()) {
+    v.last_seen_ns = ahead;
+    ASSERT_TRUE(engine_->put_raw_connection(k, v).ok());
+  }
+  const Seen s = read(run(from_client(kAck)).frame);
+  EXPECT_EQ(s.daddr, kRs1);  // the flow goes on (a miss would pass the ACK unchanged)
+  EXPECT_EQ(engine_->connections().size(), 1U);
+}
+
 TEST_F(XdpPacket, ANewTableKeepsFlowsOfKeptRealserversAndEndsThoseOfRemovedOnes) {
   run(from_client(kSyn, 40001));  // rs1
   run(from_client(kSyn, 40002));  // rs2
