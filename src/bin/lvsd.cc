@@ -247,6 +247,8 @@ std::uint64_t steady_ns() {
 core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& cfg) {
   dp::xdp::Engine::LoadOptions load_options;
   if (cfg.xdp_conn_max != 0) load_options.max_conns = cfg.xdp_conn_max;
+  // --cluster-seed: flows may reach this director mid-stream (ECMP); see LoadOptions::cluster.
+  load_options.cluster = cfg.cluster_seed.has_value();
   auto engine = dp::xdp::Engine::load(load_options);
   if (!engine) return core::Unexpected{engine.error()};
   const auto policy = cfg.xdp_mode == bin::XdpMode::kNative    ? dp::xdp::AttachPolicy::kNative
