@@ -33,10 +33,15 @@ const Bytes kRs3Mac = {0x02, 0, 0, 0, 0x0a, 0x12};
 constexpr std::uint8_t kPsh = 0x08;
 
 // The services, by port: 80 mh with the cluster seed over two -g realservers; 81 rr over one
-// -g realserver (no cluster-wide choice); 82 mh with the cluster seed over one -m realserver.
+// -g realserver (no cluster-wide choice); 82 mh with the cluster seed over one -m realserver;
+// 83 mh with the cluster seed over one -i (IPIP) realserver. IPv6: [2001:db8:f::1]:80, mh with
+// the cluster seed over one -g realserver.
 constexpr std::uint16_t kMhRoute = 80;
 constexpr std::uint16_t kRrRoute = 81;
 constexpr std::uint16_t kMhMasq = 82;
+constexpr std::uint16_t kMhTunnel = 83;
+const Addr6 kVip6 = v6("2001:db8:f::1");
+const Addr6 kClient6 = v6("2001:db8:c::5");
 
 model::RealServer real(const char* addr, model::ForwardMethod m = model::ForwardMethod::kRoute) {
   model::RealServer r;
@@ -48,9 +53,10 @@ model::RealServer real(const char* addr, model::ForwardMethod m = model::Forward
 }
 
 model::VirtualService service(std::uint16_t port, const char* scheduler,
-                              std::vector<model::RealServer> dests) {
+                              std::vector<model::RealServer> dests,
+                              const std::string& vip_addr = "192.0.2.1") {
   model::VirtualService vs;
-  const std::string vip = "192.0.2.1:" + std::to_string(port);
+  const std::string vip = vip_addr + ":" + std::to_string(port);
   vs.key = model::ServiceKey::address(model::Protocol::kTcp, core::Endpoint::parse(vip).value());
   vs.scheduler = scheduler;
   vs.dests = std::move(dests);
@@ -69,6 +75,8 @@ model::ServiceTable table(bool reversed = false) {
           service(kMhRoute, "mh", two),
           service(kRrRoute, "rr", {real("198.51.100.10:80")}),
           service(kMhMasq, "mh", {real("198.51.100.12:8080", model::ForwardMethod::kMasq)}),
+          service(kMhTunnel, "mh", {real("198.51.100.10:83", model::ForwardMethod::kTunnel)}),
+          service(kMhRoute, "mh", {real("[2001:db8:d::10]:80")}, "[2001:db8:f::1]"),
       }};
 }
 
@@ -94,6 +102,9 @@ class XdpCluster : public ::testing::Test {
         "ip link set cl0 up",
         "ip link set cl1 up",
         "ip addr add 198.51.100.1/24 dev cl0",
+        "ip addr add 2001:db8:d::1/64 dev cl0 nodad",
+        "ip -6 neigh replace 2001:db8:d::10 lladdr 02:00:00:00:0a:10 dev cl0 nud permanent",
+        "sysctl -qw net.ipv6.conf.all.forwarding=1",
         "ip neigh replace 198.51.100.10 lladdr 02:00:00:00:0a:10 dev cl0 nud permanent",
         "ip neigh replace 198.51.100.11 lladdr 02:00:00:00:0a:11 dev cl0 nud permanent",
         "ip neigh replace 198.51.100.12 lladdr 02:00:00:00:0a:12 dev cl0 nud permanent",
@@ -199,6 +210,39 @@ TEST_F(XdpCluster, AMidStreamSegmentOfAnUnknownFlowIsTakenOverOrDropped) {
   EXPECT_TRUE(b_->raw_templates().empty());
   EXPECT_EQ(b_->refused(), 0U);
   EXPECT_EQ(b_->passed(), 0U);  // nothing handed to the kernel, which would reset it
+}
+
+// A tunnelled (-i) realserver is taken over as a routed one: the segment goes out in IPIP to
+// the realserver the other director chose (the outer destination), as a flow of the
+// INPUT-ONLY table.
+TEST_F(XdpCluster, AMidStreamSegmentToATunnelledRealserverIsEncapsulated) {
+  const Bytes syn = build(tcp(kMhTunnel, kSyn));
+  const Bytes ack = build(tcp(kMhTunnel, kAck));
+  const TestRun on_a = run(*a_, syn);
+  const TestRun on_b = run(*b_, ack);
+  ASSERT_EQ(on_a.verdict, XDP_TX);
+  ASSERT_EQ(on_b.verdict, XDP_TX);
+  ASSERT_EQ(on_b.frame.size(), ack.size() + kIp);                         // an outer IPv4 header
+  EXPECT_EQ(on_b.frame.at(kEth + 9), 4U);                                 // IPv4 in IPv4
+  EXPECT_EQ(get32(on_b.frame, kEth + 16), get32(on_a.frame, kEth + 16));  // the same realserver
+  const auto e = entry(*b_, kMhTunnel);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->method, LVS_XDP_TUNNEL);
+  EXPECT_EQ(e->state, LVS_TCP_S_ES);
+  EXPECT_EQ(b_->midstream_dropped(), 0U);
+}
+
+// IPv6 takes the same path: an ACK of an unknown flow is routed to the realserver's MAC.
+TEST_F(XdpCluster, AnIpv6MidStreamSegmentIsTakenOver) {
+  const Bytes ack = build6(Packet6{
+      .proto = 6, .saddr = kClient6, .daddr = kVip6, .sport = 42000, .dport = 80, .flags = kAck});
+  const TestRun r = run(*b_, ack);
+  EXPECT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.frame, to_mac(ack, kRs1Mac));
+  const auto e = entry(*b_, 80, 42000);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->state, LVS_TCP_S_ES);
+  EXPECT_EQ(e->method, LVS_XDP_ROUTE);
 }
 
 // Once taken over, the flow goes on from its entry: the next segments are routed without a
