@@ -81,4 +81,5 @@ echo "$name: d3 lost: $alive of $held long-lived connections survived ($moved ch
 probe once "$vip" 80 31000 20 >"$work/after"
 grep -q FAIL "$work/after" && fail "a new connection failed after d3 died: $(grep FAIL "$work/after" | head -3)"
 echo "$name: 20/20 new connections after the loss"
+! grep -l 'Sanitizer\|runtime error' "$work"/d*/lvsd.log || fail "a sanitizer report in the lvsd logs above"
 echo "$name: PASS"
