@@ -13,13 +13,10 @@
 # connection, even from the same ports, would draw a director at random. On a real router
 # packets arrive from a NIC whose RSS hash is of the 5-tuple, and policy 1 is right. Each
 # director runs bird2 and lvsd
-# (the full-NAT proxy engine; realservers reply to the director's own address, so the return
-# path needs nothing) with --cluster-seed and --bgp-bird-socket: lvsd announces the VIP while a
-# realserver is up and it is not drained. The service is mh with mh-port, its realservers added
-# in a different order on each director. For direct routing (-g, once the packet engine has
-# it) the change is small: the realservers hold the VIP on lo with arp_ignore/arp_announce, get
-# a default route via the router (replies go to the client directly) and the directors'
-# realservers are added with -g instead of --fullnat.
+# (by default the full-NAT proxy engine; realservers reply to the director's own address, so
+# the return path needs nothing) with --cluster-seed and --bgp-bird-socket: lvsd announces the
+# VIP while a realserver is up and it is not drained. The service is mh with mh-port, its
+# realservers added in a different order on each director.
 #
 # Direct routing (lab_mode=dr): each director runs `lvsd --xdp up0` (generic XDP: fine for a
 # lab) with -g realservers; each realserver has its own namespace rs1..rs4 on br1 (the rs
