@@ -256,6 +256,8 @@ std::uint64_t steady_ns() {
 core::Result<std::unique_ptr<dp::xdp::Engine>> start_xdp(const bin::LvsdConfig& cfg) {
   dp::xdp::Engine::LoadOptions load_options;
   if (cfg.xdp_conn_max != 0) load_options.max_conns = cfg.xdp_conn_max;
+  // --cluster-seed: flows may reach this director mid-stream (ECMP); see LoadOptions::cluster.
+  load_options.cluster = cfg.cluster_seed.has_value();
   auto engine = dp::xdp::Engine::load(load_options);
   if (!engine) return core::Unexpected{engine.error()};
   const auto policy = cfg.xdp_mode == bin::XdpMode::kNative    ? dp::xdp::AttachPolicy::kNative
@@ -408,15 +410,26 @@ int main(int argc, char** argv) {
     engine = std::move(started).value();
     // What the engine does not do yet (a scheduler, fwmark...) stays on the user-space path.
     dual = std::make_unique<dp::dual::DualDataPlane>(*engine, *proxy, dp::xdp::check_service);
-    expire_timer = std::make_unique<SecondTimer>(clock, [d = dual.get(),
-                                                         e = engine.get()](core::TimePoint now) {
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
-      d->with_packet_engine([e, ns] {
-        (void)e->expire(static_cast<std::uint64_t>(ns.count()));
-        e->estimate_rates(static_cast<std::uint64_t>(ns.count()));
-        (void)e->resolve_neighbours();  // direct routing: MACs the program lacked
-      });
-    });
+    expire_timer = std::make_unique<SecondTimer>(
+        clock, [d = dual.get(), e = engine.get(),
+                midstream_seen = std::uint64_t{0}](core::TimePoint now) mutable {
+          const auto ns =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch());
+          d->with_packet_engine([e, ns, &midstream_seen] {
+            (void)e->expire(static_cast<std::uint64_t>(ns.count()));
+            e->estimate_rates(static_cast<std::uint64_t>(ns.count()));
+            (void)e->resolve_neighbours();  // direct routing: MACs the program lacked
+            // Cluster mode: at most one line a second about segments it could not take over.
+            const std::uint64_t dropped = e->midstream_dropped();
+            if (dropped != midstream_seen) {
+              core::log().info(
+                  "XDP engine: {} TCP segments of flows this director never saw were dropped "
+                  "(cluster mode takes over only mh services with -g or -i realservers)",
+                  dropped - midstream_seen);
+              midstream_seen = dropped;
+            }
+          });
+        });
   } else if (!cfg->xdp_interfaces.empty()) {
     core::log().warn("lvsd: --xdp ignored with --test-hooks");
   }

@@ -520,7 +520,8 @@ const std::vector<Flag>& flags() {
        "stateless cluster mode for every mh service: the Maglev table is built from the "
        "realservers sorted by address and port with seed N (0..4294967295), so directors with "
        "the same realservers and seed pick the same realserver for a client (active/active "
-       "behind ECMP)",
+       "behind ECMP); with --xdp, a TCP segment of a flow this director never saw is taken "
+       "over (mh, -g or -i realservers) or dropped, never reset",
        [](State& st, std::string_view v) -> Result<void> {
          auto n = parse_uint(v, "--cluster-seed", std::uint64_t{0xFFFFFFFF});
          if (!n) return core::Unexpected{n.error()};

@@ -126,7 +126,7 @@ Rates rates_of(const EstSums& est) {
 
 }  // namespace
 
-Engine::Engine(lvs_xdp* skel) : skel_(skel) {}
+Engine::Engine(lvs_xdp* skel, bool cluster) : skel_(skel), cluster_(cluster) {}
 
 Engine::~Engine() {
   // The mode flag must match the attachment: flags 0 means native on a driver with XDP
@@ -171,7 +171,7 @@ core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
                                        "kernel needs BPF, XDP and BTF support)",
                                        errno_text(err)));
   }
-  std::unique_ptr<Engine> e(new Engine(skel));
+  std::unique_ptr<Engine> e(new Engine(skel, options.cluster));
   if (auto r = e->write_config(0); !r) return core::Unexpected{r.error()};
   return e;
 }
@@ -179,6 +179,7 @@ core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
 core::Result<void> Engine::write_config(std::uint32_t bank) {
   lvs_config cfg{};
   cfg.bank = bank;
+  cfg.flags = cluster_ ? LVS_XDP_CFG_CLUSTER : 0U;
   for (std::size_t i = 0; i < conn::kStateCount; ++i) {
     cfg.timeout_s[i] =
         static_cast<std::uint32_t>(timeouts_.of(static_cast<conn::ConnState>(i)).count());
@@ -569,6 +570,7 @@ lvs_global Engine::global() const {
     sum.tun_dropped += g.tun_dropped;
     sum.unresolved += g.unresolved;
     sum.unrouted += g.unrouted;
+    sum.midstream_dropped += g.midstream_dropped;
   }
   return sum;
 }
@@ -585,6 +587,7 @@ std::uint64_t Engine::passed() const { return global().passed; }
 std::uint64_t Engine::tun_dropped() const { return global().tun_dropped; }
 std::uint64_t Engine::unresolved() const { return global().unresolved; }
 std::uint64_t Engine::unrouted() const { return global().unrouted; }
+std::uint64_t Engine::midstream_dropped() const { return global().midstream_dropped; }
 
 std::vector<core::IpAddress> Engine::route_dests() const {
   std::vector<core::IpAddress> out;

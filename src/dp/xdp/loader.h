@@ -48,6 +48,11 @@ class Engine final : public DataPlane {
     // Entries of the connection LRU (two per flow). The kernel allocates them at load time:
     // about 150 bytes each (measured with bpftool map show, memlock).
     std::uint32_t max_conns = LVS_XDP_MAX_CONNS;
+    // Cluster mode (lvsd --cluster-seed; LVS_XDP_CFG_CLUSTER): a TCP segment other than a SYN
+    // of a flow without an entry is scheduled when its service is mh built with the cluster
+    // seed and its realserver is -g or -i, else dropped and counted (midstream_dropped()),
+    // never passed to the kernel. Off: such segments pass, as IPVS lets them.
+    bool cluster = false;
   };
   static constexpr std::uint32_t kMinConns = 1024;
   static constexpr std::uint32_t kMaxConns = 16U * 1024 * 1024;
@@ -122,6 +127,8 @@ class Engine final : public DataPlane {
   // with no route (bpf/maps.h, lvs_global).
   std::uint64_t unresolved() const;
   std::uint64_t unrouted() const;
+  // Cluster mode: TCP segments of unknown flows dropped rather than scheduled (LoadOptions).
+  std::uint64_t midstream_dropped() const;
 
   // Direct routing: when frames were dropped for an unknown neighbour since the last call,
   // asks the kernel to resolve every direct-routing realserver (neigh.h), so the client's
@@ -134,7 +141,7 @@ class Engine final : public DataPlane {
                                  std::uint32_t ingress_ifindex) const;
 
  private:
-  explicit Engine(lvs_xdp* skel);
+  Engine(lvs_xdp* skel, bool cluster);
   core::Result<void> write_config(std::uint32_t bank);
   lvs_global global() const;
   // The rr/wrr cursor a service starts from in the bank being written (plan.h carried_cursor).
@@ -154,6 +161,7 @@ class Engine final : public DataPlane {
 
   lvs_xdp* skel_ = nullptr;
   std::uint32_t bank_ = 0;
+  bool cluster_ = false;               // LoadOptions::cluster, written into lvs_config.flags
   std::uint64_t unresolved_seen_ = 0;  // unresolved() at the last resolve_neighbours()
   conn::Timeouts timeouts_{};
   model::ServiceTable table_{};

@@ -242,6 +242,8 @@ core::Result<SchedSlots> sched_slots(const model::VirtualService& vs) {
   } else {
     out.kind = LVS_XDP_SCHED_MAGLEV;
     out.flags = hash_port ? LVS_XDP_SVC_HASH_PORT : 0U;
+    // Seeded: every director's slots agree, so mid-stream segments may be scheduled too.
+    if (vs.cluster_seed) out.flags |= LVS_XDP_SVC_CLUSTER;
     auto m = maglev(vs, s, view);
     if (!m) return core::Unexpected{m.error()};
     out.slots = std::move(*m);

@@ -4,7 +4,8 @@ runs can be compared flow by flow.
 
   probe.py once VIP PORT FIRST_SPORT COUNT
       COUNT sequential connections from ports FIRST_SPORT..; prints "SPORT DIRECTOR REALSERVER"
-      (the director from the address the realserver saw, 198.51.100.14N -> dN) or
+      (the director from the address the realserver saw, 198.51.100.14N -> dN; "?" when it
+      saw the client itself: direct routing) or
       "SPORT - FAIL:reason". Closed with a reset (no TIME_WAIT: the ports are reused).
   probe.py hold VIP PORT FIRST_SPORT COUNT GO_FILE
       opens COUNT connections and keeps them; prints "opened N"; waits (at most 60 s) for
@@ -34,7 +35,9 @@ def connect(vip, port, sport):
             raise OSError("closed before the greeting")
         line += chunk
     name, _, peer = line.decode().strip().partition(" peer=")
-    director = "d" + peer.split(":")[0].rsplit(".", 1)[1][-1] if peer else "?"
+    peer_addr = peer.split(":")[0]
+    # Direct routing: the realserver sees the client itself, not a director ("?").
+    director = "d" + peer_addr.rsplit(".", 1)[1][-1] if peer and peer_addr != CLIENT else "?"
     return s, director, name
 
 

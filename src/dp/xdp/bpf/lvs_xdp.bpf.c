@@ -340,6 +340,14 @@ static __always_inline void count_global(int refused) {
   }
 }
 
+/* Cluster mode: a TCP segment of an unknown flow this director cannot take over. */
+static __always_inline int midstream_drop(void) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (g) g->midstream_dropped += 1;
+  return XDP_DROP;
+}
+
 /* Route the rewritten packet: redirect or TX with the next hop's MACs, or hand it to the
  * kernel (neighbour not resolved yet, local destination, anything unusual). */
 static __always_inline int forward_done(struct xdp_md* ctx, struct pkt* p,
@@ -1052,8 +1060,18 @@ int lvs_xdp(struct xdp_md* ctx) {
   const struct lvs_svc* svc = bpf_map_lookup_elem(&services, &sk);
   if (!svc) return XDP_PASS; /* not a virtual service: served locally */
   /* Only a SYN (without ACK) opens a TCP flow; other segments of unknown flows go to the
-   * kernel, as IPVS lets them continue. */
-  if (p.proto == IPPROTO_TCP && (p.tcp_flags & 0x17U) != 0x02U) return XDP_PASS;
+   * kernel, as IPVS lets them continue. In cluster mode (ECMP may move a flow to this director
+   * mid-stream) the kernel, which holds the VIP, would reset them: a service built with the
+   * cluster seed schedules them instead, as IPVS's sloppy_tcp does (every director's mh slots
+   * give the same realserver; not a RST, as sloppy_tcp); any other is dropped and counted. */
+  int midstream = 0;
+  if (p.proto == IPPROTO_TCP && (p.tcp_flags & 0x17U) != 0x02U) {
+    if ((cfg->flags & LVS_XDP_CFG_CLUSTER) == 0) return XDP_PASS;
+    if ((svc->flags & LVS_XDP_SVC_CLUSTER) == 0 || (p.tcp_flags & 0x04U) != 0) {
+      return midstream_drop();
+    }
+    midstream = 1;
+  }
 
   /* Persistence (spec §1.3): a live template of the client's network decides, without the
    * scheduler; otherwise the scheduler picks and a template is made. */
@@ -1075,6 +1093,9 @@ int lvs_xdp(struct xdp_md* ctx) {
       count_global(1);
       return XDP_DROP;
     }
+    /* A masquerading flow taken over mid-stream would need the realserver's replies to come
+     * back through this director, which nothing here can know: held (dropped) instead. */
+    if (midstream && d->method == LVS_XDP_MASQ) return midstream_drop();
     chosen.last_seen_ns = now;
     __builtin_memcpy(chosen.dest_addr, d->addr, sizeof(chosen.dest_addr));
     chosen.dest_port = d->port;
@@ -1082,6 +1103,7 @@ int lvs_xdp(struct xdp_md* ctx) {
     chosen.dest_stat = d->stat_slot;
     if (svc->persist_timeout != 0) bpf_map_update_elem(&templates, &tk, &chosen, BPF_ANY);
   }
+  if (midstream && chosen.method == LVS_XDP_MASQ) return midstream_drop();
 
   struct lvs_conn fwd = {};
   fwd.last_seen_ns = now;

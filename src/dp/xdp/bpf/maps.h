@@ -58,6 +58,9 @@ enum lvs_xdp_sched {
 
 /* Service flags. */
 #define LVS_XDP_SVC_HASH_PORT 0x1U /* sh-port / mh-port: the client port enters the hash */
+/* mh built with the cluster-wide seed (lvsd --cluster-seed): every director's slots give the
+ * same realserver, so in cluster mode a mid-stream segment of an unknown flow is scheduled. */
+#define LVS_XDP_SVC_CLUSTER 0x2U
 
 /* Forwarding methods: masquerading and direct routing are implemented. */
 enum lvs_xdp_method { LVS_XDP_MASQ = 1, LVS_XDP_ROUTE, LVS_XDP_TUNNEL };
@@ -176,12 +179,21 @@ struct lvs_global {
   lvs_u64 unresolved;
   lvs_u64 unrouted;
   lvs_u64 tun_dropped; /* tunnel (-i) packets dropped: no resolved next hop, or over the MTU */
+  /* Cluster mode: TCP segments other than a SYN of flows this director has no entry for,
+   * dropped (a service not built with the cluster seed, a masquerading realserver, a RST)
+   * rather than passed to the kernel, which would reset them. */
+  lvs_u64 midstream_dropped;
 };
+
+/* lvs_config.flags: the engine runs in an active/active cluster (lvsd --cluster-seed), where a
+ * flow may reach this director mid-stream (ECMP re-spread, a director lost). */
+#define LVS_XDP_CFG_CLUSTER 0x1U
 
 /* Array map with one entry. */
 struct lvs_config {
   lvs_u32 bank;                           /* the bank packets read */
   lvs_u32 timeout_s[LVS_XDP_STATE_COUNT]; /* idle timeout per state, seconds (spec §3) */
-  lvs_u32 pad[3];
+  lvs_u32 flags;                          /* LVS_XDP_CFG_* */
+  lvs_u32 pad[2];
 };
 /* NOLINTEND(modernize-use-using,readability-identifier-naming) */

@@ -161,6 +161,20 @@ TEST(XdpSchedSlots, MhClusterSeedGivesTheSameRealserverPerSlotInAnyOrder) {
   EXPECT_EQ(owners(a), owners(b));
 }
 
+// Only an mh service built with the cluster seed may schedule mid-stream segments in cluster
+// mode (LVS_XDP_SVC_CLUSTER); the flag leaves the hash-port bit alone.
+TEST(XdpSchedSlots, TheClusterFlagMarksSeededMhServicesOnly) {
+  auto mh = service("mh", {masq("10.0.0.1:80"), masq("10.0.0.2:80")});
+  EXPECT_EQ(sched_slots(mh).value().flags, 0U);
+  mh.cluster_seed = 7;
+  EXPECT_EQ(sched_slots(mh).value().flags, LVS_XDP_SVC_CLUSTER);
+  mh.sched_flags = model::sched_flag::kShPort;
+  EXPECT_EQ(sched_slots(mh).value().flags, LVS_XDP_SVC_CLUSTER | LVS_XDP_SVC_HASH_PORT);
+  auto sh = service("sh", {masq("10.0.0.1:80")});
+  sh.cluster_seed = 7;  // the Director stamps mh only; even so, sh gives no cluster-wide choice
+  EXPECT_EQ(sched_slots(sh).value().flags & LVS_XDP_SVC_CLUSTER, 0U);
+}
+
 TEST(XdpCheckService, RefusesWhatTheEngineCannotDoByName) {
   auto sed = service("sed", {masq("10.0.0.1:80")});
   EXPECT_EQ(check_service(sed).error().message,
