@@ -48,7 +48,12 @@ lab_cleanup() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  # Then whatever still runs in a lab namespace (a process `timeout` started outlives the
+  # timeout killed above; one stuck at exit, e.g. in a sanitizer's leak check, spins forever).
+  for ns in "${namespaces[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
   rm -rf "$work"
 }
 trap lab_cleanup EXIT
