@@ -156,6 +156,14 @@ build_lab() {
   echo "$vip cluster" >>"$lab/etc/hosts"
   echo "127.0.0.1 localhost" >>"$lab/etc/hosts"
   echo "nameserver 127.0.0.1" >"$lab/etc/resolv.conf"
+  if [ -n "$xdp" ]; then
+    # The director's native XDP_TX into its veth needs an XDP program on the peer (the switch
+    # port; GRO alone is not enough: frames wait there, hundreds of ms, or are lost): a
+    # trivial XDP_PASS (xdp-notes).
+    printf '%s\n' '__attribute__((section("xdp"), used)) int pass(void* ctx) { return 2; }' \
+      'char lic[] __attribute__((section("license"), used)) = "GPL";' >"$lab/pass.c"
+    clang -O2 -target bpf -c "$lab/pass.c" -o "$lab/pass.o" || skip "clang cannot build BPF"
+  fi
   ip netns add "$P-sw"
   ip -n "$P-sw" link add br0 type bridge stp_state 0 forward_delay 0
   ip -n "$P-sw" link set br0 up
@@ -173,6 +181,7 @@ build_lab() {
       # deliver full ones); GRO gives the switch port the NAPI that native XDP_TX needs.
       ip netns exec "$P-$h" ethtool -K eth0 tx off >/dev/null
       ip netns exec "$P-sw" ethtool -K "$h" gro on >/dev/null
+      if [ "$h" = dir ]; then ip -n "$P-sw" link set dev "$h" xdpdrv obj "$lab/pass.o" sec xdp; fi
     fi
   done
   for h in $reals; do
