@@ -91,14 +91,14 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
   const std::uint16_t backup_port = free_udp_port();
   Table table;
   table.entries = {flow(1000, 1), flow(1001, 1)};
-  auto master = Daemon::start(
-      config(Role::kMaster, master_port, backup_port), [&table] { return table.get(); }, nullptr);
+  auto master = Daemon::start(config(Role::kMaster, master_port, backup_port),
+                              {.source = [&table] { return table.get(); }});
   ASSERT_TRUE(master) << master.error().message;
 
   Received first;
   {
-    auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port), nullptr,
-                                [&first](const std::vector<Entry>& es) { first.put(es); });
+    auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port),
+                                {.sink = [&first](const std::vector<Entry>& es) { first.put(es); }});
     ASSERT_TRUE(backup) << backup.error().message;
     EXPECT_TRUE(first.wait_for([](const auto& m) { return m.size() == 2; }));
     // The master's "resync done" follows the whole table (bounded wait).
@@ -114,8 +114,8 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
   }
   // The backup restarts: its resync request brings the whole (unchanged) table again.
   Received second;
-  auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port), nullptr,
-                              [&second](const std::vector<Entry>& es) { second.put(es); });
+  auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port),
+                              {.sink = [&second](const std::vector<Entry>& es) { second.put(es); }});
   ASSERT_TRUE(backup) << backup.error().message;
   EXPECT_TRUE(second.wait_for([](const auto& m) { return m.size() == 2; }));
   EXPECT_GE((*master)->counters().resyncs, 2U);
@@ -126,12 +126,12 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
 TEST(SyncDaemon, RefusesAMissingInterface) {
   DaemonConfig c;
   c.role = Role::kBackup;
-  auto d = Daemon::start(c, nullptr, [](const std::vector<Entry>&) {});
+  auto d = Daemon::start(c, {.sink = [](const std::vector<Entry>&) {}});
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().message,
             "sync daemon: multicast group 224.0.0.81 needs an interface (--mcast-interface)");
   c.interface = "lvsd-i-nosuch";
-  d = Daemon::start(c, nullptr, [](const std::vector<Entry>&) {});
+  d = Daemon::start(c, {.sink = [](const std::vector<Entry>&) {}});
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().message,
             "sync daemon: interface 'lvsd-i-nosuch' does not exist (--mcast-interface)");
