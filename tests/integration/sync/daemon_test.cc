@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -120,6 +121,89 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
   EXPECT_TRUE(second.wait_for([](const auto& m) { return m.size() == 2; }));
   EXPECT_GE((*master)->counters().resyncs, 2U);
   EXPECT_EQ((*master)->counters().errors, 0U);
+}
+
+// Counter entries reach the backup with the master's address; when the master falls silent
+// (its daemon gone) the backup is out of sync after `silence` and asks again; a master back on
+// the same port answers with a bulk resync and the backup is in sync again. Short times here,
+// the same state machine as the defaults (BackupLink).
+TEST(SyncDaemon, CountersArriveAndSilenceEndsTheSyncUntilAResync) {
+  const std::uint16_t master_port = free_udp_port();
+  const std::uint16_t backup_port = free_udp_port();
+  const CounterEntry counted{
+      .service = model::ServiceKey::address(model::Protocol::kTcp,
+                                            *core::Endpoint::parse("127.0.0.2:80")),
+      .dest = *core::Endpoint::parse("127.0.0.3:8080"),
+      .counters = {.conns = 300, .inpkts = 1800, .outpkts = 1500, .inbytes = 90000}};
+  const auto master_config = [&] {
+    DaemonConfig c = config(Role::kMaster, master_port, backup_port);
+    c.counters_interval = std::chrono::milliseconds(50);
+    return c;
+  };
+  const auto start_master = [&] {
+    return Daemon::start(master_config(),
+                         {.source = [] { return std::vector<Entry>{}; },
+                          .counters_out = [&](core::TimePoint) {
+                            return std::optional(std::vector<CounterEntry>{counted});
+                          }});
+  };
+  auto master = start_master();
+  ASSERT_TRUE(master) << master.error().message;
+
+  std::mutex mu;
+  std::vector<CounterEntry> got;
+  core::IpAddress sender{};
+  DaemonConfig bc = config(Role::kBackup, backup_port, master_port);
+  bc.silence = std::chrono::milliseconds(300);
+  bc.request_interval = std::chrono::milliseconds(50);
+  auto backup = Daemon::start(
+      bc, {.sink = [](const std::vector<Entry>&) {},
+           .counters_in = [&](const core::IpAddress& from, const std::vector<CounterEntry>& in,
+                              core::TimePoint) {
+             std::lock_guard lock(mu);
+             got = in;
+             sender = from;
+           }});
+  ASSERT_TRUE(backup) << backup.error().message;
+  Received waiter;  // only its bounded wait
+  EXPECT_TRUE(waiter.wait_for([&](const auto&) {
+    std::lock_guard lock(mu);
+    return (*backup)->synced() && got == std::vector<CounterEntry>{counted};
+  }));
+  EXPECT_EQ(sender, core::IpAddress::v4(0x7f000001));
+
+  master->reset();  // silent from now on
+  EXPECT_TRUE(waiter.wait_for([&](const auto&) { return !(*backup)->synced(); }));
+  const std::uint64_t asked = (*backup)->counters().resyncs;
+  EXPECT_TRUE(waiter.wait_for([&](const auto&) { return (*backup)->counters().resyncs > asked; }));
+
+  master = start_master();  // back: answers the next request
+  ASSERT_TRUE(master) << master.error().message;
+  EXPECT_TRUE(waiter.wait_for([&](const auto&) { return (*backup)->synced(); }));
+  EXPECT_GE((*master)->counters().resyncs, 1U);
+}
+
+// A master with nothing to send sends a header-only heartbeat: a backup it answered stays in
+// sync for longer than `silence`.
+TEST(SyncDaemon, HeartbeatKeepsAnIdleBackupInSync) {
+  const std::uint16_t master_port = free_udp_port();
+  const std::uint16_t backup_port = free_udp_port();
+  DaemonConfig mc = config(Role::kMaster, master_port, backup_port);
+  mc.heartbeat = std::chrono::milliseconds(50);
+  auto master = Daemon::start(mc, {.source = [] { return std::vector<Entry>{}; }});
+  ASSERT_TRUE(master) << master.error().message;
+  DaemonConfig bc = config(Role::kBackup, backup_port, master_port);
+  bc.silence = std::chrono::milliseconds(200);
+  auto backup = Daemon::start(bc, {.sink = [](const std::vector<Entry>&) {}});
+  ASSERT_TRUE(backup) << backup.error().message;
+  Received waiter;
+  ASSERT_TRUE(waiter.wait_for([&](const auto&) { return (*backup)->synced(); }));
+  const std::uint64_t heard = (*backup)->counters().received_messages;
+  // Bounded: until ten heartbeats more arrived (about 500 ms, over two silences).
+  EXPECT_TRUE(waiter.wait_for(
+      [&](const auto&) { return (*backup)->counters().received_messages >= heard + 10; }));
+  EXPECT_TRUE((*backup)->synced());
+  EXPECT_EQ((*backup)->counters().resyncs, 1U);  // the first request only
 }
 
 // A multicast group without an interface, or on one that does not exist, is refused by name.
