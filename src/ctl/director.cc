@@ -75,8 +75,8 @@ std::vector<ConnView> connection_views(std::vector<dp::ConnEntry> entries) {
 }
 
 const core::Clock& steady_clock() {
-  static const core::SteadyClock clock;
-  return clock;
+  static const core::SteadyClock kClock;
+  return kClock;
 }
 
 template <typename Map, typename Key>
@@ -124,12 +124,14 @@ std::optional<std::vector<sync::CounterEntry>> Director::sync_counters_out(core:
   std::vector<sync::CounterEntry> out;
   for (const auto& s : live.services) {
     if (table_.find(s.key) == nullptr) continue;
-    out.push_back(sync::CounterEntry{.service = s.key,
-                                     .dest = std::nullopt,
-                                     .counters = peer_.outgoing({s.key, std::nullopt}, s.counters)});
+    out.push_back(
+        sync::CounterEntry{.service = s.key,
+                           .dest = std::nullopt,
+                           .counters = peer_.outgoing({s.key, std::nullopt}, s.counters)});
     for (const auto& d : s.dests) {
-      out.push_back(sync::CounterEntry{
-          .service = s.key, .dest = d.addr, .counters = peer_.outgoing({s.key, d.addr}, d.counters)});
+      out.push_back(sync::CounterEntry{.service = s.key,
+                                       .dest = d.addr,
+                                       .counters = peer_.outgoing({s.key, d.addr}, d.counters)});
     }
   }
   return out;
@@ -283,7 +285,8 @@ ListingInput Director::listing_locked() const {
       d.persist = ds->persistconns;
       const CounterKey dkey{key, addr};
       d.rates = sum(ds->rates, peer_.rates(dkey));
-      d.stats = relative(sum(ds->counters, peer_.shown(dkey)), lookup(dest_zero_, DestKey{key, addr}));
+      d.stats =
+          relative(sum(ds->counters, peer_.shown(dkey)), lookup(dest_zero_, DestKey{key, addr}));
     }
   }
   if (opts_.sync != nullptr) in.daemons = opts_.sync->views();

@@ -40,10 +40,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/ipvsadm_args.h"
-#include "core/clock.h"
 #include "ctl/listing.h"
 #include "ctl/peer_counters.h"
 #include "ctl/sync_control.h"

@@ -52,9 +52,9 @@ Outcome SyncControl::start(const DaemonOptions& options) {
   sync::Daemon::Sink sink =
       engine ? hooks_.sink : [](const std::vector<sync::Entry>&) { /* nowhere to put them */ };
   auto d = sync::Daemon::start(config, sync::Daemon::Hooks{.source = std::move(source),
-                                                          .sink = std::move(sink),
-                                                          .counters_out = counters_out_,
-                                                          .counters_in = counters_in_});
+                                                           .sink = std::move(sink),
+                                                           .counters_out = counters_out_,
+                                                           .counters_in = counters_in_});
   if (!d) return Outcome{.err = "lvsadm: " + d.error().message + "\n", .exit_code = 255};
   running_[options.state] = Running{.options = options, .daemon = std::move(*d)};
   if (!engine) {
@@ -103,8 +103,7 @@ std::vector<DaemonView> SyncControl::views() const {
   return out;
 }
 
-void SyncControl::set_counter_hooks(sync::Daemon::CounterSource out,
-                                    sync::Daemon::CounterSink in) {
+void SyncControl::set_counter_hooks(sync::Daemon::CounterSource out, sync::Daemon::CounterSink in) {
   std::lock_guard lock(mu_);
   counters_out_ = std::move(out);
   counters_in_ = std::move(in);

@@ -134,16 +134,18 @@ core::Result<CounterEntry> decode_counters(std::span<const std::uint8_t> b, std:
   CounterEntry c;
   if (fwmark != 0) {
     if (proto != 0 || get16(b, at + 12) != 0 || vip != none) {
-      return bad(fmt::format("counter entry {} is of fwmark service {} but has a protocol, "
-                             "virtual address or port (they must be 0)",
-                             i, fwmark));
+      return bad(
+          fmt::format("counter entry {} is of fwmark service {} but has a protocol, "
+                      "virtual address or port (they must be 0)",
+                      i, fwmark));
     }
     c.service = model::ServiceKey::mark(fwmark, af);
   } else {
     if (proto != 6 && proto != 17) {
-      return bad(fmt::format("counter entry {} has protocol {} (TCP 6 or UDP 17; 0 only with a "
-                             "fwmark)",
-                             i, proto));
+      return bad(
+          fmt::format("counter entry {} has protocol {} (TCP 6 or UDP 17; 0 only with a "
+                      "fwmark)",
+                      i, proto));
     }
     c.service = model::ServiceKey::address(static_cast<model::Protocol>(proto),
                                            {.addr = vip, .port = get16(b, at + 12)});
@@ -151,9 +153,10 @@ core::Result<CounterEntry> decode_counters(std::span<const std::uint8_t> b, std:
   if ((flags & kCountersOfDest) != 0) {
     c.dest = core::Endpoint{.addr = dest, .port = get16(b, at + 14)};
   } else if (dest != none || get16(b, at + 14) != 0) {
-    return bad(fmt::format("counter entry {} has a realserver address or port but not the "
-                           "realserver flag",
-                           i));
+    return bad(
+        fmt::format("counter entry {} has a realserver address or port but not the "
+                    "realserver flag",
+                    i));
   }
   std::array<std::uint64_t, 6> v{};
   for (std::size_t k = 0; k < v.size(); ++k) v.at(k) = get64(b, at + 16 + 8 * k);
@@ -247,8 +250,8 @@ core::Result<Message> decode(std::span<const std::uint8_t> b) {
     }
     const bool v6 = (type & kTypeIpv6) != 0;
     const bool counters = (type & kTypeCounters) != 0;
-    const std::size_t want = counters ? (v6 ? kCounter6Size : kCounter4Size)
-                                      : (v6 ? kEntry6Size : kEntry4Size);
+    const std::size_t want =
+        counters ? (v6 ? kCounter6Size : kCounter4Size) : (v6 ? kEntry6Size : kEntry4Size);
     const std::size_t size = get16(b, at + 2);
     if (size != want) {
       return bad(fmt::format("entry {} claims {} bytes but an {} {}entry is {}", i + 1, size,

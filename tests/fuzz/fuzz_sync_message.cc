@@ -23,10 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool counters = !m->counters.empty();
   if ((flows && counters) || (m->flags != 0 && (flows || counters))) return 0;
   const auto again =
-      flows      ? lvs::sync::encode(m->syncid, m->entries, lvs::sync::kMaxDatagram)
-      : counters ? lvs::sync::encode_counters(m->syncid, m->counters, lvs::sync::kMaxDatagram)
-                 : std::vector<std::vector<std::uint8_t>>{
-                       lvs::sync::encode_control(m->syncid, m->flags)};
+      flows ? lvs::sync::encode(m->syncid, m->entries, lvs::sync::kMaxDatagram)
+      : counters
+          ? lvs::sync::encode_counters(m->syncid, m->counters, lvs::sync::kMaxDatagram)
+          : std::vector<std::vector<std::uint8_t>>{lvs::sync::encode_control(m->syncid, m->flags)};
   if (again.size() != 1) return 0;
   if (!std::equal(again[0].begin(), again[0].end(), bytes.begin(), bytes.end())) std::abort();
   return 0;

@@ -98,8 +98,9 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
 
   Received first;
   {
-    auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port),
-                                {.sink = [&first](const std::vector<Entry>& es) { first.put(es); }});
+    auto backup =
+        Daemon::start(config(Role::kBackup, backup_port, master_port),
+                      {.sink = [&first](const std::vector<Entry>& es) { first.put(es); }});
     ASSERT_TRUE(backup) << backup.error().message;
     EXPECT_TRUE(first.wait_for([](const auto& m) { return m.size() == 2; }));
     // The master's "resync done" follows the whole table (bounded wait).
@@ -115,8 +116,9 @@ TEST(SyncDaemon, MasterTableReachesBackupAndRestartedBackupResyncs) {
   }
   // The backup restarts: its resync request brings the whole (unchanged) table again.
   Received second;
-  auto backup = Daemon::start(config(Role::kBackup, backup_port, master_port),
-                              {.sink = [&second](const std::vector<Entry>& es) { second.put(es); }});
+  auto backup =
+      Daemon::start(config(Role::kBackup, backup_port, master_port),
+                    {.sink = [&second](const std::vector<Entry>& es) { second.put(es); }});
   ASSERT_TRUE(backup) << backup.error().message;
   EXPECT_TRUE(second.wait_for([](const auto& m) { return m.size() == 2; }));
   EXPECT_GE((*master)->counters().resyncs, 2U);
@@ -131,8 +133,8 @@ TEST(SyncDaemon, CountersArriveAndSilenceEndsTheSyncUntilAResync) {
   const std::uint16_t master_port = free_udp_port();
   const std::uint16_t backup_port = free_udp_port();
   const CounterEntry counted{
-      .service = model::ServiceKey::address(model::Protocol::kTcp,
-                                            *core::Endpoint::parse("127.0.0.2:80")),
+      .service =
+          model::ServiceKey::address(model::Protocol::kTcp, *core::Endpoint::parse("127.0.0.2:80")),
       .dest = *core::Endpoint::parse("127.0.0.3:8080"),
       .counters = {.conns = 300, .inpkts = 1800, .outpkts = 1500, .inbytes = 90000}};
   const auto master_config = [&] {
@@ -141,11 +143,11 @@ TEST(SyncDaemon, CountersArriveAndSilenceEndsTheSyncUntilAResync) {
     return c;
   };
   const auto start_master = [&] {
-    return Daemon::start(master_config(),
-                         {.source = [] { return std::vector<Entry>{}; },
-                          .counters_out = [&](core::TimePoint) {
-                            return std::optional(std::vector<CounterEntry>{counted});
-                          }});
+    return Daemon::start(
+        master_config(),
+        {.source = [] { return std::vector<Entry>{}; },
+         .counters_out =
+             [&](core::TimePoint) { return std::optional(std::vector<CounterEntry>{counted}); }});
   };
   auto master = start_master();
   ASSERT_TRUE(master) << master.error().message;
@@ -156,14 +158,14 @@ TEST(SyncDaemon, CountersArriveAndSilenceEndsTheSyncUntilAResync) {
   DaemonConfig bc = config(Role::kBackup, backup_port, master_port);
   bc.silence = std::chrono::milliseconds(300);
   bc.request_interval = std::chrono::milliseconds(50);
-  auto backup = Daemon::start(
-      bc, {.sink = [](const std::vector<Entry>&) {},
-           .counters_in = [&](const core::IpAddress& from, const std::vector<CounterEntry>& in,
-                              core::TimePoint) {
-             std::lock_guard lock(mu);
-             got = in;
-             sender = from;
-           }});
+  auto backup = Daemon::start(bc, {.sink = [](const std::vector<Entry>&) {},
+                                   .counters_in =
+                                       [&](const core::IpAddress& from,
+                                           const std::vector<CounterEntry>& in, core::TimePoint) {
+                                         std::lock_guard lock(mu);
+                                         got = in;
+                                         sender = from;
+                                       }});
   ASSERT_TRUE(backup) << backup.error().message;
   Received waiter;  // only its bounded wait
   EXPECT_TRUE(waiter.wait_for([&](const auto&) {

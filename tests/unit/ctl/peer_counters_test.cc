@@ -15,7 +15,8 @@ const core::TimePoint t0{};
 core::Endpoint ep(const char* s) { return *core::Endpoint::parse(s); }
 const core::IpAddress kMaster = *core::IpAddress::parse("192.0.2.201");
 const core::IpAddress kOther = *core::IpAddress::parse("192.0.2.202");
-const model::ServiceKey kSvc = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.1:80"));
+const model::ServiceKey kSvc =
+    model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.1:80"));
 const core::Endpoint kReal = ep("198.51.100.10:8080");
 const CounterKey kSvcKey{kSvc, std::nullopt};
 const CounterKey kRealKey{kSvc, kReal};
@@ -28,8 +29,8 @@ model::ServiceTable table(bool with_real = true) {
 }
 
 model::Counters conns(std::uint64_t n) {
-  return {.conns = n, .inpkts = 10 * n, .outpkts = 10 * n, .inbytes = 1000 * n,
-          .outbytes = 2000 * n};
+  return {
+      .conns = n, .inpkts = 10 * n, .outpkts = 10 * n, .inbytes = 1000 * n, .outbytes = 2000 * n};
 }
 
 std::vector<sync::CounterEntry> from_master(std::uint64_t n) {

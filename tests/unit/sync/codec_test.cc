@@ -185,15 +185,15 @@ TEST(SyncCodec, RefusesEveryTruncation) {
 }
 
 CounterEntry dest_counters() {
-  return CounterEntry{.service = model::ServiceKey::address(model::Protocol::kTcp,
-                                                            ep("192.0.2.100:80")),
-                      .dest = ep("198.51.100.11:8080"),
-                      .counters = {.conns = 1,
-                                   .failed = 2,
-                                   .inpkts = 3,
-                                   .outpkts = 4,
-                                   .inbytes = 0x100000000,  // above 32 bits
-                                   .outbytes = 6}};
+  return CounterEntry{
+      .service = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.100:80")),
+      .dest = ep("198.51.100.11:8080"),
+      .counters = {.conns = 1,
+                   .failed = 2,
+                   .inpkts = 3,
+                   .outpkts = 4,
+                   .inbytes = 0x100000000,  // above 32 bits
+                   .outbytes = 6}};
 }
 
 std::vector<std::uint8_t> one_counter() {
@@ -204,18 +204,18 @@ std::vector<std::uint8_t> one_counter() {
 // byte (docs/SYNC.md "Counter entry").
 TEST(SyncCodec, EncodesARealserversCountersToGoldenBytes) {
   const std::vector<std::uint8_t> golden{
-      0,    7,    0,    80,   1,    1,    0, 0,    // header: size 80, 1 entry, version 1
-      0x04, 6,    0,    72,                        // IPv4 counters, TCP, 72 bytes
-      0,    0,    0,    1,                         // flags: of a realserver
-      0,    0,    0,    0,                         // fwmark: none
-      0,    80,   0x1f, 0x90,                      // ports 80, 8080
-      0,    0,    0,    0,    0,    0,    0, 1,    // conns
-      0,    0,    0,    0,    0,    0,    0, 2,    // failed
-      0,    0,    0,    0,    0,    0,    0, 3,    // inpkts
-      0,    0,    0,    0,    0,    0,    0, 4,    // outpkts
-      0,    0,    0,    1,    0,    0,    0, 0,    // inbytes 2^32
-      0,    0,    0,    0,    0,    0,    0, 6,    // outbytes
-      192,  0,    2,    100,  198,  51,   100, 11};
+      0,    7,  0,    80,   1,   1,  0,   0,  // header: size 80, 1 entry, version 1
+      0x04, 6,  0,    72,                     // IPv4 counters, TCP, 72 bytes
+      0,    0,  0,    1,                      // flags: of a realserver
+      0,    0,  0,    0,                      // fwmark: none
+      0,    80, 0x1f, 0x90,                   // ports 80, 8080
+      0,    0,  0,    0,    0,   0,  0,   1,  // conns
+      0,    0,  0,    0,    0,   0,  0,   2,  // failed
+      0,    0,  0,    0,    0,   0,  0,   3,  // inpkts
+      0,    0,  0,    0,    0,   0,  0,   4,  // outpkts
+      0,    0,  0,    1,    0,   0,  0,   0,  // inbytes 2^32
+      0,    0,  0,    0,    0,   0,  0,   6,  // outbytes
+      192,  0,  2,    100,  198, 51, 100, 11};
   EXPECT_EQ(one_counter(), golden);
 }
 
@@ -224,16 +224,15 @@ TEST(SyncCodec, EncodesARealserversCountersToGoldenBytes) {
 TEST(SyncCodec, RoundTripsCounterEntriesOfEveryShape) {
   const std::vector<CounterEntry> counters{
       dest_counters(),
-      CounterEntry{.service = model::ServiceKey::address(model::Protocol::kUdp,
-                                                         ep("[2001:db8::100]:53")),
-                   .dest = std::nullopt,
-                   .counters = {.conns = 9, .inpkts = 10}},
+      CounterEntry{
+          .service = model::ServiceKey::address(model::Protocol::kUdp, ep("[2001:db8::100]:53")),
+          .dest = std::nullopt,
+          .counters = {.conns = 9, .inpkts = 10}},
       CounterEntry{.service = model::ServiceKey::mark(7, core::Family::kInet6),
                    .dest = ep("[2001:db8::11]:0"),
                    .counters = {.outbytes = ~std::uint64_t{0}}},
-      CounterEntry{.service = model::ServiceKey::mark(8),
-                   .dest = std::nullopt,
-                   .counters = {.conns = 1}}};
+      CounterEntry{
+          .service = model::ServiceKey::mark(8), .dest = std::nullopt, .counters = {.conns = 1}}};
   const auto d = encode_counters(3, counters, 1472);
   ASSERT_EQ(d.size(), 1U);
   EXPECT_EQ(d[0].size(), kHeaderSize + 2 * kCounter4Size + 2 * kCounter6Size);
