@@ -469,6 +469,7 @@ int main(int argc, char** argv) {
   // --start-daemon: the sync daemons read and write the packet engine under the dual data
   // plane's lock; with the proxy only they carry no flows (ctl/sync_control.h).
   ctl::SyncHooks sync_hooks;
+  sync_hooks.local = cfg->sync_address;
   if (dual) {
     sync_hooks.source = [d = dual.get(), e = engine.get()] {
       std::vector<sync::Entry> out;

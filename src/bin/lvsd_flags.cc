@@ -528,6 +528,18 @@ const std::vector<Flag>& flags() {
          st.cfg.cluster_seed = static_cast<std::uint32_t>(*n);
          return {};
        }},
+      {"--sync-address", "", "ADDR",
+       "the local IPv4 address the connection-sync sockets bind when lvsadm --start-daemon "
+       "gives a unicast --mcast-group (default: any); lets two directors, or two lvsd on one "
+       "host, sync to each other on the same --mcast-port",
+       [](State& st, std::string_view v) -> Result<void> {
+         auto ip = core::IpAddress::parse(v);
+         if (!ip || !ip->is_v4()) {
+           return fail(EINVAL, fmt::format("--sync-address '{}' is not an IPv4 address", v));
+         }
+         st.cfg.sync_address = *ip;
+         return {};
+       }},
       {"--bgp-bird-socket", "", "PATH",
        "announce each VIP this director can serve through bird (BGP): lvsd writes the static "
        "protocols lvsd_vips4/lvsd_vips6 to --bgp-vips-file and runs `birdc -s PATH configure`; "

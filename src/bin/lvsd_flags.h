@@ -86,6 +86,8 @@ struct LvsdConfig {
   bool xdp_mode_set = false;
   // --cluster-seed N: mh's stateless cluster mode for every mh service (ctl::DirectorOptions).
   std::optional<std::uint32_t> cluster_seed{};
+  // --sync-address ADDR: the unicast sync sockets' local address (ctl::SyncHooks::local).
+  std::optional<core::IpAddress> sync_address{};
   // --bgp-*: announce the VIPs through bird (src/bgp); off while bgp.bird.control_socket is
   // empty.
   BgpFlags bgp{};

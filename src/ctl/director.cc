@@ -74,6 +74,11 @@ std::vector<ConnView> connection_views(std::vector<dp::ConnEntry> entries) {
   return out;
 }
 
+const core::Clock& steady_clock() {
+  static const core::SteadyClock kClock;
+  return kClock;
+}
+
 template <typename Map, typename Key>
 dp::Counters lookup(const Map& m, const Key& k) {
   const auto it = m.find(k);
@@ -90,7 +95,53 @@ std::string unserved_method_text(const model::RealServer& dest) {
 }
 
 Director::Director(dp::DataPlane& dp, DirectorOptions opts)
-    : dp_(dp), opts_(std::move(opts)), timeouts_(opts_.timeouts) {}
+    : dp_(dp), opts_(std::move(opts)), timeouts_(opts_.timeouts) {
+  if (opts_.sync == nullptr) return;
+  opts_.sync->set_counter_hooks(
+      [this](core::TimePoint now) { return sync_counters_out(now); },
+      [this](const core::IpAddress& from, const std::vector<sync::CounterEntry>& in,
+             core::TimePoint now) { sync_counters_in(from, in, now); });
+}
+
+Director::~Director() {
+  if (opts_.sync == nullptr) return;
+  opts_.sync->stop_all();  // their threads call this Director
+  opts_.sync->set_counter_hooks({}, {});
+}
+
+void Director::set_table(model::ServiceTable next) {
+  table_ = std::move(next);
+  const std::lock_guard lock(peer_mu_);
+  peer_.follow(table_);
+}
+
+std::optional<std::vector<sync::CounterEntry>> Director::sync_counters_out(core::TimePoint now) {
+  const std::unique_lock lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return std::nullopt;
+  const dp::Stats live = dp_.stats();
+  const std::lock_guard peer_lock(peer_mu_);
+  peer_.tick(now);
+  std::vector<sync::CounterEntry> out;
+  for (const auto& s : live.services) {
+    if (table_.find(s.key) == nullptr) continue;
+    out.push_back(
+        sync::CounterEntry{.service = s.key,
+                           .dest = std::nullopt,
+                           .counters = peer_.outgoing({s.key, std::nullopt}, s.counters)});
+    for (const auto& d : s.dests) {
+      out.push_back(sync::CounterEntry{.service = s.key,
+                                       .dest = d.addr,
+                                       .counters = peer_.outgoing({s.key, d.addr}, d.counters)});
+    }
+  }
+  return out;
+}
+
+void Director::sync_counters_in(const core::IpAddress& from,
+                                const std::vector<sync::CounterEntry>& in, core::TimePoint now) {
+  const std::lock_guard lock(peer_mu_);
+  peer_.receive(from, in, now);
+}
 
 model::ServiceTable Director::for_data_plane(const model::ServiceTable& t) const {
   if (!opts_.cluster_seed) return t;
@@ -104,7 +155,7 @@ model::ServiceTable Director::for_data_plane(const model::ServiceTable& t) const
 core::Result<void> Director::start(const model::ServiceTable& initial) {
   const std::lock_guard lock(mu_);
   if (auto r = dp_.apply(for_data_plane(initial)); !r) return r;
-  table_ = initial;
+  set_table(initial);
   return {};
 }
 
@@ -134,7 +185,7 @@ core::Result<void> Director::load(const config::Config& cfg,
   }
   model::ServiceTable next = merge_reload(table_, config_keys_, std::move(configured));
   if (auto r = dp_.apply(for_data_plane(next)); !r) return r;
-  table_ = std::move(next);
+  set_table(std::move(next));
   overrides_ = std::move(kept);
   operator_reals_ = std::move(reals);
   config_keys_.clear();
@@ -160,7 +211,7 @@ void Director::apply_health(const std::vector<health::Action>& actions) {
     core::log().error("health: the data plane refused the change: {}", r.error().message);
     return;
   }
-  table_ = std::move(next);
+  set_table(std::move(next));
 }
 
 void Director::stop_accepting() {
@@ -214,13 +265,16 @@ ListingInput Director::listing_locked() const {
   ListingInput in = listing_input(table_);
   in.timeouts = timeouts_;
   const dp::Stats live = dp_.stats();
+  const std::lock_guard peer_lock(peer_mu_);
+  peer_.tick((opts_.clock != nullptr ? *opts_.clock : steady_clock()).now());
   for (auto& view : in.services) {
     const auto& key = view.service.key;
     const auto svc = std::find_if(live.services.begin(), live.services.end(),
                                   [&](const dp::ServiceStats& s) { return s.key == key; });
     if (svc == live.services.end()) continue;
-    view.stats = relative(svc->counters, lookup(service_zero_, key));
-    view.rates = svc->rates;
+    const CounterKey skey{key, std::nullopt};
+    view.stats = relative(sum(svc->counters, peer_.shown(skey)), lookup(service_zero_, key));
+    view.rates = sum(svc->rates, peer_.rates(skey));
     for (auto& d : view.dests) {
       const auto& addr = d.dest.addr;
       const auto ds = std::find_if(svc->dests.begin(), svc->dests.end(),
@@ -229,8 +283,10 @@ ListingInput Director::listing_locked() const {
       d.active = ds->active;
       d.inactive = ds->inactive;
       d.persist = ds->persistconns;
-      d.rates = ds->rates;
-      d.stats = relative(ds->counters, lookup(dest_zero_, DestKey{key, addr}));
+      const CounterKey dkey{key, addr};
+      d.rates = sum(ds->rates, peer_.rates(dkey));
+      d.stats =
+          relative(sum(ds->counters, peer_.shown(dkey)), lookup(dest_zero_, DestKey{key, addr}));
     }
   }
   if (opts_.sync != nullptr) in.daemons = opts_.sync->views();
@@ -370,7 +426,7 @@ Outcome Director::commit(model::ServiceTable next) {
            std::none_of(svc->dests.begin(), svc->dests.end(),
                         [&](const model::RealServer& d) { return d.addr == kv.first.second; });
   });
-  table_ = std::move(next);
+  set_table(std::move(next));
   return {};
 }
 
@@ -399,10 +455,14 @@ Outcome Director::zero(const Command& cmd) {
   }
   dp_.zero_rates(one ? std::optional(cmd.service.key) : std::nullopt);
   const dp::Stats live = dp_.stats();
+  const std::lock_guard peer_lock(peer_mu_);
+  peer_.restart_rates();
   for (const auto& s : live.services) {
     if (one && !(s.key == cmd.service.key)) continue;
-    service_zero_[s.key] = s.counters;
-    for (const auto& d : s.dests) dest_zero_[DestKey{s.key, d.addr}] = d.counters;
+    service_zero_[s.key] = sum(s.counters, peer_.shown({s.key, std::nullopt}));
+    for (const auto& d : s.dests) {
+      dest_zero_[DestKey{s.key, d.addr}] = sum(d.counters, peer_.shown({s.key, d.addr}));
+    }
   }
   return {};
 }

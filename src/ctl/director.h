@@ -22,6 +22,12 @@
 // * --drain: sets the realserver's weight to 0 keeping its other fields; lvsadm then polls
 //   `-L -n --json` for its connection count.
 // * -Z keeps a baseline of the data plane's counters and lists them relative to it.
+// * Counters synced from peer directors (ctl/peer_counters.h) are added to the data plane's in
+//   every listing (-L --stats/--rate/--json, /metrics); the master sync daemon sends this
+//   director's own plus what it carries. The daemon threads reach the Director only through
+//   sync_counters_out (which gives up rather than wait for the Director's lock, so a
+//   --stop-daemon joining that thread under the lock cannot deadlock) and
+//   sync_counters_in (which takes only the lock of the peers' counters).
 
 #include <functional>
 #include <map>
@@ -34,10 +40,12 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/ipvsadm_args.h"
 #include "ctl/listing.h"
+#include "ctl/peer_counters.h"
 #include "ctl/sync_control.h"
 #include "ctl/table_commands.h"
 #include "dp/data_plane.h"
@@ -64,12 +72,18 @@ struct DirectorOptions {
   // its listings do not carry it.
   std::optional<std::uint32_t> cluster_seed{};
   // The connection-sync daemons (outlives the Director); null: --start-daemon is refused.
+  // The Director stops them when it goes (their counter hooks point at it).
   SyncControl* sync = nullptr;
+  // Reads the time for the peers' rate estimators; null: the steady clock.
+  const core::Clock* clock = nullptr;
 };
 
 class Director {
  public:
   Director(dp::DataPlane& dp, DirectorOptions opts);
+  ~Director();
+  Director(const Director&) = delete;
+  Director& operator=(const Director&) = delete;
 
   // Makes `initial` (lvsd's flag-configured services) the running table. On error nothing
   // runs and the table stays empty.
@@ -102,8 +116,19 @@ class Director {
   // The table with live numbers (relative to the last -Z), as -L shows it.
   ListingInput listing() const;
 
+  // The master sync daemon's counter entries: for every service and realserver this
+  // director's own counters plus what it carries for peers; nullopt when the Director is busy
+  // (its lock is taken: asked again later). The backup daemon's received ones go to
+  // sync_counters_in. Any thread.
+  std::optional<std::vector<sync::CounterEntry>> sync_counters_out(core::TimePoint now);
+  void sync_counters_in(const core::IpAddress& from, const std::vector<sync::CounterEntry>& in,
+                        core::TimePoint now);
+
  private:
   ListingInput listing_locked() const;
+  // table_ = next, and the peers' counters follow it.
+  void set_table(model::ServiceTable next);
+
   // The table as the data plane gets it: mh services stamped with opts_.cluster_seed.
   model::ServiceTable for_data_plane(const model::ServiceTable& t) const;
   void remember_operator_change(const Command& cmd);
@@ -130,6 +155,9 @@ class Director {
   // then defines the same realserver.
   std::map<DestKey, model::RealServer> operator_reals_{};
   bool stopping_ = false;
+  // Counters of peer directors (sync); its own lock, taken after mu_ when both are.
+  mutable std::mutex peer_mu_;
+  mutable PeerCounters peer_{};
 };
 
 // The refusal text for a realserver the data plane cannot serve, e.g. "lvsadm: forwarding

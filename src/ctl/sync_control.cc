@@ -51,15 +51,18 @@ Outcome SyncControl::start(const DaemonOptions& options) {
   sync::Daemon::Source source = engine ? hooks_.source : [] { return std::vector<sync::Entry>{}; };
   sync::Daemon::Sink sink =
       engine ? hooks_.sink : [](const std::vector<sync::Entry>&) { /* nowhere to put them */ };
-  auto d = sync::Daemon::start(config, std::move(source), std::move(sink));
+  auto d = sync::Daemon::start(config, sync::Daemon::Hooks{.source = std::move(source),
+                                                           .sink = std::move(sink),
+                                                           .counters_out = counters_out_,
+                                                           .counters_in = counters_in_});
   if (!d) return Outcome{.err = "lvsadm: " + d.error().message + "\n", .exit_code = 255};
   running_[options.state] = Running{.options = options, .daemon = std::move(*d)};
   if (!engine) {
     return Outcome{.err =
                        "lvsadm: note: this lvsd runs only the proxy engine; its TCP "
                        "connections end at this director and cannot survive a failover, so "
-                       "the sync daemon carries no connections (run lvsd --xdp for -m "
-                       "services)\n"};
+                       "the sync daemon carries only counters, no connections (run lvsd --xdp for "
+                       "-m services)\n"};
   }
   return {};
 }
@@ -98,6 +101,12 @@ std::vector<DaemonView> SyncControl::views() const {
                              .synced = r.daemon->synced()});
   }
   return out;
+}
+
+void SyncControl::set_counter_hooks(sync::Daemon::CounterSource out, sync::Daemon::CounterSink in) {
+  std::lock_guard lock(mu_);
+  counters_out_ = std::move(out);
+  counters_in_ = std::move(in);
 }
 
 void SyncControl::stop_all() {

@@ -42,6 +42,9 @@ class SyncControl {
   std::vector<DaemonView> views() const;
   // Stops every daemon (lvsd's shutdown).
   void stop_all();
+  // The counter entries daemons started from now on send (master) and hand over (backup); set
+  // by the Director, which owns them (ctl/peer_counters.h). Unset: no counters are synced.
+  void set_counter_hooks(sync::Daemon::CounterSource out, sync::Daemon::CounterSink in);
 
  private:
   struct Running {
@@ -50,6 +53,8 @@ class SyncControl {
   };
   SyncHooks hooks_;
   mutable std::mutex mu_;
+  sync::Daemon::CounterSource counters_out_{};
+  sync::Daemon::CounterSink counters_in_{};
   std::map<SyncState, Running> running_{};
 };
 

@@ -4,14 +4,19 @@
 // followed by `count` entries, each naming its own size. All integers in network order.
 // Pure functions: encode() splits a batch into datagrams no longer than a cap; decode() accepts
 // exactly one well-formed datagram or says what is wrong with it, never reading past its end.
+// Besides flows and templates a datagram may carry counter entries (an lvsd extension, type
+// bit 2): one service's or realserver's traffic counters as the sender counts them.
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "core/endpoint.h"
 #include "core/result.h"
+#include "model/service.h"
+#include "model/stats.h"
 
 namespace lvs::sync {
 
@@ -33,11 +38,24 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
+// The traffic counters of one service (no `dest`) or of one of its realservers, as the sender
+// counts them for the peers (docs/SYNC.md "Counters"). Addresses share the service's family.
+struct CounterEntry {
+  model::ServiceKey service{};
+  std::optional<core::Endpoint> dest{};  // unset: the service's own counters
+  model::Counters counters{};
+
+  bool operator==(const CounterEntry&) const = default;
+};
+
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::size_t kEntryFixed = 24;  // fixed part of an entry, before its addresses
 inline constexpr std::size_t kEntry4Size = kEntryFixed + std::size_t{3} * 4;
 inline constexpr std::size_t kEntry6Size = kEntryFixed + std::size_t{3} * 16;
+inline constexpr std::size_t kCounterFixed = 64;  // fixed part of a counter entry
+inline constexpr std::size_t kCounter4Size = kCounterFixed + std::size_t{2} * 4;
+inline constexpr std::size_t kCounter6Size = kCounterFixed + std::size_t{2} * 16;
 inline constexpr std::size_t kMaxEntries = 255;     // the count is one byte
 inline constexpr std::size_t kMaxDatagram = 65507;  // --sync-maxlen's upper bound (UDP/IPv4)
 // Header flags: the sender (a backup) asks the master for its whole table; the master says
@@ -49,6 +67,7 @@ struct Message {
   std::uint8_t syncid = 0;
   std::uint8_t flags = 0;
   std::vector<Entry> entries{};
+  std::vector<CounterEntry> counters{};  // in the order they came, after the flows
 
   bool operator==(const Message&) const = default;
 };
@@ -57,8 +76,12 @@ struct Message {
 // kHeaderSize + kEntry6Size .. kMaxDatagram) and kMaxEntries entries. No entries: none.
 std::vector<std::vector<std::uint8_t>> encode(std::uint8_t syncid, std::span<const Entry> entries,
                                               std::size_t maxlen);
+// The same for counter entries (datagrams of counter entries only).
+std::vector<std::vector<std::uint8_t>> encode_counters(std::uint8_t syncid,
+                                                       std::span<const CounterEntry> counters,
+                                                       std::size_t maxlen);
 // A header-only datagram with `flags` (e.g. a resync request, or the master's answer to one
-// when it has nothing to send).
+// when it has nothing to send; flags 0: the master's heartbeat).
 std::vector<std::uint8_t> encode_control(std::uint8_t syncid, std::uint8_t flags);
 
 // One datagram. Errors say which field of which entry is wrong, e.g.

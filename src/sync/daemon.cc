@@ -116,21 +116,38 @@ std::vector<Entry> ChangeTracker::changes(const std::vector<Entry>& table, core:
   return out;
 }
 
-core::Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, Source source,
-                                                    Sink sink) {
-  LVS_ASSERT(config.role == Role::kMaster ? static_cast<bool>(source) : static_cast<bool>(sink));
+void BackupLink::heard(core::TimePoint now, bool resync_done) {
+  if (!synced(now)) synced_ = false;  // a silence ended the sync: only "resync done" restores it
+  last_heard_ = now;
+  if (resync_done) synced_ = true;
+}
+
+bool BackupLink::request_due(core::TimePoint now) {
+  if (synced_ && !synced(now)) {
+    synced_ = false;  // the master went silent: ask at once
+    next_request_ = now;
+  }
+  if (synced_ || now < next_request_) return false;
+  next_request_ = now + request_interval_;
+  return true;
+}
+
+core::TimePoint BackupLink::next_event() const {
+  return synced_ ? last_heard_ + silence_ : next_request_;
+}
+
+core::Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, Hooks hooks) {
+  LVS_ASSERT(config.role == Role::kMaster ? static_cast<bool>(hooks.source)
+                                          : static_cast<bool>(hooks.sink));
   auto fd = open_socket(config);
   if (!fd) return core::Unexpected{fd.error()};
-  std::unique_ptr<Daemon> d(new Daemon(config, std::move(*fd), std::move(source), std::move(sink)));
+  std::unique_ptr<Daemon> d(new Daemon(config, std::move(*fd), std::move(hooks)));
   d->thread_ = std::thread([p = d.get()] { p->run(); });
   return d;
 }
 
-Daemon::Daemon(DaemonConfig config, core::Fd fd, Source source, Sink sink)
-    : config_(std::move(config)),
-      fd_(std::move(fd)),
-      source_(std::move(source)),
-      sink_(std::move(sink)) {}
+Daemon::Daemon(DaemonConfig config, core::Fd fd, Hooks hooks)
+    : config_(std::move(config)), fd_(std::move(fd)), hooks_(std::move(hooks)) {}
 
 Daemon::~Daemon() {
   stop_ = true;
@@ -151,6 +168,7 @@ void Daemon::send(const std::vector<std::uint8_t>& datagram) {
   const sockaddr_in to = v4_sockaddr(config_.group, port);
   const ssize_t n = ::sendto(fd_.get(), datagram.data(), datagram.size(), 0,
                              reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  last_sent_ = std::chrono::steady_clock::now();
   if (n < 0) {
     ++errors_;
     return;
@@ -158,11 +176,14 @@ void Daemon::send(const std::vector<std::uint8_t>& datagram) {
   ++sent_messages_;
 }
 
-void Daemon::receive(bool& resync_requested, bool& heard_master) {
+void Daemon::receive(bool& resync_requested, BackupLink* link) {
   std::array<std::uint8_t, kMaxDatagram> buf{};
   // Bounded: at most 1024 datagrams per wake-up, so a flood cannot starve the master's ticks.
   for (int i = 0; i < 1024; ++i) {
-    const ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+    sockaddr_in from{};
+    socklen_t from_len = sizeof from;
+    const ssize_t n = ::recvfrom(fd_.get(), buf.data(), buf.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) return;  // EAGAIN: drained
     auto m = decode(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
     if (!m) {
@@ -177,18 +198,21 @@ void Daemon::receive(bool& resync_requested, bool& heard_master) {
       if (request) resync_requested = true;  // its own data looped back is ignored
       continue;
     }
-    if (request) continue;  // a backup's own request, looped back
+    if (request || link == nullptr) continue;  // a backup's own request, looped back
     ++received_messages_;
-    heard_master = true;
-    if ((m->flags & kFlagResyncDone) != 0) synced_ = true;
-    if (m->entries.empty()) continue;
-    received_entries_ += m->entries.size();
-    sink_(m->entries);
+    const auto now = std::chrono::steady_clock::now();
+    link->heard(now, (m->flags & kFlagResyncDone) != 0);
+    synced_ = link->synced(now);
+    if (!m->counters.empty() && hooks_.counters_in) {
+      hooks_.counters_in(core::IpAddress::v4(ntohl(from.sin_addr.s_addr)), m->counters, now);
+    }
+    received_entries_ += m->entries.size() + m->counters.size();
+    if (!m->entries.empty()) hooks_.sink(m->entries);
   }
 }
 
 void Daemon::tick_master(ChangeTracker& tracker, bool& answer_resync) {
-  const std::vector<Entry> table = source_();
+  const std::vector<Entry> table = hooks_.source();
   const std::vector<Entry> changed =
       tracker.changes(table, std::chrono::steady_clock::now(), config_.max_entries_per_tick);
   const auto datagrams = encode(config_.syncid, changed, config_.maxlen);
@@ -201,38 +225,71 @@ void Daemon::tick_master(ChangeTracker& tracker, bool& answer_resync) {
   }
 }
 
+bool Daemon::wait(core::TimePoint until) const {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(core::Duration::zero(), until - std::chrono::steady_clock::now()));
+  // Bounded so stop_ is seen within 100 ms.
+  const int ms = static_cast<int>(std::min<std::int64_t>(left.count(), 100));
+  pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+  return ::poll(&p, 1, ms) > 0;
+}
+
 void Daemon::run() {
+  if (config_.role == Role::kMaster) {
+    run_master();
+  } else {
+    run_backup();
+  }
+}
+
+void Daemon::run_master() {
   ChangeTracker tracker(config_.refresh);
   bool answer_resync = false;
-  bool heard_master = false;
   auto next_tick = std::chrono::steady_clock::now();
-  auto next_request = next_tick;
+  auto next_counters = next_tick;
+  last_sent_ = next_tick;
   while (!stop_) {
     const auto now = std::chrono::steady_clock::now();
-    if (config_.role == Role::kMaster && now >= next_tick) {
+    if (now >= next_tick) {
       tick_master(tracker, answer_resync);
       next_tick = now + config_.interval;
+      if (hooks_.counters_out && now >= next_counters) {
+        // nullopt (the Director is busy): asked again at the next tick.
+        if (auto counters = hooks_.counters_out(now)) {
+          for (const auto& d : encode_counters(config_.syncid, *counters, config_.maxlen)) send(d);
+          sent_entries_ += counters->size();
+          next_counters = now + config_.counters_interval;
+        }
+      }
+      if (now - last_sent_ >= config_.heartbeat) send(encode_control(config_.syncid, 0));
     }
-    if (config_.role == Role::kBackup && !heard_master && now >= next_request) {
-      send(encode_control(config_.syncid, kFlagResyncRequest));
-      ++resyncs_;
-      next_request = now + std::chrono::seconds(1);
-    }
-    pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::max(std::chrono::steady_clock::duration::zero(),
-                 std::min(next_tick, next_request) - std::chrono::steady_clock::now()));
-    // Bounded so stop_ is seen within 100 ms.
-    const int ms = static_cast<int>(std::min<std::int64_t>(wait.count(), 100));
-    if (::poll(&p, 1, config_.role == Role::kBackup ? 100 : ms) > 0) {
+    if (wait(next_tick)) {
       bool resync = false;
-      receive(resync, heard_master);
-      if (resync) {
+      receive(resync, nullptr);
+      // A request while a bulk resync goes out is answered by that one's end, not by starting
+      // over (backups repeat their request every second; a large table takes longer).
+      if (resync && !answer_resync) {
         tracker.reset();
         answer_resync = true;
         ++resyncs_;
         next_tick = std::chrono::steady_clock::now();
       }
+    }
+  }
+}
+
+void Daemon::run_backup() {
+  BackupLink link(std::chrono::steady_clock::now(), config_.request_interval, config_.silence);
+  while (!stop_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (link.request_due(now)) {
+      send(encode_control(config_.syncid, kFlagResyncRequest));
+      ++resyncs_;
+    }
+    synced_ = link.synced(now);
+    if (wait(link.next_event())) {
+      bool unused = false;
+      receive(unused, &link);
     }
   }
 }

@@ -84,6 +84,17 @@ TEST(LvsdFlags, Xdp) {
             "--xdp-conn-max 'lots' is not a number in 0..16777216");
 }
 
+// --sync-address: the unicast sync sockets' local address; IPv4 only, named when wrong.
+TEST(LvsdFlags, SyncAddress) {
+  EXPECT_FALSE(parse({}).value().sync_address.has_value());
+  EXPECT_EQ(parse({"--sync-address", "192.0.2.201"}).value().sync_address,
+            *core::IpAddress::parse("192.0.2.201"));
+  EXPECT_EQ(parse({"--sync-address", "2001:db8::1"}).error().message,
+            "--sync-address '2001:db8::1' is not an IPv4 address");
+  EXPECT_EQ(parse({"--sync-address", "nowhere"}).error().message,
+            "--sync-address 'nowhere' is not an IPv4 address");
+}
+
 // Active/active (issue 9): the cluster seed and the BGP announcer's settings.
 TEST(LvsdFlags, ClusterSeedAndBgp) {
   EXPECT_FALSE(parse({}).value().cluster_seed.has_value());

@@ -104,6 +104,49 @@ TEST_F(DirectorTest, ListingShowsLiveNumbersRelativeToZero) {
   EXPECT_EQ(run({"-Z", "-t", "10.0.0.9:80"}).err, "No such service\n");
 }
 
+// Synced counters (docs/SYNC.md "Counters"): the listing adds what the master sent to the data
+// plane's own numbers (the standby's -L --stats, --json, /metrics), -Z zeroes the sum, the
+// master daemon sends own + carried, and a deleted realserver's synced numbers go.
+TEST_F(DirectorTest, ListingAddsTheMastersSyncedCounters) {
+  ASSERT_EQ(run({"-A", "-t", "10.0.0.1:80"}).exit_code, 0);
+  ASSERT_EQ(run({"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80", "--fullnat"}).exit_code, 0);
+  const auto key = director.table().services.at(0).key;
+  const auto dest = director.table().services.at(0).dests.at(0).addr;
+  dp.live.services.push_back(
+      dp::ServiceStats{.key = key,
+                       .counters = {.conns = 1},
+                       .dests = {dp::DestStats{.addr = dest, .counters = {.conns = 1}}}});
+  const core::IpAddress master = *core::IpAddress::parse("10.0.0.2");
+  const core::TimePoint t0{};
+  director.sync_counters_in(master,
+                            {{.service = key, .counters = {.conns = 300, .inbytes = 9000}},
+                             {.service = key, .dest = dest, .counters = {.conns = 300}}},
+                            t0);
+  auto in = director.listing();
+  EXPECT_EQ(in.services.at(0).stats, (Stats{.conns = 301, .inbytes = 9000}));
+  EXPECT_EQ(in.services.at(0).dests.at(0).stats.conns, 301U);
+  // Sent back: this director's own numbers, nothing received (no echo).
+  auto out = director.sync_counters_out(t0);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_EQ(out->size(), 2U);
+  EXPECT_EQ(out->at(0).counters.conns, 1U);
+  // -Z: the shown sum is the zero point.
+  ASSERT_EQ(run({"-Z"}).exit_code, 0);
+  director.sync_counters_in(master, {{.service = key, .counters = {.conns = 305, .inbytes = 9000}}},
+                            t0);
+  EXPECT_EQ(director.listing().services.at(0).stats.conns, 5U);
+  // The master restarts (0 again): carried, not followed down, and sent on as carried.
+  director.sync_counters_in(master, {{.service = key, .counters = {.conns = 2}}}, t0);
+  EXPECT_EQ(director.listing().services.at(0).stats.conns, 7U);
+  out = director.sync_counters_out(t0);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->at(0).counters.conns, 306U);  // own 1 + carried 305
+  // The realserver deleted: its synced counters go; the service keeps its own.
+  ASSERT_EQ(run({"-d", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80"}).exit_code, 0);
+  ASSERT_EQ(run({"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.11:80", "--fullnat"}).exit_code, 0);
+  EXPECT_EQ(director.listing().services.at(0).dests.at(0).stats.conns, 1U);
+}
+
 // lvsd --cluster-seed: every mh service reaches the data plane with the seed (the stateless
 // cluster mode); other schedulers and the Director's own table do not carry it.
 TEST(DirectorClusterSeed, MhServicesReachTheDataPlaneSeeded) {

@@ -145,8 +145,14 @@ TEST(SyncCodec, RefusesEveryMalformedShapePrecisely) {
   d[4] = 0;
   EXPECT_EQ(error_of(d), "sync message: 36 bytes follow the last of 0 entries");
   d = one_flow();
-  d[8] = 0x04;
-  EXPECT_EQ(error_of(d), "sync message: entry 1 has unknown type bits 0x04");
+  d[8] = 0x08;
+  EXPECT_EQ(error_of(d), "sync message: entry 1 has unknown type bits 0x08");
+  d = one_flow();
+  d[8] = 0x06;  // a template and counters at once
+  EXPECT_EQ(error_of(d), "sync message: entry 1 has unknown type bits 0x06");
+  d = one_flow();
+  d[8] = 0x04;  // says counters: those are 72 bytes
+  EXPECT_EQ(error_of(d), "sync message: entry 1 claims 36 bytes but an IPv4 counter entry is 72");
   d = one_flow();
   d[11] = 80;
   EXPECT_EQ(error_of(d), "sync message: entry 1 claims 80 bytes but an IPv4 entry is 36");
@@ -176,6 +182,107 @@ TEST(SyncCodec, RefusesEveryTruncation) {
     }
     EXPECT_FALSE(decode(cut)) << n;
   }
+}
+
+CounterEntry dest_counters() {
+  return CounterEntry{
+      .service = model::ServiceKey::address(model::Protocol::kTcp, ep("192.0.2.100:80")),
+      .dest = ep("198.51.100.11:8080"),
+      .counters = {.conns = 1,
+                   .failed = 2,
+                   .inpkts = 3,
+                   .outpkts = 4,
+                   .inbytes = 0x100000000,  // above 32 bits
+                   .outbytes = 6}};
+}
+
+std::vector<std::uint8_t> one_counter() {
+  return encode_counters(7, std::vector<CounterEntry>{dest_counters()}, 1472)[0];
+}
+
+// A realserver's counters: type 4, the service and realserver, six 64-bit counters, byte for
+// byte (docs/SYNC.md "Counter entry").
+TEST(SyncCodec, EncodesARealserversCountersToGoldenBytes) {
+  const std::vector<std::uint8_t> golden{
+      0,    7,  0,    80,   1,   1,  0,   0,  // header: size 80, 1 entry, version 1
+      0x04, 6,  0,    72,                     // IPv4 counters, TCP, 72 bytes
+      0,    0,  0,    1,                      // flags: of a realserver
+      0,    0,  0,    0,                      // fwmark: none
+      0,    80, 0x1f, 0x90,                   // ports 80, 8080
+      0,    0,  0,    0,    0,   0,  0,   1,  // conns
+      0,    0,  0,    0,    0,   0,  0,   2,  // failed
+      0,    0,  0,    0,    0,   0,  0,   3,  // inpkts
+      0,    0,  0,    0,    0,   0,  0,   4,  // outpkts
+      0,    0,  0,    1,    0,   0,  0,   0,  // inbytes 2^32
+      0,    0,  0,    0,    0,   0,  0,   6,  // outbytes
+      192,  0,  2,    100,  198, 51, 100, 11};
+  EXPECT_EQ(one_counter(), golden);
+}
+
+// Service totals, realservers, fwmark services and IPv6 round-trip, after flows in one datagram
+// as a receiver may meet them.
+TEST(SyncCodec, RoundTripsCounterEntriesOfEveryShape) {
+  const std::vector<CounterEntry> counters{
+      dest_counters(),
+      CounterEntry{
+          .service = model::ServiceKey::address(model::Protocol::kUdp, ep("[2001:db8::100]:53")),
+          .dest = std::nullopt,
+          .counters = {.conns = 9, .inpkts = 10}},
+      CounterEntry{.service = model::ServiceKey::mark(7, core::Family::kInet6),
+                   .dest = ep("[2001:db8::11]:0"),
+                   .counters = {.outbytes = ~std::uint64_t{0}}},
+      CounterEntry{
+          .service = model::ServiceKey::mark(8), .dest = std::nullopt, .counters = {.conns = 1}}};
+  const auto d = encode_counters(3, counters, 1472);
+  ASSERT_EQ(d.size(), 1U);
+  EXPECT_EQ(d[0].size(), kHeaderSize + 2 * kCounter4Size + 2 * kCounter6Size);
+  auto m = decode(d[0]);
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_TRUE(m->entries.empty());
+  EXPECT_EQ(m->counters, counters);
+  // Split by --sync-maxlen like flows.
+  const auto split = encode_counters(3, counters, kHeaderSize + kCounter6Size);
+  EXPECT_EQ(split.size(), 4U);
+}
+
+// A malformed counter entry is refused with a sentence naming the field.
+TEST(SyncCodec, RefusesMalformedCounterEntriesPrecisely) {
+  auto d = one_counter();
+  d[15] = 3;
+  EXPECT_EQ(error_of(d), "sync message: counter entry 1 has unknown flags 0x00000003");
+  d = one_counter();
+  d[9] = 1;
+  EXPECT_EQ(error_of(d),
+            "sync message: counter entry 1 has protocol 1 (TCP 6 or UDP 17; 0 only with a fwmark)");
+  d = one_counter();
+  d[19] = 5;  // a fwmark, yet a protocol and a virtual address
+  EXPECT_EQ(error_of(d),
+            "sync message: counter entry 1 is of fwmark service 5 but has a protocol, virtual "
+            "address or port (they must be 0)");
+  d = one_counter();
+  d[15] = 0;  // no realserver flag, yet a realserver address
+  EXPECT_EQ(error_of(d),
+            "sync message: counter entry 1 has a realserver address or port but not the "
+            "realserver flag");
+  d = one_counter();
+  d[11] = 36;
+  EXPECT_EQ(error_of(d), "sync message: entry 1 claims 36 bytes but an IPv4 counter entry is 72");
+  const auto full = one_counter();
+  for (std::size_t n = 4; n < full.size(); ++n) {
+    std::vector<std::uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
+    cut[2] = static_cast<std::uint8_t>(n >> 8);
+    cut[3] = static_cast<std::uint8_t>(n & 0xff);
+    EXPECT_FALSE(decode(cut)) << n;
+  }
+}
+
+// The master's heartbeat is a bare header without flags.
+TEST(SyncCodec, HeartbeatIsABareHeader) {
+  const auto d = encode_control(3, 0);
+  EXPECT_EQ(d, (std::vector<std::uint8_t>{0, 3, 0, 8, 0, 1, 0, 0}));
+  auto m = decode(d);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, (Message{.syncid = 3, .flags = 0, .entries = {}, .counters = {}}));
 }
 
 }  // namespace
