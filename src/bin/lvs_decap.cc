@@ -58,8 +58,7 @@ core::Result<void> parse_list(std::string_view text, std::string_view flag,
     const std::string_view one = text.substr(0, comma);
     auto a = core::IpAddress::parse(one);
     if (!a) {
-      return core::fail(
-          EINVAL, fmt::format("lvs-decap: {} '{}' is not an IPv4 or IPv6 address", flag, one));
+      return core::fail(EINVAL, fmt::format("{} '{}' is not an IPv4 or IPv6 address", flag, one));
     }
     out.push_back(*a);
     if (comma == std::string_view::npos) break;
@@ -76,8 +75,7 @@ core::Result<void> parse_ports(std::string_view text, std::vector<std::uint16_t>
     unsigned int port = 0;
     const auto [ptr, ec] = std::from_chars(one.data(), one.data() + one.size(), port);
     if (ec != std::errc{} || ptr != one.data() + one.size() || port == 0 || port > 65535) {
-      return core::fail(EINVAL,
-                        fmt::format("lvs-decap: --gue-port '{}' is not a UDP port (1-65535)", one));
+      return core::fail(EINVAL, fmt::format("--gue-port '{}' is not a UDP port (1-65535)", one));
     }
     out.push_back(static_cast<std::uint16_t>(port));
     if (comma == std::string_view::npos) break;

@@ -99,6 +99,10 @@ route "$r1" r1a start >/dev/null 2>&1 || fail "lvs-route start is not idempotent
 out=$(route "$r1" r1a status 2>&1) || fail "lvs-route status after start: $out"
 case $out in *"LVS-TUN shape on r1a"*) ;; *) fail "lvs-route status said: $out" ;; esac
 ip -n "$r1" link show r1a | grep -q xdp || fail "no XDP program on r1a after lvs-route start"
+# A bad GUE port is a usage error naming it, and leaves the installed program as it was.
+out=$(ip netns exec "$r1" "$bin/lvs-decap" attach r1a --vip 192.0.2.1 --gue-port 70000 2>&1)
+[ $? = 2 ] || fail "lvs-decap --gue-port 70000 did not exit 2: $out"
+case $out in *"--gue-port '70000' is not a UDP port (1-65535)"*) ;; *) fail "lvs-decap said: $out" ;; esac
 
 # The director: neighbours of the realservers resolved first (the engine drops a tunnelled
 # packet whose next hop is not resolved yet; health checks do this in production).

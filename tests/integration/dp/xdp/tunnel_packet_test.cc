@@ -332,10 +332,11 @@ TEST_F(XdpTunnel, DecapLeavesEverythingElseAlone) {
 // GUE and GRE as IPVS builds them (ip_vs_xmit.c), table-driven over both families, without
 // and with --tun-csum, with an odd-sized small packet and a large one (the checksum loop's
 // chunks and its odd last byte): the outer header's protocol and length; GUE's UDP source
-// port in the ephemeral range, stable for the flow, destination --tun-port, length, checksum 0
-// or valid, and its 4-byte header (version 0, protocol 4 or 41); GRE's flags (C with the
-// checksum) and protocol type, and its checksum over header and payload. The inner packet is
-// unchanged, and the realserver's program strips it back to the client's packet.
+// port in the ephemeral range, stable for the flow (another for another flow), destination
+// --tun-port, length, checksum 0 or valid, and its 4-byte header (version 0, protocol 4 or
+// 41); GRE's flags (C with the checksum) and protocol type, and its checksum over header and
+// payload. The inner packet is unchanged, and the realserver's program strips it back to the
+// client's packet.
 struct EncapCase {
   const char* what;
   bool v6;
@@ -447,14 +448,10 @@ TEST_F(XdpTunnel, GueAndGreAreBuiltAsIpvsBuildsThem) {
   }
   EXPECT_EQ(decap_->counters().decapped, cases.size());
   EXPECT_EQ(engine_->tun_dropped(), 0U);
-}
-
-// Another flow to the same GUE realserver takes another source port (the hash spreads flows
-// over ECMP paths, as udp_flow_src_port).
-TEST_F(XdpTunnel, GueSourcePortFollowsTheFlow) {
-  const EncapCase gue{"gue", false, 82, true, false, 5};
-  const TestRun a = run(inner_of(gue, 42001, kSyn));
-  const TestRun b = run(inner_of(gue, 42002, kSyn));
+  // Another flow to the same GUE realserver takes another source port (the hash spreads flows
+  // over ECMP paths, as udp_flow_src_port).
+  const TestRun a = run(inner_of(cases[0], 42001, kSyn));
+  const TestRun b = run(inner_of(cases[0], 42002, kSyn));
   ASSERT_EQ(a.verdict, XDP_REDIRECT);
   ASSERT_EQ(b.verdict, XDP_REDIRECT);
   EXPECT_NE(get16(a.frame, kEth + kIp), get16(b.frame, kEth + kIp));
