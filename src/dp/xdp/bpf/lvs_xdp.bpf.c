@@ -688,9 +688,9 @@ static __always_inline int tun_out(struct xdp_md* ctx, const struct bpf_fib_look
 #define LVS_GRE_FLAG_C 0x8000U
 #define LVS_ENCAP_MAX 12U
 /* The checksum runs over the inner packet in chunks of LVS_CSUM_CHUNK bytes (bpf_csum_diff),
- * then 2-byte words: a bounded loop the verifier walks once per chunk. 150 chunks cover a
+ * then 2-byte words: bounded loops the verifier walks once per step. 150 chunks cover a
  * 9600-byte jumbo frame; a longer packet is dropped (it would be over any MTU anyway). */
-#define LVS_CSUM_CHUNK 64 /* a power of two: payload_sum masks with it */
+#define LVS_CSUM_CHUNK 64
 #define LVS_CSUM_MAX_CHUNKS 150
 /* The kernel's default ip_local_port_range, which udp_flow_src_port maps the flow hash into
  * (its sysctl is not readable from XDP). */
@@ -705,8 +705,8 @@ static __always_inline __u16 csum_fold64(__u64 s) {
 
 /* The ones' complement sum of the inner packet, its `len` bytes just after the Ethernet
  * header, an odd last byte padded with zero; raw 16-bit words like every checksum here. -1
- * when the bytes are not all in the packet. A global function: the verifier checks its loop
- * once, not at every call site, and its frame does not add to the caller's. */
+ * when the bytes are not all in the packet. A global function: the verifier checks its loops
+ * once, not at every call site. Its frame adds to the caller's (512 bytes for both). */
 __noinline __s64 payload_sum(struct xdp_md* ctx, __u32 len) {
   /* Few live values across the helper calls (end, at, len, sum: the callee-saved registers),
    * so the frame stays small: the caller's is near the 512-byte limit both share. */
@@ -725,6 +725,7 @@ __noinline __s64 payload_sum(struct xdp_md* ctx, __u32 len) {
    * loop above then looks the same to it, and it checks this loop once, not once per length.
    * The empty asm below keeps the compiler from rewriting the bounds check into arithmetic on
    * the packet's end, which the verifier refuses. */
+  /* A difference of packet pointers: allowed as the engine loads with CAP_PERFMON. */
   __u32 off = (__u32)((long)at - (long)ctx->data);
   asm volatile("%[o] &= 0x3fff" : [o] "+r"(off));
   at = (void*)(long)ctx->data + off;
