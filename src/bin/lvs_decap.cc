@@ -1,20 +1,23 @@
 // lvs-decap: installs, reconfigures, reports and removes the realserver's decapsulation
-// program for tunnelling (-i). This kernel has no IPIP device, so the realserver strips the
-// director's outer header in XDP (src/dp/xdp/bpf/lvs_decap.bpf.c) and hands the inner packet,
-// addressed to a VIP on lo, to its stack. The program stays attached after this tool exits;
+// program for tunnelling (-i). This kernel has no IPIP, FOU/GUE or GRE device, so the
+// realserver strips the director's outer headers in XDP (src/dp/xdp/bpf/lvs_decap.bpf.c) and
+// hands the inner packet, addressed to a VIP on lo, to its stack: IPIP and GRE always, GUE on
+// the UDP ports given with --gue-port. The program stays attached after this tool exits;
 // lvs-route's tunnel mode (LVS_ROUTE_MODE=tun) runs it.
 //
 //   lvs-decap attach IFACE --vip VIP[,VIP...] [--vip ...] [--local ADDR[,ADDR...]]
-//                          [--mode auto|native|generic]
+//                          [--gue-port PORT[,PORT...]] [--mode auto|native|generic]
 //   lvs-decap detach IFACE
 //   lvs-decap status IFACE
 //
 // attach: installs the program, or replaces the VIPs and local addresses of the one installed.
 // --local: the outer destinations accepted (default: IFACE's addresses now).
+// --gue-port: the UDP ports GUE is accepted on (the directors' --tun-port; default: none).
 // Exit codes: 0 ok, 1 error, 2 usage, 3 not installed (status).
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -32,7 +35,7 @@ constexpr int kNotInstalled = 3;
 
 constexpr std::string_view kUsageText =
     "usage: lvs-decap attach IFACE --vip VIP[,VIP...] [--local ADDR[,ADDR...]] "
-    "[--mode auto|native|generic]\n"
+    "[--gue-port PORT[,PORT...]] [--mode auto|native|generic]\n"
     "       lvs-decap detach IFACE\n"
     "       lvs-decap status IFACE\n";
 
@@ -55,14 +58,36 @@ core::Result<void> parse_list(std::string_view text, std::string_view flag,
     const std::string_view one = text.substr(0, comma);
     auto a = core::IpAddress::parse(one);
     if (!a) {
-      return core::fail(
-          EINVAL, fmt::format("lvs-decap: {} '{}' is not an IPv4 or IPv6 address", flag, one));
+      return core::fail(EINVAL, fmt::format("{} '{}' is not an IPv4 or IPv6 address", flag, one));
     }
     out.push_back(*a);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
   return {};
+}
+
+// "P,Q" into UDP ports (1-65535), appended to `out`.
+core::Result<void> parse_ports(std::string_view text, std::vector<std::uint16_t>& out) {
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view one = text.substr(0, comma);
+    unsigned int port = 0;
+    const auto [ptr, ec] = std::from_chars(one.data(), one.data() + one.size(), port);
+    if (ec != std::errc{} || ptr != one.data() + one.size() || port == 0 || port > 65535) {
+      return core::fail(EINVAL, fmt::format("--gue-port '{}' is not a UDP port (1-65535)", one));
+    }
+    out.push_back(static_cast<std::uint16_t>(port));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
+std::string ports_text(const std::vector<std::uint16_t>& ports) {
+  std::string s;
+  for (const std::uint16_t p : ports) s += (s.empty() ? "" : ",") + std::to_string(p);
+  return s.empty() ? "(none)" : s;
 }
 
 std::string joined(const std::vector<core::IpAddress>& addrs) {
@@ -78,6 +103,7 @@ std::string_view mode_name(dp::xdp::AttachMode m) {
 int attach(std::string_view ifname, const std::vector<std::string_view>& args) {
   std::vector<core::IpAddress> vips;
   std::vector<core::IpAddress> locals;
+  std::vector<std::uint16_t> gue_ports;
   auto policy = dp::xdp::AttachPolicy::kAuto;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
@@ -87,6 +113,8 @@ int attach(std::string_view ifname, const std::vector<std::string_view>& args) {
       if (auto r = parse_list(value, flag, flag == "--vip" ? vips : locals); !r) {
         return usage(r.error().message);
       }
+    } else if (flag == "--gue-port") {
+      if (auto r = parse_ports(value, gue_ports); !r) return usage(r.error().message);
     } else if (flag == "--mode") {
       if (value == "auto") {
         policy = dp::xdp::AttachPolicy::kAuto;
@@ -107,10 +135,11 @@ int attach(std::string_view ifname, const std::vector<std::string_view>& args) {
     if (!own) return error(own.error());
     locals = std::move(*own);
   }
-  auto mode = dp::xdp::decap_attach(ifname, vips, locals, policy);
+  auto mode = dp::xdp::decap_attach(ifname, vips, locals, gue_ports, policy);
   if (!mode) return error(mode.error());
-  std::printf("lvs-decap: %.*s decapsulates IPIP to %s (accepted on %s; %.*s XDP)\n",
-              static_cast<int>(ifname.size()), ifname.data(), joined(vips).c_str(),
+  const std::string gue = gue_ports.empty() ? "" : " and GUE on UDP " + ports_text(gue_ports);
+  std::printf("lvs-decap: %.*s decapsulates IPIP, GRE%s to %s (accepted on %s; %.*s XDP)\n",
+              static_cast<int>(ifname.size()), ifname.data(), gue.c_str(), joined(vips).c_str(),
               joined(locals).c_str(), static_cast<int>(mode_name(*mode).size()),
               mode_name(*mode).data());
   return 0;
@@ -144,10 +173,10 @@ int run(const std::vector<std::string_view>& argv) {
     }
     std::printf(
         "lvs-decap: %.*s: installed (program %u, %.*s XDP)\n  VIPs: %s\n  local addresses: "
-        "%s\n  decapsulated: %llu\n  tunnelled, not for us: %llu\n",
+        "%s\n  GUE ports: %s\n  decapsulated: %llu\n  tunnelled, not for us: %llu\n",
         static_cast<int>(ifname.size()), ifname.data(), s->prog_id,
         static_cast<int>(mode_name(s->mode).size()), mode_name(s->mode).data(),
-        joined(s->vips).c_str(), joined(s->locals).c_str(),
+        joined(s->vips).c_str(), joined(s->locals).c_str(), ports_text(s->gue_ports).c_str(),
         static_cast<unsigned long long>(s->counters.decapped),  // NOLINT(google-runtime-int)
         static_cast<unsigned long long>(s->counters.foreign));  // NOLINT(google-runtime-int)
     return 0;

@@ -43,12 +43,14 @@ lvs_decap_addr key_of(const core::IpAddress& a) {
   return k;
 }
 
-std::vector<lvs_decap_addr> keys_in(int fd) {
-  std::vector<lvs_decap_addr> out;
-  lvs_decap_addr key{};
-  lvs_decap_addr next{};
+// The keys of a hash map of at most `max` entries.
+template <typename Key>
+std::vector<Key> keys_in(int fd, std::uint32_t max) {
+  std::vector<Key> out;
+  Key key{};
+  Key next{};
   const void* prev = nullptr;
-  for (std::uint32_t n = 0; n < LVS_DECAP_MAX_ADDRS; ++n) {
+  for (std::uint32_t n = 0; n < max; ++n) {
     if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
     out.push_back(next);
     key = next;
@@ -57,24 +59,24 @@ std::vector<lvs_decap_addr> keys_in(int fd) {
   return out;
 }
 
-// New keys first, then the ones no longer wanted: a packet never sees an empty table.
-core::Result<void> replace_addrs(int fd, std::span<const core::IpAddress> want,
-                                 std::string_view what) {
-  if (want.size() > LVS_DECAP_MAX_ADDRS) {
-    return core::fail(E2BIG, fmt::format("lvs-decap: {} {}; it holds at most {}", want.size(), what,
-                                         LVS_DECAP_MAX_ADDRS));
+// New keys first, then the ones no longer wanted: a packet never sees an empty table. `names`
+// gives the wanted keys' text, for errors.
+template <typename Key>
+core::Result<void> replace_keys(int fd, const std::vector<Key>& keys,
+                                const std::vector<std::string>& names, std::uint32_t max,
+                                std::string_view what) {
+  if (keys.size() > max) {
+    return core::fail(E2BIG,
+                      fmt::format("lvs-decap: {} {}; it holds at most {}", keys.size(), what, max));
   }
-  std::vector<lvs_decap_addr> keys;
-  for (const core::IpAddress& a : want) {
-    const lvs_decap_addr k = key_of(a);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
     const std::uint32_t one = 1;
-    if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) {
-      return privileged(fmt::format("writing {} {}", what, a.to_string()), errno);
+    if (bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY) != 0) {
+      return privileged(fmt::format("writing {} {}", what, names.at(i)), errno);
     }
-    keys.push_back(k);
   }
-  for (const lvs_decap_addr& k : keys_in(fd)) {
-    const bool kept = std::any_of(keys.begin(), keys.end(), [&k](const lvs_decap_addr& w) {
+  for (const Key& k : keys_in<Key>(fd, max)) {
+    const bool kept = std::any_of(keys.begin(), keys.end(), [&k](const Key& w) {
       return std::memcmp(&w, &k, sizeof(w)) == 0;
     });
     if (!kept) bpf_map_delete_elem(fd, &k);
@@ -82,9 +84,43 @@ core::Result<void> replace_addrs(int fd, std::span<const core::IpAddress> want,
   return {};
 }
 
+core::Result<void> replace_addrs(int fd, std::span<const core::IpAddress> want,
+                                 std::string_view what) {
+  std::vector<lvs_decap_addr> keys;
+  std::vector<std::string> names;
+  for (const core::IpAddress& a : want) {
+    keys.push_back(key_of(a));
+    names.push_back(a.to_string());
+  }
+  return replace_keys(fd, keys, names, LVS_DECAP_MAX_ADDRS, what);
+}
+
+// GUE ports: the map's keys are the UDP destination port as the packet carries it.
+core::Result<void> replace_ports(int fd, std::span<const std::uint16_t> want) {
+  std::vector<std::uint16_t> keys;
+  std::vector<std::string> names;
+  for (const std::uint16_t port : want) {
+    if (port == 0) return core::fail(EINVAL, "lvs-decap: GUE port 0 is not a port: give 1-65535");
+    keys.push_back(wire_port(port));
+    names.push_back(std::to_string(port));
+  }
+  return replace_keys(fd, keys, names, LVS_DECAP_MAX_GUE_PORTS, "GUE ports");
+}
+
+std::vector<std::uint16_t> ports_in(int fd) {
+  std::vector<std::uint16_t> out;
+  for (const std::uint16_t k : keys_in<std::uint16_t>(fd, LVS_DECAP_MAX_GUE_PORTS)) {
+    out.push_back(host_port(k));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<core::IpAddress> addrs_in(int fd) {
   std::vector<core::IpAddress> out;
-  for (const lvs_decap_addr& k : keys_in(fd)) out.push_back(from_wire(k.family, k.addr));
+  for (const lvs_decap_addr& k : keys_in<lvs_decap_addr>(fd, LVS_DECAP_MAX_ADDRS)) {
+    out.push_back(from_wire(k.family, k.addr));
+  }
   return out;
 }
 
@@ -117,6 +153,7 @@ struct Found {
   std::string name{};
   core::Fd vips{};
   core::Fd locals{};
+  core::Fd gue_ports{};
   core::Fd stats{};
 };
 
@@ -153,11 +190,13 @@ core::Result<Found> find(int ifindex) {
       f.vips = std::move(m);
     } else if (mname == "decap_locals") {
       f.locals = std::move(m);
+    } else if (mname == "decap_gue_ports") {
+      f.gue_ports = std::move(m);
     } else if (mname == "decap_stats") {
       f.stats = std::move(m);
     }
   }
-  if (!f.vips || !f.locals || !f.stats) {
+  if (!f.vips || !f.locals || !f.gue_ports || !f.stats) {
     return core::fail(EINVAL, fmt::format("lvs-decap: the attached program {} lacks its maps "
                                           "(another version?): detach it and attach again",
                                           f.prog_id));
@@ -184,6 +223,10 @@ core::Result<void> Decap::set_addresses(std::span<const core::IpAddress> vips,
   return replace_addrs(bpf_map__fd(skel_->maps.decap_locals), locals, "local addresses");
 }
 
+core::Result<void> Decap::set_gue_ports(std::span<const std::uint16_t> ports) {
+  return replace_ports(bpf_map__fd(skel_->maps.decap_gue_ports), ports);
+}
+
 DecapCounters Decap::counters() const { return counters_in(bpf_map__fd(skel_->maps.decap_stats)); }
 
 core::Result<TestRun> Decap::test_run(std::span<const std::uint8_t> frame) const {
@@ -207,6 +250,7 @@ core::Result<TestRun> Decap::test_run(std::span<const std::uint8_t> frame) const
 core::Result<AttachMode> decap_attach(std::string_view ifname,
                                       std::span<const core::IpAddress> vips,
                                       std::span<const core::IpAddress> locals,
+                                      std::span<const std::uint16_t> gue_ports,
                                       AttachPolicy policy) {
   if (vips.empty()) return core::fail(EINVAL, "lvs-decap: no VIP given: name at least one");
   if (locals.empty()) {
@@ -229,11 +273,15 @@ core::Result<AttachMode> decap_attach(std::string_view ifname,
     if (auto r = replace_addrs(found->locals.get(), locals, "local addresses"); !r) {
       return core::Unexpected{r.error()};
     }
+    if (auto r = replace_ports(found->gue_ports.get(), gue_ports); !r) {
+      return core::Unexpected{r.error()};
+    }
     return found->mode;
   }
   auto d = Decap::load();
   if (!d) return core::Unexpected{d.error()};
   if (auto r = (*d)->set_addresses(vips, locals); !r) return core::Unexpected{r.error()};
+  if (auto r = (*d)->set_gue_ports(gue_ports); !r) return core::Unexpected{r.error()};
   const int prog = (*d)->prog_fd();
   int native_err = 0;
   if (policy != AttachPolicy::kGeneric) {
@@ -289,6 +337,7 @@ core::Result<DecapStatus> decap_status(std::string_view ifname) {
   s.mode = found->mode;
   s.vips = addrs_in(found->vips.get());
   s.locals = addrs_in(found->locals.get());
+  s.gue_ports = ports_in(found->gue_ports.get());
   s.counters = counters_in(found->stats.get());
   return s;
 }

@@ -1,9 +1,10 @@
 #pragma once
 // The realserver's half of tunnelling (-i): the decapsulation program (bpf/lvs_decap.bpf.c)
-// and its installer. This kernel has no IPIP device, so a realserver strips the director's
-// outer header in XDP; the program stays attached after the installer exits (a netlink XDP
-// attachment), and holds its maps, which the installer finds again by the program's id to
-// reconfigure it, report it or detach it. Needs root (CAP_BPF + CAP_NET_ADMIN).
+// and its installer. This kernel has no IPIP, FOU/GUE or GRE device, so a realserver strips
+// the director's outer headers (IPIP, GRE, and GUE to the ports it is given) in XDP; the program
+// stays attached after the installer exits (a netlink XDP attachment), and holds its maps, which
+// the installer finds again by the program's id to reconfigure it, report it or detach it. Needs
+// root (CAP_BPF + CAP_NET_ADMIN).
 
 #include <cstdint>
 #include <memory>
@@ -34,7 +35,8 @@ struct DecapStatus {
   std::uint32_t prog_id = 0;
   AttachMode mode = AttachMode::kNative;
   std::vector<core::IpAddress> vips{};
-  std::vector<core::IpAddress> locals{};  // outer destinations accepted
+  std::vector<core::IpAddress> locals{};   // outer destinations accepted
+  std::vector<std::uint16_t> gue_ports{};  // UDP ports GUE is stripped on, ascending
   DecapCounters counters{};
 };
 
@@ -49,6 +51,8 @@ class Decap {
   // Replaces the VIPs (inner destinations) and local addresses (outer destinations).
   core::Result<void> set_addresses(std::span<const core::IpAddress> vips,
                                    std::span<const core::IpAddress> locals);
+  // Replaces the UDP ports GUE is accepted on (none: GUE is not stripped).
+  core::Result<void> set_gue_ports(std::span<const std::uint16_t> ports);
   core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
   DecapCounters counters() const;
   // The program, for attaching it.
@@ -60,11 +64,13 @@ class Decap {
 };
 
 // Installs the program on `ifname` (native XDP, generic as the fallback under kAuto) with these
-// VIPs and local addresses; when it is installed already, only its addresses are replaced (in
-// place: no packet sees an empty table). Refuses an interface that carries another program.
+// VIPs, local addresses and GUE ports; when it is installed already, only those are replaced
+// (in place: no packet sees an empty table). Refuses an interface that carries another
+// program.
 core::Result<AttachMode> decap_attach(std::string_view ifname,
                                       std::span<const core::IpAddress> vips,
                                       std::span<const core::IpAddress> locals,
+                                      std::span<const std::uint16_t> gue_ports = {},
                                       AttachPolicy policy = AttachPolicy::kAuto);
 // Removes it; false when it was not installed. Refuses to remove another program.
 core::Result<bool> decap_detach(std::string_view ifname);

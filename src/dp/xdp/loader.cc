@@ -247,6 +247,7 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
   const int dest_fd = bpf_map__fd(skel_->maps.dests);
   const int slot_fd = bpf_map__fd(skel_->maps.sched_slots);
   const int cursor_fd = bpf_map__fd(skel_->maps.cursors);
+  const int tun_fd = bpf_map__fd(skel_->maps.dest_tun);
   for (const lvs_svc_key& k : bank_keys_.at(bank)) bpf_map_delete_elem(svc_fd, &k);
   bank_keys_.at(bank).clear();
   for (std::uint32_t i = 0; i < table.services.size(); ++i) {
@@ -274,6 +275,13 @@ core::Result<void> Engine::apply(const model::ServiceTable& table) {
       dest.method = wire_method(r.forward);
       dest.weight = static_cast<std::uint32_t>(r.weight);
       dest.stat_slot = dest_slots.at({vs.key, r.addr});
+      // The encapsulation is read per packet by the counter slot (maps.h, lvs_dest_tun).
+      const lvs_dest_tun tun = wire_tun(r);
+      if (bpf_map_update_elem(tun_fd, &dest.stat_slot, &tun, BPF_ANY) != 0) {
+        return map_error(fmt::format("the tunnel of realserver {} of {}", r.addr.to_string(),
+                                     vs.key.to_string()),
+                         errno);
+      }
       const std::uint32_t at = svc.dest_base + d;
       if (bpf_map_update_elem(dest_fd, &at, &dest, BPF_ANY) != 0) {
         return map_error(fmt::format("realserver {} of {}", r.addr.to_string(), vs.key.to_string()),

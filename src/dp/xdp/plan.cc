@@ -127,9 +127,18 @@ core::Result<std::vector<std::uint32_t>> maglev(const model::VirtualService& vs,
 core::Result<void> check_tunnel(const model::VirtualService& vs, const model::RealServer& r) {
   if (r.forward != model::ForwardMethod::kTunnel) return {};
   const std::string who = fmt::format("realserver {}", r.addr.to_string());
-  if (r.tun_type != model::TunnelType::kIpip) {
-    return unsupported(vs, fmt::format("tunnel type {} of {} (ipip is)",
-                                       r.tun_type == model::TunnelType::kGue ? "gue" : "gre", who));
+  if (r.tun_type != model::TunnelType::kIpip && r.tun_csum == model::TunnelCsum::kRemCsum) {
+    return core::fail(EOPNOTSUPP,
+                      fmt::format("service {}: {} has --tun-remcsum (remote checksum offload), "
+                                  "which the XDP engine does not build; give it --tun-csum or "
+                                  "--tun-nocsum, or serve it with the user-space engine",
+                                  vs.key.to_string(), who));
+  }
+  if (r.tun_type == model::TunnelType::kGue && r.tun_port == 0) {
+    return core::fail(EINVAL, fmt::format("service {}: {} tunnels with GUE but has no UDP port; "
+                                          "give it --tun-port PORT (the port its lvs-decap "
+                                          "--gue-port listens on)",
+                                          vs.key.to_string(), who));
   }
   if (r.addr.addr.family() != vs.key.vip.addr.family()) {
     return unsupported(vs, fmt::format("tunnelling between address families ({} for a {} "
@@ -159,6 +168,24 @@ std::uint8_t wire_method(model::ForwardMethod m) {
     default:
       return LVS_XDP_MASQ;
   }
+}
+
+lvs_dest_tun wire_tun(const model::RealServer& r) {
+  lvs_dest_tun t{};
+  if (r.forward != model::ForwardMethod::kTunnel) return t;
+  switch (r.tun_type) {
+    case model::TunnelType::kGue:
+      t.type = LVS_XDP_TUN_GUE;
+      t.port = wire_port(r.tun_port);
+      break;
+    case model::TunnelType::kGre:
+      t.type = LVS_XDP_TUN_GRE;
+      break;
+    default:
+      return t;  // IPIP has no options
+  }
+  if (r.tun_csum == model::TunnelCsum::kCsum) t.flags = LVS_XDP_TUN_CSUM;
+  return t;
 }
 
 std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealServer& r) {

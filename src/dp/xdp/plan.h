@@ -25,10 +25,13 @@ struct SchedSlots {
 };
 
 // The forwarding methods this engine serves: masquerading (-m), direct routing (-g) and
-// tunnelling (-i, IPIP: check_tunnel).
+// tunnelling (-i: IPIP, GUE, GRE; check_tunnel).
 bool serves(model::ForwardMethod m);
 // A served method as the maps carry it (enum lvs_xdp_method).
 std::uint8_t wire_method(model::ForwardMethod m);
+// A realserver's encapsulation as the dest_tun map carries it (all zero: IPIP, or not a tunnel
+// realserver); check_tunnel() passed.
+lvs_dest_tun wire_tun(const model::RealServer& r);
 // The port a realserver's flows go to, network order: its own for masquerading, the service's
 // for direct routing (spec §1.2: the port is forced to the service port); tunnelling requires
 // them equal (check_tunnel).
@@ -40,9 +43,10 @@ std::uint16_t wire_dest_port(const model::VirtualService& vs, const model::RealS
 // than LVS_XDP_MAX_DESTS realservers.
 core::Result<void> check_service(const model::VirtualService& vs);
 
-// Tunnelling (-i) of `r` in `vs`: IPIP only (GUE and GRE are refused by name), the service's
-// address family, the service's port (IPVS keeps the port: the packet is not rewritten).
-// Nothing to check for other methods.
+// Tunnelling (-i) of `r` in `vs`: IPIP, GUE (with a --tun-port) or GRE, without checksum or
+// with --tun-csum (--tun-remcsum is refused by name), the service's address family, the
+// service's port (IPVS keeps the port: the packet is not rewritten). Nothing to check for
+// other methods.
 core::Result<void> check_tunnel(const model::VirtualService& vs, const model::RealServer& r);
 
 // The slots of a service that passed check_service().

@@ -8,6 +8,14 @@
 #include "dp/xdp/bpf/maps.h"
 
 #define LVS_DECAP_MAX_ADDRS 256U /* VIPs, and local addresses, each */
+#define LVS_DECAP_MAX_GUE_PORTS 16U
+
+/* What lies between the outer IP header and the inner packet (lvs_xdp.bpf.c builds them). */
+#define LVS_DECAP_GUE_LEN 12     /* UDP header + GUE header (version 0, no options) */
+#define LVS_DECAP_GRE_LEN 4      /* GRE flags and protocol */
+#define LVS_DECAP_GRE_CSUM_LEN 8 /* + checksum and reserved (the C bit) */
+#define LVS_DECAP_GRE_FLAG_C 0x8000
+#define LVS_DECAP_ENCAP_MAX 12
 
 /* A VIP (decap_vips) or one of the realserver's own addresses (decap_locals). */
 struct lvs_decap_addr {

@@ -10,10 +10,10 @@
  * neighbour entry yet, the rewritten packet is passed to the kernel, which resolves and
  * forwards it. Direct routing (route_*) leaves the IP packet as it is and only sends the frame
  * to the realserver's MAC; a flow to a tunnel (-i) realserver is not rewritten but
- * encapsulated (IPIP: IPv4 in IPv4, IPv6 in IPv6) to the realserver. Flows of both have a
- * forward entry only (replies go straight to the client). Everything else (other addresses and
- * ports, IP options, fragments, truncated headers, other protocols, IPv6 extension headers) is
- * passed to the kernel unchanged. */
+ * encapsulated (IPIP, GUE or GRE; IPv4 in IPv4, IPv6 in IPv6) to the realserver. Flows of both
+ * have a forward entry only (replies go straight to the client). Everything else (other
+ * addresses and ports, IP options, fragments, truncated headers, other protocols, IPv6
+ * extension headers) is passed to the kernel unchanged. */
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -608,29 +608,62 @@ static __always_inline void keep_template(const struct pkt* p, const struct lvs_
   bpf_map_update_elem(&templates, &tk, &fresh, BPF_ANY);
 }
 
-/* Tunnelling (-i, IPIP). A packet of a tunnelled flow gets an outer header in front of its IP
- * header, as IPVS's ip_vs_tunnel_xmit builds it: source = the director's address towards the
+/* Tunnelling (-i). A packet of a tunnelled flow gets an outer header in front of its IP header,
+ * as IPVS's ip_vs_tunnel_xmit builds it: source = the director's address towards the
  * realserver (bpf_fib_lookup's BPF_FIB_LOOKUP_SRC: the route's preferred source, as the
  * kernel would choose), destination = the realserver, TOS/traffic class, TTL/hop limit and DF
- * copied from the inner header, protocol 4 (IPv4 in IPv4) or 41 (IPv6 in IPv6). The inner
- * packet is not changed. Dropped and counted in tun_dropped: no resolved next hop (the kernel
- * would not forward a packet from its own address that it did not send), or an outer packet
- * over the egress MTU (IPv4 with DF: answered with ICMP "fragmentation needed" as IPVS does,
- * frag_needed4; IPv6 "packet too big" not yet). */
-/* The route lookup's parameters for tunnelling live here, not on the stack: the program's
- * frame is near the verifier's 512 bytes. */
+ * copied from the inner header. Then, by the realserver's --tun-type (dest_tun):
+ *   ipip: nothing more; protocol 4 (IPv4 in IPv4) or 41 (IPv6 in IPv6).
+ *   gue:  protocol 17, a UDP header (source port: a hash of the inner flow in the ephemeral
+ *         range, as udp_flow_src_port; destination: --tun-port; checksum 0, or computed with
+ *         --tun-csum) and a 4-byte GUE header (version 0, no options, protocol 4 or 41).
+ *   gre:  protocol 47 and a 4-byte GRE header (no flags, protocol 0x0800 or 0x86DD); with
+ *         --tun-csum the C bit and a checksum over the GRE header and the inner packet (8
+ *         bytes).
+ * The inner packet is not changed. Dropped and counted in tun_dropped: no resolved next hop
+ * (the kernel would not forward a packet from its own address that it did not send), or an
+ * outer packet over the egress MTU (IPv4 with DF: answered with ICMP "fragmentation needed"
+ * as IPVS does, frag_needed4; IPv6 "packet too big" not yet). */
+/* What goes between the outer IP header and the inner packet, decided before the packet is
+ * moved (the parser's pointers go stale then). */
+struct encap {
+  __u32 inner_sum; /* --tun-csum: the inner packet's ones' complement sum, unfolded */
+  __u16 inner_len; /* the inner packet's bytes */
+  __u16 len;       /* bytes of UDP + GUE or GRE headers: 0 for IPIP */
+  __be16 sport;    /* GUE */
+  __be16 dport;    /* GUE */
+  __u8 type;       /* enum lvs_xdp_tun_type */
+  __u8 csum;       /* LVS_XDP_TUN_CSUM set */
+  __u8 proto;      /* the outer header's protocol / next header */
+  __u8 inner;      /* the inner packet's protocol number: 4 (IPv4) or 41 (IPv6) */
+};
+
+/* The route lookup's parameters and the encapsulation for tunnelling live here, not on the
+ * stack: the program's frame is near the verifier's 512 bytes. */
+struct tun_scratch {
+  struct bpf_fib_lookup fib;
+  struct encap e;
+};
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct bpf_fib_lookup);
+  __type(value, struct tun_scratch);
 } tun_fib SEC(".maps");
 
-static __always_inline struct bpf_fib_lookup* tun_fib_params(void) {
+/* Each realserver's encapsulation, by its counter slot (maps.h, lvs_dest_tun). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, LVS_XDP_DEST_SLOTS);
+  __type(key, __u32);
+  __type(value, struct lvs_dest_tun);
+} dest_tun SEC(".maps");
+
+static __always_inline struct tun_scratch* tun_scratch(void) {
   __u32 zero = 0;
-  struct bpf_fib_lookup* fib = bpf_map_lookup_elem(&tun_fib, &zero);
-  if (fib) __builtin_memset(fib, 0, sizeof(*fib));
-  return fib;
+  struct tun_scratch* sc = bpf_map_lookup_elem(&tun_fib, &zero);
+  if (sc) __builtin_memset(sc, 0, sizeof(*sc));
+  return sc;
 }
 
 static __always_inline int tun_drop(void) {
@@ -649,10 +682,158 @@ static __always_inline int tun_out(struct xdp_md* ctx, const struct bpf_fib_look
   return bpf_redirect(fib->ifindex, 0);
 }
 
+#define LVS_GUE_LEN 12U      /* UDP header + GUE header without options */
+#define LVS_GRE_LEN 4U       /* flags, protocol */
+#define LVS_GRE_CSUM_LEN 8U  /* + checksum, reserved */
+#define LVS_GRE_FLAG_C 0x8000U
+#define LVS_ENCAP_MAX 12U
+/* The checksum runs over the inner packet in chunks of LVS_CSUM_CHUNK bytes (bpf_csum_diff),
+ * then 2-byte words: bounded loops the verifier walks once per step. 150 chunks cover a
+ * 9600-byte jumbo frame; a longer packet is dropped (it would be over any MTU anyway). */
+#define LVS_CSUM_CHUNK 64
+#define LVS_CSUM_MAX_CHUNKS 150
+/* The kernel's default ip_local_port_range, which udp_flow_src_port maps the flow hash into
+ * (its sysctl is not readable from XDP). */
+#define LVS_EPHEMERAL_LOW 32768U
+#define LVS_EPHEMERAL_HIGH 60999U
+
+static __always_inline __u16 csum_fold64(__u64 s) {
+  s = (s & 0xFFFFFFFFULL) + (s >> 32);
+  s = (s & 0xFFFFFFFFULL) + (s >> 32);
+  return csum_fold32((__u32)(s & 0xFFFFU) + (__u32)(s >> 16));
+}
+
+/* The ones' complement sum of the inner packet, its `len` bytes just after the Ethernet
+ * header, an odd last byte padded with zero; raw 16-bit words like every checksum here. -1
+ * when the bytes are not all in the packet. A global function: the verifier checks its loops
+ * once, not at every call site. Its frame adds to the caller's (512 bytes for both). */
+__noinline __s64 payload_sum(struct xdp_md* ctx, __u32 len) {
+  /* Few live values across the helper calls (end, at, len, sum: the callee-saved registers),
+   * so the frame stays small: the caller's is near the 512-byte limit both share. */
+  if (len > LVS_CSUM_MAX_CHUNKS * LVS_CSUM_CHUNK) return -1;
+  const void* end = (void*)(long)ctx->data_end;
+  const __u8* at = (void*)(long)ctx->data + sizeof(struct ethhdr);
+  __u64 sum = 0;
+  for (int i = 0; i < LVS_CSUM_MAX_CHUNKS && len >= LVS_CSUM_CHUNK; ++i) {
+    if ((const void*)(at + LVS_CSUM_CHUNK) > end) return -1;
+    sum += (__u32)bpf_csum_diff((void*)0, 0, (__be32*)at, LVS_CSUM_CHUNK, 0);
+    at += LVS_CSUM_CHUNK;
+    len -= LVS_CSUM_CHUNK;
+  }
+  /* The rest, under LVS_CSUM_CHUNK bytes, in 16-bit words, from an offset the verifier knows
+   * only by its bound (the mask, a no-op, in asm or the compiler drops it): every way out of the
+   * loop above then looks the same to it, and it checks this loop once, not once per length.
+   * The empty asm below keeps the compiler from rewriting the bounds check into arithmetic on
+   * the packet's end, which the verifier refuses. */
+  /* A difference of packet pointers: allowed as the engine loads with CAP_PERFMON. */
+  __u32 off = (__u32)((long)at - (long)ctx->data);
+  asm volatile("%[o] &= 0x3fff" : [o] "+r"(off));
+  at = (void*)(long)ctx->data + off;
+  end = (void*)(long)ctx->data_end;
+  for (int i = 0; i < LVS_CSUM_CHUNK / 2 && len >= 2; ++i) {
+    asm volatile("" : "+r"(at));
+    if ((const void*)(at + 2) > end) return -1;
+    sum += *(const __u16*)at;
+    at += 2;
+    len -= 2;
+  }
+  if (len == 1) {
+    asm volatile("" : "+r"(at));
+    if ((const void*)(at + 1) > end) return -1;
+    sum += *at; /* the word's first byte in memory: its low half on little endian */
+  }
+  return (__s64)sum;
+}
+
+/* Raw 16-bit halves of `n` words (pseudo-header addresses). */
+static __always_inline __u64 words_sum(const __u32* a, int n) {
+  __u64 sum = 0;
+  for (int i = 0; i < n; ++i) sum += (a[i] & 0xFFFFU) + (a[i] >> 16);
+  return sum;
+}
+
+/* The GUE source port: a hash of the inner flow into the ephemeral range, stable per flow, as
+ * the kernel's udp_flow_src_port spreads tunnels over ECMP paths. */
+static __always_inline __be16 flow_port(const struct pkt* p) {
+  __u32 h = addr_hash(p, p->saddr) * 0x9E3779B1U;
+  h ^= addr_hash(p, p->daddr);
+  h = h * 0x85EBCA6BU ^ (((__u32)*p->sport << 16) | *p->dport);
+  h = h * 0xC2B2AE35U ^ p->proto;
+  h ^= h >> 16;
+  h *= 0x85EBCA6BU;
+  h ^= h >> 13;
+  h ^= h << 16;
+  const __u32 span = LVS_EPHEMERAL_HIGH - LVS_EPHEMERAL_LOW;
+  return bpf_htons((__u16)((((__u64)h * span) >> 32) + LVS_EPHEMERAL_LOW));
+}
+
+/* The encapsulation of realserver slot `dest_stat` for this packet; -1: drop it. */
+static __always_inline int encap_plan(struct xdp_md* ctx, const struct pkt* p, __u32 dest_stat,
+                                      struct encap* e) {
+  const struct lvs_dest_tun* t = bpf_map_lookup_elem(&dest_tun, &dest_stat);
+  e->inner = p->family == LVS_XDP_INET4 ? IPPROTO_IPIP : 41;
+  e->inner_len = p->ip_len;
+  e->type = t ? t->type : LVS_XDP_TUN_IPIP;
+  e->csum = t && (t->flags & LVS_XDP_TUN_CSUM) != 0;
+  if (e->type == LVS_XDP_TUN_GUE) {
+    e->proto = IPPROTO_UDP;
+    e->len = LVS_GUE_LEN;
+    e->dport = t ? t->port : 0;
+    e->sport = flow_port(p);
+  } else if (e->type == LVS_XDP_TUN_GRE) {
+    e->proto = IPPROTO_GRE;
+    e->len = e->csum ? LVS_GRE_CSUM_LEN : LVS_GRE_LEN;
+  } else {
+    e->proto = e->inner;
+    e->len = 0;
+    e->csum = 0;
+  }
+  if (e->csum) {
+    const __s64 sum = payload_sum(ctx, p->ip_len);
+    if (sum < 0) return -1;
+    e->inner_sum = (__u32)(sum & 0xFFFFFFFFLL) + (__u32)(sum >> 32);
+    if (e->inner_sum < (__u32)(sum & 0xFFFFFFFFLL)) e->inner_sum += 1;
+  }
+  return 0;
+}
+
+/* Writes the UDP + GUE or the GRE header at `at` (the caller checked LVS_ENCAP_MAX bytes are
+ * in the packet). `pseudo`: the sum of the outer addresses, for the UDP checksum. */
+static __always_inline void encap_write(__u8* at, const struct encap* e, __u64 pseudo) {
+  if (e->type == LVS_XDP_TUN_GUE) {
+    struct udphdr* uh = (void*)at;
+    __u8* gue = at + sizeof(*uh);
+    uh->source = e->sport;
+    uh->dest = e->dport;
+    uh->len = bpf_htons(e->inner_len + LVS_GUE_LEN);
+    uh->check = 0;
+    gue[0] = 0; /* version 0, C 0, hlen 0 */
+    gue[1] = e->inner;
+    gue[2] = 0; /* flags */
+    gue[3] = 0;
+    if (!e->csum) return;
+    const __u16* w = (const __u16*)at;
+    __u64 sum = pseudo + bpf_htons(IPPROTO_UDP) + uh->len + e->inner_sum;
+#pragma unroll
+    for (int i = 0; i < (int)(LVS_GUE_LEN / 2); ++i) sum += w[i];
+    uh->check = csum_fold64(sum);
+    if (uh->check == 0) uh->check = 0xFFFF;
+    return;
+  }
+  if (e->type != LVS_XDP_TUN_GRE) return;
+  __u16* gre = (void*)at;
+  gre[0] = e->csum ? bpf_htons(LVS_GRE_FLAG_C) : 0;
+  gre[1] = bpf_htons(e->inner == IPPROTO_IPIP ? ETH_P_IP : ETH_P_IPV6_);
+  if (!e->csum) return;
+  gre[2] = 0;
+  gre[3] = 0;
+  gre[2] = csum_fold64((__u64)gre[0] + gre[1] + e->inner_sum);
+}
+
 /* An IPv4 packet with DF that would exceed the egress MTU once encapsulated is answered as
  * IPVS answers it: ICMP "fragmentation needed" to the client, quoting the packet's IP header
- * and first 8 bytes, with the next-hop MTU less the outer header, sent back out of the
- * interface it came in (XDP_TX), from the VIP. The frame is rebuilt in place: 28 bytes
+ * and first 8 bytes, with `mtu` (the next-hop MTU less the outer headers), sent back out of
+ * the interface it came in (XDP_TX), from the VIP. The frame is rebuilt in place: 28 bytes
  * prepended for the new IP and ICMP headers, the tail cut after the quote. */
 #define LVS_ICMP_QUOTE 28 /* IP header + 8 bytes */
 static __always_inline int frag_needed4(struct xdp_md* ctx, __u32 mtu) {
@@ -703,7 +884,7 @@ static __always_inline int frag_needed4(struct xdp_md* ctx, __u32 mtu) {
   icmp->type = ICMP_DEST_UNREACH_;
   icmp->code = 4; /* fragmentation needed and DF set */
   icmp->checksum = 0;
-  icmp->rest = bpf_htonl(mtu - sizeof(struct iphdr)); /* unused 16 bits, next-hop MTU */
+  icmp->rest = bpf_htonl(mtu); /* unused 16 bits, next-hop MTU */
   sum = 0;
   w = (const __u16*)icmp;
 #pragma unroll
@@ -714,31 +895,37 @@ static __always_inline int frag_needed4(struct xdp_md* ctx, __u32 mtu) {
 }
 
 static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, struct iphdr* in,
-                                   __u32 rs) {
+                                   __u32 rs, __u32 dest_stat) {
   const __u8 tos = in->tos;
   const __u8 ttl = in->ttl;
   const __u16 df = in->frag_off & bpf_htons(IP_DF_);
-  if (p->ip_len > 0xFFFF - sizeof(struct iphdr)) return tun_drop();
-  const __u16 len = p->ip_len + (__u16)sizeof(struct iphdr);
-  struct bpf_fib_lookup* fib = tun_fib_params();
-  if (!fib) return tun_drop();
+  struct tun_scratch* sc = tun_scratch();
+  if (!sc) return tun_drop();
+  struct bpf_fib_lookup* fib = &sc->fib;
+  struct encap* e = &sc->e;
+  if (encap_plan(ctx, p, dest_stat, e) != 0) return tun_drop();
+  const __u16 outer = (__u16)sizeof(struct iphdr) + e->len;
+  if (p->ip_len > 0xFFFF - outer) return tun_drop();
+  const __u16 len = p->ip_len + outer;
   fib->family = AF_INET_;
   fib->tos = tos;
-  fib->l4_protocol = IPPROTO_IPIP;
+  fib->l4_protocol = e->proto;
   fib->tot_len = len;
   fib->ipv4_dst = rs;
   fib->ifindex = ctx->ingress_ifindex;
   const long rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC);
-  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df != 0 && fib->mtu_result > sizeof(struct iphdr)) {
-    return frag_needed4(ctx, fib->mtu_result);
+  if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && df != 0 && fib->mtu_result > outer) {
+    return frag_needed4(ctx, fib->mtu_result - outer);
   }
   if (rc != BPF_FIB_LKUP_RET_SUCCESS) return tun_drop();
-  if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)) != 0) return tun_drop();
+  if (bpf_xdp_adjust_head(ctx, -(int)outer) != 0) return tun_drop();
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   struct ethhdr* eth = data;
   struct iphdr* out = (void*)(eth + 1);
-  if ((void*)(out + 1) > end) return XDP_DROP;
+  /* The inner packet follows (at least an IP and a TCP or UDP header): LVS_ENCAP_MAX bytes
+   * after the outer IP header are in the packet whatever the encapsulation. */
+  if ((void*)(out + 1) + LVS_ENCAP_MAX > end) return XDP_DROP;
   out->version = 4;
   out->ihl = 5;
   out->tos = tos;
@@ -747,7 +934,7 @@ static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, stru
   out->id = df != 0 ? 0 : (__u16)bpf_get_prandom_u32();
   out->frag_off = df;
   out->ttl = ttl;
-  out->protocol = IPPROTO_IPIP;
+  out->protocol = e->proto;
   out->check = 0;
   out->saddr = fib->ipv4_src;
   out->daddr = rs;
@@ -756,46 +943,53 @@ static __always_inline int tunnel4(struct xdp_md* ctx, const struct pkt* p, stru
 #pragma unroll
   for (int i = 0; i < (int)(sizeof(*out) / 2); ++i) sum += w[i];
   out->check = csum_fold32(sum);
+  encap_write((__u8*)(out + 1), e, words_sum(&out->saddr, 2));
   return tun_out(ctx, fib, eth, ETH_P_IP);
 }
 
 static __always_inline int tunnel6(struct xdp_md* ctx, const struct pkt* p, struct ip6_head* in,
-                                   const __u32 rs[4]) {
+                                   const __u32 rs[4], __u32 dest_stat) {
   const __u8 vtc = in->vtc;
   const __u8 tc_low = in->flow[0] & 0xF0; /* the traffic class's low half; no flow label */
   const __u8 hops = in->hop_limit;
-  const __u16 inner_len = p->ip_len;
-  struct bpf_fib_lookup* fib = tun_fib_params();
-  if (!fib) return tun_drop();
+  struct tun_scratch* sc = tun_scratch();
+  if (!sc) return tun_drop();
+  struct bpf_fib_lookup* fib = &sc->fib;
+  struct encap* e = &sc->e;
+  if (encap_plan(ctx, p, dest_stat, e) != 0) return tun_drop();
+  if (p->ip_len > 0xFFFF - sizeof(struct ip6_head) - e->len) return tun_drop();
+  const __u16 payload = p->ip_len + e->len;
   fib->family = AF_INET6_;
-  fib->l4_protocol = 41;
-  fib->tot_len = inner_len + (__u16)sizeof(struct ip6_head);
+  fib->l4_protocol = e->proto;
+  fib->tot_len = payload + (__u16)sizeof(struct ip6_head);
   __builtin_memcpy(fib->ipv6_dst, rs, 16);
   fib->ifindex = ctx->ingress_ifindex;
   if (bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC) != BPF_FIB_LKUP_RET_SUCCESS) {
     return tun_drop();
   }
-  if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ip6_head)) != 0) return tun_drop();
+  if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(struct ip6_head) + e->len)) != 0) return tun_drop();
   void* data = (void*)(long)ctx->data;
   void* end = (void*)(long)ctx->data_end;
   struct ethhdr* eth = data;
   struct ip6_head* out = (void*)(eth + 1);
-  if ((void*)(out + 1) > end) return XDP_DROP;
+  if ((void*)(out + 1) + LVS_ENCAP_MAX > end) return XDP_DROP; /* as tunnel4 */
   out->vtc = vtc;
   out->flow[0] = tc_low;
   out->flow[1] = 0;
   out->flow[2] = 0;
-  out->payload_len = bpf_htons(inner_len);
-  out->nexthdr = 41; /* IPv6 in IPv6 */
+  out->payload_len = bpf_htons(payload);
+  out->nexthdr = e->proto;
   out->hop_limit = hops;
   __builtin_memcpy(out->saddr, fib->ipv6_src, 16);
   __builtin_memcpy(out->daddr, rs, 16);
+  encap_write((__u8*)(out + 1), e, words_sum(out->saddr, 8));
   return tun_out(ctx, fib, eth, ETH_P_IPV6_);
 }
 
-static __always_inline int tunnel(struct xdp_md* ctx, const struct pkt* p, const __u32 rs[4]) {
-  if (p->ip6) return tunnel6(ctx, p, p->ip6, rs);
-  if (p->iph) return tunnel4(ctx, p, p->iph, rs[0]);
+static __always_inline int tunnel(struct xdp_md* ctx, const struct pkt* p, const __u32 rs[4],
+                                  __u32 dest_stat) {
+  if (p->ip6) return tunnel6(ctx, p, p->ip6, rs, dest_stat);
+  if (p->iph) return tunnel4(ctx, p, p->iph, rs[0], dest_stat);
   return XDP_PASS;
 }
 
@@ -827,7 +1021,7 @@ static __always_inline int do_forward(struct xdp_md* ctx, struct pkt* p, struct 
   count(&svc_stats, c->svc_stat, 1, p->ip_len, new_conn);
   count(&dest_stats, c->dest_stat, 1, p->ip_len, new_conn);
   if ((c->flags & LVS_XDP_CONN_PERSIST) != 0 && !new_conn) keep_template(p, c, now);
-  if (tunnelled) return tunnel(ctx, p, c->nat_addr);
+  if (tunnelled) return tunnel(ctx, p, c->nat_addr, c->dest_stat);
   const __u16 old_port = *p->dport;
   addr_set(p, p->daddr, c->nat_addr);
   *p->dport = c->nat_port;

@@ -62,7 +62,7 @@ enum lvs_xdp_sched {
  * same realserver, so in cluster mode a mid-stream segment of an unknown flow is scheduled. */
 #define LVS_XDP_SVC_CLUSTER 0x2U
 
-/* Forwarding methods: masquerading and direct routing are implemented. */
+/* Forwarding methods: masquerading, direct routing and tunnelling (IPIP, GUE, GRE). */
 enum lvs_xdp_method { LVS_XDP_MASQ = 1, LVS_XDP_ROUTE, LVS_XDP_TUNNEL };
 
 struct lvs_svc_key {
@@ -96,6 +96,22 @@ struct lvs_dest {
   lvs_u32 ifindex;   /* unused: direct routing finds the egress and MAC per packet (fib) */
   lvs_u8 mac[6];     /* unused, as ifindex */
   lvs_u8 pad[2];
+};
+
+/* Tunnelling (-i): the encapsulation of a realserver, as ipvsadm's --tun-type, --tun-port and
+ * --tun-nocsum/--tun-csum set it. Array map `dest_tun`, indexed like dest_stats by the
+ * realserver's stable counter slot: a flow carries that slot, and every packet reads the
+ * realserver's current encapsulation, as IPVS reads cp->dest->tun_* per packet. A zeroed entry
+ * is IPIP. */
+enum lvs_xdp_tun_type { LVS_XDP_TUN_IPIP = 0, LVS_XDP_TUN_GUE, LVS_XDP_TUN_GRE };
+/* lvs_dest_tun.flags: the UDP checksum (GUE) or the GRE checksum (C bit) is computed over the
+ * encapsulated packet; without it the UDP checksum is 0 and GRE has no checksum field. */
+#define LVS_XDP_TUN_CSUM 0x1U
+
+struct lvs_dest_tun {
+  lvs_u8 type;  /* enum lvs_xdp_tun_type */
+  lvs_u8 flags; /* LVS_XDP_TUN_* */
+  lvs_u16 port; /* GUE: the UDP destination port, network order; 0 otherwise */
 };
 
 /* One direction of a flow, as the packet carries it. Forward: client -> VIP. Reply: realserver

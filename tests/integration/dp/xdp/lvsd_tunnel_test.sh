@@ -3,12 +3,15 @@
 # (documentation ranges only), a real lvsd --xdp d0 with a TCP and a UDP service whose
 # realservers are added with `lvsadm -a ... -i`, and realservers set up by
 # `LVS_ROUTE_MODE=tun lvs-route start` (VIP on lo, the XDP decapsulation program from
-# lvs-decap on their director-facing interface: this kernel has no IPIP device). The
-# realservers answer the client directly over their own links, never through the director.
+# lvs-decap on their director-facing interface: this kernel has no IPIP, FOU/GUE or GRE
+# device). The realservers answer the client directly over their own links, never through the
+# director. The three tunnel types: TCP reaches rs1 over GUE (--tun-type gue --tun-port 6080,
+# lvs-route's GUE_PORTS) and rs2 over GRE with checksums (--tun-type gre --tun-csum); UDP
+# reaches rs1 over IPIP.
 # Proves: two TCP connections (4 MiB up, 2 MiB down each, hash compared) reach both
 # realservers (rr) and each sees the client's own address; 20 UDP exchanges are answered with
 # the client's address; the director's engine counts the flows (-L --stats, -L -c) and lists
-# the tunnel (--tun-info); lvs-route status says "LVS-TUN shape" (0) and after stop exit 3 with
+# the tunnels (--tun-info); lvs-route status says "LVS-TUN shape" (0) and after stop exit 3 with
 # no XDP program and no VIP left. Root only (exit 77 = skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1 director 198.51.100.1 [d1] --- [r1a]
@@ -60,11 +63,11 @@ run ip -n "$r1" addr add 192.0.2.9/30 dev r1b
 run ip -n "$c" addr add 192.0.2.10/30 dev c1
 run ip -n "$r2" addr add 192.0.2.13/30 dev r2b
 run ip -n "$c" addr add 192.0.2.14/30 dev c2
-# The engine sends no ICMP "fragmentation needed" yet: the tunnel legs carry 20 bytes more.
+# The tunnel legs carry the outer headers (GUE: 32 bytes) on full-sized client packets.
 for l in "$d d1" "$d d2" "$r1 r1a" "$r2 r2a"; do
   # shellcheck disable=SC2086  # "NETNS LINK" split on purpose
   set -- $l
-  run ip -n "$1" link set "$2" mtu 1520
+  run ip -n "$1" link set "$2" mtu 1540
 done
 for l in "$c c0" "$c c1" "$c c2" "$d d0" "$d d1" "$d d2" "$r1 r1a" "$r1 r1b" "$r2 r2a" "$r2 r2b"; do
   # shellcheck disable=SC2086  # "NETNS LINK" split on purpose
@@ -84,7 +87,7 @@ run ip netns exec "$c" ethtool -K c0 tx off
 
 # The realservers: lvs-route in tunnel mode (lvs-decap from this build).
 route() {
-  ip netns exec "$1" env LVS_ROUTE_MODE=tun NET_INTERFACE="$2" VIPS=192.0.2.1 \
+  ip netns exec "$1" env LVS_ROUTE_MODE=tun NET_INTERFACE="$2" VIPS=192.0.2.1 GUE_PORTS=6080 \
     LVS_DECAP="$bin/lvs-decap" LVS_ROUTE_STATE="$tmp/state-$1" LVS_ROUTE_DEFAULTS=/nonexistent \
     bash "$scripts/lvs-route" "$3"
 }
@@ -96,6 +99,10 @@ route "$r1" r1a start >/dev/null 2>&1 || fail "lvs-route start is not idempotent
 out=$(route "$r1" r1a status 2>&1) || fail "lvs-route status after start: $out"
 case $out in *"LVS-TUN shape on r1a"*) ;; *) fail "lvs-route status said: $out" ;; esac
 ip -n "$r1" link show r1a | grep -q xdp || fail "no XDP program on r1a after lvs-route start"
+# A bad GUE port is a usage error naming it, and leaves the installed program as it was.
+out=$(ip netns exec "$r1" "$bin/lvs-decap" attach r1a --vip 192.0.2.1 --gue-port 70000 2>&1)
+[ $? = 2 ] || fail "lvs-decap --gue-port 70000 did not exit 2: $out"
+case $out in *"--gue-port '70000' is not a UDP port (1-65535)"*) ;; *) fail "lvs-decap said: $out" ;; esac
 
 # The director: neighbours of the realservers resolved first (the engine drops a tunnelled
 # packet whose next hop is not resolved yet; health checks do this in production).
@@ -111,8 +118,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 adm -A -t 192.0.2.1:80 -s rr || fail "lvsadm -A -t 192.0.2.1:80"
-adm -a -t 192.0.2.1:80 -r 198.51.100.10 -i || fail "lvsadm -a -t ... -r 198.51.100.10 -i"
-adm -a -t 192.0.2.1:80 -r 198.51.100.140 -i || fail "lvsadm -a -t ... -r 198.51.100.140 -i"
+adm -a -t 192.0.2.1:80 -r 198.51.100.10 -i --tun-type gue --tun-port 6080 ||
+  fail "lvsadm -a -t ... -r 198.51.100.10 -i --tun-type gue"
+adm -a -t 192.0.2.1:80 -r 198.51.100.140 -i --tun-type gre --tun-csum ||
+  fail "lvsadm -a -t ... -r 198.51.100.140 -i --tun-type gre --tun-csum"
 adm -A -u 192.0.2.1:53 -s rr || fail "lvsadm -A -u 192.0.2.1:53"
 adm -a -u 192.0.2.1:53 -r 198.51.100.10 -i || fail "lvsadm -a -u ... -i"
 grep -q "user-space data plane forwards" "$tmp/lvsd.log" && fail "a tunnel service fell back to the proxy"
@@ -209,11 +218,17 @@ read -r -a f <<<"$udp_line"
 if ! [ "${f[2]:-0}" -ge 1 ] || ! [ "${f[3]:-0}" -ge 20 ]; then fail "UDP stats: $udp_line"; fi
 echo "$conns" | grep -q "^UDP .*203.0.113.2:.* 192.0.2.1:53 *198.51.100.10:53" ||
   fail "-L -c lists no UDP flow"
-echo "$tuninfo" | grep -q -- "-> 198.51.100.10:80 *Tunnel *ipip" || fail "--tun-info: $tuninfo"
+echo "$tuninfo" | grep -q -- "-> 198.51.100.10:80 *Tunnel *gue:6080:-c" || fail "--tun-info: $tuninfo"
+echo "$tuninfo" | grep -q -- "-> 198.51.100.140:80 *Tunnel *gre:+c" || fail "--tun-info: $tuninfo"
+echo "$tuninfo" | grep -q -- "-> 198.51.100.10:53 *Tunnel *ipip" || fail "--tun-info: $tuninfo"
 out=$(ip netns exec "$r1" "$bin/lvs-decap" status r1a) || fail "lvs-decap status: $out"
 echo "$out"
+echo "$out" | grep -q "GUE ports: 6080" || fail "lvs-decap status shows no GUE port 6080"
 dec=$(echo "$out" | awk '/decapsulated:/ { print $2 }')
 [ "${dec:-0}" -ge 1000 ] || fail "rs1 decapsulated ${dec:-0} packets"
+out=$(ip netns exec "$r2" "$bin/lvs-decap" status r2a) || fail "lvs-decap status (rs2): $out"
+dec=$(echo "$out" | awk '/decapsulated:/ { print $2 }')
+[ "${dec:-0}" -ge 1000 ] || fail "rs2 decapsulated ${dec:-0} packets (GRE)"
 
 exec 8>&- 9>&-
 kill -TERM "$lvsd_pid"

@@ -546,15 +546,31 @@ struct PpsRun {
 
 constexpr std::array<std::int32_t, 3> kFlowCounts = {1, 1000, 100000};
 // The engine's own rows first (one engine after the other on the director), then the others.
-constexpr std::array<const char*, 6> kPaths = {
-    "lvsd XDP engine",          "raw XDP_REDIRECT (ceiling)",
-    "kernel forwarding",        "kernel NAT (nftables DNAT)",
-    "lvsd XDP engine, -g (DR)", "lvsd XDP engine, -i (IPIP)"};
+constexpr std::array<const char*, 8> kPaths = {
+    "lvsd XDP engine",           "raw XDP_REDIRECT (ceiling)",
+    "kernel forwarding",         "kernel NAT (nftables DNAT)",
+    "lvsd XDP engine, -g (DR)",  "lvsd XDP engine, -i (IPIP)",
+    "lvsd XDP engine, -i (GUE)", "lvsd XDP engine, -i (GRE, --tun-csum)"};
 constexpr std::size_t kEngine = 0;
 constexpr std::size_t kRaw = 1;
 constexpr std::size_t kNat = 3;
 constexpr std::size_t kRoute = 4;
 constexpr std::size_t kTunnel = 5;
+constexpr std::size_t kGue = 6;
+constexpr std::size_t kGreCsum = 7;
+
+// cluster() with its realservers tunnelled by `type` (GUE to port 6080), with `csum`.
+model::ServiceTable tunnelled(model::TunnelType type, model::TunnelCsum csum) {
+  model::ServiceTable t = cluster("192.0.2.1", "198.51.100.10", model::ForwardMethod::kTunnel);
+  for (model::VirtualService& vs : t.services) {
+    for (model::RealServer& r : vs.dests) {
+      r.tun_type = type;
+      r.tun_port = type == model::TunnelType::kGue ? 6080 : 0;
+      r.tun_csum = csum;
+    }
+  }
+  return t;
+}
 
 std::uint64_t env_count(const char* name, std::uint64_t fallback, std::uint64_t most) {
   const char* v = std::getenv(name);
@@ -693,11 +709,15 @@ class XdpPps : public XdpNetns {
     engine_passed_ = engine_->passed();
     engine_refused_ = engine_->refused();
     // The same generator's frames to the VIP, sent on by direct routing (to r0's MAC) and by
-    // tunnelling (in IPIP to 198.51.100.10): the sink counts them without looking inside.
-    for (const auto& [path, method] : {std::pair{kRoute, model::ForwardMethod::kRoute},
-                                       std::pair{kTunnel, model::ForwardMethod::kTunnel}}) {
+    // tunnelling (in IPIP, GUE, GRE with checksums to 198.51.100.10): the sink counts them
+    // without looking inside.
+    for (const auto& [path, table] :
+         {std::pair{kRoute, cluster("192.0.2.1", "198.51.100.10", model::ForwardMethod::kRoute)},
+          std::pair{kTunnel, cluster("192.0.2.1", "198.51.100.10", model::ForwardMethod::kTunnel)},
+          std::pair{kGue, tunnelled(model::TunnelType::kGue, model::TunnelCsum::kNoCsum)},
+          std::pair{kGreCsum, tunnelled(model::TunnelType::kGre, model::TunnelCsum::kCsum)}}) {
       if (!selected("LVS_PPS_PATHS", path)) continue;
-      engine_on_director(cluster("192.0.2.1", "198.51.100.10", method), options);
+      engine_on_director(table, options);
       if (HasFatalFailure()) return;
       each(path, to_vip);
       engine_passed_ += engine_->passed();
@@ -839,6 +859,8 @@ TEST_F(XdpPps, DISABLED_PpsTable) {
   ratios("-g / raw", kRoute, kRaw);
   ratios("-i / kernel NAT", kTunnel, kNat);
   ratios("-i / raw", kTunnel, kRaw);
+  ratios("-i GUE / raw", kGue, kRaw);
+  ratios("-i GRE csum / raw", kGreCsum, kRaw);
   std::printf("\n");
   for (std::size_t p = 0; p < kPaths.size(); ++p) {
     std::printf("%s: %llu of %llu frames reached the realserver\n", kPaths[p],
@@ -858,7 +880,7 @@ TEST_F(XdpPps, DISABLED_PpsTable) {
         "ns per frame in d0's XDP program (kernel.bpf_stats_enabled=1 during the run), "
         "1 / 1,000 / 100,000 flows:\n");
   }
-  for (const std::size_t p : {kEngine, kRoute, kTunnel, kRaw}) {
+  for (const std::size_t p : {kEngine, kRoute, kTunnel, kGue, kGreCsum, kRaw}) {
     if (!want_stats) break;
     std::printf("  %s: %.0f / %.0f / %.0f\n", kPaths[p], prog_ns_[p][0], prog_ns_[p][1],
                 prog_ns_[p][2]);

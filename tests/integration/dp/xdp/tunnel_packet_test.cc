@@ -28,13 +28,18 @@ const std::uint32_t kClient = v4("203.0.113.5");
 const std::uint32_t kDirector = v4("198.51.100.1");
 const std::uint32_t kRs = v4("198.51.100.10");
 constexpr std::uint8_t kRsMac[6] = {0x02, 0, 0, 0, 0, 0x10};
+constexpr std::uint16_t kGuePort = 6080;
 
-model::RealServer tun(const char* addr) {
+model::RealServer tun(const char* addr, model::TunnelType type = model::TunnelType::kIpip,
+                      model::TunnelCsum csum = model::TunnelCsum::kNoCsum) {
   model::RealServer r;
   r.addr = core::Endpoint::parse(addr).value();
   r.forward = model::ForwardMethod::kTunnel;
   r.weight = 1;
   r.last_weight = 1;
+  r.tun_type = type;
+  r.tun_port = type == model::TunnelType::kGue ? kGuePort : 0;
+  r.tun_csum = csum;
   return r;
 }
 
@@ -55,6 +60,23 @@ model::ServiceTable table() {
           // No neighbour entry for this one: the next hop is not resolved.
           service(model::Protocol::kTcp, "192.0.2.1:81", {tun("198.51.100.99:81")}),
           service(model::Protocol::kTcp, "[2001:db8::1]:80", {tun("[2001:db8:1::10]:80")}),
+          // GUE and GRE, without and with checksum, both families: service port 82-85.
+          service(model::Protocol::kTcp, "192.0.2.1:82",
+                  {tun("198.51.100.10:82", model::TunnelType::kGue)}),
+          service(model::Protocol::kTcp, "192.0.2.1:83",
+                  {tun("198.51.100.10:83", model::TunnelType::kGue, model::TunnelCsum::kCsum)}),
+          service(model::Protocol::kTcp, "192.0.2.1:84",
+                  {tun("198.51.100.10:84", model::TunnelType::kGre)}),
+          service(model::Protocol::kTcp, "192.0.2.1:85",
+                  {tun("198.51.100.10:85", model::TunnelType::kGre, model::TunnelCsum::kCsum)}),
+          service(model::Protocol::kTcp, "[2001:db8::1]:82",
+                  {tun("[2001:db8:1::10]:82", model::TunnelType::kGue)}),
+          service(model::Protocol::kTcp, "[2001:db8::1]:83",
+                  {tun("[2001:db8:1::10]:83", model::TunnelType::kGue, model::TunnelCsum::kCsum)}),
+          service(model::Protocol::kTcp, "[2001:db8::1]:84",
+                  {tun("[2001:db8:1::10]:84", model::TunnelType::kGre)}),
+          service(model::Protocol::kTcp, "[2001:db8::1]:85",
+                  {tun("[2001:db8:1::10]:85", model::TunnelType::kGre, model::TunnelCsum::kCsum)}),
       }};
 }
 
@@ -93,6 +115,8 @@ class XdpTunnel : public ::testing::Test {
     const std::vector<core::IpAddress> locals = {core::IpAddress::parse("198.51.100.10").value(),
                                                  core::IpAddress::parse("2001:db8:1::10").value()};
     ASSERT_TRUE(decap_->set_addresses(vips, locals).ok());
+    const std::vector<std::uint16_t> gue_ports = {kGuePort};
+    ASSERT_TRUE(decap_->set_gue_ports(gue_ports).ok());
   }
 
   TestRun run(const Bytes& frame) {
@@ -303,6 +327,214 @@ TEST_F(XdpTunnel, DecapLeavesEverythingElseAlone) {
     EXPECT_EQ(r.frame, c.frame) << c.what;
   }
   EXPECT_EQ(decap_->counters(), (DecapCounters{.decapped = 0, .foreign = 2}));
+}
+
+// GUE and GRE as IPVS builds them (ip_vs_xmit.c), table-driven over both families, without
+// and with --tun-csum, with an odd-sized small packet and a large one (the checksum loop's
+// chunks and its odd last byte): the outer header's protocol and length; GUE's UDP source
+// port in the ephemeral range, stable for the flow (another for another flow), destination
+// --tun-port, length, checksum 0 or valid, and its 4-byte header (version 0, protocol 4 or
+// 41); GRE's flags (C with the checksum) and protocol type, and its checksum over header and
+// payload. The inner packet is unchanged, and the realserver's program strips it back to the
+// client's packet.
+struct EncapCase {
+  const char* what;
+  bool v6;
+  std::uint16_t port;  // the service port: which realserver (table())
+  bool gue;            // else GRE
+  bool csum;
+  std::size_t payload;  // TCP payload bytes
+};
+
+// Bytes of the inner packet and outer headers (ordered as the frame).
+Bytes inner_of(const EncapCase& c, std::uint16_t sport, std::uint8_t flags) {
+  const std::string payload(c.payload, 'p');
+  if (!c.v6) {
+    Packet p{.proto = 6,
+             .saddr = kClient,
+             .daddr = kVip,
+             .sport = sport,
+             .dport = c.port,
+             .flags = flags,
+             .payload = payload};
+    return build(p);
+  }
+  return build6(Packet6{.proto = 6,
+                        .saddr = v6("2001:db8:2::5"),
+                        .daddr = v6("2001:db8::1"),
+                        .sport = sport,
+                        .dport = c.port,
+                        .flags = flags,
+                        .payload = payload});
+}
+
+TEST_F(XdpTunnel, GueAndGreAreBuiltAsIpvsBuildsThem) {
+  const std::vector<EncapCase> cases = {
+      {"gue v4", false, 82, true, false, 5},
+      {"gue v4 csum", false, 83, true, true, 5},
+      {"gue v4 csum big", false, 83, true, true, 1001},
+      {"gre v4", false, 84, false, false, 5},
+      {"gre v4 csum", false, 85, false, true, 5},
+      {"gre v4 csum big", false, 85, false, true, 1001},
+      {"gue v6", true, 82, true, false, 5},
+      {"gue v6 csum", true, 83, true, true, 5},
+      {"gue v6 csum big", true, 83, true, true, 1001},
+      {"gre v6", true, 84, false, false, 5},
+      {"gre v6 csum", true, 85, false, true, 5},
+      {"gre v6 csum big", true, 85, false, true, 1001},
+  };
+  std::uint16_t sport = 41000;
+  for (const EncapCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    ++sport;  // a flow of its own per case
+    const Bytes in = inner_of(c, sport, kSyn);
+    const TestRun r = run(in);
+    EXPECT_EQ(r.verdict, XDP_REDIRECT);
+    const std::size_t ip = c.v6 ? kIp6 : kIp;
+    const std::size_t encap = c.gue ? 12U : (c.csum ? 8U : 4U);
+    const std::size_t inner_len = in.size() - kEth;
+    ASSERT_EQ(r.frame.size(), in.size() + ip + encap);
+    EXPECT_EQ(std::memcmp(r.frame.data(), kRsMac, 6), 0);
+    const std::uint8_t proto = c.gue ? 17 : 47;
+    if (c.v6) {
+      EXPECT_EQ(get16(r.frame, 12), 0x86DD);
+      EXPECT_EQ(get16(r.frame, kEth + 4), encap + inner_len);
+      EXPECT_EQ(r.frame.at(kEth + 6), proto);
+    } else {
+      EXPECT_EQ(get16(r.frame, 12), 0x0800);
+      EXPECT_EQ(get16(r.frame, kEth + 2), kIp + encap + inner_len);
+      EXPECT_EQ(r.frame.at(kEth + 9), proto);
+      EXPECT_EQ(v4_text(get32(r.frame, kEth + 12)), v4_text(kDirector));
+      EXPECT_EQ(get16(r.frame, kEth + 10), ip_checksum(r.frame));
+    }
+    const std::size_t at = kEth + ip;  // the UDP or GRE header
+    const std::uint8_t inner_proto = c.v6 ? 41 : 4;
+    // Ones' complement sum over the pseudo header's addresses (UDP only).
+    const std::uint32_t addrs =
+        c.v6 ? sum16(r.frame, kEth + 8, 32, 0) : sum16(r.frame, kEth + 12, 8, 0);
+    if (c.gue) {
+      const std::uint16_t src = get16(r.frame, at);
+      EXPECT_GE(src, 32768);
+      EXPECT_LT(src, 60999);
+      EXPECT_EQ(get16(r.frame, at + 2), kGuePort);
+      EXPECT_EQ(get16(r.frame, at + 4), encap + inner_len);
+      if (c.csum) {
+        EXPECT_NE(get16(r.frame, at + 6), 0);
+        const std::uint32_t s = addrs + 17U + static_cast<std::uint32_t>(encap + inner_len);
+        EXPECT_EQ(fold(sum16(r.frame, at, encap + inner_len, s)), 0) << "UDP checksum";
+      } else {
+        EXPECT_EQ(get16(r.frame, at + 6), 0);
+      }
+      EXPECT_EQ(get32(r.frame, at + 8), std::uint32_t{inner_proto} << 16U);
+      // The flow's next packet leaves from the same port.
+      const TestRun ack = run(inner_of(c, sport, kAck));
+      EXPECT_EQ(ack.verdict, XDP_REDIRECT);
+      EXPECT_EQ(get16(ack.frame, at), src);
+    } else {
+      EXPECT_EQ(get16(r.frame, at), c.csum ? 0x8000 : 0);
+      EXPECT_EQ(get16(r.frame, at + 2), c.v6 ? 0x86DD : 0x0800);
+      if (c.csum) {
+        EXPECT_EQ(get16(r.frame, at + 6), 0);  // reserved
+        EXPECT_EQ(fold(sum16(r.frame, at, encap + inner_len, 0)), 0) << "GRE checksum";
+      }
+    }
+    EXPECT_TRUE(std::equal(in.begin() + kEth, in.end(),
+                           r.frame.begin() + static_cast<std::ptrdiff_t>(kEth + ip + encap)));
+    const TestRun back = strip(r.frame);
+    EXPECT_EQ(back.verdict, XDP_PASS);
+    ASSERT_EQ(back.frame.size(), in.size());
+    EXPECT_EQ(get16(back.frame, 12), c.v6 ? 0x86DD : 0x0800);
+    EXPECT_TRUE(std::equal(in.begin() + kEth, in.end(), back.frame.begin() + kEth));
+  }
+  EXPECT_EQ(decap_->counters().decapped, cases.size());
+  EXPECT_EQ(engine_->tun_dropped(), 0U);
+  // Another flow to the same GUE realserver takes another source port (the hash spreads flows
+  // over ECMP paths, as udp_flow_src_port).
+  const TestRun a = run(inner_of(cases[0], 42001, kSyn));
+  const TestRun b = run(inner_of(cases[0], 42002, kSyn));
+  ASSERT_EQ(a.verdict, XDP_REDIRECT);
+  ASSERT_EQ(b.verdict, XDP_REDIRECT);
+  EXPECT_NE(get16(a.frame, kEth + kIp), get16(b.frame, kEth + kIp));
+}
+
+// Over the MTU with the GUE or GRE headers: IPv4 with DF gets "fragmentation needed" with the
+// MTU less all the outer headers (GUE 32 bytes, GRE with checksum 28); IPv6 is dropped and
+// counted. A packet that fits with IPIP's 20 bytes does not with GUE's 32.
+TEST_F(XdpTunnel, GueAndGreOverTheMtu) {
+  struct Case {
+    const char* what;
+    std::uint16_t port;
+    std::uint16_t mtu;
+  };
+  std::uint64_t dropped = 0;
+  for (const Case& c : {Case{"gue", 82, 1500 - 32}, Case{"gre csum", 85, 1500 - 28}}) {
+    SCOPED_TRACE(c.what);
+    Packet big = syn(c.port);
+    big.payload.assign(1500 - kIp - kIp - 20, 'x');  // exactly the MTU with IPIP
+    const TestRun r = run(build(big));
+    EXPECT_EQ(r.verdict, XDP_TX);
+    EXPECT_EQ(r.frame.at(kEth + kIp), 3);
+    EXPECT_EQ(r.frame.at(kEth + kIp + 1), 4);
+    EXPECT_EQ(get16(r.frame, kEth + kIp + 6), c.mtu);
+    EXPECT_TRUE(read_icmp(r.frame).icmp_ok);
+    EXPECT_EQ(engine_->tun_dropped(), ++dropped);
+  }
+  const std::string payload(1500 - kIp6 - 20 - 8, 'x');  // fits IPv6 in IPv6, not with GRE
+  const TestRun r6 = run(build6(Packet6{.proto = 6,
+                                        .saddr = v6("2001:db8:2::5"),
+                                        .daddr = v6("2001:db8::1"),
+                                        .sport = 40000,
+                                        .dport = 84,
+                                        .flags = kSyn,
+                                        .payload = payload}));
+  EXPECT_EQ(r6.verdict, XDP_DROP);
+  EXPECT_EQ(engine_->tun_dropped(), dropped + 1);
+}
+
+// The decapsulator strips GUE only on its --gue-port and only well-formed GUE and GRE; the
+// rest passes byte for byte: GUE to another port, a UDP length that disagrees, GUE with
+// options or of another protocol, GUE cut short, GRE with other flags (key) or of the other
+// family, GRE cut short.
+TEST_F(XdpTunnel, DecapStripsOnlyWellFormedGueAndGre) {
+  const Bytes gue = run(build(syn(82))).frame;
+  const Bytes gre = run(build(syn(85))).frame;
+  ASSERT_EQ(gue.size(), build(syn(82)).size() + kIp + 12);
+  ASSERT_EQ(gre.size(), build(syn(85)).size() + kIp + 8);
+  const std::size_t at = kEth + kIp;
+  Bytes other_port = gue;
+  put16(other_port, at + 2, kGuePort + 1);
+  Bytes udp_len = gue;
+  put16(udp_len, at + 4, static_cast<std::uint16_t>(get16(gue, at + 4) - 1));
+  Bytes gue_hlen = gue;
+  gue_hlen.at(at + 8) = 0x01;  // one 32-bit word of options
+  Bytes gue_proto = gue;
+  gue_proto.at(at + 9) = 41;  // IPv6 under an IPv4 GUE
+  const Bytes gue_short(gue.begin(), gue.begin() + static_cast<std::ptrdiff_t>(at + 10));
+  Bytes gre_key = gre;
+  put16(gre_key, at, 0x2000);  // K
+  Bytes gre_family = gre;
+  put16(gre_family, at + 2, 0x86DD);
+  const Bytes gre_short(gre.begin(), gre.begin() + static_cast<std::ptrdiff_t>(at + 6));
+  struct Case {
+    const char* what;
+    const Bytes& frame;
+  };
+  for (const Case& c : {Case{"GUE to another port", other_port}, Case{"UDP length", udp_len},
+                        Case{"GUE options", gue_hlen}, Case{"GUE protocol", gue_proto},
+                        Case{"GUE truncated", gue_short}, Case{"GRE key", gre_key},
+                        Case{"GRE protocol", gre_family}, Case{"GRE truncated", gre_short}}) {
+    const TestRun r = strip(c.frame);
+    EXPECT_EQ(r.verdict, XDP_PASS) << c.what;
+    EXPECT_EQ(r.frame, c.frame) << c.what;
+  }
+  EXPECT_EQ(decap_->counters(), (DecapCounters{.decapped = 0, .foreign = 0}));
+  // Without the port configured, GUE is not stripped at all.
+  ASSERT_TRUE(decap_->set_gue_ports({}).ok());
+  const TestRun none = strip(gue);
+  EXPECT_EQ(none.verdict, XDP_PASS);
+  EXPECT_EQ(none.frame, gue);
+  EXPECT_EQ(decap_->set_gue_ports(std::vector<std::uint16_t>{0}).error().message,
+            "lvs-decap: GUE port 0 is not a port: give 1-65535");
 }
 
 }  // namespace

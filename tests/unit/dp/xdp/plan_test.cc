@@ -244,20 +244,63 @@ TEST(XdpCarriedCursor, ChangedWrrAndAChangedSchedulerStartAfresh) {
   EXPECT_EQ(carried_cursor(lc, 7, lc), 0U);  // no cycle at all
 }
 
-// Tunnelling: IPIP in the service's family is served, with lvs_dest.method TUNNEL; GUE, GRE,
-// the other family and another port are refused by name.
-TEST(XdpCheckService, TunnelsIpipInTheServicesFamilyOnly) {
+// Tunnelling: IPIP, GUE and GRE in the service's family are served, with lvs_dest.method
+// TUNNEL and the encapsulation in dest_tun; --tun-remcsum, GUE without a port, the other family
+// and another port are refused by name.
+TEST(XdpCheckService, TunnelsIpipGueGreInTheServicesFamily) {
   auto tun = service("rr", {masq("198.51.100.10:80")});
   tun.dests[0].forward = model::ForwardMethod::kTunnel;
   EXPECT_TRUE(check_service(tun).ok());
   EXPECT_EQ(wire_method(model::ForwardMethod::kTunnel), LVS_XDP_TUNNEL);
   EXPECT_EQ(wire_method(model::ForwardMethod::kMasq), LVS_XDP_MASQ);
-  auto gue = tun;
-  gue.dests[0].tun_type = model::TunnelType::kGue;
-  gue.dests[0].tun_port = 6080;
-  EXPECT_EQ(check_service(gue).error().message,
-            "service TCP 192.0.2.1:80: tunnel type gue of realserver 198.51.100.10:80 (ipip is) "
-            "is not supported by the XDP engine yet; serve it with the user-space engine");
+  struct Case {
+    model::TunnelType type;
+    std::uint16_t port;
+    model::TunnelCsum csum;
+    lvs_dest_tun wire;
+  };
+  for (const Case& c : {
+           Case{model::TunnelType::kIpip, 0, model::TunnelCsum::kNoCsum, {0, 0, 0}},
+           Case{model::TunnelType::kGue,
+                6080,
+                model::TunnelCsum::kNoCsum,
+                {LVS_XDP_TUN_GUE, 0, wire_port(6080)}},
+           Case{model::TunnelType::kGue,
+                6080,
+                model::TunnelCsum::kCsum,
+                {LVS_XDP_TUN_GUE, LVS_XDP_TUN_CSUM, wire_port(6080)}},
+           Case{model::TunnelType::kGre, 0, model::TunnelCsum::kNoCsum, {LVS_XDP_TUN_GRE, 0, 0}},
+           Case{model::TunnelType::kGre,
+                0,
+                model::TunnelCsum::kCsum,
+                {LVS_XDP_TUN_GRE, LVS_XDP_TUN_CSUM, 0}},
+       }) {
+    auto vs = tun;
+    vs.dests[0].tun_type = c.type;
+    vs.dests[0].tun_port = c.port;
+    vs.dests[0].tun_csum = c.csum;
+    EXPECT_TRUE(check_service(vs).ok()) << static_cast<int>(c.type);
+    const lvs_dest_tun w = wire_tun(vs.dests[0]);
+    EXPECT_EQ(w.type, c.wire.type);
+    EXPECT_EQ(w.flags, c.wire.flags);
+    EXPECT_EQ(w.port, c.wire.port);
+  }
+  auto masq_tun = service("rr", {masq("198.51.100.10:80")});
+  masq_tun.dests[0].tun_type = model::TunnelType::kGre;  // ignored: not a tunnel realserver
+  EXPECT_EQ(wire_tun(masq_tun.dests[0]).type, LVS_XDP_TUN_IPIP);
+  auto remcsum = tun;
+  remcsum.dests[0].tun_type = model::TunnelType::kGue;
+  remcsum.dests[0].tun_port = 6080;
+  remcsum.dests[0].tun_csum = model::TunnelCsum::kRemCsum;
+  EXPECT_EQ(check_service(remcsum).error().message,
+            "service TCP 192.0.2.1:80: realserver 198.51.100.10:80 has --tun-remcsum (remote "
+            "checksum offload), which the XDP engine does not build; give it --tun-csum or "
+            "--tun-nocsum, or serve it with the user-space engine");
+  auto no_port = tun;
+  no_port.dests[0].tun_type = model::TunnelType::kGue;
+  EXPECT_EQ(check_service(no_port).error().message,
+            "service TCP 192.0.2.1:80: realserver 198.51.100.10:80 tunnels with GUE but has no "
+            "UDP port; give it --tun-port PORT (the port its lvs-decap --gue-port listens on)");
   auto v6 = tun;
   v6.dests[0].addr = core::Endpoint::parse("[2001:db8::10]:80").value();
   EXPECT_EQ(check_service(v6).error().message,
