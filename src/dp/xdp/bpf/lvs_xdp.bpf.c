@@ -340,6 +340,14 @@ static __always_inline void count_global(int refused) {
   }
 }
 
+/* Standing by (a VRRP backup): serve nothing, touch nothing but one counter. */
+static __always_inline int standby_pass(void) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (g) g->standby_passed += 1;
+  return XDP_PASS;
+}
+
 /* Cluster mode: a TCP segment of an unknown flow this director cannot take over. */
 static __always_inline int midstream_drop(void) {
   __u32 zero = 0;
@@ -1032,6 +1040,7 @@ int lvs_xdp(struct xdp_md* ctx) {
   __u32 zero = 0;
   const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg) return XDP_PASS;
+  if ((cfg->flags & LVS_XDP_CFG_STANDBY) != 0) return standby_pass();
   const __u64 now = clock_now();
   if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
 
