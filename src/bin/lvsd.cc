@@ -193,9 +193,10 @@ ctl::Reply ha_status(const ha::VrrpFollower* follower, std::optional<PacketMode>
         s.transitions, s.bad_lines, s.last_line.empty() ? "(none yet)" : s.last_line);
   }
   if (packet) {
-    out += packet->standby ? fmt::format("packet engine: standby ({} packets passed to the kernel "
-                                         "untouched while standing by)\n",
-                                         packet->standby_passed)
+    out += packet->standby ? fmt::format(
+                                 "packet engine: standby ({} packets passed to the kernel "
+                                 "untouched while standing by)\n",
+                                 packet->standby_passed)
                            : std::string("packet engine: serving\n");
   }
   out +=
@@ -215,9 +216,9 @@ constexpr std::string_view kCheckDataPlane = "--check-data-plane";
 
 ctl::Reply check_data_plane(const std::vector<dp::EngineHealth>& engines) {
   if (!dp::forwards(engines)) {
-    return ctl::Reply{.exit_code = 1,
-                      .err = "lvsd's data plane cannot forward: " + dp::problems_text(engines) +
-                             "\n"};
+    return ctl::Reply{
+        .exit_code = 1,
+        .err = "lvsd's data plane cannot forward: " + dp::problems_text(engines) + "\n"};
   }
   std::string names;
   for (const auto& e : engines) names += (names.empty() ? "" : ", ") + e.engine;
@@ -470,9 +471,9 @@ int main(int argc, char** argv) {
   // /metrics and /api/v1/health. A second timer attaches the packet engine again where its
   // program was detached from outside lvsd, and logs each change of the answer.
   const auto data_plane_health = [&plane, &clock] { return plane.health(clock.now()); };
-  auto health_timer = std::make_unique<SecondTimer>(
-      clock, [d = dual.get(), e = engine.get(), &data_plane_health,
-              last = std::string()](core::TimePoint /*now*/) mutable {
+  auto health_timer =
+      std::make_unique<SecondTimer>(clock, [d = dual.get(), e = engine.get(), &data_plane_health,
+                                            last = std::string()](core::TimePoint /*now*/) mutable {
         if (e != nullptr) d->with_packet_engine([e] { (void)e->reattach(); });
         std::string now = dp::problems_text(data_plane_health());
         if (now == last) return;
@@ -581,13 +582,12 @@ int main(int argc, char** argv) {
             d->with_packet_engine([&] {
               if (e->standby() != standby) r = e->set_standby(standby);
             });
-            packet = !r       ? "; the packet engine's mode was not changed: " + r.error().message
+            packet = !r        ? "; the packet engine's mode was not changed: " + r.error().message
                      : standby ? "; packet engine standing by"
                                : "; packet engine serving";
           }
-          core::log().warn("lvsd: VRRP role {} -> {}: {}{}", ha::role_name(from),
-                           ha::role_name(to), standby ? "serving nothing" : "serving the VIPs",
-                           packet);
+          core::log().warn("lvsd: VRRP role {} -> {}: {}{}", ha::role_name(from), ha::role_name(to),
+                           standby ? "serving nothing" : "serving the VIPs", packet);
         });
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
@@ -701,15 +701,12 @@ int main(int argc, char** argv) {
       liveness.emplace(std::move(link).value());
       bird.via_interface = liveness->name();
     }
-    announcer = std::make_unique<bgp::Announcer>(
-        bgp::AnnouncerOptions{.bird = bird,
-                              .drain_file = cfg->bgp.drain_file,
-                              .period = std::chrono::milliseconds(100),
-                              .table = [&director] { return director.table(); },
-                              .data_plane_ok =
-                                  [&data_plane_health] {
-                                    return dp::forwards(data_plane_health());
-                                  }});
+    announcer = std::make_unique<bgp::Announcer>(bgp::AnnouncerOptions{
+        .bird = bird,
+        .drain_file = cfg->bgp.drain_file,
+        .period = std::chrono::milliseconds(100),
+        .table = [&director] { return director.table(); },
+        .data_plane_ok = [&data_plane_health] { return dp::forwards(data_plane_health()); }});
     announcer->start();
   }
   const auto table = director.table();
@@ -750,7 +747,7 @@ int main(int argc, char** argv) {
   if (supervisor) supervisor->stop(true);  // omega notifiers
   if (http) http->stop();
   (*server)->stop();
-  sync_control.stop_all();  // before the engine its threads read and write goes
+  sync_control.stop_all();         // before the engine its threads read and write goes
   if (follower) follower->stop();  // its role changes call the engine
   health_timer.reset();
   expire_timer.reset();

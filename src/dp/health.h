@@ -32,10 +32,10 @@ std::string problems_text(const std::vector<EngineHealth>& engines);
 // The packet engine's hook on one interface, as the kernel reports it.
 struct XdpHook {
   std::string ifname{};
-  bool exists = true;          // the interface is still there (by its index)
-  std::uint32_t ours = 0;      // the id of the program lvsd attached
-  std::uint32_t found = 0;     // the id of the program attached now; 0: none
-  std::string found_name{};    // its name, when found != ours
+  bool exists = true;        // the interface is still there (by its index)
+  std::uint32_t ours = 0;    // the id of the program lvsd attached
+  std::uint32_t found = 0;   // the id of the program attached now; 0: none
+  std::string found_name{};  // its name, when found != ours
   bool operator==(const XdpHook&) const = default;
 };
 // Empty when our program is attached; else what happened, e.g.

@@ -303,7 +303,8 @@ std::string format_metrics(const MetricsInput& in) {
               "1 when the engine can forward (xdp: lvsd's program is attached to every "
               "interface it was given; proxy: every worker's loop turns), else 0 (lvsadm --check "
               "fails and BGP withdraws)."};
-    for (const dp::EngineHealth& e : *in.data_plane) up.add(label("engine", e.engine), e.up() ? 1 : 0);
+    for (const dp::EngineHealth& e : *in.data_plane)
+      up.add(label("engine", e.engine), e.up() ? 1 : 0);
     print(out, up);
   }
 

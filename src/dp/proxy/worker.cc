@@ -87,10 +87,10 @@ void Worker::stop() {
 }
 
 WorkerBeat Worker::beat() const {
-  return WorkerBeat{.worker = index_,
-                    .running = running_.load(std::memory_order_acquire),
-                    .last_turn = core::TimePoint(
-                        core::Duration(last_turn_ns_.load(std::memory_order_relaxed)))};
+  return WorkerBeat{
+      .worker = index_,
+      .running = running_.load(std::memory_order_acquire),
+      .last_turn = core::TimePoint(core::Duration(last_turn_ns_.load(std::memory_order_relaxed)))};
 }
 
 bool Worker::epoll_add(int fd, std::uint32_t events, Tag* tag) {

@@ -948,14 +948,15 @@ std::size_t Engine::reattach() {
   for (const Attached& a : attached_) {
     const XdpHook h = hook(a);
     if (!h.exists || h.found != 0) continue;  // gone, ours, or another tool's: health() says
-    if (bpf_xdp_attach(a.ifindex, prog, mode_flag(a.mode) | XDP_FLAGS_UPDATE_IF_NOEXIST,
-                       nullptr) != 0) {
+    if (bpf_xdp_attach(a.ifindex, prog, mode_flag(a.mode) | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) !=
+        0) {
       core::log().debug("XDP engine: attaching to {} again failed: {}", a.name, errno_text(errno));
       continue;
     }
-    core::log().warn("XDP engine: {} lost lvsd's XDP program (detached from outside lvsd); "
-                     "attached it again in {} mode",
-                     a.name, a.mode == AttachMode::kGeneric ? "generic" : "native");
+    core::log().warn(
+        "XDP engine: {} lost lvsd's XDP program (detached from outside lvsd); "
+        "attached it again in {} mode",
+        a.name, a.mode == AttachMode::kGeneric ? "generic" : "native");
     ++n;
   }
   return n;

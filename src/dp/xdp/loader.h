@@ -98,9 +98,10 @@ class Engine final : public DataPlane {
                                         const std::string& lock_dir);
 
   // Stand by (lvsd: the followed VRRP instance is BACKUP, FAULT or STOP) or serve. Standing
-  // by, the program passes every packet to the kernel untouched before any lookup and counts
-  // it in standby_passed(); apply(), sync imports, expire() and the loads work as when
-  // serving, so the table and the flows stay warm. Fails only if the config map refuses the
+  // by, the program opens no flow: a packet of no live flow passes to the kernel untouched,
+  // counted in standby_passed(); packets of live flows (synced ones) are still forwarded
+  // (bpf/maps.h LVS_XDP_CFG_STANDBY: why); apply(), sync imports, expire() and the loads work
+  // as when serving, so the table and the flows stay warm. Fails only if the config map refuses the
   // write (the old mode then stays).
   core::Result<void> set_standby(bool standby);
   bool standby() const { return standby_; }

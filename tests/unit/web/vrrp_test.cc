@@ -48,9 +48,9 @@ const std::vector<dp::EngineHealth> kXdpDetached{
 // One gauge per engine, 0 for the one that cannot forward; none without the source.
 TEST(DataPlaneMetrics, OneGaugePerEngine) {
   const auto text = format_metrics(MetricsInput{.data_plane = kXdpDetached});
-  for (const char* line : {"# TYPE lvsd_data_plane_up gauge\n",
-                           "lvsd_data_plane_up{engine=\"xdp\"} 0\n",
-                           "lvsd_data_plane_up{engine=\"proxy\"} 1\n"}) {
+  for (const char* line :
+       {"# TYPE lvsd_data_plane_up gauge\n", "lvsd_data_plane_up{engine=\"xdp\"} 0\n",
+        "lvsd_data_plane_up{engine=\"proxy\"} 1\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_data_plane"), std::string::npos);

@@ -1040,7 +1040,6 @@ int lvs_xdp(struct xdp_md* ctx) {
   __u32 zero = 0;
   const struct lvs_config* cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg) return XDP_PASS;
-  if ((cfg->flags & LVS_XDP_CFG_STANDBY) != 0) return standby_pass();
   const __u64 now = clock_now();
   if (parse(ctx, &p) != 0) return do_icmp(ctx, cfg, now);
 
@@ -1059,6 +1058,9 @@ int lvs_xdp(struct xdp_md* ctx) {
     if (__sync_lock_test_and_set(&c->counted, 0) != 0) load_add(c->dest_stat, c->state, -1);
     /* An expired entry is a miss: a new flow may replace it below. */
   }
+  /* Standing by: live flows (synced from the master) go on, so none is reset in the moment
+   * between keepalived adding the VIP and lvsd hearing MASTER; nothing new is opened. */
+  if ((cfg->flags & LVS_XDP_CFG_STANDBY) != 0) return standby_pass();
 
   struct lvs_svc_key sk = {};
   __builtin_memcpy(sk.addr, key.daddr, sizeof(sk.addr));
