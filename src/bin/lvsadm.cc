@@ -15,6 +15,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -154,20 +155,36 @@ int wait_drained(const Client& client, const std::string& prog, const Command& c
 }
 
 // `lvsadm --check`, for keepalived's track_script: exit 0 when lvsd answers within
-// kCheckTimeout and every service has a realserver of weight > 0 (health took the others out
-// or set them to 0); else exit 1 with one line on stderr saying why. lvsd's VRRP role plays no
-// part: a backup must pass to become master.
+// kCheckTimeout, its data plane can forward (lvsd's --check-data-plane: the XDP program still
+// attached to every interface, the proxy's workers turning) and every service has a
+// realserver of weight > 0 (health took the others out or set them to 0); else exit 1 with one
+// line on stderr saying why. lvsd's VRRP role plays no part: a backup must pass to become
+// master.
 constexpr auto kCheckTimeout = std::chrono::milliseconds(1500);
 
-int check(const std::string& prog) {
-  const auto reply = lvs::ctl::call_control(lvs::ctl::control_socket_path(),
-                                            lvs::ctl::Request{.argv = {prog, "-L", "-n", "--json"}},
-                                            kCheckTimeout);
+// One request for a check within kCheckTimeout; lvsd not answering is printed as `what`'s
+// failure (nullopt).
+std::optional<lvs::ctl::Reply> ask(std::string_view what, std::vector<std::string> argv) {
+  auto reply = lvs::ctl::call_control(lvs::ctl::control_socket_path(),
+                                      lvs::ctl::Request{.argv = std::move(argv)}, kCheckTimeout);
   if (!reply) {
-    std::fprintf(stderr, "lvsadm --check: lvsd at %s: %s\n",
-                 lvs::ctl::control_socket_path().c_str(), reply.error().message.c_str());
+    std::fprintf(stderr, "lvsadm %.*s: lvsd at %s: %s\n", static_cast<int>(what.size()),
+                 what.data(), lvs::ctl::control_socket_path().c_str(),
+                 reply.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(reply).value();
+}
+
+int check(const std::string& prog) {
+  const auto forwards = ask("--check", {prog, "--check-data-plane"});
+  if (!forwards) return 1;
+  if (forwards->exit_code != 0) {
+    std::fprintf(stderr, "lvsadm --check: %s", forwards->err.c_str());
     return 1;
   }
+  const auto reply = ask("--check", {prog, "-L", "-n", "--json"});
+  if (!reply) return 1;
   if (reply->exit_code != 0) {
     std::fprintf(stderr, "lvsadm --check: lvsd refused the listing: %s", reply->err.c_str());
     return 1;
@@ -194,21 +211,16 @@ int check(const std::string& prog) {
       return 1;
     }
   }
-  std::printf("lvsd ok: %zu services, each with a realserver up\n", services.size());
+  std::printf("lvsd ok: %zu services, each with a realserver up; %s", services.size(),
+              forwards->out.c_str());
   return 0;
 }
 
 // `lvsadm --check-sync`, keepalived's second track_script (issue 9): lvsd's answer
 // (ctl::sync_readiness) within kCheckTimeout; lvsd not answering is exit 1 too.
 int check_sync(const std::string& prog) {
-  const auto reply =
-      lvs::ctl::call_control(lvs::ctl::control_socket_path(),
-                             lvs::ctl::Request{.argv = {prog, "--check-sync"}}, kCheckTimeout);
-  if (!reply) {
-    std::fprintf(stderr, "lvsadm --check-sync: lvsd at %s: %s\n",
-                 lvs::ctl::control_socket_path().c_str(), reply.error().message.c_str());
-    return 1;
-  }
+  const auto reply = ask("--check-sync", {prog, "--check-sync"});
+  if (!reply) return 1;
   print(*reply);
   return reply->exit_code;
 }

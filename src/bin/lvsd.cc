@@ -51,6 +51,7 @@
 #include "dp/connlog/conn_log.h"
 #include "dp/dual/dual.h"
 #include "dp/fixture/fixture.h"
+#include "dp/health.h"
 #include "dp/masq/masq.h"
 #include "dp/proxy/net.h"
 #include "dp/proxy/proxy.h"
@@ -169,7 +170,13 @@ int gen_vrrp(const bin::LvsdConfig& cfg) {
 // `lvsadm --ha-status`: the followed VRRP instance and what a change of director costs.
 constexpr std::string_view kHaStatus = "--ha-status";
 
-ctl::Reply ha_status(const ha::VrrpFollower* follower, bool xdp) {
+// The packet engine's mode for --ha-status (lvsd --xdp only).
+struct PacketMode {
+  bool standby = false;
+  std::uint64_t standby_passed = 0;  // packets passed to the kernel while standing by
+};
+
+ctl::Reply ha_status(const ha::VrrpFollower* follower, std::optional<PacketMode> packet) {
   std::string out;
   if (follower == nullptr) {
     out = "VRRP: not followed (lvsd runs without --vrrp-fifo): this director serves its VIPs\n";
@@ -180,19 +187,43 @@ ctl::Reply ha_status(const ha::VrrpFollower* follower, bool xdp) {
         "role changes: {}, unreadable fifo lines: {}\n"
         "last line: {}\n",
         s.instance, s.fifo, ha::role_name(s.role),
-        ha::serves(s.role) ? "serving the VIPs" : "serving nothing", s.transitions, s.bad_lines,
-        s.last_line.empty() ? "(none yet)" : s.last_line);
+        !ha::serves(s.role)            ? "serving nothing"
+        : s.role == ha::Role::kUnknown ? "no role reported yet: serving the VIPs"
+                                       : "serving the VIPs",
+        s.transitions, s.bad_lines, s.last_line.empty() ? "(none yet)" : s.last_line);
+  }
+  if (packet) {
+    out += packet->standby ? fmt::format(
+                                 "packet engine: standby ({} packets passed to the kernel "
+                                 "untouched while standing by)\n",
+                                 packet->standby_passed)
+                           : std::string("packet engine: serving\n");
   }
   out +=
       "failover: the user-space engine's TCP connections do not survive a change of director "
       "(each one is a socket on this host); new connections go to the new master.\n";
-  if (xdp) {
+  if (packet) {
     out +=
         "failover: the XDP engine's flows survive a change of director when both run the "
         "connection sync daemons (--start-daemon master and backup); otherwise the new master "
         "does not know them.\n";
   }
   return ctl::Reply{.out = out};
+}
+
+// `lvsadm --check`'s first question (lvsadm.cc): can the data plane forward (dp/health.h)?
+constexpr std::string_view kCheckDataPlane = "--check-data-plane";
+
+ctl::Reply check_data_plane(const std::vector<dp::EngineHealth>& engines) {
+  if (!dp::forwards(engines)) {
+    return ctl::Reply{
+        .exit_code = 1,
+        .err = "lvsd's data plane cannot forward: " + dp::problems_text(engines) + "\n"};
+  }
+  std::string names;
+  for (const auto& e : engines) names += (names.empty() ? "" : ", ") + e.engine;
+  return ctl::Reply{.out = fmt::format("lvsd's data plane forwards ({})\n",
+                                       names.empty() ? std::string("test fixture") : names)};
 }
 
 // `lvsadm --check-sync`, keepalived's second track_script: ctl::sync_readiness.
@@ -436,6 +467,23 @@ int main(int argc, char** argv) {
   dp::DataPlane& plane = dual    ? static_cast<dp::DataPlane&>(*dual)
                          : proxy ? static_cast<dp::DataPlane&>(*proxy)
                                  : *fixture;
+  // The one answer to "can the data plane forward?" (dp/health.h), for lvsadm --check, BGP,
+  // /metrics and /api/v1/health. A second timer attaches the packet engine again where its
+  // program was detached from outside lvsd, and logs each change of the answer.
+  const auto data_plane_health = [&plane, &clock] { return plane.health(clock.now()); };
+  auto health_timer =
+      std::make_unique<SecondTimer>(clock, [d = dual.get(), e = engine.get(), &data_plane_health,
+                                            last = std::string()](core::TimePoint /*now*/) mutable {
+        if (e != nullptr) d->with_packet_engine([e] { (void)e->reattach(); });
+        std::string now = dp::problems_text(data_plane_health());
+        if (now == last) return;
+        if (now.empty()) {
+          core::log().warn("lvsd: the data plane forwards again");
+        } else {
+          core::log().error("lvsd: the data plane cannot forward: {}", now);
+        }
+        last = std::move(now);
+      });
   const auto seconds = [](std::chrono::milliseconds d) {
     return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
   };
@@ -518,15 +566,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lvsd: %s\n", r.error().message.c_str());
     return 1;
   }
-  // --vrrp-fifo (or global_defs lvsd_vrrp_fifo): follow keepalived. The VIP is keepalived's:
-  // on a backup the kernel delivers nothing to the proxy's listeners (bound with IP_FREEBIND),
-  // so the role is reported (lvsadm --ha-status, /metrics, /api/v1/health) and logged.
+  // --vrrp-fifo (or global_defs lvsd_vrrp_fifo): follow keepalived. The packet engine serves
+  // or stands by as ha::serves says (serving until a role is heard). The proxy's listeners
+  // stay open in every role: the VIP is keepalived's, so on a backup the kernel delivers
+  // nothing to them (bound with IP_FREEBIND), and they are ready the moment the VIP arrives.
+  // The role is also reported (lvsadm --ha-status, /metrics, /api/v1/health).
   std::unique_ptr<ha::VrrpFollower> follower;
   if (cfg->vrrp_fifo) {
     auto started = ha::VrrpFollower::start(
-        *cfg->vrrp_fifo, cfg->vrrp_instance.value_or("VI_LVSD"), [](ha::Role from, ha::Role to) {
-          core::log().warn("lvsd: VRRP role {} -> {}: {}", ha::role_name(from), ha::role_name(to),
-                           ha::serves(to) ? "serving the VIPs" : "serving nothing");
+        *cfg->vrrp_fifo, cfg->vrrp_instance.value_or("VI_LVSD"),
+        [d = dual.get(), e = engine.get()](ha::Role from, ha::Role to) {
+          const bool standby = !ha::serves(to);
+          std::string packet;
+          if (e != nullptr) {
+            core::Result<void> r;
+            d->with_packet_engine([&] {
+              if (e->standby() != standby) r = e->set_standby(standby);
+            });
+            packet = !r        ? "; the packet engine's mode was not changed: " + r.error().message
+                     : standby ? "; packet engine standing by"
+                               : "; packet engine serving";
+          }
+          core::log().warn("lvsd: VRRP role {} -> {}: {}{}", ha::role_name(from), ha::role_name(to),
+                           standby ? "serving nothing" : "serving the VIPs", packet);
         });
     if (!started) {
       std::fprintf(stderr, "lvsd: %s\n", started.error().message.c_str());
@@ -535,13 +597,22 @@ int main(int argc, char** argv) {
     }
     follower = std::move(started).value();
   }
-  const bool xdp_on = engine != nullptr;
   auto server = ctl::ControlServer::start(
       ctl::control_socket_path(cfg->socket_path),
-      [&director, &fixture, &follower, &sync_control, xdp_on](const ctl::Request& req) {
+      [&director, &fixture, &follower, &sync_control, &data_plane_health, d = dual.get(),
+       e = engine.get()](const ctl::Request& req) {
         if (req.argv.size() >= 2 && req.argv[1] == kTestHook) return test_hook(fixture.get(), req);
         if (req.argv.size() >= 2 && req.argv[1] == kHaStatus) {
-          return ha_status(follower.get(), xdp_on);
+          std::optional<PacketMode> packet;
+          if (e != nullptr) {
+            d->with_packet_engine([&] {
+              packet = PacketMode{.standby = e->standby(), .standby_passed = e->standby_passed()};
+            });
+          }
+          return ha_status(follower.get(), packet);
+        }
+        if (req.argv.size() == 2 && req.argv[1] == kCheckDataPlane) {
+          return check_data_plane(data_plane_health());
         }
         if (req.argv.size() == 2 && req.argv[1] == kCheckSync) {
           const auto o = ctl::sync_readiness(sync_control.views());
@@ -592,6 +663,7 @@ int main(int argc, char** argv) {
           if (!follower) return std::nullopt;
           return follower->status();
         },
+        .data_plane = data_plane_health,
         // Writes: the lvsadm path, and the token of --api-token-file (read at
         // each write, so rotating it needs no reload) or of global_defs.
         .run = [&director](const std::vector<std::string>& words) { return director.run(words); },
@@ -630,12 +702,12 @@ int main(int argc, char** argv) {
       liveness.emplace(std::move(link).value());
       bird.via_interface = liveness->name();
     }
-    announcer = std::make_unique<bgp::Announcer>(
-        bgp::AnnouncerOptions{.bird = bird,
-                              .drain_file = cfg->bgp.drain_file,
-                              .period = std::chrono::milliseconds(100),
-                              .table = [&director] { return director.table(); },
-                              .data_plane_ok = {}});
+    announcer = std::make_unique<bgp::Announcer>(bgp::AnnouncerOptions{
+        .bird = bird,
+        .drain_file = cfg->bgp.drain_file,
+        .period = std::chrono::milliseconds(100),
+        .table = [&director] { return director.table(); },
+        .data_plane_ok = [&data_plane_health] { return dp::forwards(data_plane_health()); }});
     announcer->start();
   }
   const auto table = director.table();
@@ -676,13 +748,14 @@ int main(int argc, char** argv) {
   if (supervisor) supervisor->stop(true);  // omega notifiers
   if (http) http->stop();
   (*server)->stop();
-  sync_control.stop_all();  // before the engine its threads read and write goes
+  sync_control.stop_all();         // before the engine its threads read and write goes
+  if (follower) follower->stop();  // its role changes call the engine
+  health_timer.reset();
   expire_timer.reset();
   if (engine) {
     engine.reset();  // detaches from every interface
     core::log().info("lvsd: XDP engine detached from {}", fmt::join(cfg->xdp_interfaces, ", "));
   }
-  if (follower) follower->stop();
   if (proxy) proxy->stop();
   if (masq.installed()) {
     if (auto removed = masq.remove(); !removed) {

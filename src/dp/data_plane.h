@@ -17,6 +17,7 @@
 #include "core/endpoint.h"
 #include "core/result.h"
 #include "dp/errors.h"
+#include "dp/health.h"
 #include "model/service.h"
 #include "model/stats.h"
 
@@ -135,6 +136,9 @@ class DataPlane {
   virtual std::uint64_t open_connections() const { return 0; }
   // Errors by kind since start-up (errors.h). Any thread: only atomics are read.
   virtual ErrorCounts errors() const { return {}; }
+  // Can it forward at `now` (health.h)? One answer per engine; a data plane that cannot break
+  // (the test fixture) answers none. Any thread.
+  virtual std::vector<EngineHealth> health(core::TimePoint /*now*/) const { return {}; }
 };
 
 }  // namespace lvs::dp

@@ -17,14 +17,17 @@
 
 namespace lvs::ha {
 
-// lvsd's role as the followed VRRP instance decides it. kUnknown: nothing heard yet (lvsd
-// serves nothing until keepalived says MASTER).
+// lvsd's role as the followed VRRP instance decides it. kUnknown: nothing heard yet.
 enum class Role : std::uint8_t { kUnknown, kBackup, kMaster, kFault, kStopped };
 
 std::string_view role_name(Role r);  // "UNKNOWN", "BACKUP", "MASTER", "FAULT", "STOP"
-// Only a master serves: the proxy's VIPs are held by keepalived, the packet engine answers
-// nothing else.
-constexpr bool serves(Role r) { return r == Role::kMaster; }
+// Whether lvsd's engines serve in role `r` (the one definition lvsd, --ha-status, /metrics and
+// the health JSON use). A master serves; a backup, fault or stop stands by. kUnknown serves:
+// keepalived writes a line only when a state changes, so an lvsd started (or restarted) after
+// keepalived on the master hears nothing until the next change and would otherwise never
+// serve; on a backup the VIP is not on the host (keepalived holds it), so serving there
+// reaches nothing that is not sent to this director's own MAC.
+constexpr bool serves(Role r) { return r == Role::kMaster || r == Role::kUnknown; }
 
 enum class Scope : std::uint8_t { kInstance, kGroup };
 

@@ -284,7 +284,8 @@ std::string format_metrics(const MetricsInput& in) {
     // A state set: one series per role, 1 for the current one.
     Family role{"lvsd_vrrp_role", Kind::kGauge,
                 "1 for lvsd's role as the followed keepalived VRRP instance decides it "
-                "(MASTER serves the VIPs; BACKUP, FAULT, STOP and UNKNOWN serve nothing), else 0."};
+                "(MASTER and UNKNOWN, no role reported yet, serve the VIPs; BACKUP, FAULT and STOP "
+                "serve nothing), else 0."};
     const auto il = label("instance", in.vrrp->instance);
     for (const auto r : {ha::Role::kMaster, ha::Role::kBackup, ha::Role::kFault, ha::Role::kStopped,
                          ha::Role::kUnknown}) {
@@ -295,6 +296,16 @@ std::string format_metrics(const MetricsInput& in) {
                    "Changes of lvsd's VRRP role since lvsd started."};
     changes.add(il, in.vrrp->transitions);
     print(out, changes);
+  }
+
+  if (in.data_plane) {
+    Family up{"lvsd_data_plane_up", Kind::kGauge,
+              "1 when the engine can forward (xdp: lvsd's program is attached to every "
+              "interface it was given; proxy: every worker's loop turns), else 0 (lvsadm --check "
+              "fails and BGP withdraws)."};
+    for (const dp::EngineHealth& e : *in.data_plane)
+      up.add(label("engine", e.engine), e.up() ? 1 : 0);
+    print(out, up);
   }
 
   if (in.process) {

@@ -13,11 +13,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "ctl/config_apply.h"
 #include "ctl/listing.h"
 #include "dp/errors.h"
+#include "dp/health.h"
 #include "ha/follower.h"
 
 namespace lvs::web {
@@ -61,6 +63,8 @@ struct MetricsInput {
   std::optional<dp::ErrorCounts> dataplane_errors{};
   // The followed VRRP instance (lvsd --vrrp-fifo); unset: no lvsd_vrrp_* series.
   std::optional<ha::FollowerStatus> vrrp{};
+  // Whether each engine can forward (dp/health.h); unset: no lvsd_data_plane_up series.
+  std::optional<std::vector<dp::EngineHealth>> data_plane{};
 
   bool operator==(const MetricsInput&) const = default;
 };

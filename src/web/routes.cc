@@ -115,6 +115,18 @@ HttpResponse health_response(const Sources& src) {
                                            {"changes", v->transitions}};
     }
   }
+  // {"data_plane": {"up": false, "engines": [{"engine": "xdp", "up": false, "problems":
+  // ["d1 has no XDP program: ..."]}]}}
+  if (src.data_plane) {
+    const auto engines = src.data_plane();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const dp::EngineHealth& e : engines) {
+      list.push_back(
+          nlohmann::ordered_json{{"engine", e.engine}, {"up", e.up()}, {"problems", e.problems}});
+    }
+    out["data_plane"] =
+        nlohmann::ordered_json{{"up", dp::forwards(engines)}, {"engines", std::move(list)}};
+  }
   return HttpResponse{.content_type = std::string(kJson), .body = out.dump() + "\n"};
 }
 
@@ -158,6 +170,7 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     if (sources.health) in.health = sources.health();
     if (sources.dataplane_errors) in.dataplane_errors = sources.dataplane_errors();
     if (sources.vrrp) in.vrrp = sources.vrrp();
+    if (sources.data_plane) in.data_plane = sources.data_plane();
     r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
   } else if (parts.size() == 3) {
     r = HttpResponse{

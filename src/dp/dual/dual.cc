@@ -138,4 +138,11 @@ ErrorCounts DualDataPlane::errors() const {
   return e;
 }
 
+std::vector<EngineHealth> DualDataPlane::health(core::TimePoint now) const {
+  const std::lock_guard lock(mu_);
+  auto out = packet_.health(now);
+  for (auto& h : proxy_.health(now)) out.push_back(std::move(h));
+  return out;
+}
+
 }  // namespace lvs::dp::dual

@@ -76,6 +76,8 @@ class DualDataPlane final : public DataPlane {
   void stop_accepting() override;
   std::uint64_t open_connections() const override;
   ErrorCounts errors() const override;
+  // The packet engine's answer, then the proxy's.
+  std::vector<EngineHealth> health(core::TimePoint now) const override;
 
   // Runs `fn` under the lock every call above takes: for the owner's periodic work on the
   // packet engine (its expire(now)), which must not overlap an apply() or a listing.

@@ -247,6 +247,14 @@ ErrorCounts Proxy::errors() const {
   return sum;
 }
 
+std::vector<EngineHealth> Proxy::health(core::TimePoint now) const {
+  EngineHealth h{.engine = "proxy"};
+  for (const auto& w : workers_) {
+    if (auto p = worker_problem(w->beat(), now)) h.problems.push_back(std::move(*p));
+  }
+  return {h};
+}
+
 Stats Proxy::stats() const {
   Stats s;
   s.refused = refused_.load(std::memory_order_relaxed);

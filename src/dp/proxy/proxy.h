@@ -39,6 +39,8 @@ class Proxy final : public DataPlane {
   void stop_accepting() override;
   std::uint64_t open_connections() const override;
   ErrorCounts errors() const override;
+  // One answer for the workers: each one's loop runs and turned within kWorkerStallLimit.
+  std::vector<EngineHealth> health(core::TimePoint now) const override;
 
   // Masquerading (-m): apply() calls `ensure(family)` for every family that has a Masq
   // realserver before anything changes; its error fails the apply. Unset: Masq is refused.

@@ -86,6 +86,13 @@ void Worker::stop() {
   thread_.join();
 }
 
+WorkerBeat Worker::beat() const {
+  return WorkerBeat{
+      .worker = index_,
+      .running = running_.load(std::memory_order_acquire),
+      .last_turn = core::TimePoint(core::Duration(last_turn_ns_.load(std::memory_order_relaxed)))};
+}
+
 bool Worker::epoll_add(int fd, std::uint32_t events, Tag* tag) {
   epoll_event ev{};
   ev.events = events;
@@ -118,6 +125,8 @@ int Worker::wait_timeout_ms() const {
 void Worker::run() {
   std::array<epoll_event, kMaxEvents> events{};
   now_ = clock_->now();
+  last_turn_ns_.store(now_.time_since_epoch().count(), std::memory_order_relaxed);
+  running_.store(true, std::memory_order_release);
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (woken_) {
       reconcile();
@@ -125,6 +134,7 @@ void Worker::run() {
     }
     const int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, wait_timeout_ms());
     now_ = clock_->now();
+    last_turn_ns_.store(now_.time_since_epoch().count(), std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events[static_cast<std::size_t>(i)];
       const Tag* tag = static_cast<const Tag*>(ev.data.ptr);
@@ -161,6 +171,7 @@ void Worker::run() {
     dead_flows_.clear();
     dead_regs_.clear();
   }
+  running_.store(false, std::memory_order_release);
   // Shutting down: close everything this worker owns while the thread still runs.
   for (std::size_t t = 0; t < kTimerClasses; ++t) {
     if (t == static_cast<std::size_t>(TimerClass::kDead)) continue;

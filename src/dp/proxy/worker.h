@@ -27,6 +27,7 @@
 #include "core/result.h"
 #include "dp/connlog/conn_log.h"
 #include "dp/errors.h"
+#include "dp/health.h"
 #include "dp/proxy/admission.h"
 #include "dp/proxy/balancer.h"
 #include "dp/proxy/options.h"
@@ -209,6 +210,8 @@ class Worker {
   }
   // Any thread: this worker's errors by kind.
   ErrorCounts errors() const;
+  // Any thread: whether its loop runs and when it last turned (health.h).
+  WorkerBeat beat() const;
   void start();
   // Any thread: the worker re-reads the snapshot before its next wait.
   void wake();
@@ -299,6 +302,9 @@ class Worker {
   core::Fd spare_fd_{};  // given up to accept-and-refuse when descriptors run out
   Tag wake_tag_{};
   std::atomic<bool> stopping_{false};
+  // The heartbeat beat() reads: the loop runs, and its clock after its last wait (ns).
+  std::atomic<bool> running_{false};
+  std::atomic<core::Duration::rep> last_turn_ns_{0};
   std::thread thread_{};
   Mailbox mailbox_{};
 

@@ -173,13 +173,18 @@ core::Result<std::unique_ptr<Engine>> Engine::load(const LoadOptions& options) {
   }
   std::unique_ptr<Engine> e(new Engine(skel, options.cluster));
   if (auto r = e->write_config(0); !r) return core::Unexpected{r.error()};
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.lvs_xdp), &info, &len) == 0) {
+    e->prog_id_ = info.id;
+  }
   return e;
 }
 
 core::Result<void> Engine::write_config(std::uint32_t bank) {
   lvs_config cfg{};
   cfg.bank = bank;
-  cfg.flags = cluster_ ? LVS_XDP_CFG_CLUSTER : 0U;
+  cfg.flags = (cluster_ ? LVS_XDP_CFG_CLUSTER : 0U) | (standby_ ? LVS_XDP_CFG_STANDBY : 0U);
   for (std::size_t i = 0; i < conn::kStateCount; ++i) {
     cfg.timeout_s[i] =
         static_cast<std::uint32_t>(timeouts_.of(static_cast<conn::ConnState>(i)).count());
@@ -579,6 +584,7 @@ lvs_global Engine::global() const {
     sum.unresolved += g.unresolved;
     sum.unrouted += g.unrouted;
     sum.midstream_dropped += g.midstream_dropped;
+    sum.standby_passed += g.standby_passed;
   }
   return sum;
 }
@@ -596,6 +602,17 @@ std::uint64_t Engine::tun_dropped() const { return global().tun_dropped; }
 std::uint64_t Engine::unresolved() const { return global().unresolved; }
 std::uint64_t Engine::unrouted() const { return global().unrouted; }
 std::uint64_t Engine::midstream_dropped() const { return global().midstream_dropped; }
+std::uint64_t Engine::standby_passed() const { return global().standby_passed; }
+
+core::Result<void> Engine::set_standby(bool standby) {
+  const bool was = standby_;
+  standby_ = standby;
+  if (auto r = write_config(bank_); !r) {
+    standby_ = was;
+    return r;
+  }
+  return {};
+}
 
 std::vector<core::IpAddress> Engine::route_dests() const {
   std::vector<core::IpAddress> out;
@@ -798,16 +815,27 @@ core::Result<AttachMode> Engine::attach(std::string_view ifname, AttachPolicy po
 
 namespace {
 
-// The name of the XDP program attached to `ifindex` (and its id), or nullopt.
-std::optional<std::pair<std::string, std::uint32_t>> attached_program(int ifindex) {
-  std::uint32_t id = 0;
-  if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return std::nullopt;
+// The name of the BPF program with kernel id `id`, or nullopt.
+std::optional<std::string> program_name(std::uint32_t id) {
   const core::Fd fd(bpf_prog_get_fd_by_id(id));
   if (fd.get() < 0) return std::nullopt;
   bpf_prog_info info{};
   std::uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return std::nullopt;
-  return std::pair{std::string(info.name), id};
+  return std::string(info.name);
+}
+
+// The name of the XDP program attached to `ifindex` (and its id), or nullopt.
+std::optional<std::pair<std::string, std::uint32_t>> attached_program(int ifindex) {
+  std::uint32_t id = 0;
+  if (bpf_xdp_query_id(ifindex, 0, &id) != 0 || id == 0) return std::nullopt;
+  auto name = program_name(id);
+  if (!name) return std::nullopt;
+  return std::pair{std::move(*name), id};
+}
+
+std::uint32_t mode_flag(AttachMode mode) {
+  return mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
 }  // namespace
@@ -889,6 +917,57 @@ core::Result<AttachMode> Engine::attach_owned(std::string_view ifname, AttachPol
   }
   if (mode) locks_.push_back(Lock{.path = path, .fd = std::move(lock)});
   return mode;
+}
+
+XdpHook Engine::hook(const Attached& a) const {
+  XdpHook h{.ifname = a.name, .ours = prog_id_};
+  std::array<char, IF_NAMESIZE> name{};
+  bpf_xdp_query_opts q{};
+  q.sz = sizeof(q);
+  if (if_indextoname(static_cast<unsigned int>(a.ifindex), name.data()) == nullptr ||
+      bpf_xdp_query(a.ifindex, 0, &q) != 0) {
+    h.exists = false;
+    return h;
+  }
+  // The program in our mode; else whatever another tool attached in another mode.
+  const std::uint32_t in_mode = a.mode == AttachMode::kGeneric ? q.skb_prog_id : q.drv_prog_id;
+  for (const std::uint32_t id : {in_mode, q.drv_prog_id, q.skb_prog_id, q.hw_prog_id}) {
+    if (id != 0) {
+      h.found = id;
+      break;
+    }
+  }
+  if (h.found != 0 && h.found != h.ours) h.found_name = program_name(h.found).value_or("");
+  return h;
+}
+
+std::vector<EngineHealth> Engine::health(core::TimePoint /*now*/) const {
+  if (attached_.empty()) return {};
+  EngineHealth h{.engine = "xdp"};
+  for (const Attached& a : attached_) {
+    if (auto p = hook_problem(hook(a))) h.problems.push_back(std::move(*p));
+  }
+  return {h};
+}
+
+std::size_t Engine::reattach() {
+  std::size_t n = 0;
+  const int prog = bpf_program__fd(skel_->progs.lvs_xdp);
+  for (const Attached& a : attached_) {
+    const XdpHook h = hook(a);
+    if (!h.exists || h.found != 0) continue;  // gone, ours, or another tool's: health() says
+    if (bpf_xdp_attach(a.ifindex, prog, mode_flag(a.mode) | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) !=
+        0) {
+      core::log().debug("XDP engine: attaching to {} again failed: {}", a.name, errno_text(errno));
+      continue;
+    }
+    core::log().warn(
+        "XDP engine: {} lost lvsd's XDP program (detached from outside lvsd); "
+        "attached it again in {} mode",
+        a.name, a.mode == AttachMode::kGeneric ? "generic" : "native");
+    ++n;
+  }
+  return n;
 }
 
 core::Result<TestRun> Engine::test_run(std::span<const std::uint8_t> frame) const {

@@ -97,6 +97,25 @@ class Engine final : public DataPlane {
   core::Result<AttachMode> attach_owned(std::string_view ifname, AttachPolicy policy,
                                         const std::string& lock_dir);
 
+  // Stand by (lvsd: the followed VRRP instance is BACKUP, FAULT or STOP) or serve. Standing
+  // by, the program opens no flow: a packet of no live flow passes to the kernel untouched,
+  // counted in standby_passed(); packets of live flows (synced ones) are still forwarded
+  // (bpf/maps.h LVS_XDP_CFG_STANDBY: why); apply(), sync imports, expire() and the loads work
+  // as when serving, so the table and the flows stay warm. Fails only if the config map refuses the
+  // write (the old mode then stays).
+  core::Result<void> set_standby(bool standby);
+  bool standby() const { return standby_; }
+  std::uint64_t standby_passed() const;
+
+  // Whether the program is still attached to every interface it was attached to (health.h
+  // hook_problem); one "xdp" answer, none before the first attach.
+  std::vector<EngineHealth> health(core::TimePoint now) const override;
+  // Attaches the program again, in the mode it had, to every interface whose hook is empty
+  // (someone ran `ip link set dev X xdp off`), logging each; another program in its place is
+  // left alone (health() names it). The owner calls it periodically (lvsd: the expire timer).
+  // Returns the interfaces attached again.
+  std::size_t reattach();
+
   // Runs the program once over `frame` without any network (root only).
   core::Result<TestRun> test_run(std::span<const std::uint8_t> frame) const;
 
@@ -162,6 +181,8 @@ class Engine final : public DataPlane {
   lvs_xdp* skel_ = nullptr;
   std::uint32_t bank_ = 0;
   bool cluster_ = false;               // LoadOptions::cluster, written into lvs_config.flags
+  bool standby_ = false;               // set_standby(), written into lvs_config.flags
+  std::uint32_t prog_id_ = 0;          // the kernel's id of our program (health())
   std::uint64_t unresolved_seen_ = 0;  // unresolved() at the last resolve_neighbours()
   conn::Timeouts timeouts_{};
   model::ServiceTable table_{};
@@ -183,6 +204,8 @@ class Engine final : public DataPlane {
     std::string name{};
     AttachMode mode = AttachMode::kNative;
   };
+  // The kernel's view of one attachment (health.h).
+  XdpHook hook(const Attached& a) const;
   std::vector<Attached> attached_{};
   // attach_owned()'s interface locks, released after the detaches (members outlive ~Engine's
   // body).

@@ -4,7 +4,8 @@
 # connection sync daemons on both (--start-daemon master and backup, as IPVS users run them).
 # Proves: lvsadm --check-sync fails on a director whose backup daemon has not heard a master
 # and passes once it has the master's table; keepalived takes the generated second
-# track_script (lvsd_sync); the standby lists the master's flows (lvsadm -L -c -n) within a
+# track_script (lvsd_sync); each packet engine serves on the master and stands by on the
+# backup (lvsadm --ha-status), and after the failover the other way; the standby lists the master's flows (lvsadm -L -c -n) within a
 # second; connections opened through the master keep echoing after keepalived stops on it
 # (failover: 0 broken); a restarted director gets the flows back by bulk resync before
 # --check-sync passes. Root only (exit 77 otherwise). Usage: xdp_sync_test.sh BIN_DIR
@@ -40,6 +41,11 @@ if grep -qiE "unknown keyword|invalid" "$work"/keepalived*.log; then
 fi
 grep -q "lvsd_sync" "$work/d1/keepalived.conf" || lab_fail "no lvsd_sync track_script"
 ok "d1 MASTER, d2 BACKUP, keepalived runs both track_scripts"
+# engine_is N serving|standby: director N's packet engine follows its role (lvsadm --ha-status).
+engine_is() { lvsadm_on "$1" --ha-status | grep -q "^packet engine: $2"; }
+engine_is 1 serving || lab_fail "d1's packet engine: $(lvsadm_on 1 --ha-status)"
+engine_is 2 standby || lab_fail "d2's packet engine: $(lvsadm_on 2 --ha-status)"
+ok "the master's packet engine serves, the backup's stands by"
 
 # Set A: n connections through d1, echoing a byte every 100 ms until the stop file exists.
 ip netns exec "$cl" python3 "$here/probe.py" hold "$vip" 7 "$n" 60 "$work/stop" >"$work/hold" &
@@ -59,6 +65,8 @@ ok "the standby lists the master's $n flows after $((($(date +%s%N) - start) / 1
 stop_keepalived 1
 wait_for 10 "d2 becomes MASTER" role_is 2 MASTER
 wait_for 10 "the VIP answers through d2" answered
+engine_is 2 serving || lab_fail "d2's packet engine as MASTER: $(lvsadm_on 2 --ha-status)"
+engine_is 1 standby || lab_fail "d1's packet engine after STOP: $(lvsadm_on 1 --ha-status)"
 sleep 1  # a second of echoes (10 per connection) through d2
 
 # d1 restarts (an empty table): its backup daemon asks d2's master for everything.

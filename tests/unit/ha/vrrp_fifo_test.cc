@@ -85,8 +85,12 @@ TEST(VrrpRole, FollowsOneNameThroughItsStates) {
   EXPECT_EQ(next_role(Role::kMaster, ev("VI_1", FifoState::kDeleted), "VI_1"), Role::kStopped);
   EXPECT_EQ(role_name(Role::kStopped), "STOP");
   EXPECT_FALSE(serves(Role::kBackup));
-  EXPECT_FALSE(serves(Role::kUnknown));
+  EXPECT_FALSE(serves(Role::kStopped));
 }
+
+// Nothing heard yet serves: keepalived reports changes only, so an lvsd started after
+// keepalived on the master would otherwise stand by until the next election.
+TEST(VrrpRole, NoRoleReportedYetServes) { EXPECT_TRUE(serves(Role::kUnknown)); }
 
 }  // namespace
 }  // namespace lvs::ha

@@ -1,4 +1,5 @@
-// The followed VRRP role in /metrics (a state set) and /api/v1/health (issue 9).
+// The followed VRRP role in /metrics (a state set) and /api/v1/health, and whether the data
+// plane can forward (issue 9).
 #include <gtest/gtest.h>
 
 #include "web/metrics.h"
@@ -39,6 +40,30 @@ TEST(VrrpHealth, HealthJsonCarriesTheRole) {
   EXPECT_EQ(respond("GET", "/api/v1/health", src).body,
             "{\"checked\":false,\"reals\":[],\"vrrp\":{\"instance\":\"VI_1\",\"role\":\"BACKUP\","
             "\"serving\":false,\"changes\":2}}\n");
+}
+
+const std::vector<dp::EngineHealth> kXdpDetached{
+    {.engine = "xdp", .problems = {"d1 has no XDP program"}}, {.engine = "proxy"}};
+
+// One gauge per engine, 0 for the one that cannot forward; none without the source.
+TEST(DataPlaneMetrics, OneGaugePerEngine) {
+  const auto text = format_metrics(MetricsInput{.data_plane = kXdpDetached});
+  for (const char* line :
+       {"# TYPE lvsd_data_plane_up gauge\n", "lvsd_data_plane_up{engine=\"xdp\"} 0\n",
+        "lvsd_data_plane_up{engine=\"proxy\"} 1\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_data_plane"), std::string::npos);
+}
+
+// /api/v1/health says whether the data plane forwards and what is wrong with each engine.
+TEST(DataPlaneHealthJson, HealthJsonNamesTheProblems) {
+  Sources src;
+  src.data_plane = [] { return kXdpDetached; };
+  EXPECT_EQ(respond("GET", "/api/v1/health", src).body,
+            "{\"checked\":false,\"reals\":[],\"data_plane\":{\"up\":false,\"engines\":["
+            "{\"engine\":\"xdp\",\"up\":false,\"problems\":[\"d1 has no XDP program\"]},"
+            "{\"engine\":\"proxy\",\"up\":true,\"problems\":[]}]}}\n");
 }
 
 }  // namespace

@@ -340,6 +340,14 @@ static __always_inline void count_global(int refused) {
   }
 }
 
+/* Standing by (a VRRP backup): serve nothing, touch nothing but one counter. */
+static __always_inline int standby_pass(void) {
+  __u32 zero = 0;
+  struct lvs_global* g = bpf_map_lookup_elem(&global_stats, &zero);
+  if (g) g->standby_passed += 1;
+  return XDP_PASS;
+}
+
 /* Cluster mode: a TCP segment of an unknown flow this director cannot take over. */
 static __always_inline int midstream_drop(void) {
   __u32 zero = 0;
@@ -1244,6 +1252,9 @@ int lvs_xdp(struct xdp_md* ctx) {
     if (__sync_lock_test_and_set(&c->counted, 0) != 0) load_add(c->dest_stat, c->state, -1);
     /* An expired entry is a miss: a new flow may replace it below. */
   }
+  /* Standing by: live flows (synced from the master) go on, so none is reset in the moment
+   * between keepalived adding the VIP and lvsd hearing MASTER; nothing new is opened. */
+  if ((cfg->flags & LVS_XDP_CFG_STANDBY) != 0) return standby_pass();
 
   struct lvs_svc_key sk = {};
   __builtin_memcpy(sk.addr, key.daddr, sizeof(sk.addr));

@@ -199,11 +199,18 @@ struct lvs_global {
    * dropped (a service not built with the cluster seed, a masquerading realserver, a RST)
    * rather than passed to the kernel, which would reset them. */
   lvs_u64 midstream_dropped;
+  /* Packets passed to the kernel untouched while the engine stood by (LVS_XDP_CFG_STANDBY). */
+  lvs_u64 standby_passed;
 };
 
 /* lvs_config.flags: the engine runs in an active/active cluster (lvsd --cluster-seed), where a
  * flow may reach this director mid-stream (ECMP re-spread, a director lost). */
 #define LVS_XDP_CFG_CLUSTER 0x1U
+/* lvs_config.flags: the director stands by (lvsd follows a VRRP backup, fault or stop): a
+ * packet of no live flow goes to the kernel untouched (no flow is opened, nothing counted but
+ * standby_passed); packets of live flows (synced from the master) are forwarded, so the moment
+ * between keepalived adding the VIP and lvsd hearing MASTER resets none of them. */
+#define LVS_XDP_CFG_STANDBY 0x2U
 
 /* Array map with one entry. */
 struct lvs_config {

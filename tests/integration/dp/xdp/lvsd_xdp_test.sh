@@ -6,14 +6,16 @@
 # Proves: a 4 MiB TCP upload and 2 MiB download through the VIP arrive intact (hash compared),
 # 20 UDP exchanges are answered, `lvsadm -L -n --stats` counts the packets, `lvsadm -L -c`
 # lists the flows, /metrics counts them, a UDP flow goes after --set's timeout, -Z zeroes the
-# counters, and after SIGTERM no XDP program is left on the interfaces; lvsd --xdp on a missing
+# counters, lvsadm --check fails naming d1 while another program holds its XDP hook and passes
+# again once lvsd has attached its own again, and after SIGTERM no XDP program is left on the
+# interfaces; lvsd --xdp on a missing
 # interface exits 1 naming it, and without privileges says what it needs. Root only (exit 77 =
 # skipped otherwise).
 #
 #   client 203.0.113.2 [c0] --- [d0] 203.0.113.1  director  198.51.100.1 [d1] --- [r0]
 #   198.51.100.10; VIP 192.0.2.1, routed by the client to the director, local nowhere.
 #
-# Usage: lvsd_xdp_test.sh BIN_DIR   (holds lvsd and lvsadm)
+# Usage: lvsd_xdp_test.sh BIN_DIR   (holds lvsd, lvsadm and lvs-decap)
 set -u
 bin=${1:?usage: lvsd_xdp_test.sh BIN_DIR}
 skip() { echo "SKIP: $*"; exit 77; }
@@ -198,6 +200,32 @@ adm -L -n --stats | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1
   fail "-Z left the TCP service's packets: $(adm -L -n --stats)"
 adm -L -n --rate | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 != 0 { exit 1 }' ||
   fail "-Z left the TCP service's rates: $(adm -L -n --rate)"
+
+# Data-plane health (issue 9): --check passes; another tool's XDP program on d1 in lvsd's place
+# (lvs-decap's) fails it naming d1 and that program, and /metrics says xdp 0; once d1's hook is
+# empty lvsd attaches its program again (its one-second timer) and --check passes.
+adm --check >"$tmp/check.out" 2>&1 || fail "lvsadm --check, healthy: $(cat "$tmp/check.out")"
+grep -q "data plane forwards (xdp, proxy)" "$tmp/check.out" ||
+  fail "lvsadm --check said: $(cat "$tmp/check.out")"
+unhook() { ip -n "$d" link set dev d1 xdpdrv off 2>/dev/null; ip -n "$d" link set dev d1 xdpgeneric off 2>/dev/null; }
+for _ in 1 2 3 4 5; do  # lvsd's timer may take the hook back between the two commands
+  unhook
+  ip netns exec "$d" "$bin/lvs-decap" attach d1 --vip 192.0.2.1 >"$tmp/decap.out" 2>&1 && break
+done
+grep -q "d1 decapsulates" "$tmp/decap.out" || fail "lvs-decap attach d1: $(cat "$tmp/decap.out")"
+adm --check >"$tmp/check.out" 2>&1 && fail "lvsadm --check passed with lvs_decap on d1"
+grep -q "^lvsadm --check: lvsd's data plane cannot forward: xdp: d1 runs another XDP program (lvs_decap, id [0-9]*) instead of lvsd's" "$tmp/check.out" ||
+  fail "lvsadm --check with lvs_decap on d1 said: $(cat "$tmp/check.out")"
+ip netns exec "$d" curl -sf http://127.0.0.1:9100/metrics | grep -qx 'lvsd_data_plane_up{engine="xdp"} 0' ||
+  fail "/metrics does not say the packet engine is down"
+ip netns exec "$d" "$bin/lvs-decap" detach d1 >/dev/null || fail "lvs-decap detach d1"
+for _ in $(seq 50); do
+  adm --check >/dev/null 2>&1 && break
+  sleep 0.1
+done
+adm --check >"$tmp/check.out" 2>&1 || fail "lvsadm --check 5 s after d1's hook was emptied: $(cat "$tmp/check.out")"
+grep -q "d1 lost lvsd's XDP program (detached from outside lvsd); attached it again" "$tmp/lvsd.log" ||
+  fail "lvsd did not log attaching d1 again"
 
 exec 9>&-
 kill "$rs_pid" 2>/dev/null

@@ -59,6 +59,20 @@ model::ServiceTable table(const char* sched = "rr") {
   return model::ServiceTable{.services = {tcp, udp}};
 }
 
+// Another tool's XDP program: `return XDP_PASS`, named "foreign".
+core::Fd foreign_program() {
+  const std::array<bpf_insn, 2> pass{{
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+       .dst_reg = BPF_REG_0,
+       .src_reg = 0,
+       .off = 0,
+       .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+  }};
+  return core::Fd(
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass.data(), pass.size(), nullptr));
+}
+
 class XdpPacket : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -870,16 +884,7 @@ TEST_F(XdpPacket, AttachOwnedReplacesOnlyAnOrphanedLvsdProgram) {
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   const int lo = static_cast<int>(if_nametoindex("lo"));
   ASSERT_GT(lo, 0);
-  const std::array<bpf_insn, 2> pass{{
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-       .dst_reg = BPF_REG_0,
-       .src_reg = 0,
-       .off = 0,
-       .imm = XDP_PASS},
-      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
-  }};
-  const core::Fd foreign(
-      bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass.data(), pass.size(), nullptr));
+  const core::Fd foreign = foreign_program();
   ASSERT_GE(foreign.get(), 0);
   ASSERT_EQ(bpf_xdp_attach(lo, foreign.get(), XDP_FLAGS_SKB_MODE, nullptr), 0);
   std::uint32_t id = 0;
@@ -913,6 +918,78 @@ TEST_F(XdpPacket, AttachOwnedReplacesOnlyAnOrphanedLvsdProgram) {
   ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
   EXPECT_EQ(id, 0U);
   EXPECT_EQ(rmdir(dir.c_str()), 0) << "the lock file is left in " << dir;
+}
+
+// A standing-by engine (lvsd following a VRRP backup) opens nothing: a new flow's SYN passes
+// untouched, counted only in standby_passed; a live flow's reply is still forwarded (a synced
+// flow must not be reset while keepalived has moved the VIP and lvsd not yet heard MASTER);
+// a new table keeps it standing by; serving again opens flows.
+TEST_F(XdpPacket, StandingByOpensNothingAndServingAgainDoes) {
+  EXPECT_EQ(run(from_client(kSyn)).verdict, XDP_PASS);  // a flow to 198.51.100.10, rewritten
+  ASSERT_EQ(engine_->raw_connections().size(), 2U);
+  ASSERT_TRUE(engine_->set_standby(true).ok());
+  EXPECT_TRUE(engine_->standby());
+  const Bytes new_syn = build(from_client(kSyn, 40001));
+  const TestRun passed = run(new_syn);
+  EXPECT_EQ(passed.verdict, XDP_PASS);
+  EXPECT_EQ(passed.frame, new_syn);
+  EXPECT_EQ(engine_->standby_passed(), 1U);
+  EXPECT_EQ(engine_->raw_connections().size(), 2U);
+  const Seen back = read(run(build(from_rs(kSyn | kAck))).frame);
+  EXPECT_EQ(v4_text(back.saddr), "192.0.2.1");
+  EXPECT_EQ(back.sport, 80);
+  ASSERT_TRUE(engine_->apply(table()).ok());
+  EXPECT_EQ(run(new_syn).frame, new_syn);
+  EXPECT_EQ(engine_->standby_passed(), 2U);
+
+  ASSERT_TRUE(engine_->set_standby(false).ok());
+  EXPECT_FALSE(engine_->standby());
+  const Seen next = read(run(new_syn).frame);
+  EXPECT_EQ(v4_text(next.daddr), "198.51.100.11");  // rr goes on where it was
+  EXPECT_EQ(engine_->standby_passed(), 2U);
+  EXPECT_EQ(engine_->raw_connections().size(), 4U);
+}
+
+// lvsd's program detached from outside (ip link set dev lo xdp off) is named by health() and
+// attached again by reattach(); another tool's program in its place is named, never replaced.
+TEST_F(XdpPacket, HealthNamesADetachedOrReplacedProgramAndReattachFillsOnlyAnEmptyHook) {
+  EXPECT_TRUE(engine_->health({}).empty());  // attached nowhere: nothing to answer for
+  const int lo = static_cast<int>(if_nametoindex("lo"));
+  ASSERT_GT(lo, 0);
+  ASSERT_TRUE(engine_->attach("lo", AttachPolicy::kGeneric).ok());
+  using Health = std::vector<EngineHealth>;
+  EXPECT_EQ(engine_->health({}), (Health{{.engine = "xdp"}}));
+  EXPECT_EQ(engine_->reattach(), 0U);
+
+  ASSERT_EQ(bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr), 0);
+  EXPECT_EQ(engine_->health({}),
+            (Health{{.engine = "xdp",
+                     .problems = {"lo has no XDP program: lvsd's was detached (ip link set dev lo "
+                                  "xdp off?)"}}}));
+  EXPECT_EQ(engine_->reattach(), 1U);
+  EXPECT_EQ(engine_->health({}), (Health{{.engine = "xdp"}}));
+
+  ASSERT_EQ(bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr), 0);
+  const core::Fd foreign = foreign_program();
+  ASSERT_GE(foreign.get(), 0);
+  ASSERT_EQ(bpf_xdp_attach(lo, foreign.get(), XDP_FLAGS_SKB_MODE, nullptr), 0);
+  std::uint32_t id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  const Health replaced{
+      {.engine = "xdp",
+       .problems = {fmt::format("lo runs another XDP program (foreign, id {}) instead of lvsd's: "
+                                "detach it (ip link set dev lo xdp off) and lvsd attaches its own "
+                                "again",
+                                id)}}};
+  EXPECT_EQ(engine_->health({}), replaced);
+  EXPECT_EQ(engine_->reattach(), 0U);
+  EXPECT_EQ(engine_->health({}), replaced);
+  ASSERT_EQ(bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, nullptr), 0);
+  EXPECT_EQ(engine_->reattach(), 1U);
+  EXPECT_EQ(engine_->health({}), (Health{{.engine = "xdp"}}));
+  engine_.reset();
+  ASSERT_EQ(bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id), 0);
+  EXPECT_EQ(id, 0U) << "the program attached again is still on lo";
 }
 
 }  // namespace
