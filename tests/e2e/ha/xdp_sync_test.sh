@@ -5,8 +5,9 @@
 # Proves: lvsadm --check-sync fails on a director whose backup daemon has not heard a master
 # and passes once it has the master's table; keepalived takes the generated second
 # track_script (lvsd_sync); each packet engine serves on the master and stands by on the
-# backup (lvsadm --ha-status), and after the failover the other way; the standby lists the master's flows (lvsadm -L -c -n) within a
-# second; connections opened through the master keep echoing after keepalived stops on it
+# backup (lvsadm --ha-status), and after the failover the other way; the standby lists the
+# master's flows (lvsadm -L -c -n) within a second, and under load has its table and health
+# state (-S -n) and reaches its counters (--stats) within about a second; connections opened through the master keep echoing after keepalived stops on it
 # (failover: 0 broken); a restarted director gets the flows back by bulk resync before
 # --check-sync passes. Root only (exit 77 otherwise). Usage: xdp_sync_test.sh BIN_DIR
 set -euo pipefail
@@ -61,6 +62,23 @@ until [ "$(flows 2)" -ge "$n" ]; do
   sleep 0.05
 done
 ok "the standby lists the master's $n flows after $((($(date +%s%N) - start) / 1000000)) ms"
+
+# Under the set's load: the standby's table and health state (lvsadm -S -n: services,
+# realservers and weights) are the master's, and its counters (-L -n --stats --exact: the
+# master's, synced once a second) reach what the master showed at a given moment.
+[ "$(lvsadm_on 2 -S -n)" = "$(lvsadm_on 1 -S -n)" ] ||
+  lab_fail "the standby's table differs: $(lvsadm_on 2 -S -n) vs $(lvsadm_on 1 -S -n)"
+inpkts() { lvsadm_on "$1" -L -n --stats --exact | awk -v s="$vip:7" '$1 == "TCP" && $2 == s { print $4 }'; }
+want=$(inpkts 1)
+[ "${want:-0}" -gt 0 ] || lab_fail "the master counted no packet: $(lvsadm_on 1 -L -n --stats)"
+start=$(date +%s%N)
+until [ "$(inpkts 2)" -ge "$want" ]; do
+  # Sent once a second; 3 s bounds a loaded CI machine (the time taken is printed).
+  [ $(($(date +%s%N) - start)) -lt 3000000000 ] ||
+    lab_fail "the standby shows $(inpkts 2) packets, the master showed $want 3 s before"
+  sleep 0.05
+done
+ok "under load the standby has the master's table and reached its $want packets after $((($(date +%s%N) - start) / 1000000)) ms"
 
 stop_keepalived 1
 wait_for 10 "d2 becomes MASTER" role_is 2 MASTER
