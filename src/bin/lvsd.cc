@@ -664,6 +664,19 @@ int main(int argc, char** argv) {
           return follower->status();
         },
         .data_plane = data_plane_health,
+        .packet_engine = [d = dual.get(),
+                          e = engine.get()]() -> std::optional<web::PacketEngineCounters> {
+          if (e == nullptr) return std::nullopt;
+          lvs_global g{};
+          d->with_packet_engine([&] { g = e->totals(); });
+          return web::PacketEngineCounters{.passed = g.passed,
+                                           .refused = g.refused,
+                                           .unresolved = g.unresolved,
+                                           .unrouted = g.unrouted,
+                                           .tunnel_dropped = g.tun_dropped,
+                                           .midstream_dropped = g.midstream_dropped,
+                                           .standby_passed = g.standby_passed};
+        },
         // Writes: the lvsadm path, and the token of --api-token-file (read at
         // each write, so rotating it needs no reload) or of global_defs.
         .run = [&director](const std::vector<std::string>& words) { return director.run(words); },

@@ -308,6 +308,26 @@ std::string format_metrics(const MetricsInput& in) {
     print(out, up);
   }
 
+  if (in.packet_engine) {
+    const PacketEngineCounters& c = *in.packet_engine;
+    Family packets{"lvsd_xdp_packets_total", Kind::kCounter,
+                   "Packets the XDP engine did not forward as part of a flow, by reason: passed "
+                   "(rewritten, handed to the kernel to resolve the next hop), refused (no "
+                   "realserver for a new flow), unresolved and unrouted (-g: no MAC or no route "
+                   "to the realserver), tunnel_dropped (-i: no next hop or over the MTU), "
+                   "midstream_dropped (cluster mode: a mid-stream segment of an unknown flow), "
+                   "standby_passed (standing by as a VRRP backup)."};
+    for (const auto& [reason, n] :
+         {std::pair{"passed", c.passed}, std::pair{"refused", c.refused},
+          std::pair{"unresolved", c.unresolved}, std::pair{"unrouted", c.unrouted},
+          std::pair{"tunnel_dropped", c.tunnel_dropped},
+          std::pair{"midstream_dropped", c.midstream_dropped},
+          std::pair{"standby_passed", c.standby_passed}}) {
+      packets.add(label("reason", reason), n);
+    }
+    print(out, packets);
+  }
+
   if (in.process) {
     const auto& p = *in.process;
     const std::pair<Family, std::string> proc[] = {

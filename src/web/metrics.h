@@ -51,6 +51,20 @@ struct ReloadStats {
   bool operator==(const ReloadStats&) const = default;
 };
 
+// The XDP engine's packets that were not forwarded as a flow, by reason (bpf/maps.h lvs_global),
+// since lvsd started.
+struct PacketEngineCounters {
+  std::uint64_t passed = 0;             // rewritten, handed to the kernel (next hop unresolved)
+  std::uint64_t refused = 0;            // new flow with no realserver to pick: dropped
+  std::uint64_t unresolved = 0;         // -g: realserver MAC not known yet: dropped
+  std::uint64_t unrouted = 0;           // -g: no route to the realserver: dropped
+  std::uint64_t tunnel_dropped = 0;     // -i: no next hop, or over the MTU
+  std::uint64_t midstream_dropped = 0;  // cluster mode: mid-stream segment of an unknown flow
+  std::uint64_t standby_passed = 0;     // standing by (VRRP backup): handed to the kernel
+
+  bool operator==(const PacketEngineCounters&) const = default;
+};
+
 struct MetricsInput {
   ctl::ListingInput listing{};
   std::string version{};
@@ -65,6 +79,8 @@ struct MetricsInput {
   std::optional<ha::FollowerStatus> vrrp{};
   // Whether each engine can forward (dp/health.h); unset: no lvsd_data_plane_up series.
   std::optional<std::vector<dp::EngineHealth>> data_plane{};
+  // The XDP engine's counters (lvsd --xdp); unset: no lvsd_xdp_packets_total series.
+  std::optional<PacketEngineCounters> packet_engine{};
 
   bool operator==(const MetricsInput&) const = default;
 };

@@ -171,6 +171,7 @@ HttpResponse respond(std::string_view method, std::string_view path, const Sourc
     if (sources.dataplane_errors) in.dataplane_errors = sources.dataplane_errors();
     if (sources.vrrp) in.vrrp = sources.vrrp();
     if (sources.data_plane) in.data_plane = sources.data_plane();
+    if (sources.packet_engine) in.packet_engine = sources.packet_engine();
     r = HttpResponse{.content_type = std::string(kMetricsContentType), .body = format_metrics(in)};
   } else if (parts.size() == 3) {
     r = HttpResponse{

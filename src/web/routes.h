@@ -43,6 +43,8 @@ struct Sources {
   std::function<std::optional<ha::FollowerStatus>()> vrrp{};
   // Whether each engine can forward (dp/health.h): /metrics lvsd_data_plane_up, /api/v1/health.
   std::function<std::vector<dp::EngineHealth>()> data_plane{};
+  // The XDP engine's counters (/metrics lvsd_xdp_packets_total); unset or nullopt: none.
+  std::function<std::optional<PacketEngineCounters>()> packet_engine{};
   // Writes: one lvsadm invocation (argv[0] "lvsadm") through the Director, and the bearer
   // token writes need (empty or unset: the write API is off).
   std::function<ctl::Outcome(const std::vector<std::string>&)> run{};

@@ -130,6 +130,8 @@ class Engine final : public DataPlane {
   lvs_dest_load load_of(const model::ServiceKey& service, const core::Endpoint& dest) const;
   std::uint64_t refused() const;
   std::uint64_t passed() const;
+  // Every engine-wide counter of bpf/maps.h lvs_global, summed over the CPUs (one map read).
+  lvs_global totals() const { return global(); }
   // Tunnel (-i) packets dropped: no resolved next hop to the realserver, or over the MTU.
   std::uint64_t tun_dropped() const;
 

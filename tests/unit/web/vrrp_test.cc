@@ -56,6 +56,35 @@ TEST(DataPlaneMetrics, OneGaugePerEngine) {
   EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_data_plane"), std::string::npos);
 }
 
+// The XDP engine's packets not forwarded as a flow: one counter per reason, every reason always
+// there; none without the engine.
+TEST(PacketEngineMetrics, OneCounterPerReason) {
+  const auto text =
+      format_metrics(MetricsInput{.packet_engine = PacketEngineCounters{.passed = 1,
+                                                                        .refused = 2,
+                                                                        .unresolved = 3,
+                                                                        .unrouted = 4,
+                                                                        .tunnel_dropped = 5,
+                                                                        .midstream_dropped = 6,
+                                                                        .standby_passed = 7}});
+  for (const char* line :
+       {"# TYPE lvsd_xdp_packets_total counter\n", "lvsd_xdp_packets_total{reason=\"passed\"} 1\n",
+        "lvsd_xdp_packets_total{reason=\"refused\"} 2\n",
+        "lvsd_xdp_packets_total{reason=\"unresolved\"} 3\n",
+        "lvsd_xdp_packets_total{reason=\"unrouted\"} 4\n",
+        "lvsd_xdp_packets_total{reason=\"tunnel_dropped\"} 5\n",
+        "lvsd_xdp_packets_total{reason=\"midstream_dropped\"} 6\n",
+        "lvsd_xdp_packets_total{reason=\"standby_passed\"} 7\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(format_metrics(MetricsInput{}).find("lvsd_xdp_packets"), std::string::npos);
+  Sources src;
+  src.packet_engine = [] { return std::optional(PacketEngineCounters{.standby_passed = 9}); };
+  EXPECT_NE(respond("GET", "/metrics", src)
+                .body.find("lvsd_xdp_packets_total{reason=\"standby_passed\"} 9\n"),
+            std::string::npos);
+}
+
 // /api/v1/health says whether the data plane forwards and what is wrong with each engine.
 TEST(DataPlaneHealthJson, HealthJsonNamesTheProblems) {
   Sources src;

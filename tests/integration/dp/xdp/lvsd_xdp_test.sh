@@ -179,6 +179,13 @@ metrics=$(ip netns exec "$d" curl -sf http://127.0.0.1:9100/metrics) || fail "GE
 in_pkts=$(echo "$metrics" | awk -F' ' '/^lvsd_service_packets_total\{protocol="tcp",vip="192.0.2.1",port="80",direction="in"\}/ { print $2 }')
 [ "${in_pkts:-0}" -ge 1000 ] 2>/dev/null ||
   fail "/metrics: TCP 192.0.2.1:80 in packets '${in_pkts}': $(echo "$metrics" | grep packets_total)"
+# ... and its engine-wide counters, one per reason (a serving engine passes nothing as standby).
+for reason in passed refused unresolved unrouted tunnel_dropped midstream_dropped; do
+  echo "$metrics" | grep -q "^lvsd_xdp_packets_total{reason=\"$reason\"} [0-9]" ||
+    fail "/metrics has no lvsd_xdp_packets_total for $reason"
+done
+echo "$metrics" | grep -qx 'lvsd_xdp_packets_total{reason="standby_passed"} 0' ||
+  fail "/metrics: $(echo "$metrics" | grep standby_passed)"
 # --rate: the engine's 2 s estimator (ticked by the expire timer) shows the transfer.
 for _ in $(seq 100); do
   adm -L -n --rate | awk '$1 == "TCP" && $2 == "192.0.2.1:80" && $4 > 0 { found = 1 } END { exit !found }' && break
