@@ -31,6 +31,12 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// The bpf_xdp_attach/detach flag of an attachment mode (flags 0 would mean native on a driver
+// with XDP support, and so miss a generic-mode program).
+std::uint32_t mode_flag(AttachMode mode) {
+  return mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
 core::Unexpected map_error(std::string_view what, int err) {
   return core::fail(err, fmt::format("XDP engine: writing {} failed: {}", what, errno_text(err)));
 }
@@ -132,9 +138,7 @@ Engine::~Engine() {
   // The mode flag must match the attachment: flags 0 means native on a driver with XDP
   // support, which would leave a generic-mode program behind.
   for (const auto& a : attached_) {
-    const std::uint32_t flags =
-        a.mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-    if (bpf_xdp_detach(a.ifindex, flags, nullptr) != 0) {
+    if (bpf_xdp_detach(a.ifindex, mode_flag(a.mode), nullptr) != 0) {
       core::log().warn("XDP engine: detaching from {} failed: {}", a.name, errno_text(errno));
     }
   }
@@ -832,10 +836,6 @@ std::optional<std::pair<std::string, std::uint32_t>> attached_program(int ifinde
   auto name = program_name(id);
   if (!name) return std::nullopt;
   return std::pair{std::move(*name), id};
-}
-
-std::uint32_t mode_flag(AttachMode mode) {
-  return mode == AttachMode::kGeneric ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 }
 
 }  // namespace

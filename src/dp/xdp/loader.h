@@ -112,7 +112,7 @@ class Engine final : public DataPlane {
   std::vector<EngineHealth> health(core::TimePoint now) const override;
   // Attaches the program again, in the mode it had, to every interface whose hook is empty
   // (someone ran `ip link set dev X xdp off`), logging each; another program in its place is
-  // left alone (health() names it). The owner calls it periodically (lvsd: the expire timer).
+  // left alone (health() names it). The owner calls it periodically (lvsd: its health timer).
   // Returns the interfaces attached again.
   std::size_t reattach();
 
